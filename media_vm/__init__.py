@@ -1,0 +1,1 @@
+"""The media VM: a Django-less worker and server that turns uploads into variants."""

@@ -1,0 +1,56 @@
+"""Shapes of the JSON bodies that cross between the services."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class PendingImagePayload(TypedDict):
+    """One item of ``GET /api/media/pending/all``."""
+
+    id: int
+    user_id: int
+    image_path: str
+    original_name: str
+    mime_type: str
+    data_type: str
+    status: str
+    created_at: str
+
+
+class PendingListPayload(TypedDict):
+    images: list[PendingImagePayload]
+    total: int
+
+
+class CompletePayload(TypedDict):
+    """Body of ``POST /api/media/complete/{id}`` sent by the media VM."""
+
+    media_id: str
+    permanent_url: str
+    processing_complete: bool
+    ai_enhanced: bool
+    formats_available: list[str]
+    sizes_available: list[str]
+    ai_analysis: dict[str, Any]
+
+
+COMPLETE_REQUIRED_KEYS: tuple[str, ...] = tuple(CompletePayload.__annotations__)
+
+#: Fields of ``media_ai_analysis`` / ``ai_analysis`` (the rich payload).
+ANALYSIS_FIELDS: tuple[str, ...] = (
+    "dominant_colors",
+    "detected_objects",
+    "detected_text",
+    "style_classification",
+    "medium_detected",
+    "subject_matter",
+    "quality_score",
+    "mood_keywords",
+    "confidence_score",
+)
+
+
+def smart_url(base_url: str, media_id: str, size: str = "detail") -> str:
+    """The permanent URL a frontend uses for a processed image."""
+    return f"{base_url.rstrip('/')}/{media_id}?size={size}"
