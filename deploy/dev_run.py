@@ -1,0 +1,110 @@
+"""``make run``: the whole system on one machine, on SQLite and local disk under ``var/``.
+
+Migrates, makes a demo user, then starts the main API (:8000), the media VM server
+(:3001), one media VM worker and the URL-replacement scheduler; Ctrl-C stops them all.
+Secrets for this local run are generated once into ``var/dev-secrets.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+PY = sys.executable
+
+
+def dev_env() -> dict[str, str]:
+    VAR.mkdir(exist_ok=True)
+    secrets_file = VAR / "dev-secrets.json"
+    if secrets_file.exists():
+        values = json.loads(secrets_file.read_text())
+    else:
+        values = {"secret_key": secrets.token_urlsafe(40), "media_key": secrets.token_urlsafe(32)}
+        secrets_file.write_text(json.dumps(values))
+        secrets_file.chmod(0o600)
+    env = dict(os.environ)
+    env.setdefault("DJANGO_ENV", "dev")
+    env.setdefault("DJANGO_DEBUG", "1")
+    env.setdefault("DJANGO_SECRET_KEY", values["secret_key"])
+    env.setdefault("MEDIA_API_KEY", values["media_key"])
+    env.setdefault("MAIN_API_KEY", env["MEDIA_API_KEY"].split(",")[0])
+    env.setdefault("POLL_IDLE_SECONDS", "2")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    out = subprocess.run([PY, *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    return out.stdout
+
+
+def demo_token(env: dict[str, str]) -> str:
+    try:
+        return run(["-m", "main_api", "create_user", "demo", "--type", "artist"], env).strip().splitlines()[-1]
+    except subprocess.CalledProcessError:
+        # the demo user exists from an earlier run: fetch its token
+        out = run(["-m", "main_api", "drf_create_token", "demo"], env)
+        return out.strip().split()[2]
+
+
+def main() -> int:
+    env = dev_env()
+    print("migrating the main API and the media DB ...", flush=True)
+    run(["-m", "main_api", "migrate", "--noinput"], env)
+    run(["-m", "main_api", "collectstatic", "--noinput"], env)
+    run(["-m", "media_vm", "migrate"], env)
+    token = demo_token(env)
+    procs = {
+        "main-api": [PY, "-m", "main_api", "serve", "--port", "8000"],
+        "media-vm": [PY, "-m", "media_vm", "serve", "--port", "3001"],
+        "worker": [PY, "-m", "media_vm", "worker"],
+        "scheduler": [PY, "-m", "main_api", "run_scheduler"],
+    }
+    running = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in procs.items()}
+    print(f"""
+  main API      http://127.0.0.1:8000/users/me     (admin: http://127.0.0.1:8000/admin/)
+  media VM      http://127.0.0.1:3001/health       (metrics: /metrics)
+  demo token    {token}
+
+  try:  curl -X PATCH -H 'Authorization: Token {token}' -F profile_image=@photo.jpg http://127.0.0.1:8000/users/me
+        curl -H 'Authorization: Token {token}' http://127.0.0.1:8000/users/me
+  Ctrl-C stops everything.
+""", flush=True)
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for name, proc in running.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; stopping the rest", flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        for proc in running.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for proc in running.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""gunicorn settings for the media VM's server (``python -m media_vm serve``).
+
+The server imports no pyvips, so forking is safe; it streams files with sendfile
+through ``wsgi.file_wrapper``. gthread workers keep many slow clients cheap.
+"""
+
+import multiprocessing
+import os
+
+workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 15
+keepalive = 5
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+sendfile = True

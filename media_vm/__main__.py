@@ -1,0 +1,109 @@
+"""``python -m media_vm <command>``: worker, serve, heal, process, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from media_vm.config import Settings
+
+    return Settings.from_env()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from media_vm.worker import Worker
+
+    settings = _settings()
+    if not settings.main_api_key:
+        print("MAIN_API_KEY is not set: the worker cannot call the main API", file=sys.stderr)
+        return 2
+    worker = Worker(settings, concurrency=args.concurrency)
+    worker.install_signal_handlers()
+    processed = worker.work(burst=args.once, max_jobs=args.max_jobs)
+    logging.getLogger("media_vm").info("worker %s: processed %s images", settings.worker_id, processed)
+    return 0
+
+
+def cmd_heal(args: argparse.Namespace) -> int:
+    import json
+
+    from media_vm.healer import heal
+    from media_vm.imaging import configure_libvips
+    from media_vm.worker import Worker
+
+    configure_libvips()
+    worker = Worker(_settings())
+    from media_vm.db import migrate
+
+    migrate(worker.engine)
+    print(json.dumps(heal(worker, process=True)))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from media_vm.db import make_engine, migrate
+
+    version = migrate(make_engine(_settings().database_url))
+    print(f"media DB at schema version {version}")
+    return 0
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from media_vm.imaging import configure_libvips
+    from media_vm.imaging.cli import process_command
+
+    configure_libvips()
+    return process_command([Path(f) for f in args.files], Path(args.out), data_type=args.data_type)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
+    config = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_media_vm.py"
+    argv = [sys.executable, "-m", "gunicorn", "media_vm.server:create_app()", "--bind", f"{args.host}:{args.port}"]
+    if config.exists():
+        argv += ["--config", str(config)]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m media_vm", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("worker", help="poll the main API and process images")
+    p.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "1")),
+                   help="images processed at once in this process (default: %(default)s)")
+    p.add_argument("--once", action="store_true", help="drain what is pending, then exit")
+    p.add_argument("--max-jobs", type=int, default=None, help="exit after this many images")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("serve", help="serve variants, /health and /metrics under gunicorn")
+    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3001")))
+    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("heal", help="run one self-healing cycle, then exit")
+    p.set_defaults(func=cmd_heal)
+
+    p = sub.add_parser("migrate", help="create or upgrade the media DB schema")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("process", help="run the pipeline on local files (no API involved)")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--out", default="var/process-out", help="output folder (default: %(default)s)")
+    p.add_argument("--data-type", default="product", choices=["product", "profile", "event", "logo", "sites"])
+    p.set_defaults(func=cmd_process)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

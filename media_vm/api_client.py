@@ -1,0 +1,69 @@
+"""The media VM's side of the wire: calls to the main API's ``/api/media/*``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+
+from shared.payloads import CompletePayload, PendingImagePayload
+
+log = logging.getLogger(__name__)
+
+
+class MainAPIError(RuntimeError):
+    """The main API could not be reached or answered with an error."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def permanent(self) -> bool:
+        """4xx other than 408/429 will not get better by retrying."""
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
+
+
+class MainAPIClient:
+    def __init__(self, base_url: str, key: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.session = requests.Session()
+        # the key goes in a header only; it is never logged
+        self.session.headers["Authorization"] = f"Bearer {key}"
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.RequestException as e:
+            raise MainAPIError(f"{method} {path}: {type(e).__name__}: {e}") from e
+        if resp.status_code >= 400:
+            detail = resp.text[:300]
+            resp.close()
+            raise MainAPIError(f"{method} {path}: HTTP {resp.status_code}: {detail}", status=resp.status_code)
+        return resp
+
+    def pending(self) -> list[PendingImagePayload]:
+        body = self._request("GET", "/api/media/pending/all").json()
+        return list(body.get("images", []))
+
+    @contextmanager
+    def download(self, image_path: str) -> Iterator[Iterator[bytes]]:
+        """Stream a temp original; ``image_path`` must be a path under ``/temp_images/``."""
+        if not image_path.startswith("/temp_images/") or ".." in image_path or "//" in image_path:
+            raise MainAPIError(f"refusing image_path outside /temp_images/: {image_path!r}", status=400)
+        resp = self._request("GET", image_path, stream=True)
+        try:
+            yield resp.iter_content(chunk_size=256 * 1024)
+        finally:
+            resp.close()
+
+    def complete(self, main_api_id: int, payload: CompletePayload) -> dict[str, Any]:
+        return dict(self._request("POST", f"/api/media/complete/{int(main_api_id)}", json=payload).json())
+
+    def cleanup(self, main_api_id: int, reason: str) -> dict[str, Any]:
+        return dict(self._request("DELETE", f"/api/media/cleanup/{int(main_api_id)}", json={"reason": reason}).json())

@@ -1,0 +1,76 @@
+"""Media VM settings, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from media_vm import defaults
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _resolve_sqlite(url: str) -> str:
+    """Turn a relative ``sqlite:///var/x.sqlite3`` into an absolute path under the project."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/"):
+        path = PROJECT_ROOT / url[len(prefix):]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return prefix + str(path)
+    return url
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    return int(raw) if raw.strip() else default
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    return float(raw) if raw.strip() else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the worker and the server need to know about their deployment."""
+
+    main_api_url: str = defaults.MAIN_API_URL
+    main_api_key: str = field(default="", repr=False)
+    database_url: str = defaults.MEDIA_DATABASE_URL
+    storage_root: Path = PROJECT_ROOT / "var" / "media"
+    public_url: str = defaults.MEDIA_VM_PUBLIC_URL
+    worker_id: str = ""
+    poll_idle_seconds: float = defaults.POLL_IDLE_SECONDS
+    max_attempts: int = defaults.MAX_ATTEMPTS
+    lease_seconds: int = defaults.LEASE_SECONDS
+    retry_base_seconds: float = defaults.RETRY_BASE_SECONDS
+    max_image_pixels: int = defaults.MAX_IMAGE_PIXELS
+    http_timeout: float = defaults.HTTP_TIMEOUT
+    heal_batch: int = defaults.HEAL_BATCH
+    heal_interval_seconds: float = defaults.HEAL_INTERVAL_SECONDS
+    stall_seconds: int = defaults.STALL_SECONDS
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        storage = Path(os.environ.get("MEDIA_STORAGE_ROOT", "var/media"))
+        if not storage.is_absolute():
+            storage = PROJECT_ROOT / storage
+        return cls(
+            main_api_url=os.environ.get("MAIN_API_URL", defaults.MAIN_API_URL).rstrip("/"),
+            main_api_key=os.environ.get("MAIN_API_KEY", "").split(",")[0].strip(),
+            database_url=_resolve_sqlite(os.environ.get("MEDIA_DATABASE_URL", defaults.MEDIA_DATABASE_URL)),
+            storage_root=storage,
+            public_url=os.environ.get("MEDIA_VM_PUBLIC_URL", defaults.MEDIA_VM_PUBLIC_URL).rstrip("/"),
+            worker_id=os.environ.get("WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}",
+            poll_idle_seconds=_float("POLL_IDLE_SECONDS", defaults.POLL_IDLE_SECONDS),
+            max_attempts=_int("MAX_ATTEMPTS", defaults.MAX_ATTEMPTS),
+            lease_seconds=_int("LEASE_SECONDS", defaults.LEASE_SECONDS),
+            retry_base_seconds=_float("RETRY_BASE_SECONDS", defaults.RETRY_BASE_SECONDS),
+            max_image_pixels=_int("MAX_IMAGE_PIXELS", defaults.MAX_IMAGE_PIXELS),
+            http_timeout=_float("MAIN_API_TIMEOUT", defaults.HTTP_TIMEOUT),
+            heal_batch=_int("HEAL_BATCH", defaults.HEAL_BATCH),
+            heal_interval_seconds=_float("HEAL_INTERVAL_SECONDS", defaults.HEAL_INTERVAL_SECONDS),
+            stall_seconds=_int("STALL_SECONDS", defaults.STALL_SECONDS),
+        )

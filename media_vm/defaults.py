@@ -1,0 +1,40 @@
+"""Defaults of the media VM's settings; each can be overridden by the environment."""
+
+MAIN_API_URL = "http://127.0.0.1:8000"
+"""Where the main API answers (``MAIN_API_URL``)."""
+
+MEDIA_DATABASE_URL = "sqlite:///var/media_vm.sqlite3"
+"""The media DB (``MEDIA_DATABASE_URL``); ``mysql://user:pass@host/oaf_media`` to share it between hosts."""
+
+MEDIA_VM_PUBLIC_URL = "http://127.0.0.1:3001"
+"""Base URL under which this VM's ``/serve`` is reachable; goes into ``permanent_url``."""
+
+POLL_IDLE_SECONDS = 5.0
+"""Seconds the worker sleeps when the queue is empty (``POLL_IDLE_SECONDS``)."""
+
+POLL_ERROR_MAX_SECONDS = 60.0
+"""Upper bound of the backoff while the main API is unreachable or answering 5xx."""
+
+MAX_ATTEMPTS = 3
+"""Attempts per checklist step before the image is given up (``MAX_ATTEMPTS``)."""
+
+RETRY_BASE_SECONDS = 2.0
+"""First retry delay of a failed step; doubles with each attempt (``RETRY_BASE_SECONDS``)."""
+
+LEASE_SECONDS = 300
+"""How long a claim holds without renewal; a dead worker's claim is taken over after it."""
+
+MAX_IMAGE_PIXELS = 100_000_000
+"""Largest width*height accepted, read from the header before decoding (``MAX_IMAGE_PIXELS``)."""
+
+HTTP_TIMEOUT = 30.0
+"""Seconds before a call to the main API is abandoned (``MAIN_API_TIMEOUT``)."""
+
+HEAL_BATCH = 10
+"""Most images one self-healing cycle touches (``HEAL_BATCH``)."""
+
+HEAL_INTERVAL_SECONDS = 60.0
+"""How often a worker runs the self-healing cycle (``HEAL_INTERVAL_SECONDS``)."""
+
+STALL_SECONDS = 900
+"""A step running longer than this, with an expired lease, counts as stalled (``STALL_SECONDS``)."""

@@ -1,0 +1,224 @@
+"""The media VM's HTTP side: ``/serve/{media_id}``, ``/health``, ``/metrics``.
+
+A plain WSGI app (run under gunicorn by ``python -m media_vm serve``). Variants are
+streamed with the server's ``wsgi.file_wrapper`` (sendfile under gunicorn), never read
+into memory whole. It imports no pyvips: serving needs only the media DB and the files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from calendar import timegm
+from collections.abc import Callable, Iterable
+from email.utils import formatdate
+from typing import Any
+
+from media_vm.config import Settings
+from media_vm.db import make_engine, migrate, ping
+from media_vm.repository import Repository
+from media_vm.storage import LocalStorage
+from shared.naming import is_media_id
+from shared.sizes import DEFAULT_SIZE, NEGOTIATION_ORDER, SIZES_BY_NAME, ImageFormat, nearest_size
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+IMMUTABLE = "public, max-age=31536000, immutable"
+FORMAT_ALIASES = {"jpg": "jpeg", "auto": "auto", "": "auto"} | {f.value: f.value for f in ImageFormat}
+_SERVE = re.compile(r"^/serve/(?P<media_id>[^/]+)/?$")
+_ACCEPT_ITEM = re.compile(r"^\s*([^;\s]+)\s*(?:;(.*))?$")
+
+
+def accepted_types(header: str) -> set[str]:
+    """Media types the client accepts with q > 0 (wildcards kept as given)."""
+    accepted = set()
+    for part in header.split(","):
+        m = _ACCEPT_ITEM.match(part)
+        if not m:
+            continue
+        q = 1.0
+        for param in (m.group(2) or "").split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            accepted.add(m.group(1).lower())
+    return accepted
+
+
+def negotiate(available: set[str], accept: str, *, needs_alpha: bool) -> str | None:
+    """AVIF, then WebP, then JPEG (PNG instead of JPEG when transparency must survive).
+
+    A browser names AVIF and WebP explicitly when it decodes them; ``*/*`` alone only
+    promises the old formats.
+    """
+    accepted = accepted_types(accept) if accept else {"*/*"}
+    for fmt in NEGOTIATION_ORDER:
+        if fmt is ImageFormat.JPEG:
+            break
+        if fmt.value in available and fmt.mime_type in accepted:
+            return fmt.value
+    fallback = ("png", "jpeg") if needs_alpha else ("jpeg", "png")
+    for name in fallback:
+        if name in available:
+            return name
+    return None
+
+
+class MediaServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        migrate(self.engine)
+        self.repo = Repository(self.engine)
+        self.storage = LocalStorage(settings.storage_root)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            return self.json(start_response, 405, {"message": "method not allowed"}, [("Allow", "GET, HEAD")])
+        try:
+            if path == "/health":
+                return self.health(environ, start_response)
+            if path == "/metrics":
+                return self.metrics(environ, start_response)
+            m = _SERVE.match(path)
+            if m:
+                return self.serve(environ, start_response, m.group("media_id"))
+            return self.json(start_response, 404, {"message": "not found"})
+        except Exception:  # noqa: BLE001 - a JSON 500, never a stack trace to the client
+            log.exception("media server: error on %s", path)
+            return self.json(start_response, 500, {"message": "internal error"})
+
+    # -- responses -------------------------------------------------------------------
+
+    @staticmethod
+    def json(start_response: StartResponse, status: int, body: dict[str, Any],
+             headers: list[tuple[str, str]] | None = None) -> list[bytes]:
+        data = json.dumps(body).encode()
+        reason = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found",
+                  405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}
+        start_response(f"{status} {reason.get(status, '')}", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+            ("Cache-Control", "no-store"), *(headers or []),
+        ])
+        return [data]
+
+    def serve(self, environ: dict[str, Any], start_response: StartResponse, media_id: str) -> Iterable[bytes]:
+        from urllib.parse import parse_qs
+
+        query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
+        size = query.get("size", DEFAULT_SIZE)
+        fmt = FORMAT_ALIASES.get(query.get("format", "auto").lower())
+        bg = query.get("bg", "original")
+        if size not in SIZES_BY_NAME:
+            return self.json(start_response, 400, {"message": f"unknown size {size!r}",
+                                                   "extra": {"sizes": list(SIZES_BY_NAME)}})
+        if fmt is None:
+            return self.json(start_response, 400, {"message": f"unknown format {query.get('format')!r}"})
+        if bg not in ("original", "removed"):
+            return self.json(start_response, 400, {"message": f"unknown bg {bg!r}"})
+        if not is_media_id(media_id):
+            return self.json(start_response, 404, {"message": "no such image"})
+        variants = [v for v in self.repo.variants(media_id) if v["bg"] == bg]
+        if not variants:
+            return self.json(start_response, 404, {"message": "no such image" if bg == "original"
+                                                   else "no background-removed variant for this image"})
+        chosen_size = nearest_size(size, {v["size"] for v in variants})
+        of_size = {v["format"]: v for v in variants if v["size"] == chosen_size}
+        if fmt == "auto":
+            row = self.repo.by_media_id(media_id)
+            needs_alpha = bg == "removed" or bool(row and row["has_alpha"])
+            fmt = negotiate(set(of_size), environ.get("HTTP_ACCEPT", ""), needs_alpha=needs_alpha)
+        variant = of_size.get(fmt or "")
+        if variant is None:
+            return self.json(start_response, 404, {"message": f"no {fmt} variant of this image"})
+        return self.send_file(environ, start_response, variant)
+
+    def send_file(self, environ: dict[str, Any], start_response: StartResponse, variant: Any) -> Iterable[bytes]:
+        etag = f'"{variant["media_id"]}-{variant["size"]}-{variant["bg"]}-{variant["bytes"]}.{variant["format"]}"'
+        headers = [
+            ("Cache-Control", IMMUTABLE), ("ETag", etag), ("Vary", "Accept"),
+            ("Last-Modified", formatdate(timegm(variant["created_at"].timetuple()), usegmt=True)),
+        ]
+        inm = environ.get("HTTP_IF_NONE_MATCH", "")
+        if inm and (inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]):
+            start_response("304 Not Modified", headers)
+            return []
+        path = self.storage.path(variant["path"])
+        try:
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the WSGI server through the file wrapper
+        except FileNotFoundError:
+            log.error("media server: variant %s is in the DB but not on disk", variant["path"])
+            return self.json(start_response, 404, {"message": "variant file missing"})
+        length = os.fstat(fh.fileno()).st_size
+        headers += [("Content-Type", ImageFormat(variant["format"]).mime_type), ("Content-Length", str(length)),
+                    ("X-Content-Type-Options", "nosniff")]
+        start_response("200 OK", headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            fh.close()
+            return []
+        wrapper = environ.get("wsgi.file_wrapper")
+        if wrapper is not None:
+            return wrapper(fh, 256 * 1024)  # type: ignore[no-any-return]
+        return _iter_file(fh)
+
+    def health(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        checks = {"database": "ok", "storage": "ok"}
+        try:
+            ping(self.engine)
+        except Exception as e:  # noqa: BLE001
+            checks["database"] = f"error: {type(e).__name__}"
+        if not self.storage.writable():
+            checks["storage"] = "error: not writable"
+        ok = all(v == "ok" for v in checks.values())
+        return self.json(start_response, 200 if ok else 503, {"status": "ok" if ok else "unhealthy", **checks})
+
+    def metrics(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        stats = self.repo.stats()
+        lines = ["# HELP media_vm_jobs Images in the media DB by state.", "# TYPE media_vm_jobs gauge"]
+        for state in ("queued", "processing", "done", "failed"):
+            lines.append(f'media_vm_jobs{{state="{state}"}} {stats["jobs"].get(state, 0)}')
+        lines += ["# HELP media_vm_step_failures Checklist steps whose last attempt failed.",
+                  "# TYPE media_vm_step_failures gauge"]
+        lines += [f'media_vm_step_failures{{step="{k}"}} {v}' for k, v in sorted(stats["step_failures"].items())]
+        lines += ["# HELP media_vm_step_attempts_total Attempts made per checklist step.",
+                  "# TYPE media_vm_step_attempts_total counter"]
+        lines += [f'media_vm_step_attempts_total{{step="{k}"}} {v}' for k, v in sorted(stats["step_attempts"].items())]
+        lines += ["# HELP media_vm_processing_seconds Seconds from registration to done, per image.",
+                  "# TYPE media_vm_processing_seconds summary",
+                  f"media_vm_processing_seconds_count {stats['processing_count']}",
+                  f"media_vm_processing_seconds_sum {stats['processing_seconds_sum']:.3f}",
+                  "# HELP media_vm_queue_depth_seen Pending images the main API listed at a worker's last poll.",
+                  "# TYPE media_vm_queue_depth_seen gauge"]
+        for w in stats["workers"]:
+            lines.append(f'media_vm_queue_depth_seen{{worker="{w["worker_id"]}"}} {w["queue_depth"]}')
+        lines += ["# HELP media_vm_worker_last_seen_timestamp Last heartbeat of each worker (unix time).",
+                  "# TYPE media_vm_worker_last_seen_timestamp gauge"]
+        for w in stats["workers"]:
+            lines.append(f'media_vm_worker_last_seen_timestamp{{worker="{w["worker_id"]}"}} '
+                         f'{timegm(w["last_seen"].timetuple())}')
+        data = ("\n".join(lines) + "\n").encode()
+        start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
+                                  ("Content-Length", str(len(data)))])
+        return [data]
+
+
+def _iter_file(fh: Any) -> Iterable[bytes]:
+    try:
+        while chunk := fh.read(256 * 1024):
+            yield chunk
+    finally:
+        fh.close()
+
+
+def create_app() -> MediaServer:
+    """Entry point for gunicorn: ``media_vm.server:create_app()``."""
+    return MediaServer(Settings.from_env())

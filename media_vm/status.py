@@ -1,0 +1,33 @@
+"""States of the media VM's own bookkeeping (not on the wire)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class JobStatus(str, Enum):
+    """State of a ``media_files`` row."""
+
+    QUEUED = "queued"  # registered from the main API's pending list, not started
+    PROCESSING = "processing"  # at least one step has run, not all are done
+    DONE = "done"  # every step done, the main API acknowledged the callback
+    FAILED = "failed"  # given up; ``failure_reason`` says why
+
+
+class StepStatus(str, Enum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Step(str, Enum):
+    """The per-image checklist, in the order the steps run."""
+
+    RETRIEVE_FILE = "retrieve_file"
+    AI_VISUAL_ANALYSIS = "ai_visual_analysis"
+    RESIZE_OPTIMIZE = "resize_optimize"
+    UPDATE_CALLBACK = "update_callback"
+
+
+STEPS: tuple[Step, ...] = tuple(Step)

@@ -1,0 +1,219 @@
+"""The polling worker: feeds the media DB from the main API and works the checklist.
+
+The media DB is the queue. Each poll registers what the main API lists as pending; then
+up to ``concurrency`` threads claim due images (see ``repository``) and run the steps
+that are not done yet. SIGTERM/SIGINT set a stop flag: running steps finish, claims are
+released, nothing is lost (warm shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
+
+from media_vm.api_client import MainAPIClient, MainAPIError
+from media_vm.config import Settings
+from media_vm.db import make_engine, migrate
+from media_vm.defaults import POLL_ERROR_MAX_SECONDS
+from media_vm.exceptions import ImageRejected
+from media_vm.repository import Claim, LeaseLost, Repository, utcnow
+from media_vm.retry import Retry
+from media_vm.status import Step, StepStatus
+from media_vm.steps import CHECKLIST, StepContext
+from media_vm.storage import LocalStorage
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, concurrency: int = 1) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.settings = settings
+        self.concurrency = concurrency
+        self.engine = make_engine(settings.database_url)
+        self.repo = Repository(self.engine, lease_seconds=settings.lease_seconds)
+        self.storage = LocalStorage(settings.storage_root)
+        self.client = MainAPIClient(settings.main_api_url, settings.main_api_key, timeout=settings.http_timeout)
+        self.retry = Retry(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
+        self.stop = threading.Event()
+        self.processed = 0
+
+    # -- one image -------------------------------------------------------------------
+
+    def process(self, claim: Claim) -> None:
+        """Run the steps of one claimed image that are not done, in order."""
+        started = time.monotonic()
+        ctx = StepContext(self.settings, self.repo, self.storage, self.client, claim)
+        try:
+            checklist = self.repo.checklist(claim.media_file_id)
+            for step_impl in CHECKLIST:
+                if checklist[step_impl.step]["status"] == StepStatus.DONE.value:
+                    continue
+                if self.stop.is_set():
+                    self.repo.release(claim)
+                    return
+                if not self._run_step(ctx, step_impl):
+                    return
+            row = self.repo.media_file(claim.media_file_id)
+            total = (utcnow() - row["created_at"]).total_seconds() if row["created_at"] else 0.0
+            self.repo.finish(claim, processing_seconds=max(total, time.monotonic() - started))
+            self.processed += 1
+            log.info("worker %s: media file %s done (media_id %s)", claim.worker_id, claim.media_file_id,
+                     row["media_id"])
+        except LeaseLost as e:
+            log.warning("worker %s: %s; leaving it to its new owner", claim.worker_id, e)
+
+    def _run_step(self, ctx: StepContext, step_impl: object) -> bool:
+        """Run one step; True to go on to the next, False when the image stops here."""
+        claim = ctx.claim
+        step: Step = step_impl.step  # type: ignore[attr-defined]
+        attempt = self.repo.step_started(claim, step)
+        log.info("worker %s: media file %s step %s attempt %s", claim.worker_id, claim.media_file_id,
+                 step.value, attempt)
+        try:
+            step_impl.run(ctx)  # type: ignore[attr-defined]
+        except LeaseLost:
+            raise
+        except ImageRejected as e:
+            self._fail_step(claim, step, str(e))
+            self.give_up(claim, f"{step.value}: {e}")
+            return False
+        except MainAPIError as e:
+            self._fail_step(claim, step, str(e))
+            if e.permanent:
+                self.give_up(claim, f"{step.value}: {e}", report=step is not Step.UPDATE_CALLBACK)
+                return False
+            return self._after_transient(ctx, step, attempt)
+        except Exception as e:  # noqa: BLE001 - any other failure is recorded and retried
+            log.exception("worker %s: media file %s step %s failed", claim.worker_id, claim.media_file_id,
+                          step.value)
+            self._fail_step(claim, step, f"{type(e).__name__}: {e}")
+            return self._after_transient(ctx, step, attempt)
+        self.repo.step_finished(claim, step)
+        return True
+
+    def _fail_step(self, claim: Claim, step: Step, error: str) -> None:
+        log.warning("worker %s: media file %s step %s failed: %s", claim.worker_id, claim.media_file_id,
+                    step.value, error)
+        self.repo.step_finished(claim, step, error=error)
+
+    def _after_transient(self, ctx: StepContext, step: Step, attempt: int) -> bool:
+        claim = ctx.claim
+        if not self.retry.exhausted(attempt):
+            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=self.retry.get_interval(attempt)))
+            return False
+        if step is Step.UPDATE_CALLBACK:
+            # the variants exist: never throw finished work away; the healer calls back later
+            self.repo.finish(claim, processing_seconds=None,
+                             report_at=utcnow() + timedelta(seconds=self.retry.get_interval(attempt)))
+            return False
+        error = self.repo.checklist(claim.media_file_id)[step]["last_error"]
+        self.give_up(claim, f"{step.value} failed {attempt} times: {error}")
+        return False
+
+    def give_up(self, claim: Claim, reason: str, *, report: bool = True) -> None:
+        """Mark the image failed and tell the main API (``cleanup``); the healer retries the report."""
+        self.repo.fail(claim, reason)
+        row = self.repo.media_file(claim.media_file_id)
+        if not report:
+            self.repo.mark_reported(claim.media_file_id)
+            return
+        try:
+            self.client.cleanup(row["main_api_id"], reason)
+            self.repo.mark_reported(claim.media_file_id)
+        except MainAPIError as e:
+            log.warning("worker %s: cleanup of %s not delivered (%s); the healer will retry",
+                        claim.worker_id, row["main_api_id"], e)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def poll(self) -> int:
+        """Register what the main API lists as pending; returns how many it listed."""
+        items = self.client.pending()
+        new = sum(1 for item in items if self.repo.register(dict(item)))
+        if new:
+            log.info("worker %s: %s new of %s pending", self.settings.worker_id, new, len(items))
+        return len(items)
+
+    def work(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
+        """Poll and process until stopped; ``burst`` drains what is pending, then returns."""
+        from media_vm.healer import heal
+        from media_vm.imaging import configure_libvips
+
+        configure_libvips()
+        migrate(self.engine)
+        poll_failures = 0
+        next_poll = 0.0
+        next_heal = time.monotonic() + self.settings.heal_interval_seconds
+        polled_once = False
+        in_flight: set[Future[None]] = set()
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="media-worker")
+        try:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                try:
+                    if now >= next_poll:
+                        try:
+                            depth = self.poll()
+                            poll_failures, polled_once = 0, True
+                            next_poll = now + self.settings.poll_idle_seconds
+                            self.repo.heartbeat(self.settings.worker_id, queue_depth=depth, poll_ok=True)
+                        except MainAPIError as e:
+                            poll_failures += 1
+                            delay = min(POLL_ERROR_MAX_SECONDS,
+                                        max(self.settings.poll_idle_seconds, 1.0) * 2 ** (poll_failures - 1))
+                            log.warning("worker %s: polling failed (%s); next try in %.0fs",
+                                        self.settings.worker_id, e, delay)
+                            next_poll = now + delay
+                            self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
+                            if burst and poll_failures >= self.settings.max_attempts and not polled_once:
+                                raise
+                    while len(in_flight) < self.concurrency and not self.stop.is_set():
+                        if max_jobs is not None and self.processed + len(in_flight) >= max_jobs:
+                            break
+                        claim = self.repo.claim_next(self.settings.worker_id)
+                        if claim is None:
+                            break
+                        in_flight.add(pool.submit(self.process, claim))
+                    if time.monotonic() >= next_heal:
+                        heal(self, process=False)
+                        next_heal = time.monotonic() + self.settings.heal_interval_seconds
+                except MainAPIError:
+                    raise
+                except Exception:  # noqa: BLE001 - e.g. the media DB away for a while: wait and resume
+                    log.exception("worker %s: loop error; retrying shortly", self.settings.worker_id)
+                    self.stop.wait(min(POLL_ERROR_MAX_SECONDS, 2.0))
+                    continue
+                if max_jobs is not None and self.processed >= max_jobs and not in_flight:
+                    break
+                if in_flight:
+                    done, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        fut.result()
+                    continue
+                if burst and polled_once:
+                    due = self.repo.next_due()
+                    if due is None:
+                        heal(self, process=False)
+                        break
+                    self.stop.wait(min(5.0, max(0.1, (due - utcnow()).total_seconds())))
+                    continue
+                self.stop.wait(max(0.05, min(0.5, next_poll - time.monotonic())))
+        finally:
+            for fut in in_flight:
+                fut.result()
+            pool.shutdown(wait=True)
+        return self.processed
+
+    def install_signal_handlers(self) -> None:
+        def _stop(signum: int, _frame: object) -> None:
+            log.info("worker %s: signal %s, finishing the current steps", self.settings.worker_id, signum)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
