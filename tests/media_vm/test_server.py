@@ -1,0 +1,154 @@
+"""``/serve``, ``/health`` and ``/metrics`` over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+import requests
+
+from media_vm.config import Settings
+from media_vm.server import MediaServer, negotiate
+
+FORMATS = ("avif", "webp", "jpeg")
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):  # keep test output readable
+        pass
+
+
+@pytest.fixture
+def served(media_db_url, tmp_path):
+    """A media server with one opaque image (all formats, sizes detail+thumbnail) and one logo."""
+    settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media")
+    app = MediaServer(settings)
+    repo = app.repo
+    contents = {}
+    images = {}
+    for main_id, data_type, has_alpha in ((1, "product", False), (2, "logo", True)):
+        repo.register({"id": main_id, "user_id": 3, "image_path": "/temp_images/profiles/x.png",
+                       "original_name": "x", "mime_type": "image/png", "data_type": data_type})
+        claim = repo.claim_next("t")
+        row = repo.media_file(claim.media_file_id)
+        repo.save_analysis(claim, {"width": 2000, "height": 1000, "has_alpha": has_alpha})
+        reldir = app.storage.library_reldir(3, data_type)
+        variants = []
+        formats = FORMATS + (("png",) if has_alpha else ())
+        bgs = ("original", "removed") if data_type == "logo" else ("original",)
+        for bg in bgs:
+            for size in ("thumbnail", "detail"):
+                for fmt in formats if bg == "original" else ("avif", "webp", "png"):
+                    name = f"{row['media_id']}_{size}{'_nobg' if bg == 'removed' else ''}.{fmt}"
+                    body = f"{size}/{fmt}/{bg}".encode() * 100
+                    path = app.storage.path(f"{reldir}/{name}")
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    path.write_bytes(body)
+                    contents[(row["media_id"], size, fmt, bg)] = body
+                    variants.append({"size": size, "format": fmt, "bg": bg, "path": f"{reldir}/{name}",
+                                     "width": 10, "height": 10, "bytes": len(body)})
+        repo.save_variants(claim, row["media_id"], variants)
+        repo.finish(claim, processing_seconds=1.0)
+        images[data_type] = row["media_id"]
+    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", images, contents
+    server.shutdown()
+    app.engine.dispose()
+
+
+def test_negotiation_prefers_avif_then_webp_then_jpeg(served):
+    base, images, contents = served
+    mid = images["product"]
+    cases = [
+        ("image/avif,image/webp,image/*,*/*;q=0.8", "avif"),
+        ("image/webp,*/*", "webp"),
+        ("image/avif;q=0,image/webp", "webp"),
+        ("*/*", "jpeg"),
+        ("", "jpeg"),
+    ]
+    for accept, fmt in cases:
+        r = requests.get(f"{base}/serve/{mid}?size=detail", headers={"Accept": accept})
+        assert r.status_code == 200, accept
+        assert r.headers["Content-Type"] == f"image/{fmt}", accept
+        assert r.content == contents[(mid, "detail", fmt, "original")]
+        assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert r.headers["Vary"] == "Accept"
+
+
+def test_transparency_survives_negotiation(served):
+    base, images, _ = served
+    logo = images["logo"]
+    r = requests.get(f"{base}/serve/{logo}?size=thumbnail", headers={"Accept": "*/*"})
+    assert r.headers["Content-Type"] == "image/png"
+    r = requests.get(f"{base}/serve/{logo}?size=thumbnail&bg=removed", headers={"Accept": "image/webp"})
+    assert r.headers["Content-Type"] == "image/webp"
+    r = requests.get(f"{base}/serve/{images['product']}?bg=removed")
+    assert r.status_code == 404 and "background" in r.json()["message"]
+
+
+def test_explicit_format_and_size_fallback(served):
+    base, images, contents = served
+    mid = images["product"]
+    r = requests.get(f"{base}/serve/{mid}?size=thumbnail&format=jpg")
+    assert r.headers["Content-Type"] == "image/jpeg"
+    assert r.content == contents[(mid, "thumbnail", "jpeg", "original")]
+    # grid (500x500) was not made: the nearest existing size (thumbnail 300x300) answers
+    r = requests.get(f"{base}/serve/{mid}?size=grid&format=webp")
+    assert r.status_code == 200 and r.content == contents[(mid, "thumbnail", "webp", "original")]
+    # zoom falls back to detail
+    r = requests.get(f"{base}/serve/{mid}?size=zoom&format=webp")
+    assert r.content == contents[(mid, "detail", "webp", "original")]
+    assert requests.get(f"{base}/serve/{mid}?format=png").status_code == 404
+
+
+def test_etag_304_and_head(served):
+    base, images, contents = served
+    url = f"{base}/serve/{images['product']}?size=detail&format=webp"
+    r = requests.get(url)
+    etag = r.headers["ETag"]
+    assert r.headers["Last-Modified"]
+    again = requests.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["ETag"] == etag
+    other = requests.get(url.replace("webp", "avif"), headers={"If-None-Match": etag})
+    assert other.status_code == 200
+    head = requests.head(url)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) == len(r.content)
+
+
+@pytest.mark.parametrize("query,status", [
+    ("size=huge", 400), ("format=gif", 400), ("bg=blue", 400),
+])
+def test_bad_parameters_are_400_json(served, query, status):
+    base, images, _ = served
+    r = requests.get(f"{base}/serve/{images['product']}?{query}")
+    assert r.status_code == status
+    assert r.headers["Content-Type"] == "application/json" and r.json()["message"]
+
+
+def test_unknown_ids_are_404_json(served):
+    base, _, _ = served
+    for mid in ("0" * 32, "not-an-id", "..%2F..%2Fetc%2Fpasswd"):
+        r = requests.get(f"{base}/serve/{mid}")
+        assert r.status_code == 404 and r.json()["message"]
+    assert requests.post(f"{base}/serve/{'0' * 32}").status_code == 405
+
+
+def test_health_and_metrics(served):
+    base, _, _ = served
+    r = requests.get(f"{base}/health")
+    assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok", "storage": "ok"}
+    text = requests.get(f"{base}/metrics").text
+    assert 'media_vm_jobs{state="done"} 2' in text
+    assert "media_vm_processing_seconds_count 2" in text
+
+
+def test_negotiate_unit():
+    assert negotiate({"avif", "webp", "jpeg"}, "image/avif", needs_alpha=False) == "avif"
+    assert negotiate({"webp", "jpeg", "png"}, "text/html", needs_alpha=True) == "png"
+    assert negotiate({"webp", "jpeg", "png"}, "text/html", needs_alpha=False) == "jpeg"
+    assert negotiate(set(), "*/*", needs_alpha=False) is None
