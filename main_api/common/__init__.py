@@ -1,0 +1,1 @@
+"""What every part of the main API shares: errors, authentication, upload checks."""

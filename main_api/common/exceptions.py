@@ -1,0 +1,80 @@
+"""One error type for the API, and one handler that turns every error into the same JSON.
+
+Every error answer has the shape ``{"message": str, "extra": dict}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class ApplicationError(Exception):
+    """A failure the client should hear about: a message, details, and an HTTP status."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, extra: dict[str, Any] | None = None, *, status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.extra = extra or {}
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFoundError(ApplicationError):
+    status_code = status.HTTP_404_NOT_FOUND
+
+
+class ConflictError(ApplicationError):
+    status_code = status.HTTP_409_CONFLICT
+
+
+class UploadTooLarge(ApplicationError):
+    """Raised by the upload handler while the body is still being read."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class InvalidImage(ApplicationError):
+    """An upload that is not an image we accept; ``extra["field"]`` names the form field."""
+
+
+def error_body(message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON body of every error answer."""
+    return {"message": message, "extra": extra or {}}
+
+
+def _detail_message(detail: Any) -> str:
+    if isinstance(detail, list | tuple) and detail:
+        return _detail_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _detail_message(next(iter(detail.values())))
+    return str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's ``EXCEPTION_HANDLER``: ``{"message", "extra"}`` for every handled error."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.message, exc.extra), status=exc.status_code)
+
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # a bug: let Django log it and answer 500 (handler500 below keeps it JSON)
+
+    if isinstance(exc, drf_exceptions.ValidationError):
+        response.data = error_body("Validation error", {"fields": exc.detail})
+    elif isinstance(exc, drf_exceptions.APIException):
+        response.data = error_body(_detail_message(exc.detail), {"code": exc.get_codes()})
+    return response

@@ -1,0 +1,195 @@
+"""Is an upload an image we accept? Judged by its bytes only, never its name or Content-Type.
+
+Two steps: the magic bytes pick the type (and with it the file extension), then Pillow
+decodes the image (JPEG cheaply at 1/8 scale) to prove it is whole. The pixel count is
+checked from the header before any decoding.
+
+HEIF (HEVC-coded ``heic``/``heix``/``mif1`` files) is the exception: Pillow has no HEVC
+decoder, so such a file is accepted when its ISO-BMFF boxes parse and its ``ispe``
+property gives dimensions within the pixel limit; the media VM decodes it, or fails it.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from PIL import Image, UnidentifiedImageError
+
+from main_api.common.exceptions import InvalidImage
+from shared.naming import ACCEPTED_TYPES
+
+#: mime type -> Pillow's format name (``Image.open(formats=...)`` allowlist).
+PILLOW_FORMATS: dict[str, str] = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WEBP",
+    "image/avif": "AVIF",
+    "image/tiff": "TIFF",
+}
+AVIF_BRANDS = frozenset({b"avif", b"avis"})
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
+SNIFF_BYTES = 64
+
+
+@dataclass(frozen=True)
+class SniffedImage:
+    """What an accepted upload turned out to be."""
+
+    mime_type: str
+    extension: str
+    width: int
+    height: int
+
+
+def sniff_mime_type(head: bytes) -> str | None:
+    """The image type named by the first bytes of a file, or None if it is not one we take."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head[4:8] == b"ftyp":
+        return _iso_bmff_type(head)
+    return None
+
+
+def _iso_bmff_type(head: bytes) -> str | None:
+    size = struct.unpack(">I", head[:4])[0]
+    if size < 16:
+        return None
+    # major brand, minor version, then compatible brands, all within the ftyp box
+    brands = {head[8:12]} | {head[i : i + 4] for i in range(16, min(size, len(head)) - 3, 4)}
+    if brands & AVIF_BRANDS:
+        return "image/avif"
+    if brands & HEIF_BRANDS:
+        return "image/heif"
+    return None
+
+
+def check_image(file: IO[bytes], *, field: str) -> SniffedImage:
+    """Sniff and decode ``file``; raise :class:`InvalidImage` naming ``field`` if it is unfit.
+
+    The file position is left at the start.
+    """
+    file.seek(0)
+    head = file.read(SNIFF_BYTES)
+    file.seek(0)
+    if not head:
+        raise InvalidImage("file is empty", {"field": field})
+    mime_type = sniff_mime_type(head)
+    if mime_type is None:
+        raise InvalidImage(
+            "not an accepted image type (JPEG, PNG, WebP, GIF, AVIF, HEIF, TIFF)",
+            {"field": field, "accepted": sorted(ACCEPTED_TYPES)},
+        )
+    limit = int(settings.MAX_IMAGE_PIXELS)
+    try:
+        if mime_type == "image/heif":
+            try:
+                width, height = heif_dimensions(file)
+            except (ValueError, struct.error) as e:
+                raise InvalidImage("image is truncated or corrupt", {"field": field}) from e
+            _check_pixels(width, height, limit, field)
+        else:
+            width, height = _decode(file, mime_type, limit, field)
+    finally:
+        file.seek(0)
+    return SniffedImage(mime_type, ACCEPTED_TYPES[mime_type], width, height)
+
+
+def _check_pixels(width: int, height: int, limit: int, field: str) -> None:
+    if width <= 0 or height <= 0:
+        raise InvalidImage("image is truncated or corrupt", {"field": field})
+    if width * height > limit:
+        raise InvalidImage(
+            f"image is {width}x{height}, over the limit of {limit} pixels",
+            {"field": field, "max_pixels": limit, "width": width, "height": height},
+        )
+
+
+def _decode(file: IO[bytes], mime_type: str, limit: int, field: str) -> tuple[int, int]:
+    corrupt = InvalidImage("image is truncated or corrupt", {"field": field})
+    try:
+        with Image.open(file, formats=[PILLOW_FORMATS[mime_type]]) as im:
+            width, height = im.size
+            _check_pixels(width, height, limit, field)
+            if mime_type == "image/jpeg":
+                # Decoding at 1/8 scale still reads every byte of the entropy-coded data,
+                # so truncation shows, at a fraction of the cost.
+                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            im.seek(0)
+            im.load()
+    except Image.DecompressionBombError as e:
+        raise InvalidImage(
+            f"image is over the limit of {limit} pixels", {"field": field, "max_pixels": limit}
+        ) from e
+    except InvalidImage:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
+        raise corrupt from e
+    return width, height
+
+
+# --- HEIF: dimensions from the ISO-BMFF boxes -------------------------------------------------
+
+#: Where the ``ispe`` (image spatial extents) properties live: box path -> (child to enter,
+#: bytes of version/flags that open the child's body).
+_PATH_TO_ISPE: dict[tuple[bytes, ...], tuple[bytes, int]] = {
+    (): (b"meta", 4),
+    (b"meta",): (b"iprp", 0),
+    (b"meta", b"iprp"): (b"ipco", 0),
+}
+_IPCO_PATH = (b"meta", b"iprp", b"ipco")
+_MAX_HEADER_BYTES = 1024 * 1024
+
+
+def heif_dimensions(file: IO[bytes]) -> tuple[int, int]:
+    """Width and height of the largest ``ispe`` property of a HEIF file (the primary image;
+    thumbnails are smaller). Raises :class:`ValueError` when the boxes do not parse.
+    """
+    file.seek(0)
+    data = file.read(_MAX_HEADER_BYTES)
+    extents = list(_ispe_boxes(data, 0, len(data), ()))
+    if not extents:
+        raise ValueError("no ispe property in the HEIF meta box")
+    return max(extents, key=lambda wh: wh[0] * wh[1])
+
+
+def _ispe_boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> Iterator[tuple[int, int]]:
+    pos = start
+    while pos + 8 <= end:
+        size, box_type = struct.unpack(">I4s", data[pos : pos + 8])
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                raise ValueError("truncated box header")
+            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if size < header:
+            raise ValueError(f"bad size of box {box_type!r}")
+        child = _PATH_TO_ISPE.get(path)
+        wanted = (child is not None and box_type == child[0]) or (path == _IPCO_PATH and box_type == b"ispe")
+        if pos + size > end:
+            if wanted:
+                raise ValueError(f"box {box_type!r} runs past the end of the file")
+            return  # e.g. a large mdat after the meta box
+        if path == _IPCO_PATH and box_type == b"ispe":
+            body = data[pos + header : pos + size]
+            if len(body) < 12:
+                raise ValueError("short ispe box")
+            yield struct.unpack(">II", body[4:12])
+        elif child is not None and box_type == child[0]:
+            yield from _ispe_boxes(data, pos + header + child[1], pos + size, path + (box_type,))
+        pos += size

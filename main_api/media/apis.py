@@ -1,0 +1,198 @@
+"""HTTP views of pending images: the media VM's API, temp originals, the public image URL."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.views.decorators.http import require_http_methods
+from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from main_api.common.authentication import (
+    HasMediaKey,
+    MediaClient,
+    MediaKeyAuthentication,
+    UserTokenAuthentication,
+)
+from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
+from main_api.media import proxy, selectors, services
+from main_api.media.models import PendingImage
+from shared.naming import is_media_id
+from shared.payloads import smart_url
+from shared.sizes import SIZES_BY_NAME, ImageFormat
+
+
+class MediaKeyApi(APIView):
+    """Base of the views only the media VM may call."""
+
+    authentication_classes = [MediaKeyAuthentication]
+    permission_classes = [HasMediaKey]
+
+
+class PendingImagesApi(MediaKeyApi):
+    """``GET /api/media/pending/all``: pending uploads, oldest first."""
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+    class OutputSerializer(serializers.ModelSerializer):
+        user_id = serializers.IntegerField()
+
+        class Meta:
+            model = PendingImage
+            fields = ("id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at")
+
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        images = selectors.pending_images_for_media(limit=filters.validated_data["limit"])
+        data = self.OutputSerializer(images, many=True).data
+        return Response({"images": data, "total": len(data)})
+
+
+class CompleteApi(MediaKeyApi):
+    """``POST /api/media/complete/{id}``: the media VM's result for one upload."""
+
+    class InputSerializer(serializers.Serializer):
+        media_id = serializers.CharField(max_length=32)
+        permanent_url = serializers.CharField(max_length=512, required=False, allow_blank=True, default="")
+        processing_complete = serializers.BooleanField(required=False, default=True)
+        ai_enhanced = serializers.BooleanField(required=False, default=False)
+        formats_available = serializers.ListField(
+            child=serializers.ChoiceField(choices=[f.value for f in ImageFormat]), required=False, default=list
+        )
+        sizes_available = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(SIZES_BY_NAME)), required=False, default=list
+        )
+        ai_analysis = serializers.DictField(required=False, allow_null=True, default=dict)
+
+        def validate_media_id(self, value: str) -> str:
+            if not is_media_id(value):
+                raise serializers.ValidationError("must be 32 lowercase hex characters")
+            return value
+
+        def validate_processing_complete(self, value: bool) -> bool:
+            if not value:
+                raise serializers.ValidationError("a completion must say processing_complete: true")
+            return value
+
+    def post(self, request: Request, image_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        image = services.pending_image_complete(
+            image_id=int(image_id),
+            media_id=data["media_id"],
+            permanent_url=data["permanent_url"],
+            formats_available=data["formats_available"],
+            sizes_available=data["sizes_available"],
+            ai_analysis=data["ai_analysis"] or {},
+        )
+        return Response(
+            {
+                "success": True,
+                "imageId": image.pk,
+                "media_id": image.media_id,
+                # What the media VM's call achieved, also when a later URL replacement has
+                # since moved the row on to "complete".
+                "status": PendingImage.Status.PROCESSED.value,
+                "smart_url_preview": smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id),
+            }
+        )
+
+
+class CleanupApi(MediaKeyApi):
+    """``DELETE /api/media/cleanup/{id}``: the media VM gave up; fail the row, drop the file."""
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def delete(self, request: Request, image_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        image = services.pending_image_fail(image_id=int(image_id), reason=serializer.validated_data["reason"])
+        return Response({"success": True, "message": f"image {image.pk} marked failed and its temp file removed"})
+
+
+class AnalysisApi(MediaKeyApi):
+    """``GET /api/media/analysis/{media_id}``: the AI analysis stored with a processed image."""
+
+    def get(self, request: Request, media_id: str) -> Response:
+        image = selectors.pending_image_by_media_id(media_id=media_id)
+        return Response({"success": True, "analysis": image.ai_analysis or {}})
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """Always JSON for errors: a downloader's ``Accept: image/*`` must not turn a 404 into a 406."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TempImageApi(APIView):
+    """``GET /temp_images/<subdir>/<name>``: a temp original, to its owner or the media key."""
+
+    authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
+    permission_classes = [AllowAny]
+    content_negotiation_class = FirstRendererNegotiation
+
+    def get(self, request: Request, path: str) -> FileResponse:
+        user = request.user
+        image, file_path = selectors.temp_image_get(
+            url_path=f"/temp_images/{path}",
+            user_id=user.pk if user.is_authenticated else None,
+            media_key=isinstance(request.auth, MediaClient),
+        )
+        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type)
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # A bad token is answered like no access at all: nobody learns that a file exists.
+        if isinstance(exc, drf_exceptions.AuthenticationFailed | drf_exceptions.NotAuthenticated):
+            exc = NotFoundError("Not found.")
+        return super().handle_exception(exc)
+
+
+@require_http_methods(["GET", "HEAD"])
+def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
+    """``GET /api/images/{media_id}?size=&format=&bg=``: public, proxied to the media VM.
+
+    A plain Django view: the answer is an image, and DRF's content negotiation would refuse
+    an ``Accept: image/avif`` that only the media VM can satisfy.
+    """
+    if not is_media_id(media_id):
+        return JsonResponse(error_body("Not found.", {"media_id": media_id}), status=404)
+    try:
+        upstream = proxy.serve_open(
+            media_id=media_id,
+            method=request.method or "GET",
+            params=request.GET.dict(),
+            headers={name: request.headers[name] for name in proxy.REQUEST_HEADERS if name in request.headers},
+        )
+    except ApplicationError as e:
+        return JsonResponse(error_body(e.message, e.extra), status=e.status_code)
+
+    if upstream.status_code == 304 or request.method == "HEAD":
+        upstream.close()
+        response: HttpResponse | StreamingHttpResponse = HttpResponse(status=upstream.status_code)
+        if "Content-Type" not in upstream.headers:
+            del response["Content-Type"]
+    else:
+        response = StreamingHttpResponse(proxy.body_chunks(upstream), status=upstream.status_code)
+    for name, value in proxy.passed_headers(upstream).items():
+        response[name] = value
+    if upstream.status_code in (200, 304):
+        response["Cache-Control"] = "public, max-age=3600"
+    else:
+        response["Cache-Control"] = "no-cache"
+    response["Vary"] = "Accept"
+    return response

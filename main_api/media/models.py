@@ -1,0 +1,74 @@
+"""``pending_images``: one row per uploaded file, from upload to smart URL."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from shared.data_types import DataType
+from shared.statuses import PendingStatus
+
+
+class PendingImage(models.Model):
+    """An upload on its way: ``pending -> processed -> complete``, or ``pending -> failed``."""
+
+    class Status(models.TextChoices):
+        PENDING = PendingStatus.PENDING.value, "Pending"
+        PROCESSED = PendingStatus.PROCESSED.value, "Processed"
+        COMPLETE = PendingStatus.COMPLETE.value, "Complete"
+        FAILED = PendingStatus.FAILED.value, "Failed"
+
+    class DataTypes(models.TextChoices):
+        PRODUCT = DataType.PRODUCT.value, "Product"
+        PROFILE = DataType.PROFILE.value, "Profile"
+        EVENT = DataType.EVENT.value, "Event"
+        LOGO = DataType.LOGO.value, "Logo"
+        SITES = DataType.SITES.value, "Sites"
+
+    class Target(models.TextChoices):
+        """The profile field (``table.column``) that refers to this image, if any."""
+
+        NONE = "", "None"
+        PROFILE_IMAGE = "user_profiles.profile_image_path", "Profile image"
+        HEADER_IMAGE = "user_profiles.header_image_path", "Header image"
+        ARTIST_LOGO = "artist_profiles.logo_path", "Artist logo"
+        PROMOTER_LOGO = "promoter_profiles.logo_path", "Promoter logo"
+        SITE_MEDIA = "site_media.media_path", "Site media"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_images")
+    #: ``/temp_images/{profiles|sites}/{name}``: the URL path of the temp original.
+    image_path = models.CharField(max_length=255, unique=True)
+    #: The client's file name, sanitised; stored for people, never used for a path.
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    mime_type = models.CharField(max_length=32)
+    permanent_url = models.CharField(max_length=512, blank=True, default="")
+    thumbnail_url = models.CharField(max_length=512, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    data_type = models.CharField(max_length=16, choices=DataTypes.choices)
+    target = models.CharField(max_length=64, choices=Target.choices, blank=True, default="")
+    media_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
+    ai_analysis = models.JSONField(null=True, blank=True)
+    formats_available = models.JSONField(default=list, blank=True)
+    sizes_available = models.JSONField(default=list, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "pending_images"
+        indexes = [
+            models.Index(fields=["status"], name="pending_images_status_idx"),
+            models.Index(fields=["created_at"], name="pending_images_created_idx"),
+            # the media VM's poll: status = pending, oldest first
+            models.Index(fields=["status", "created_at"], name="pending_images_poll_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.data_type} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        """Processed or complete: the media VM's work is done and must not be destroyed."""
+        return self.status in (self.Status.PROCESSED, self.Status.COMPLETE)

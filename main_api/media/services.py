@@ -1,0 +1,231 @@
+"""Writes to ``pending_images``: upload, complete, fail (cleanup), retry, URL replacement."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from main_api.common.exceptions import ConflictError, NotFoundError
+from main_api.common.sniffing import SniffedImage, check_image
+from main_api.media import temp_files
+from main_api.media.models import PendingImage
+from main_api.users.models import User
+from main_api.users.references import references_rewrite
+from shared.data_types import UPLOAD_FIELDS, DataType
+from shared.payloads import smart_url
+
+log = logging.getLogger(__name__)
+
+Status = PendingImage.Status
+_NAME_JUNK = re.compile(r'[\x00-\x1f\x7f<>:"|?*]+')
+MAX_REASON_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An uploaded file that passed :func:`upload_check`, ready to be written."""
+
+    field: str
+    data_type: DataType
+    file: IO[bytes]
+    original_name: str
+    image: SniffedImage
+
+
+def original_name_clean(name: str | None) -> str:
+    """The client's file name made safe to store and show: no folders, no control
+    characters, at most 255 characters. It is never used to build a path."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
+    base = _NAME_JUNK.sub("_", base).strip(" .")
+    return base[-255:]
+
+
+def upload_check(*, field: str, file: IO[bytes], name: str | None = None) -> CheckedUpload:
+    """Validate one upload by its content; raises ``InvalidImage`` naming ``field``."""
+    image = check_image(file, field=field)
+    return CheckedUpload(
+        field=field,
+        data_type=UPLOAD_FIELDS[field],
+        file=file,
+        original_name=original_name_clean(name),
+        image=image,
+    )
+
+
+@transaction.atomic
+def pending_image_create(*, user: User, upload: CheckedUpload, target: str, written: list[Path]) -> PendingImage:
+    """Write the temp original and its ``pending_images`` row.
+
+    The written path is appended to ``written`` so that the caller, which owns the whole
+    request's transaction, can remove it if anything later fails.
+    """
+    url_path, path = temp_files.new_temp_name(
+        user_id=user.pk, data_type=upload.data_type, extension=upload.image.extension
+    )
+    written.append(path)
+    temp_files.write_atomically(temp_files.iter_chunks(upload.file), path)
+    return PendingImage.objects.create(
+        user=user,
+        image_path=url_path,
+        original_name=upload.original_name,
+        mime_type=upload.image.mime_type,
+        data_type=upload.data_type.value,
+        target=target,
+        status=Status.PENDING,
+    )
+
+
+def _locked(image_id: int) -> PendingImage:
+    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    if image is None:
+        raise NotFoundError("pending image not found", {"id": image_id})
+    return image
+
+
+@transaction.atomic
+def pending_image_complete(
+    *,
+    image_id: int,
+    media_id: str,
+    permanent_url: str,
+    formats_available: list[str],
+    sizes_available: list[str],
+    ai_analysis: dict[str, Any],
+) -> PendingImage:
+    """Record the media VM's result: the row becomes ``processed``.
+
+    Idempotent: the same media id again changes nothing (a ``complete`` row stays
+    complete). A different media id for finished work, or a failed row, is a conflict.
+    """
+    image = _locked(image_id)
+    if image.is_finished:
+        if image.media_id == media_id:
+            return image
+        raise ConflictError(
+            "image was already processed with another media id",
+            {"id": image.pk, "status": image.status, "media_id": image.media_id},
+        )
+    if image.status == Status.FAILED:
+        raise ConflictError("image has failed; retry it before completing", {"id": image.pk, "status": image.status})
+    if PendingImage.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
+        raise ConflictError("media id already belongs to another image", {"media_id": media_id})
+
+    image.status = Status.PROCESSED
+    image.media_id = media_id
+    image.permanent_url = permanent_url or smart_url(settings.SMART_MEDIA_BASE_URL, media_id)
+    image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
+    image.ai_analysis = ai_analysis
+    image.formats_available = formats_available
+    image.sizes_available = sizes_available
+    image.processed_at = timezone.now()
+    image.failure_reason = ""
+    image.save()
+    log.info("pending image %s processed as media %s", image.pk, media_id)
+    return image
+
+
+@transaction.atomic
+def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
+    """Mark an unfinished image ``failed`` and delete its temp original (the cleanup).
+
+    Repeating it is harmless. Finished work (processed/complete) is never destroyed.
+    """
+    image = _locked(image_id)
+    if image.is_finished:
+        raise ConflictError(
+            "image is already processed; refusing to fail it", {"id": image.pk, "status": image.status}
+        )
+    image.status = Status.FAILED
+    image.failure_reason = (reason or image.failure_reason or "cleaned up")[:MAX_REASON_CHARS]
+    image.save(update_fields=["status", "failure_reason", "updated_at"])
+    # Deleted here rather than on commit: if the commit then failed, the row would still be
+    # pending without its file, and the media VM's next attempt would fail it again.
+    removed = temp_files.remove(image.image_path)
+    log.info("pending image %s failed (temp file removed: %s): %s", image.pk, removed, image.failure_reason)
+    return image
+
+
+@transaction.atomic
+def pending_image_retry(*, image_id: int) -> PendingImage:
+    """Put an unfinished image back to ``pending`` for the media VM, clearing its failure.
+
+    Needs the temp original: once a cleanup deleted it, only a new upload helps.
+    """
+    image = _locked(image_id)
+    if image.is_finished:
+        raise ConflictError("image is already processed", {"id": image.pk, "status": image.status})
+    path = temp_files.file_for_url_path(image.image_path)
+    if path is None or not path.is_file():
+        raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
+    image.status = Status.PENDING
+    image.failure_reason = ""
+    image.save(update_fields=["status", "failure_reason", "updated_at"])
+    return image
+
+
+# --- URL replacement -------------------------------------------------------------------------
+
+
+@dataclass
+class ReplaceResult:
+    """What one run of :func:`temp_urls_replace` did."""
+
+    completed: int = 0
+    references: int = 0
+    skipped: int = 0
+
+
+def temp_urls_replace(*, batch_size: int = 1000) -> ReplaceResult:
+    """Rewrite every reference to a processed image's temp path to its smart URL and move
+    the row to ``complete``.
+
+    Each row gets its own transaction and is locked with ``SKIP LOCKED`` where the database
+    has it, so two runs at once split the work instead of doing it twice or waiting.
+    """
+    result = ReplaceResult()
+    after = 0
+    while True:
+        # Keyset pages: rows another run holds stay "processed" and are passed, not re-read.
+        ids = list(
+            PendingImage.objects.filter(status=Status.PROCESSED, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return result
+        for image_id in ids:
+            rewritten = temp_url_replace_one(image_id=image_id)
+            if rewritten is None:
+                result.skipped += 1
+            else:
+                result.completed += 1
+                result.references += rewritten
+        after = ids[-1]
+
+
+@transaction.atomic
+def temp_url_replace_one(*, image_id: int) -> int | None:
+    """Complete one processed row; the number of references rewritten, or None when another
+    run holds it or has already completed it."""
+    rows = PendingImage.objects.filter(pk=image_id, status=Status.PROCESSED)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    else:
+        rows = rows.select_for_update()
+    image = rows.first()
+    if image is None or not image.media_id:
+        return None
+    url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+    rewritten = references_rewrite(user_id=image.user_id, old=image.image_path, new=url)
+    image.status = Status.COMPLETE
+    image.save(update_fields=["status", "updated_at"])
+    log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)
+    return rewritten

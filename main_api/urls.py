@@ -1,0 +1,18 @@
+"""URL map of the main API."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    # APPEND_SLASH is off (it would turn a PATCH into a 301), so the admin's bare path redirects here.
+    path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("", include("main_api.users.urls")),
+    path("", include("main_api.media.urls")),
+]
+
+handler404 = "main_api.common.views.not_found"
+handler500 = "main_api.common.views.server_error"

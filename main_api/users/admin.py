@@ -1,0 +1,50 @@
+"""Admin of users and their profiles."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+
+
+class UserProfileInline(admin.StackedInline):
+    model = UserProfile
+    can_delete = False
+
+
+class ArtistProfileInline(admin.StackedInline):
+    model = ArtistProfile
+    can_delete = False
+
+
+class PromoterProfileInline(admin.StackedInline):
+    model = PromoterProfile
+    can_delete = False
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "user_type", "email", "is_staff", "date_joined")
+    list_filter = ("user_type", *DjangoUserAdmin.list_filter)
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Platform", {"fields": ("user_type",)}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Platform", {"fields": ("user_type",)}))
+    inlines = (UserProfileInline, ArtistProfileInline, PromoterProfileInline)
+
+
+@admin.register(UserProfile)
+class UserProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "display_name", "profile_image_path", "header_image_path")
+    search_fields = ("user__username", "display_name")
+
+
+@admin.register(ArtistProfile, PromoterProfile)
+class LogoProfileAdmin(admin.ModelAdmin):
+    list_display = ("user", "logo_path")
+    search_fields = ("user__username",)
+
+
+@admin.register(SiteMedia)
+class SiteMediaAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "media_path", "created_at")
+    search_fields = ("user__username", "media_path")

@@ -1,0 +1,80 @@
+"""``/users/me``: the signed-in user's profile, and uploads to it."""
+
+from __future__ import annotations
+
+from django.utils.datastructures import MultiValueDict
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from main_api.common.exceptions import ApplicationError
+from main_api.common.throttling import UploadRateThrottle
+from main_api.users.selectors import user_profile_get
+from main_api.users.services import user_profile_update
+from shared.data_types import UPLOAD_FIELDS
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    class SiteMediaSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        media_path = serializers.CharField()
+
+    class PendingImageSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.CharField()
+        data_type = serializers.CharField()
+        media_id = serializers.CharField(allow_null=True)
+        smart_url = serializers.CharField(allow_null=True)
+        created_at = serializers.DateTimeField()
+
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+    user_type = serializers.CharField()
+    display_name = serializers.CharField()
+    bio = serializers.CharField()
+    profile_image_path = serializers.CharField(allow_null=True)
+    header_image_path = serializers.CharField(allow_null=True)
+    logo_path = serializers.CharField(allow_null=True)
+    site_media = SiteMediaSerializer(many=True)
+    pending_images = PendingImageSerializer(many=True)
+
+
+def upload_files(files: MultiValueDict) -> dict:
+    """The uploaded files by field; only the known fields, one file each."""
+    for field in files:
+        if field not in UPLOAD_FIELDS:
+            raise ApplicationError(
+                f"unknown file field {field!r}", {"field": field, "accepted": sorted(UPLOAD_FIELDS)}
+            )
+        if len(files.getlist(field)) > 1:
+            raise ApplicationError("one file per field", {"field": field})
+    return {field: files[field] for field in files}
+
+
+class UserMeApi(APIView):
+    """``GET /users/me`` and ``PATCH /users/me`` (multipart: image fields, display_name, bio)."""
+
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        bio = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+    OutputSerializer = ProfileOutputSerializer
+
+    def get_throttles(self):
+        # Only uploads are throttled; reading the profile is cheap.
+        return [UploadRateThrottle()] if self.request.method == "PATCH" else []
+
+    def get(self, request: Request) -> Response:
+        return Response(self.OutputSerializer(user_profile_get(user=request.user)).data)
+
+    def patch(self, request: Request) -> Response:
+        files = upload_files(request.FILES)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user_profile_update(user=request.user, files=files, **serializer.validated_data)
+        return Response(self.OutputSerializer(user_profile_get(user=request.user)).data)

@@ -1,0 +1,73 @@
+"""The profile fields that refer to an image, in one place.
+
+A reference first holds the temp path ``/temp_images/...``; once the media VM is done,
+the URL replacement rewrites it to the image's smart URL.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+from main_api.common.exceptions import ApplicationError
+from main_api.media.models import PendingImage
+from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+
+Target = PendingImage.Target
+
+#: Every (model, column) that may hold an image reference.
+REFERENCE_FIELDS: tuple[tuple[type[models.Model], str], ...] = (
+    (UserProfile, "profile_image_path"),
+    (UserProfile, "header_image_path"),
+    (ArtistProfile, "logo_path"),
+    (PromoterProfile, "logo_path"),
+    (SiteMedia, "media_path"),
+)
+
+#: Upload fields whose target does not depend on the user.
+_FIELD_TARGETS: dict[str, str] = {
+    "profile_image": Target.PROFILE_IMAGE,
+    "header_image": Target.HEADER_IMAGE,
+    "site_image": Target.SITE_MEDIA,
+    "product_image": Target.NONE,
+    "event_image": Target.NONE,
+}
+
+
+def target_for_upload(*, user: User, field: str) -> str:
+    """Which profile field an upload in ``field`` will be referenced from.
+
+    A ``logo_image`` goes to the artist or promoter profile by the user's type; a community
+    user has no logo.
+    """
+    if field == "logo_image":
+        if user.user_type == User.Type.ARTIST:
+            return Target.ARTIST_LOGO
+        if user.user_type == User.Type.PROMOTER:
+            return Target.PROMOTER_LOGO
+        raise ApplicationError(
+            "only artist and promoter users have a logo",
+            {"field": field, "user_type": user.user_type},
+        )
+    return _FIELD_TARGETS[field]
+
+
+def reference_set(*, user: User, target: str, value: str) -> None:
+    """Point the profile field named by ``target`` at ``value`` (a site image adds a row)."""
+    if target == Target.PROFILE_IMAGE:
+        UserProfile.objects.update_or_create(user=user, defaults={"profile_image_path": value})
+    elif target == Target.HEADER_IMAGE:
+        UserProfile.objects.update_or_create(user=user, defaults={"header_image_path": value})
+    elif target == Target.ARTIST_LOGO:
+        ArtistProfile.objects.update_or_create(user=user, defaults={"logo_path": value})
+    elif target == Target.PROMOTER_LOGO:
+        PromoterProfile.objects.update_or_create(user=user, defaults={"logo_path": value})
+    elif target == Target.SITE_MEDIA:
+        SiteMedia.objects.create(user=user, media_path=value)
+
+
+def references_rewrite(*, user_id: int, old: str, new: str) -> int:
+    """Replace ``old`` by ``new`` in every reference field of the user; the number rewritten."""
+    return sum(
+        model.objects.filter(user_id=user_id, **{column: old}).update(**{column: new})
+        for model, column in REFERENCE_FIELDS
+    )

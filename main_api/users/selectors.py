@@ -1,0 +1,98 @@
+"""Reads of users and profiles: ``GET /users/me``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from main_api.media.models import PendingImage
+from main_api.media.selectors import user_pending_images
+from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+from shared.payloads import smart_url
+
+
+@dataclass(frozen=True)
+class PendingImageView:
+    id: int
+    status: str
+    data_type: str
+    media_id: str | None
+    smart_url: str | None
+    created_at: object
+
+
+@dataclass(frozen=True)
+class SiteMediaView:
+    id: int
+    media_path: str
+
+
+@dataclass(frozen=True)
+class ProfileView:
+    """A user and their profile as the owner sees it."""
+
+    id: int
+    username: str
+    user_type: str
+    display_name: str
+    bio: str
+    profile_image_path: str | None
+    header_image_path: str | None
+    logo_path: str | None
+    site_media: list[SiteMediaView]
+    pending_images: list[PendingImageView]
+
+
+def image_smart_url(image: PendingImage) -> str | None:
+    """The smart URL of a processed (or complete) image, else None."""
+    if image.is_finished and image.media_id:
+        return smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+    return None
+
+
+def user_profile_get(*, user: User) -> ProfileView:
+    """The profile of ``user``; image references whose upload is processed show its smart URL
+    even before the URL replacement has rewritten them."""
+    profile, _ = UserProfile.objects.get_or_create(user=user)
+    logo = None
+    if user.user_type == User.Type.ARTIST:
+        logo = ArtistProfile.objects.filter(user=user).values_list("logo_path", flat=True).first()
+    elif user.user_type == User.Type.PROMOTER:
+        logo = PromoterProfile.objects.filter(user=user).values_list("logo_path", flat=True).first()
+    sites = list(SiteMedia.objects.filter(user=user).order_by("id"))
+
+    refs = {profile.profile_image_path, profile.header_image_path, logo or "", *(s.media_path for s in sites)}
+    refs.discard("")
+    by_path = {
+        image.image_path: image for image in PendingImage.objects.filter(user=user, image_path__in=refs)
+    }
+
+    def shown(value: str | None) -> str | None:
+        if not value:
+            return None
+        image = by_path.get(value)
+        return (image_smart_url(image) if image else None) or value
+
+    return ProfileView(
+        id=user.pk,
+        username=user.username,
+        user_type=user.user_type,
+        display_name=profile.display_name,
+        bio=profile.bio,
+        profile_image_path=shown(profile.profile_image_path),
+        header_image_path=shown(profile.header_image_path),
+        logo_path=shown(logo),
+        site_media=[SiteMediaView(id=s.pk, media_path=shown(s.media_path) or "") for s in sites],
+        pending_images=[
+            PendingImageView(
+                id=image.pk,
+                status=image.status,
+                data_type=image.data_type,
+                media_id=image.media_id,
+                smart_url=image_smart_url(image),
+                created_at=image.created_at,
+            )
+            for image in user_pending_images(user_id=user.pk)
+        ],
+    )

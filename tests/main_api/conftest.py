@@ -1,0 +1,52 @@
+"""Fixtures of the main API tests: settings pointed at tmp_path, users, clients."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from main_api.users.services import user_create
+from tests.main_api import support
+
+
+@pytest.fixture(autouse=True)
+def main_api_settings(settings, tmp_path):
+    """Temp images under tmp_path, a known media key, a recognisable smart URL base."""
+    settings.TEMP_IMAGES_DIR = tmp_path / "temp_images"
+    settings.MEDIA_API_KEYS = [support.MEDIA_KEY]
+    settings.SMART_MEDIA_BASE_URL = "https://cdn.example.test/api/images"
+    settings.MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+    settings.MAX_IMAGE_PIXELS = 100_000_000
+    cache.clear()  # upload throttle counters; SQLite reuses user ids across tests
+    return settings
+
+
+@pytest.fixture
+def temp_dir(main_api_settings):
+    return main_api_settings.TEMP_IMAGES_DIR
+
+
+@pytest.fixture
+def make_user(db):
+    counter = iter(range(1, 10_000))
+
+    def make(user_type: str = "artist", username: str | None = None):
+        return user_create(username=username or f"{user_type}{next(counter)}", user_type=user_type)
+
+    return make
+
+
+@pytest.fixture
+def artist(make_user):
+    return make_user("artist")
+
+
+@pytest.fixture
+def user_client(artist) -> APIClient:
+    return support.client_for(artist)
+
+
+@pytest.fixture
+def media_client() -> APIClient:
+    return support.media_client()
