@@ -41,3 +41,30 @@ def upload(client: APIClient, path: str = "/users/me", **files: tuple[str, bytes
 def files_under(root: Path) -> list[Path]:
     """Every file below ``root`` (hidden partial files included)."""
     return sorted(p for p in Path(root).rglob("*") if p.is_file()) if Path(root).exists() else []
+
+
+def make_pending(user, field: str = "profile_image", fmt: str = "JPEG", size: tuple[int, int] = (64, 48)):
+    """Upload one image for ``user`` through the service; returns its pending row."""
+    from main_api.media.models import PendingImage
+    from main_api.users.services import user_profile_update
+    from tests.main_api.images import image_bytes
+
+    before = set(PendingImage.objects.filter(user=user).values_list("pk", flat=True))
+    upload_file = SimpleUploadedFile(f"{field}.{fmt.lower()}", image_bytes(fmt, size))
+    user_profile_update(user=user, files={field: upload_file})
+    return PendingImage.objects.filter(user=user).exclude(pk__in=before).get()
+
+
+def complete_payload(media_id: str = MEDIA_ID, **overrides) -> dict:
+    """The media VM's rich completion payload."""
+    payload = {
+        "media_id": media_id,
+        "permanent_url": f"http://vm.example.test/serve/{media_id}",
+        "processing_complete": True,
+        "ai_enhanced": True,
+        "formats_available": ["avif", "webp", "jpeg"],
+        "sizes_available": ["thumbnail", "grid", "small", "detail"],
+        "ai_analysis": {"dominant_colors": ["#c81e5a"], "quality_score": 0.82, "mood_keywords": ["warm"]},
+    }
+    payload.update(overrides)
+    return payload

@@ -47,7 +47,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval: int, once: bool, **options) -> None:
         if once:
-            result = replace_job()
+            result = temp_urls_replace()
             self.stdout.write(f"completed {result.completed} image(s), rewrote {result.references} reference(s)")
             return
 

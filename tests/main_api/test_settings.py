@@ -1,0 +1,105 @@
+"""Settings read from the environment, checked in fresh interpreters (settings load once)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRINT_SETTINGS = """
+import json
+from django.conf import settings
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "debug": settings.DEBUG,
+    "engine": db["ENGINE"],
+    "name": db["NAME"],
+    "options": db.get("OPTIONS", {}),
+    "test": db.get("TEST", {}),
+    "keys": settings.MEDIA_API_KEYS,
+    "max_upload": settings.MAX_UPLOAD_BYTES,
+    "temp_dir": str(settings.TEMP_IMAGES_DIR),
+    "smart": settings.SMART_MEDIA_BASE_URL,
+    "hosts": settings.ALLOWED_HOSTS,
+    "renderers": settings.REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"],
+}))
+"""
+CLEARED = (
+    "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ENV", "DATABASE_URL", "MEDIA_API_KEY", "MAX_UPLOAD_BYTES",
+    "TEMP_IMAGES_DIR", "SMART_MEDIA_BASE_URL", "DJANGO_ALLOWED_HOSTS",
+)
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    clean["DJANGO_SETTINGS_MODULE"] = "main_api.settings"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def settings_with(**env: str) -> dict:
+    result = run_python(PRINT_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    result = run_python(PRINT_SETTINGS)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+@pytest.mark.parametrize("env", [{"DJANGO_ENV": "dev"}, {"DJANGO_DEBUG": "1"}, {"DJANGO_SECRET_KEY": "s3cret"}])
+def test_a_dev_flag_or_a_key_lets_it_start(env):
+    settings = settings_with(**env)
+    assert settings["debug"] is (env.get("DJANGO_DEBUG") == "1")
+
+
+def test_defaults_are_production_safe_and_paths_absolute():
+    settings = settings_with(DJANGO_SECRET_KEY="s3cret")
+    assert settings["debug"] is False
+    assert settings["renderers"] == ["rest_framework.renderers.JSONRenderer"]
+    assert settings["engine"] == "django.db.backends.sqlite3"
+    assert settings["name"] == str(ROOT / "var" / "main_api.sqlite3")
+    assert settings["temp_dir"] == str(ROOT / "var" / "temp_images")
+    assert settings["max_upload"] == 5 * 1024 * 1024
+    assert settings["keys"] == []
+    assert settings["smart"] == "http://127.0.0.1:8000/api/images"
+    assert "testserver" not in settings["hosts"]
+
+
+def test_the_environment_is_read(tmp_path):
+    settings = settings_with(
+        DJANGO_ENV="dev",
+        DATABASE_URL="mysql://app:pw@db.example.test:3307/oaf",
+        MEDIA_API_KEY=" new-key , old-key ,",
+        MAX_UPLOAD_BYTES="1000",
+        TEMP_IMAGES_DIR=str(tmp_path / "uploads"),
+        SMART_MEDIA_BASE_URL="https://img.example.test/api/images/",
+        DJANGO_ALLOWED_HOSTS="api.example.test",
+    )
+    assert settings["engine"] == "django.db.backends.mysql" and settings["name"] == "oaf"
+    assert settings["options"]["charset"] == "utf8mb4"
+    assert settings["test"]["CHARSET"] == "utf8mb4"
+    assert settings["keys"] == ["new-key", "old-key"]
+    assert settings["max_upload"] == 1000
+    assert settings["temp_dir"] == str(tmp_path / "uploads")
+    assert settings["smart"] == "https://img.example.test/api/images"
+    assert settings["hosts"] == ["api.example.test"]
+
+
+def test_an_absolute_sqlite_path_is_kept_and_its_folder_made(tmp_path):
+    settings = settings_with(DJANGO_ENV="dev", DATABASE_URL=f"sqlite:///{tmp_path}/x/db.sqlite3")
+    assert settings["name"] == f"{tmp_path}/x/db.sqlite3" and (tmp_path / "x").is_dir()
+
+
+def test_a_bad_number_is_a_clear_error():
+    result = run_python(PRINT_SETTINGS, DJANGO_ENV="dev", MAX_UPLOAD_BYTES="5MB")
+    assert result.returncode != 0 and "MAX_UPLOAD_BYTES must be an integer" in result.stderr

@@ -1,0 +1,86 @@
+"""GET /users/me: the profile, with smart URLs for processed images."""
+
+from __future__ import annotations
+
+from rest_framework.test import APIClient
+
+from main_api.media.models import PendingImage
+from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, client_for, complete_payload, make_pending, media_client
+
+SMART = "https://cdn.example.test/api/images"
+
+
+def test_a_new_user_profile(make_user):
+    user = make_user("promoter", username="rita")
+    response = client_for(user).get("/users/me")
+    assert response.status_code == 200
+    assert response.json() == {
+        "id": user.pk,
+        "username": "rita",
+        "user_type": "promoter",
+        "display_name": "",
+        "bio": "",
+        "profile_image_path": None,
+        "header_image_path": None,
+        "logo_path": None,
+        "site_media": [],
+        "pending_images": [],
+    }
+
+
+def test_with_and_without_trailing_slash_and_both_keywords(artist):
+    for path in ("/users/me", "/users/me/"):
+        for keyword in ("Token", "Bearer"):
+            assert client_for(artist, keyword).get(path).status_code == 200
+
+
+def test_without_or_with_a_bad_token_is_401_json(db):
+    response = APIClient().get("/users/me")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+    assert response.json() == {
+        "message": "Authentication credentials were not provided.",
+        "extra": {"code": "not_authenticated"},
+    }
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token nope")
+    assert bad.get("/users/me").status_code == 401
+
+
+def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
+    profile = make_pending(artist, "profile_image")
+    header = make_pending(artist, "header_image")
+    logo = make_pending(artist, "logo_image", fmt="PNG")
+    site = make_pending(artist, "site_image")
+    media_client().post(f"/api/media/complete/{profile.pk}", complete_payload(MEDIA_ID), format="json")
+    media_client().post(f"/api/media/complete/{site.pk}", complete_payload(OTHER_MEDIA_ID), format="json")
+    media_client().delete(f"/api/media/cleanup/{logo.pk}")
+
+    body = client_for(artist).get("/users/me").json()
+
+    assert body["profile_image_path"] == f"{SMART}/{MEDIA_ID}?size=detail"
+    assert body["header_image_path"] == header.image_path
+    assert body["logo_path"] == logo.image_path
+    assert body["site_media"][0]["media_path"] == f"{SMART}/{OTHER_MEDIA_ID}?size=detail"
+    by_id = {img["id"]: img for img in body["pending_images"]}
+    assert by_id[profile.pk]["status"] == "processed"
+    assert by_id[profile.pk]["media_id"] == MEDIA_ID
+    assert by_id[profile.pk]["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail"
+    assert by_id[header.pk] | {"created_at": None} == {
+        "id": header.pk,
+        "status": "pending",
+        "data_type": "profile",
+        "media_id": None,
+        "smart_url": None,
+        "created_at": None,
+    }
+    assert by_id[logo.pk]["status"] == "failed"
+    # newest first
+    assert [img["id"] for img in body["pending_images"]] == sorted(by_id, reverse=True)
+
+
+def test_another_users_images_never_show(artist, make_user, temp_dir):
+    make_pending(make_user("artist"), "profile_image")
+    body = client_for(artist).get("/users/me").json()
+    assert body["pending_images"] == [] and body["profile_image_path"] is None
+    assert PendingImage.objects.count() == 1
