@@ -14,5 +14,7 @@ urlpatterns = [
     path("", include("main_api.media.urls")),
 ]
 
+handler400 = "main_api.common.views.bad_request"
+handler403 = "main_api.common.views.forbidden"
 handler404 = "main_api.common.views.not_found"
 handler500 = "main_api.common.views.server_error"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
@@ -36,8 +36,12 @@ class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
 
 
-class UploadTooLarge(ApplicationError):
-    """Raised by the upload handler while the body is still being read."""
+class UploadTooLarge(ApplicationError, RequestDataTooBig):
+    """Raised by the upload handler while the body is still being read.
+
+    Also a ``RequestDataTooBig``, so that outside DRF (the admin, the CSRF middleware
+    reading a form) Django answers it as a bad request instead of crashing.
+    """
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 

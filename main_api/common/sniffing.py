@@ -137,6 +137,10 @@ def _decode(file: IO[bytes], mime_type: str, limit: int, field: str) -> tuple[in
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
         raise corrupt from e
+    except Exception as e:
+        # Untrusted bytes can trip a decoder in odd ways (IndexError, ZeroDivisionError...);
+        # whatever the decoder's complaint, the file is not an image we can take.
+        raise corrupt from e
     return width, height
 
 

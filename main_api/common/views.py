@@ -7,6 +7,16 @@ from django.http import HttpRequest, JsonResponse
 from main_api.common.exceptions import error_body
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """``handler400``: e.g. a disallowed Host or an oversized form outside the API views."""
+    return JsonResponse(error_body("Bad request."), status=400)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """``handler403``."""
+    return JsonResponse(error_body("Forbidden."), status=403)
+
+
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     """``handler404``: a JSON 404 for any unknown URL."""
     return JsonResponse(error_body("Not found."), status=404)
