@@ -17,7 +17,7 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 # the upload limit is enforced in Django while reading; this caps headers only
 limit_request_field_size = 16384
