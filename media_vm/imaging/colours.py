@@ -1,0 +1,162 @@
+"""Dominant colours: k-means in CIE Lab over a small downscale, named by the nearest basic colour."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import pyvips
+
+from media_vm.imaging import defaults
+
+#: Basic colour names and their sRGB values; a cluster is named by the nearest in Lab.
+BASIC_COLOURS: dict[str, tuple[int, int, int]] = {
+    "black": (0, 0, 0),
+    "dark grey": (64, 64, 64),
+    "grey": (128, 128, 128),
+    "light grey": (200, 200, 200),
+    "white": (255, 255, 255),
+    "red": (255, 0, 0),
+    "maroon": (128, 0, 0),
+    "orange": (255, 140, 0),
+    "brown": (139, 69, 19),
+    "beige": (225, 205, 165),
+    "yellow": (255, 255, 0),
+    "olive": (128, 128, 0),
+    "green": (0, 160, 0),
+    "lime": (0, 255, 0),
+    "teal": (0, 128, 128),
+    "cyan": (0, 255, 255),
+    "sky blue": (135, 206, 235),
+    "blue": (0, 0, 255),
+    "navy": (0, 0, 128),
+    "purple": (128, 0, 128),
+    "violet": (180, 100, 230),
+    "pink": (255, 150, 190),
+    "magenta": (255, 0, 255),
+}
+
+
+@dataclass(frozen=True)
+class ColourCluster:
+    """One dominant colour: its mean sRGB, Lab centre, share of pixels, and name."""
+
+    rgb: tuple[int, int, int]
+    lab: tuple[float, float, float]
+    share: float
+    name: str
+
+    @property
+    def hex(self) -> str:
+        return "#{:02x}{:02x}{:02x}".format(*self.rgb)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"hex": self.hex, "share": round(self.share, 3), "name": self.name}
+
+
+def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """(N, 3) uint8 sRGB -> (N, 3) float Lab (D65), using libvips' conversion."""
+    rgb = np.ascontiguousarray(rgb, dtype=np.uint8).reshape(1, -1, 3)
+    image = pyvips.Image.new_from_array(rgb, interpretation="srgb")
+    return np.asarray(image.colourspace("lab").numpy(), dtype=np.float64).reshape(-1, 3)
+
+
+_NAMES = tuple(BASIC_COLOURS)
+
+
+@functools.cache
+def _name_lab() -> np.ndarray:
+    # Lazy: no libvips work at import time (a server may import this before forking).
+    return srgb_to_lab(np.array([BASIC_COLOURS[n] for n in _NAMES]))
+
+
+def colour_name(lab: np.ndarray | tuple[float, float, float]) -> str:
+    """The basic colour name nearest (CIE76) to a Lab colour."""
+    distances = np.linalg.norm(_name_lab() - np.asarray(lab, dtype=np.float64), axis=1)
+    return _NAMES[int(np.argmin(distances))]
+
+
+def sample_pixels(image: pyvips.Image) -> tuple[np.ndarray, np.ndarray]:
+    """(rgb uint8 (N, 3), lab float (N, 3)) of the visible (alpha >= 128) pixels of ``image``."""
+    array = image.numpy().reshape(-1, image.bands)
+    if image.hasalpha():
+        array = array[array[:, -1] >= 128]
+    rgb = array[:, :3].astype(np.uint8)
+    return rgb, srgb_to_lab(rgb) if len(rgb) else np.empty((0, 3))
+
+
+def dominant_colours(
+    rgb: np.ndarray, lab: np.ndarray, *, k: int = defaults.DOMINANT_COLOURS, seed: int = 0
+) -> list[ColourCluster]:
+    """Up to ``k`` dominant colours, largest share first; near-identical clusters merged.
+
+    Deterministic for a given input (k-means++ seeded with ``seed``, 25 Lloyd iterations).
+    """
+    if len(lab) == 0:
+        return []
+    centres = _kmeans_pp_init(lab, k, np.random.default_rng(seed))
+    labels = np.zeros(len(lab), dtype=np.intp)
+    for _ in range(25):
+        labels = np.argmin(_sq_distances(lab, centres), axis=1)
+        moved = np.array(
+            [lab[labels == i].mean(axis=0) if np.any(labels == i) else centres[i] for i in range(len(centres))]
+        )
+        if np.allclose(moved, centres, atol=0.05):
+            break
+        centres = moved
+    labels = _merge_close(lab, labels, centres)
+    clusters = []
+    for i in np.unique(labels):
+        members = labels == i
+        mean_lab = lab[members].mean(axis=0)
+        mean_rgb = np.clip(np.rint(rgb[members].mean(axis=0)), 0, 255).astype(int)
+        clusters.append(
+            ColourCluster(
+                rgb=(int(mean_rgb[0]), int(mean_rgb[1]), int(mean_rgb[2])),
+                lab=(float(mean_lab[0]), float(mean_lab[1]), float(mean_lab[2])),
+                share=float(members.mean()),
+                name=colour_name(mean_lab),
+            )
+        )
+    return sorted(clusters, key=lambda c: c.share, reverse=True)
+
+
+def flatness(lab: np.ndarray, clusters: list[ColourCluster]) -> float:
+    """Fraction of pixels within ``FLAT_PIXEL_DELTA_E`` of their nearest dominant colour.
+
+    Near 1 for flat graphics (a few solid fills), low for photos (shading, texture).
+    """
+    if len(lab) == 0 or not clusters:
+        return 0.0
+    centres = np.array([c.lab for c in clusters])
+    nearest = np.sqrt(_sq_distances(lab, centres).min(axis=1))
+    return float((nearest <= defaults.FLAT_PIXEL_DELTA_E).mean())
+
+
+def _sq_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    return ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+
+
+def _kmeans_pp_init(lab: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    centres = [lab[rng.integers(len(lab))]]
+    while len(centres) < k:
+        weights = _sq_distances(lab, np.array(centres)).min(axis=1)
+        total = weights.sum()
+        if total <= 1e-9:  # fewer distinct colours than k
+            break
+        centres.append(lab[rng.choice(len(lab), p=weights / total)])
+    return np.array(centres)
+
+
+def _merge_close(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Relabel clusters whose centres are within ``COLOUR_MERGE_DELTA_E`` into one."""
+    labels = labels.copy()
+    order = np.argsort(-np.bincount(labels, minlength=len(centres)))  # biggest absorbs the others
+    for a_pos, a in enumerate(order):
+        if not np.any(labels == a):
+            continue
+        for b in order[a_pos + 1 :]:
+            if np.any(labels == b) and np.linalg.norm(centres[a] - centres[b]) < defaults.COLOUR_MERGE_DELTA_E:
+                labels[labels == b] = a
+    return labels

@@ -1,0 +1,58 @@
+"""Pure size arithmetic: how big each variant is, and how far the decoder may shrink.
+
+No pyvips here: integers in, integers out, so the rules (never enlarge, crops exact when
+the original is big enough, box aspect at the original's scale when it is not) are easy
+to read and to test.
+"""
+
+from __future__ import annotations
+
+import math
+
+from shared.sizes import SIZES, Fit, Size
+
+
+def output_dims(size: Size, width: int, height: int) -> tuple[int, int]:
+    """Dimensions of the ``size`` variant of an upright ``width`` x ``height`` original.
+
+    INSIDE: scaled down to fit the box, aspect kept, never enlarged.
+    CROP: exactly the box when the original covers it; otherwise the largest rectangle of
+    the box's aspect ratio inside the original, at the original's scale (a 200x150 original
+    gives a 150x150 thumbnail).
+    """
+    _check_dims(width, height)
+    if size.fit is Fit.INSIDE:
+        scale = min(1.0, size.width / width, size.height / height)
+        return max(1, round(width * scale)), max(1, round(height * scale))
+    if width >= size.width and height >= size.height:
+        return size.width, size.height
+    if width * size.height >= height * size.width:  # wider than the box: full height
+        return max(1, min(width, round(height * size.width / size.height))), height
+    return width, max(1, min(height, round(width * size.height / size.width)))
+
+
+def cover_scale(target: tuple[int, int], width: int, height: int) -> float:
+    """Scale at which a ``width`` x ``height`` image just covers ``target`` (both sides >= it)."""
+    _check_dims(width, height)
+    return max(target[0] / width, target[1] / height)
+
+
+def source_scale(size: Size, width: int, height: int) -> float:
+    """Scale of the original that the ``size`` variant needs before any crop (<= 1)."""
+    return min(1.0, cover_scale(output_dims(size, width, height), width, height))
+
+
+def decode_box(width: int, height: int, sizes: tuple[Size, ...] = SIZES) -> tuple[int, int]:
+    """The box to shrink-on-load into so that every size in ``sizes`` can be cut without enlarging.
+
+    It is the original scaled by the largest scale any size needs (capped at 1), rounded up.
+    """
+    scale = max(source_scale(size, width, height) for size in sizes)
+    if scale >= 1.0:
+        return width, height
+    return min(width, math.ceil(width * scale)), min(height, math.ceil(height * scale))
+
+
+def _check_dims(width: int, height: int) -> None:
+    if width < 1 or height < 1:
+        raise ValueError(f"dimensions must be positive, got {width}x{height}")

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (databases, generated images, the shared corpus)."""

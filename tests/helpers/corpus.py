@@ -1,0 +1,43 @@
+"""The shared real-world test corpus (``../shared/corpus``): its path, set in one place.
+
+Tests that read it are marked with :data:`requires_corpus`: skipped with a clear reason
+where the folder is absent (a newcomer's clone), but *failing* under CI (``CI`` set), where
+the corpus must always be present.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+
+_MISSING_REASON = "../shared/corpus not present"
+
+
+def corpus_available() -> bool:
+    """True when the corpus folder exists."""
+    return CORPUS.is_dir()
+
+
+def corpus_file(name: str) -> Path:
+    """Path of one corpus file; fails the test (never skips) if the corpus is there but the file is not."""
+    path = CORPUS / name
+    if corpus_available() and not path.is_file():
+        pytest.fail(f"corpus file missing: {path}")
+    return path
+
+
+def check_corpus_for_ci() -> None:
+    """Under CI a missing corpus is an error, not a skip: call at import of corpus test modules."""
+    if os.environ.get("CI") and not corpus_available():
+        pytest.fail(f"{_MISSING_REASON} at {CORPUS}, and CI is set: the corpus is required", pytrace=False)
+
+
+#: Skip where the corpus is absent, except under CI (where the tests then fail).
+requires_corpus = pytest.mark.skipif(not corpus_available() and not os.environ.get("CI"), reason=_MISSING_REASON)
+
+#: Marks for a module of corpus tests: ``pytestmark = CORPUS_MARKS``.
+CORPUS_MARKS = [pytest.mark.corpus, requires_corpus]
