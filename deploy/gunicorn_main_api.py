@@ -21,3 +21,5 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no acces
 errorlog = "-"
 # the upload limit is enforced in Django while reading; this caps headers only
 limit_request_field_size = 16384
+# several gunicorns share a host (main API, media VM, tests): no shared control socket
+control_socket_disable = True

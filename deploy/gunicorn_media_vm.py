@@ -16,3 +16,5 @@ keepalive = 5
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 sendfile = True
+# several gunicorns share a host (main API, media VM, tests): no shared control socket
+control_socket_disable = True

@@ -6,8 +6,10 @@ start): ``schema_version`` holds the number of the last migration applied.
 
 from __future__ import annotations
 
+import fcntl
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import (
     JSON,
@@ -175,9 +177,35 @@ def current_version(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time across processes and hosts (gunicorn workers and VM workers
+    all migrate on start): a named lock on MySQL, a file lock beside a SQLite file."""
+    if engine.dialect.name == "mysql":
+        with engine.connect() as conn:
+            got = conn.execute(text("SELECT GET_LOCK('media_vm_migrate', 120)")).scalar()
+            if got != 1:
+                raise RuntimeError("could not take the media DB migration lock within 120 s")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT RELEASE_LOCK('media_vm_migrate')"))
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def migrate(engine: Engine) -> int:
     """Apply the migrations not applied yet; returns the schema version now in force."""
-    with engine.begin() as conn:
+    with _migration_lock(engine), engine.begin() as conn:
         version = current_version(conn)
         for number, migration in enumerate(MIGRATIONS, start=1):
             if number <= version:

@@ -1,0 +1,179 @@
+"""What the media VM promises when things go wrong, with real processes on loopback.
+
+Several workers never process one image twice; a worker killed mid-image loses nothing;
+the main API being down during the callback delays it but never loses it; corrupt and
+bomb inputs end failed with a reason and never crash or hang a worker.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.e2e.fault_proxy import FaultProxy
+from tests.e2e.system import ROOT, running_system, wait_until
+from tests.helpers import images
+
+
+def upload_photos(system, token, tmp, count, *, size=(900, 600)):
+    for i in range(count):
+        path = images.photo_jpeg(tmp / f"p{i}.jpg", *size, quality=85, seed=i + 1)
+        r = system.upload(token, {"product_image": path})
+        assert r.status_code == 200, r.text
+
+
+def api_status(system):
+    """status of each pending_images row as the main API reports it to its owner."""
+    return sorted(p["status"] for p in system.me(system.token)["pending_images"])
+
+
+@pytest.fixture
+def fresh_system(tmp_path):
+    def start(**extra_env):
+        return running_system(tmp_path, extra_env={k: str(v) for k, v in extra_env.items()})
+    return start
+
+
+def test_several_worker_processes_never_process_an_image_twice(fresh_system, tmp_path):
+    with fresh_system() as system:
+        system.token = system.create_user("many", "community")
+        upload_photos(system, system.token, tmp_path, 12)
+        procs = [subprocess.Popen([sys.executable, "-m", "media_vm", "worker", "--once", "--concurrency", "2"],
+                                  cwd=ROOT, env={**system.env, "WORKER_ID": f"w{n}"},
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for n in range(3)]
+        outputs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0], outputs
+        rows = system.media_rows()
+        assert len(rows) == 12
+        assert {r["status"] for r in rows} == {"done"}
+        for row in rows:
+            attempts = {s: c["attempts"] for s, c in system.checklist(row["id"]).items()}
+            assert set(attempts.values()) == {1}, (row["main_api_id"], attempts)
+        assert api_status(system) == ["processed"] * 12
+        # the work was shared, not done by one worker while the others idled
+        workers = {m.group(1) for out in outputs for m in re.finditer(r"worker (\S+): media file \d+ done", out)}
+        assert len(workers) >= 2, workers
+
+
+def test_a_worker_killed_mid_image_loses_nothing(fresh_system, tmp_path):
+    with fresh_system(LEASE_SECONDS=3) as system:
+        system.token = system.create_user("killed", "community")
+        # big enough that resize_optimize takes a while: the kill lands inside it
+        path = images.photo_jpeg(tmp_path / "big.jpg", 3600, 2400, quality=75)
+        assert system.upload(system.token, {"product_image": path}).status_code == 200
+        victim = system.spawn("victim", ["-m", "media_vm", "worker"], env={"WORKER_ID": "victim"})
+
+        def resizing():
+            rows = system.media_rows()
+            return rows and system.checklist(rows[0]["id"])["resize_optimize"]["status"] == "running"
+
+        wait_until(resizing, timeout=120, interval=0.05, what="the victim to start resizing")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        row = system.media_rows()[0]
+        assert row["status"] == "processing" and row["lease_owner"] == "victim"
+        assert api_status(system) == ["pending"]
+
+        # a second worker takes the image over once the dead worker's lease has expired
+        def lease_expired():
+            # leases are stored to the second: one more second and it is surely over
+            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            return (now - system.media_rows()[0]["lease_expires_at"]).total_seconds() > 1.0
+
+        wait_until(lease_expired, timeout=30, what="the lease to expire")
+        run = system.worker("--once", env={"WORKER_ID": "rescuer"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        row = system.media_rows()[0]
+        checklist = system.checklist(row["id"])
+        assert row["status"] == "done", run.stderr[-3000:]
+        assert checklist["retrieve_file"]["attempts"] == 1, "finished steps are not redone"
+        assert checklist["resize_optimize"]["attempts"] == 2
+        assert api_status(system) == ["processed"]
+        library = system.storage_root / f"library/user_{row['user_id']}/product/img"
+        assert not list(library.glob(".*")), "the killed worker's temp files were cleaned up"
+        assert len(list(library.glob(f"{row['media_id']}_*"))) == 18
+
+
+def test_main_api_down_during_the_callback_delays_it_but_never_loses_it(fresh_system, tmp_path):
+    with fresh_system(MAX_ATTEMPTS=2) as system, FaultProxy(system.api_url) as proxy:
+        system.token = system.create_user("patient", "community")
+        upload_photos(system, system.token, tmp_path, 2)
+        proxy.faults[("POST", "/api/media/complete/")] = "refuse"
+        via_proxy = {"MAIN_API_URL": proxy.url}
+        run = system.worker("--once", env=via_proxy)
+        assert run.returncode == 0, run.stderr[-3000:]
+        rows = system.media_rows()
+        assert all(r["status"] == "done" and not r["reported"] for r in rows), rows
+        assert proxy.hits[("POST", "/api/media/complete/")] >= 4  # 2 images x 2 attempts
+        assert api_status(system) == ["pending", "pending"]
+
+        proxy.faults[("POST", "/api/media/complete/")] = "500"
+        heal = subprocess.run([sys.executable, "-m", "media_vm", "heal"], cwd=ROOT, env={**system.env, **via_proxy},
+                              capture_output=True, text=True, timeout=120)
+        assert heal.returncode == 0, heal.stderr
+        assert api_status(system) == ["pending", "pending"]
+
+        proxy.faults.clear()
+        # the healer's backoff postponed the report; make it due now rather than sleeping
+        from sqlalchemy import update
+
+        from media_vm.db import media_files
+        with system.engine.begin() as conn:
+            conn.execute(update(media_files).values(next_attempt_at=None))
+        heal = subprocess.run([sys.executable, "-m", "media_vm", "heal"], cwd=ROOT, env={**system.env, **via_proxy},
+                              capture_output=True, text=True, timeout=120)
+        assert heal.returncode == 0, heal.stderr
+        assert '"called_back": 2' in heal.stdout
+        assert api_status(system) == ["processed", "processed"]
+        assert all(r["reported"] for r in system.media_rows())
+        assert len({r["media_id"] for r in system.media_rows()}) == 2
+
+
+def test_main_api_down_while_polling_backs_off_and_recovers(fresh_system, tmp_path):
+    with fresh_system() as system, FaultProxy(system.api_url) as proxy:
+        system.token = system.create_user("poller", "community")
+        upload_photos(system, system.token, tmp_path, 1)
+        proxy.faults[("GET", "/api/media/pending/all")] = "500"
+        worker = system.spawn("poller", ["-m", "media_vm", "worker"], env={"MAIN_API_URL": proxy.url,
+                                                                          "POLL_IDLE_SECONDS": "0.2"})
+        wait_until(lambda: proxy.hits.get(("GET", "/api/media/pending/all"), 0) >= 3, timeout=30,
+                   what="three failed polls")
+        hits_before = proxy.hits[("GET", "/api/media/pending/all")]
+        time.sleep(2.5)
+        # backing off: 0.2 s polls would be ~12 in 2.5 s; exponential backoff makes it a handful
+        assert proxy.hits[("GET", "/api/media/pending/all")] - hits_before <= 3
+        assert worker.poll() is None, "the worker survives an API that answers 500"
+        proxy.faults.clear()
+        wait_until(lambda: api_status(system) == ["processed"], timeout=90, what="the image to be processed")
+
+
+def test_corrupt_and_bomb_inputs_fail_with_a_reason(fresh_system, tmp_path):
+    # the VM does not trust the API: with a lower pixel limit here, an image the API accepted is a bomb
+    with fresh_system() as system:
+        system.token = system.create_user("hostile", "community")
+        big = images.photo_jpeg(tmp_path / "big.jpg", 1500, 1000)
+        ok = images.photo_jpeg(tmp_path / "ok.jpg", 400, 300)
+        corrupt = images.photo_jpeg(tmp_path / "corrupt.jpg", 400, 300, seed=9)
+        for path in (big, ok, corrupt):
+            assert system.upload(system.token, {"product_image": path}).status_code == 200
+        # the temp copy of one upload is damaged on disk after the API accepted it
+        temp = next(p for p in system.temp_dir.rglob("*.jpg") if p.read_bytes() == corrupt.read_bytes())
+        temp.write_bytes(corrupt.read_bytes()[: len(corrupt.read_bytes()) // 2])
+        run = system.worker("--once", env={"MAX_IMAGE_PIXELS": "1000000"}, timeout=300)
+        assert run.returncode == 0, run.stderr[-3000:]
+        rows = {r["original_name"]: r for r in system.media_rows()}
+        assert rows["ok.jpg"]["status"] == "done"
+        assert rows["big.jpg"]["status"] == "failed" and "limit" in rows["big.jpg"]["failure_reason"]
+        assert rows["corrupt.jpg"]["status"] == "failed" and rows["corrupt.jpg"]["failure_reason"]
+        for name in ("big.jpg", "corrupt.jpg"):
+            checklist = system.checklist(rows[name]["id"])
+            assert max(c["attempts"] for c in checklist.values()) == 1, "refused input is not retried"
+        assert api_status(system) == ["failed", "failed", "processed"]
+        # cleanup removed the temp files of the two failures; the processed one's stays
+        assert len(list(system.temp_dir.rglob("*.jpg"))) == 1
