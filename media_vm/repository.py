@@ -84,7 +84,7 @@ class Repository:
                         updated_at=now,
                     )
                 )
-                (file_id,) = result.inserted_primary_key
+                file_id = result.inserted_primary_key[0]  # type: ignore[index]
                 conn.execute(
                     insert(processing_checklist),
                     [
@@ -344,9 +344,9 @@ class Repository:
     def stats(self) -> dict[str, Any]:
         """Counts for ``/metrics`` and ``/health``."""
         with self.engine.connect() as conn:
-            jobs = dict(conn.execute(
+            jobs: dict[str, int] = dict(conn.execute(  # type: ignore[arg-type]
                 select(media_files.c.status, func.count()).group_by(media_files.c.status)).all())
-            step_failures = dict(conn.execute(
+            step_failures: dict[str, int] = dict(conn.execute(  # type: ignore[arg-type]
                 select(processing_checklist.c.step, func.count())
                 .where(processing_checklist.c.last_error.is_not(None))
                 .group_by(processing_checklist.c.step)).all())

@@ -148,7 +148,8 @@ class System:
         except requests.RequestException:
             return False
 
-    def worker(self, *args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    def worker(self, *args: str, env: dict[str, str] | None = None,
+               timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """Run a worker to completion (``--once`` unless told otherwise)."""
         return subprocess.run([sys.executable, "-m", "media_vm", "worker", *(args or ("--once",))], cwd=ROOT,
                               env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pyvips
 import pytest
+import pyvips
 import requests
 
 from tests.e2e.variants import check_clean, check_geometry, fetch

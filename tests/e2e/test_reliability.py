@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 import signal
-import time
 import subprocess
 import sys
-from datetime import datetime, timezone
+import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_image_loses_nothing(fresh_system, tmp_path):
         # a second worker takes the image over once the dead worker's lease has expired
         def lease_expired():
             # leases are stored to the second: one more second and it is surely over
-            now = datetime.now(timezone.utc).replace(tzinfo=None)
+            now = datetime.now(UTC).replace(tzinfo=None)
             return (now - system.media_rows()[0]["lease_expires_at"]).total_seconds() > 1.0
 
         wait_until(lease_expired, timeout=30, what="the lease to expire")
