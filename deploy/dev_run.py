@@ -38,6 +38,8 @@ def dev_env() -> dict[str, str]:
     env.setdefault("MAIN_API_KEY", env["MEDIA_API_KEY"].split(",")[0])
     env.setdefault("POLL_IDLE_SECONDS", "2")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # the worker polls every 2 s: access lines would bury everything else; the apps log what matters
+    env.setdefault("GUNICORN_ACCESSLOG", "")
     return env
 
 

@@ -6,10 +6,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from main_api.common.views import health
+
 urlpatterns = [
     # APPEND_SLASH is off (it would turn a PATCH into a 301), so the admin's bare path redirects here.
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("health", health, name="health"),
     path("", include("main_api.users.urls")),
     path("", include("main_api.media.urls")),
 ]

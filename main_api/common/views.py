@@ -25,3 +25,26 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 def server_error(request: HttpRequest) -> JsonResponse:
     """``handler500``: a JSON 500 without a stack trace."""
     return JsonResponse(error_body("Internal server error."), status=500)
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """``GET /health``: 200 when the database answers and the temp folder is writable."""
+    import tempfile
+
+    from django.conf import settings
+    from django.db import connection
+
+    checks = {"database": "ok", "temp_images": "ok"}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except Exception as e:  # noqa: BLE001 - any database failure makes the service unhealthy
+        checks["database"] = f"error: {type(e).__name__}"
+    try:
+        settings.TEMP_IMAGES_DIR.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=settings.TEMP_IMAGES_DIR):
+            pass
+    except OSError as e:
+        checks["temp_images"] = f"error: {type(e).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return JsonResponse({"status": "ok" if ok else "unhealthy", **checks}, status=200 if ok else 503)
