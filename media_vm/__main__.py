@@ -16,6 +16,7 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from media_vm.api_client import MainAPIError
     from media_vm.worker import Worker
 
     settings = _settings()
@@ -24,7 +25,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 2
     worker = Worker(settings, concurrency=args.concurrency)
     worker.install_signal_handlers()
-    processed = worker.work(burst=args.once, max_jobs=args.max_jobs)
+    try:
+        processed = worker.work(burst=args.once, max_jobs=args.max_jobs)
+    except MainAPIError as e:
+        # only --once gives up on an API it never reached; the long-running worker keeps backing off
+        print(f"the main API at {settings.main_api_url} could not be polled: {e}", file=sys.stderr)
+        return 1
     logging.getLogger("media_vm").info("worker %s: processed %s images", settings.worker_id, processed)
     return 0
 

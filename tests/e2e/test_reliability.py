@@ -7,6 +7,7 @@ bomb inputs end failed with a reason and never crash or hang a worker.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -177,3 +178,29 @@ def test_corrupt_and_bomb_inputs_fail_with_a_reason(fresh_system, tmp_path):
         assert api_status(system) == ["failed", "failed", "processed"]
         # cleanup removed the temp files of the two failures; the processed one's stays
         assert len(list(system.temp_dir.rglob("*.jpg"))) == 1
+
+
+def test_an_image_that_exhausts_its_attempts_is_cleaned_up_with_its_reason(fresh_system, tmp_path):
+    with fresh_system(MAX_ATTEMPTS=2) as system, FaultProxy(system.api_url) as proxy:
+        system.token = system.create_user("unlucky", "community")
+        upload_photos(system, system.token, tmp_path, 1)
+        proxy.faults[("GET", "/temp_images/")] = "500"
+        run = system.worker("--once", env={"MAIN_API_URL": proxy.url})
+        assert run.returncode == 0, run.stderr[-3000:]
+        row = system.media_rows()[0]
+        assert row["status"] == "failed" and row["reported"]
+        assert "retrieve_file failed 2 times" in row["failure_reason"]
+        assert system.checklist(row["id"])["retrieve_file"]["attempts"] == 2
+        assert proxy.hits[("GET", "/temp_images/")] == 2
+        assert api_status(system) == ["failed"]
+        assert not list(system.temp_dir.rglob("*.jpg")), "cleanup removed the temp original"
+
+
+def test_worker_once_against_an_unreachable_api_exits_with_a_clear_error(tmp_path):
+    env = {**os.environ, "MAIN_API_URL": "http://127.0.0.1:9", "MAIN_API_KEY": "k",
+           "MEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}", "MEDIA_STORAGE_ROOT": str(tmp_path / "media"),
+           "POLL_IDLE_SECONDS": "0.05", "MAX_ATTEMPTS": "2"}
+    run = subprocess.run([sys.executable, "-m", "media_vm", "worker", "--once"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "could not be polled" in run.stderr and "Traceback" not in run.stderr
