@@ -8,6 +8,7 @@ released, nothing is lost (warm shutdown).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -20,6 +21,7 @@ from media_vm.config import Settings
 from media_vm.db import make_engine, migrate
 from media_vm.defaults import POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ImageRejected
+from media_vm.failpoints import failpoint
 from media_vm.repository import Claim, LeaseLost, Repository, utcnow
 from media_vm.retry import Retry
 from media_vm.status import Step, StepStatus
@@ -27,6 +29,16 @@ from media_vm.steps import CHECKLIST, StepContext
 from media_vm.storage import LocalStorage
 
 log = logging.getLogger(__name__)
+
+
+def is_environmental(error: BaseException) -> bool:
+    """Storage failures (disk full, read-only, not a directory, permissions): not the image's fault."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, FileNotFoundError):
+            return True
+        seen = seen.__cause__
+    return False
 
 
 class Worker:
@@ -67,6 +79,12 @@ class Worker:
                      row["media_id"])
         except LeaseLost as e:
             log.warning("worker %s: %s; leaving it to its new owner", claim.worker_id, e)
+        except Exception:
+            # e.g. the media DB went away between steps: hand the image back if we can;
+            # if even that fails the lease expires and another pass picks it up
+            log.exception("worker %s: media file %s interrupted", claim.worker_id, claim.media_file_id)
+            with contextlib.suppress(Exception):
+                self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=self.retry.base_seconds))
 
     def _run_step(self, ctx: StepContext, step_impl: object) -> bool:
         """Run one step; True to go on to the next, False when the image stops here."""
@@ -76,6 +94,7 @@ class Worker:
         log.info("worker %s: media file %s step %s attempt %s", claim.worker_id, claim.media_file_id,
                  step.value, attempt)
         try:
+            failpoint(step.value)
             step_impl.run(ctx)  # type: ignore[attr-defined]
         except LeaseLost:
             raise
@@ -93,7 +112,7 @@ class Worker:
             log.exception("worker %s: media file %s step %s failed", claim.worker_id, claim.media_file_id,
                           step.value)
             self._fail_step(claim, step, f"{type(e).__name__}: {e}")
-            return self._after_transient(ctx, step, attempt)
+            return self._after_transient(ctx, step, attempt, environmental=is_environmental(e))
         self.repo.step_finished(claim, step)
         return True
 
@@ -102,8 +121,16 @@ class Worker:
                     step.value, error)
         self.repo.step_finished(claim, step, error=error)
 
-    def _after_transient(self, ctx: StepContext, step: Step, attempt: int) -> bool:
+    def _after_transient(self, ctx: StepContext, step: Step, attempt: int, *, environmental: bool = False) -> bool:
         claim = ctx.claim
+        if environmental:
+            # a full disk or unwritable storage is the host's fault, not the image's: keep the
+            # upload and retry with a growing (capped) delay until an operator fixes it
+            delay = self.retry.get_interval(attempt)
+            log.error("worker %s: media file %s step %s cannot write to storage; retrying in %.0fs",
+                      claim.worker_id, claim.media_file_id, step.value, delay)
+            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=delay))
+            return False
         if not self.retry.exhausted(attempt):
             self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=self.retry.get_interval(attempt)))
             return False
@@ -194,7 +221,7 @@ class Worker:
                 if in_flight:
                     done, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        fut.result()
+                        self._reap(fut)
                     continue
                 if burst and polled_once:
                     due = self.repo.next_due()
@@ -205,10 +232,18 @@ class Worker:
                     continue
                 self.stop.wait(max(0.05, min(0.5, next_poll - time.monotonic())))
         finally:
-            for fut in in_flight:
-                fut.result()
             pool.shutdown(wait=True)
+            for fut in in_flight:
+                self._reap(fut)
         return self.processed
+
+    def _reap(self, fut: Future[None]) -> None:
+        """Collect a finished image. An error here (e.g. the media DB went away mid-step)
+        leaves the claim to expire; the image is picked up again then, nothing is lost."""
+        error = fut.exception()
+        if error is not None:
+            log.error("worker %s: image abandoned until its lease expires: %s: %s",
+                      self.settings.worker_id, type(error).__name__, error)
 
     def install_signal_handlers(self) -> None:
         def _stop(signum: int, _frame: object) -> None:

@@ -52,7 +52,7 @@ class System:
         self.key = secrets.token_urlsafe(24)
         self.api_url = f"http://127.0.0.1:{self.api_port}"
         self.vm_url = f"http://127.0.0.1:{self.vm_port}"
-        self.media_db_url = media_db_url
+        self.media_db_url = (extra_env or {}).get("MEDIA_DATABASE_URL", media_db_url)
         self.storage_root = tmp / "media"
         self.temp_dir = tmp / "temp_images"
         self.logs = tmp / "logs"

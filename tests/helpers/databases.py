@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
@@ -57,3 +62,63 @@ def media_database(kind: str, tmp_path) -> Iterator[str]:  # type: ignore[no-unt
 
 
 DB_KINDS = [pytest.param("sqlite", id="sqlite"), pytest.param("mysql", id="mysql", marks=[needs_mysql])]
+
+
+MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or ("/usr/sbin/mariadbd" if os.path.exists(
+    "/usr/sbin/mariadbd") else None)
+needs_mariadbd = pytest.mark.skipif(not MARIADBD and not IN_CI, reason="no mariadbd binary to start a private server")
+
+
+class PrivateMariaDB:
+    """A MariaDB server of the test's own (temp datadir, free port) that a test may stop and
+    start again without disturbing the shared server other tests use."""
+
+    def __init__(self, root: Path) -> None:
+        if not MARIADBD:
+            raise RuntimeError("mariadbd not found: install mariadb-server")
+        self.root = root
+        self.datadir = root / "data"
+        self.port = _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
+        subprocess.run([install, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+                        "--auth-root-authentication-method=normal", "--skip-test-db"],
+                       check=True, capture_output=True, timeout=180)
+
+    def start(self) -> None:
+        log = open(self.root / "mariadbd.log", "ab")  # noqa: SIM115 - lives as long as the server
+        self.proc = subprocess.Popen(
+            [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
+             "--bind-address=127.0.0.1", f"--socket={self.root / 'mariadb.sock'}", "--user=root",
+             "--skip-grant-tables", "--innodb-buffer-pool-size=32M", f"--pid-file={self.root / 'mariadb.pid'}"],
+            stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                _admin_connect(self.url("")).close()
+                return
+            except Exception:  # noqa: BLE001 - not up yet
+                if self.proc.poll() is not None:
+                    raise RuntimeError((self.root / "mariadbd.log").read_text()[-2000:]) from None
+                time.sleep(0.2)
+        raise TimeoutError("private mariadbd did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
+
+    def url(self, database: str) -> str:
+        return f"mysql://root@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        conn = _admin_connect(self.url(""))
+        conn.cursor().execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        conn.close()
+        return self.url(name)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,146 @@
+"""Faults injected into running workers: SIGKILL at every step, a late stale worker, an
+outage of the media DB, unwritable storage. Each image still finishes exactly once."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from media_vm.status import STEPS
+from tests.e2e.system import wait_until
+from tests.helpers import images
+from tests.helpers.databases import needs_mariadbd
+
+
+def api_rows(system):
+    return system.me(system.token)["pending_images"]
+
+
+def upload_one(system, tmp_path, name="photo.jpg", size=(900, 600)):
+    system.token = system.create_user(name.split(".")[0], "community")
+    path = images.photo_jpeg(tmp_path / name, *size, quality=85)
+    r = system.upload(system.token, {"product_image": path})
+    assert r.status_code == 200, r.text
+    return path
+
+
+def step_state(system, step):
+    rows = system.media_rows()
+    return rows and system.checklist(rows[0]["id"])[step]["status"]
+
+
+def lease_expired(system):
+    row = system.media_rows()[0]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return row["lease_expires_at"] is None or (now - row["lease_expires_at"]).total_seconds() > 1.0
+
+
+def assert_finished_once(system, *, retried_step=None):
+    rows = system.media_rows()
+    assert len(rows) == 1 and rows[0]["status"] == "done" and rows[0]["reported"], rows
+    checklist = system.checklist(rows[0]["id"])
+    for step in STEPS:
+        want = 2 if step.value == retried_step else 1
+        assert checklist[step.value] == {**checklist[step.value], "status": "done", "attempts": want}, step
+    api = api_rows(system)
+    assert [(p["status"], p["media_id"]) for p in api] == [("processed", rows[0]["media_id"])]
+    files = list(system.storage_root.rglob(f"{rows[0]['media_id']}*"))
+    assert not [f for f in system.storage_root.rglob(".*tmp*")], "no temp file left behind"
+    assert len([f for f in files if "library" in f.parts]) == 18
+    return rows[0]
+
+
+@pytest.mark.parametrize("step", [s.value for s in STEPS])
+def test_sigkill_at_every_step_still_finishes_exactly_once(fresh_system, tmp_path, step):
+    with fresh_system(LEASE_SECONDS=2) as system:
+        upload_one(system, tmp_path)
+        victim = system.spawn("victim", ["-m", "media_vm", "worker"],
+                              env={"WORKER_ID": "victim", "MEDIA_VM_FAILPOINTS": f"{step}=sleep:60"})
+        wait_until(lambda: step_state(system, step) == "running", timeout=60, interval=0.05,
+                   what=f"the victim inside {step}")
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=10)
+        assert api_rows(system)[0]["status"] == "pending"
+        wait_until(lambda: lease_expired(system), timeout=30, what="the dead worker's lease to expire")
+        run = system.worker("--once", env={"WORKER_ID": "rescuer"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert_finished_once(system, retried_step=step)
+
+
+def test_a_stale_worker_calling_back_late_changes_nothing(fresh_system, tmp_path):
+    with fresh_system(LEASE_SECONDS=2) as system:
+        upload_one(system, tmp_path)
+        stale = system.spawn("stale", ["-m", "media_vm", "worker", "--once"],
+                             env={"WORKER_ID": "stale", "MEDIA_VM_FAILPOINTS": "update_callback=sleep:8"})
+        wait_until(lambda: step_state(system, "update_callback") == "running", timeout=60, interval=0.05,
+                   what="the stale worker at its callback")
+        wait_until(lambda: lease_expired(system), timeout=30, what="its lease to expire")
+        run = system.worker("--once", env={"WORKER_ID": "rescuer"})
+        assert run.returncode == 0, run.stderr[-3000:]
+        row = assert_finished_once(system, retried_step="update_callback")
+        before = system.manage("shell", "-c", _ROW_STATE)
+        assert stale.wait(timeout=60) == 0
+        assert "lease of stale was taken over" in system.log("stale")
+        # the stale callback was a no-op: same row, same media id, same processed_at
+        assert system.manage("shell", "-c", _ROW_STATE) == before
+        assert system.media_rows()[0] == row
+
+
+_ROW_STATE = (
+    "from main_api.media.models import PendingImage as P; "
+    "print([(p.id, p.status, p.media_id, p.processed_at.isoformat()) for p in P.objects.all()])"
+)
+
+
+def test_unwritable_storage_fails_the_step_with_a_reason_and_recovers(fresh_system, tmp_path):
+    with fresh_system(RETRY_BASE_SECONDS=0.5) as system:
+        upload_one(system, tmp_path)
+        user_dir = system.storage_root / "library"
+        system.storage_root.mkdir(parents=True, exist_ok=True)
+        user_dir.write_text("a file where the library folder should be: no variant can be written")
+        worker = system.spawn("worker", ["-m", "media_vm", "worker"])
+        wait_until(lambda: (system.media_rows() and system.checklist(system.media_rows()[0]["id"])
+                            ["resize_optimize"]["attempts"] >= 4), timeout=90, what="several failed attempts")
+        row = system.media_rows()[0]
+        state = system.checklist(row["id"])["resize_optimize"]
+        assert state["status"] in ("failed", "running", "pending")
+        assert "Error" in (state["last_error"] or "") or state["status"] == "running"
+        assert row["status"] == "processing", "storage trouble never gives an upload up"
+        # nothing half-made is served meanwhile
+        r = requests.get(f"{system.vm_url}/serve/{row['media_id']}", timeout=10)
+        assert r.status_code == 404
+        assert api_rows(system)[0]["status"] == "pending"
+        user_dir.unlink()  # the operator frees the storage
+        wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120,
+                   what="recovery after the storage came back")
+        system.stop_process("worker")
+        assert worker.returncode is not None
+        r = requests.get(f"{system.vm_url}/serve/{row['media_id']}?size=thumbnail", timeout=10)
+        assert r.status_code == 200
+
+
+@needs_mariadbd
+def test_media_db_outage_the_worker_waits_and_resumes(fresh_system, tmp_path, private_mariadb):
+    """MariaDB is stopped mid-image and started again: the worker waits, then finishes."""
+    db_url = private_mariadb.create_database("media_outage")
+    with fresh_system(MEDIA_DATABASE_URL=db_url, LEASE_SECONDS=5, RETRY_BASE_SECONDS=0.5) as system:
+        upload_one(system, tmp_path)
+        worker = system.spawn("worker", ["-m", "media_vm", "worker"],
+                              env={"MEDIA_VM_FAILPOINTS": "resize_optimize=sleep:3"})
+        wait_until(lambda: step_state(system, "resize_optimize") == "running", timeout=60, interval=0.05,
+                   what="the worker inside resize_optimize")
+        system.engine.dispose()
+        private_mariadb.stop()
+        time.sleep(6)  # the step ends while the database is away, and a poll or two fail
+        assert worker.poll() is None, "the worker survives the outage"
+        private_mariadb.start()
+        wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120,
+                   what="the image to finish after the outage")
+        assert worker.poll() is None
+        rows = system.media_rows()
+        assert len(rows) == 1 and rows[0]["status"] == "done"
+        assert "OperationalError" in system.log("worker")
