@@ -197,6 +197,8 @@ FILE_UPLOAD_HANDLERS = [
     "main_api.common.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+#: Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb).
+MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
 ]
 UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
 

@@ -35,6 +35,18 @@ AVIF_BRANDS = frozenset({b"avif", b"avis"})
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 SNIFF_BYTES = 64
 
+#: Byte strings that mark active content a browser, PHP or ImageMagick would run if an
+#: image were ever taken for something else (polyglots). None of them belongs in an image;
+#: each is long enough that compressed pixel data, read case-blind, holds one by chance in
+#: about one 5 MB upload in 7 000 (the 5-byte ones dominate; shorter markers would be common).
+ACTIVE_CONTENT_MARKERS: tuple[bytes, ...] = (
+    b"<?php", b"<script", b"<html", b"<!doctype", b"<svg ", b"<svg\n", b"<svg\t", b"<iframe",
+    b"javascript:", b"push graphic-context", b"viewbox", b"<image", b"<?xml-stylesheet",
+)
+#: A ZIP (or JAR, DOCX, ...) is found by its end-of-central-directory record near the end.
+ZIP_EOCD = b"PK\x05\x06"
+ZIP_TAIL_BYTES = 65_536 + 22
+
 
 @dataclass(frozen=True)
 class SniffedImage:
@@ -92,19 +104,38 @@ def check_image(file: IO[bytes], *, field: str) -> SniffedImage:
             "not an accepted image type (JPEG, PNG, WebP, GIF, AVIF, HEIF, TIFF)",
             {"field": field, "accepted": sorted(ACCEPTED_TYPES)},
         )
+    _refuse_polyglots(file, field)
     limit = int(settings.MAX_IMAGE_PIXELS)
     try:
-        if mime_type == "image/heif":
+        if mime_type in ("image/heif", "image/avif"):
+            # the boxes give the size before any decoder runs (libavif itself gives up on
+            # huge images with a vague error; the pixel limit deserves a clear one)
             try:
                 width, height = heif_dimensions(file)
             except (ValueError, struct.error) as e:
                 raise InvalidImage("image is truncated or corrupt", {"field": field}) from e
             _check_pixels(width, height, limit, field)
-        else:
+        if mime_type != "image/heif":
             width, height = _decode(file, mime_type, limit, field)
     finally:
         file.seek(0)
     return SniffedImage(mime_type, ACCEPTED_TYPES[mime_type], width, height)
+
+
+def _refuse_polyglots(file: IO[bytes], field: str) -> None:
+    """Refuse an image that also carries HTML, script, PHP, MVG/MSL or a ZIP archive."""
+    file.seek(0)
+    data = file.read()
+    file.seek(0)
+    lowered = data.lower()
+    found = next((m for m in ACTIVE_CONTENT_MARKERS if m in lowered), None)
+    if found is None and ZIP_EOCD in data[-ZIP_TAIL_BYTES:]:
+        found = b"a ZIP archive"
+    if found is not None:
+        raise InvalidImage(
+            "image carries active content (a polyglot file) and is refused",
+            {"field": field, "found": found.decode("ascii")},
+        )
 
 
 def _check_pixels(width: int, height: int, limit: int, field: str) -> None:
@@ -127,6 +158,12 @@ def _decode(file: IO[bytes], mime_type: str, limit: int, field: str) -> tuple[in
                 # Decoding at 1/8 scale still reads every byte of the entropy-coded data,
                 # so truncation shows, at a fraction of the cost.
                 im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
+            frames = int(getattr(im, "n_frames", 1))
+            if frames > int(settings.MAX_IMAGE_FRAMES):
+                raise InvalidImage(
+                    f"animation has {frames} frames, over the limit of {settings.MAX_IMAGE_FRAMES}",
+                    {"field": field, "max_frames": int(settings.MAX_IMAGE_FRAMES), "frames": frames},
+                )
             im.seek(0)
             im.load()
     except Image.DecompressionBombError as e:

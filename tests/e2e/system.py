@@ -107,6 +107,7 @@ class System:
 
     def start(self) -> System:
         self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")  # as a deployment does: the admin needs it
         self.start_api()
         proc = self.spawn("media-vm", ["-m", "media_vm", "serve", "--port", str(self.vm_port)])
         wait_until(lambda: self._alive(proc) and self._ok(f"{self.vm_url}/health"), timeout=60,
