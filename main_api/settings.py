@@ -15,6 +15,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from main_api.common.logging_setup import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -73,7 +75,7 @@ if DJANGO_ENV == "test":
     ALLOWED_HOSTS.append("testserver")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "main_api.common.admin_site.AdminConfig",  # django.contrib.admin with the dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -82,12 +84,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "main_api.common",
     "main_api.users",
     "main_api.media",
 ]
 
 MIDDLEWARE = [
+    # first: everything after them logs with the request id and is timed
+    "main_api.common.middleware.RequestIdMiddleware",
+    "main_api.common.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -190,6 +197,8 @@ CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 MAX_UPLOAD_BYTES = _env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
 #: Width x height above which an upload is refused before it is decoded.
 MAX_IMAGE_PIXELS = _env_int("MAX_IMAGE_PIXELS", 100_000_000)
+#: Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb).
+MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
 TEMP_IMAGES_DIR = _project_path(os.environ.get("TEMP_IMAGES_DIR", "var/temp_images"))
 # The size limit is enforced while the body is read (FILE_UPLOAD_MAX_MEMORY_SIZE does not
 # cap anything, it only picks memory or disk), so it comes first.
@@ -197,8 +206,6 @@ FILE_UPLOAD_HANDLERS = [
     "main_api.common.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
-#: Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb).
-MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
 ]
 UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
 
@@ -211,6 +218,17 @@ MEDIA_BACKEND_URL = os.environ.get("MEDIA_BACKEND_URL", "http://127.0.0.1:3001")
 #: Seconds to wait for the media VM's /serve (connect and each read).
 MEDIA_PROXY_TIMEOUT = _env_float("MEDIA_PROXY_TIMEOUT", 10.0)
 REPLACE_URLS_INTERVAL_SECONDS = _env_int("REPLACE_URLS_INTERVAL_SECONDS", 120)
+#: Seconds the admin dashboard waits for the media VM's /health and /metrics.
+MEDIA_VM_STATUS_TIMEOUT = _env_float("MEDIA_VM_STATUS_TIMEOUT", 2.0)
+
+# --- observability ---------------------------------------------------------------------------
+
+#: ``GET /metrics`` answers a media key, and this token too when it is set.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or (
+    "text" if DJANGO_ENV in ("dev", "development", "test") else "json"
+)
+LOG_LEVEL = os.environ.get("MAIN_API_LOG_LEVEL", "INFO")
 
 # --- Django REST framework ---------------------------------------------------------------
 
@@ -227,17 +245,25 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
     ],
     "EXCEPTION_HANDLER": "main_api.common.exceptions.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {
-        "main_api": {"level": os.environ.get("MAIN_API_LOG_LEVEL", "INFO")},
-        "apscheduler": {"level": "WARNING"},
-    },
+SPECTACULAR_SETTINGS = {
+    "TITLE": "oaf-media main API",
+    "DESCRIPTION": (
+        "Users upload images to PATCH /users/me; the media VM works the queue through the "
+        "key-protected /api/media/* endpoints; /api/images/{media_id} serves the variants."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",  # served from our static files: no CDN
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,  # multipart file fields appear as binary in requests
+    "PREPROCESSING_HOOKS": ["main_api.common.schema.include_plain_views"],
 }
+
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)

@@ -5,14 +5,19 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from main_api.common.views import health
+from main_api.common.views import health, metrics
 
 urlpatterns = [
     # APPEND_SLASH is off (it would turn a PATCH into a 301), so the admin's bare path redirects here.
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
+    path("metrics", metrics, name="metrics"),
+    # The OpenAPI 3 schema, generated from the code, and Swagger UI served from our static files.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("main_api.users.urls")),
     path("", include("main_api.media.urls")),
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 
 class PendingImagePayload(TypedDict):
-    """One item of ``GET /api/media/pending/all``."""
+    """One item of ``GET /api/media/pending/all``.
+
+    ``request_id`` (the upload's ``X-Request-ID``, or null) is optional: a main API older
+    than it does not send it, and the media VM only logs it and sends it back.
+    """
 
     id: int
     user_id: int
@@ -16,6 +20,7 @@ class PendingImagePayload(TypedDict):
     data_type: str
     status: str
     created_at: str
+    request_id: NotRequired[str | None]
 
 
 class PendingListPayload(TypedDict):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from main_api.common.exceptions import error_body
 
@@ -48,3 +48,28 @@ def health(request: HttpRequest) -> JsonResponse:
         checks["temp_images"] = f"error: {type(e).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if ok else "unhealthy", **checks}, status=200 if ok else 503)
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """``GET /metrics``: Prometheus text, to a scraper holding ``METRICS_TOKEN`` or a media key.
+
+    Both go in ``Authorization: Bearer <token>``; anything else is a 401.
+    """
+    import hmac
+
+    from django.conf import settings
+
+    from main_api.common import metrics as metrics_module
+    from main_api.common.authentication import bearer_value, media_key_matches
+
+    given = bearer_value(request) or ""
+    token_ok = bool(settings.METRICS_TOKEN) and hmac.compare_digest(
+        given.encode("utf-8"), settings.METRICS_TOKEN.encode("utf-8")
+    )
+    if not given or not (token_ok or media_key_matches(given) is not None):
+        response = JsonResponse(
+            error_body("Metrics need Authorization: Bearer <METRICS_TOKEN or MEDIA_API_KEY>."), status=401
+        )
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    return HttpResponse(metrics_module.exposition(), content_type=metrics_module.CONTENT_TYPE)

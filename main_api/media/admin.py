@@ -1,23 +1,28 @@
-"""Admin of pending images: find the stuck and the failed, retry them or give up on them."""
+"""Admin of pending images: find the stuck and the failed, retry, give up on or re-process them;
+and the operations dashboard (``/admin/dashboard/``).
+
+Rows are read-only here: every change goes through a service (the bulk actions), never
+through the change form.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
-from django.utils import timezone
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from main_api.common.exceptions import ApplicationError
-from main_api.media import services
+from main_api.media import selectors, services
 from main_api.media.models import PendingImage
+from shared.sizes import SIZES_BY_NAME
 
 Status = PendingImage.Status
-#: A pending row untouched for this long has not been picked up by the media VM.
-STUCK_AFTER = timedelta(hours=1)
-RECENT_FAILURES = timedelta(days=1)
 
 
 class StuckFilter(admin.SimpleListFilter):
@@ -31,7 +36,7 @@ class StuckFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(status=Status.PENDING, updated_at__lt=timezone.now() - STUCK_AFTER)
+            return queryset.filter(pk__in=selectors.stuck_images().values("pk"))
         return queryset
 
 
@@ -46,7 +51,7 @@ class RecentFailureFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(status=Status.FAILED, updated_at__gte=timezone.now() - RECENT_FAILURES)
+            return queryset.filter(pk__in=selectors.recent_failures().values("pk"))
         return queryset
 
 
@@ -65,19 +70,87 @@ def _apply(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
         modeladmin.message_user(request, "Refused " + "; ".join(refused), messages.WARNING)
 
 
+def image_url(media_id: str, **params: str) -> str:
+    """The public ``/api/images/{media_id}`` URL (relative: the admin is served by the same host)."""
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return reverse("image-proxy", args=[media_id]) + (f"?{query}" if query else "")
+
+
 @admin.register(PendingImage)
 class PendingImageAdmin(admin.ModelAdmin):
-    list_display = ("id", "user", "data_type", "status", "age", "media_id", "failure_reason", "created_at")
+    list_display = (
+        "id", "preview", "user", "data_type", "status", "age", "media_id", "failure_reason", "created_at",
+    )
     list_filter = ("status", "data_type", StuckFilter, RecentFailureFilter)
-    search_fields = ("user__username", "media_id", "original_name")
+    search_fields = ("user__username", "media_id", "original_name", "request_id")
     list_select_related = ("user",)
     ordering = ("-created_at",)
-    readonly_fields = ("created_at", "updated_at", "processed_at")
-    actions = ("retry", "fail_and_clean_up")
+    fieldsets = (
+        (None, {"fields": ("user", "status", "data_type", "target", "age", "failure_reason")}),
+        ("Upload", {"fields": ("image_path", "original_name", "mime_type", "request_id", "reprocess_of",
+                               "created_at", "updated_at")}),
+        ("Result", {"fields": ("media_id", "large_preview", "variants", "permanent_url", "formats_available",
+                               "sizes_available", "processed_at", "analysis")}),
+    )
+    actions = ("retry", "fail_and_clean_up", "reprocess")
+
+    # Read-only: the actions below (services) are the only way to change a row.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: PendingImage | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: PendingImage | None = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PendingImage | None = None) -> tuple[str, ...]:
+        return ("age", "large_preview", "variants", "analysis")
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj: PendingImage) -> str:
         return timesince(obj.created_at)
+
+    @admin.display(description="preview")
+    def preview(self, obj: PendingImage) -> str:
+        if not (obj.is_finished and obj.media_id):
+            return "-"
+        return format_html(
+            '<img src="{}" alt="thumbnail of #{}" width="60" height="60" loading="lazy" style="object-fit: cover">',
+            image_url(obj.media_id, size="thumbnail"),
+            obj.pk,
+        )
+
+    @admin.display(description="thumbnail")
+    def large_preview(self, obj: PendingImage) -> str:
+        if not (obj.is_finished and obj.media_id):
+            return "not processed yet"
+        return format_html(
+            '<a href="{}"><img src="{}" alt="thumbnail of #{}" width="150" height="150"></a>',
+            image_url(obj.media_id, size="detail"),
+            image_url(obj.media_id, size="thumbnail"),
+            obj.pk,
+        )
+
+    @admin.display(description="variants")
+    def variants(self, obj: PendingImage) -> str:
+        if not (obj.is_finished and obj.media_id):
+            return "-"
+        media_id = obj.media_id
+        sizes = [s for s in SIZES_BY_NAME if s in (obj.sizes_available or [])] or list(SIZES_BY_NAME)
+        by_size = format_html_join(" · ", '<a href="{}">{}</a>', ((image_url(media_id, size=s), s) for s in sizes))
+        by_format = format_html_join(
+            " · ",
+            '<a href="{}">{}</a>',
+            ((image_url(media_id, size="detail", format=f), f) for f in obj.formats_available or []),
+        )
+        return format_html("sizes: {}<br>detail as: {}", by_size, by_format or "-")
+
+    @admin.display(description="analysis")
+    def analysis(self, obj: PendingImage) -> str:
+        if not obj.ai_analysis:
+            return "-"
+        return format_html("<pre>{}</pre>", json.dumps(obj.ai_analysis, indent=2, sort_keys=True, ensure_ascii=False))
 
     @admin.action(description="Retry (back to pending)")
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -87,3 +160,19 @@ class PendingImageAdmin(admin.ModelAdmin):
     def fail_and_clean_up(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = f"failed by {request.user} in the admin"
         _apply(self, request, queryset, lambda pk: services.pending_image_fail(image_id=pk, reason=reason), "Failed")
+
+    @admin.action(description="Re-process (a new upload of the same original; the current one keeps serving)")
+    def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
+        _apply(self, request, queryset, lambda pk: services.pending_image_reprocess(image_id=pk), "Re-queued")
+
+
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    """``/admin/dashboard/``: the operations dashboard (staff only, see ``AdminSite.get_urls``)."""
+    context = {
+        **admin.site.each_context(request),
+        "title": "Operations dashboard",
+        "dashboard": selectors.dashboard_get(),
+        "stuck_after": selectors.STUCK_AFTER,
+        "changelist": reverse("admin:media_pendingimage_changelist"),
+    }
+    return TemplateResponse(request, "admin/media/dashboard.html", context)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
@@ -20,6 +22,7 @@ from main_api.common.authentication import (
     UserTokenAuthentication,
 )
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
+from main_api.common.schema import ERROR
 from main_api.media import proxy, selectors, services
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
@@ -45,8 +48,23 @@ class PendingImagesApi(MediaKeyApi):
 
         class Meta:
             model = PendingImage
-            fields = ("id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at")
+            fields = (
+                "id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at",
+                "request_id",
+            )
 
+    @extend_schema(
+        operation_id="media_pending_all",
+        summary="Pending uploads, oldest first",
+        parameters=[FilterSerializer],
+        responses={
+            200: inline_serializer(
+                "PendingList", {"images": OutputSerializer(many=True), "total": serializers.IntegerField()}
+            ),
+            401: ERROR,
+        },
+        tags=["media VM"],
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -81,6 +99,20 @@ class CompleteApi(MediaKeyApi):
                 raise serializers.ValidationError("a completion must say processing_complete: true")
             return value
 
+    @extend_schema(
+        operation_id="media_complete",
+        summary="The media VM's result for one upload: the row becomes processed (idempotent)",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("CompleteResult", {
+                "success": serializers.BooleanField(), "imageId": serializers.IntegerField(),
+                "media_id": serializers.CharField(), "status": serializers.CharField(),
+                "smart_url_preview": serializers.CharField(),
+            }),
+            400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR,
+        },
+        tags=["media VM"],
+    )
     def post(self, request: Request, image_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -112,6 +144,17 @@ class CleanupApi(MediaKeyApi):
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
+    @extend_schema(
+        operation_id="media_cleanup",
+        summary="The media VM gave up: the row fails and its temp file is deleted",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("CleanupResult", {"success": serializers.BooleanField(),
+                                                     "message": serializers.CharField()}),
+            401: ERROR, 404: ERROR, 409: ERROR,
+        },
+        tags=["media VM"],
+    )
     def delete(self, request: Request, image_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
@@ -122,6 +165,16 @@ class CleanupApi(MediaKeyApi):
 class AnalysisApi(MediaKeyApi):
     """``GET /api/media/analysis/{media_id}``: the AI analysis stored with a processed image."""
 
+    @extend_schema(
+        operation_id="media_analysis",
+        summary="The analysis stored with a processed image",
+        responses={
+            200: inline_serializer("AnalysisResult", {"success": serializers.BooleanField(),
+                                                      "analysis": serializers.DictField()}),
+            401: ERROR, 404: ERROR,
+        },
+        tags=["media VM"],
+    )
     def get(self, request: Request, media_id: str) -> Response:
         image = selectors.pending_image_by_media_id(media_id=media_id)
         return Response({"success": True, "analysis": image.ai_analysis or {}})
@@ -144,6 +197,12 @@ class TempImageApi(APIView):
     permission_classes = [AllowAny]
     content_negotiation_class = FirstRendererNegotiation
 
+    @extend_schema(
+        operation_id="temp_image_get",
+        summary="A temp original, to its owner (user token) or to the media key; 404 to anyone else",
+        responses={(200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY), 404: ERROR},
+        tags=["uploads"],
+    )
     def get(self, request: Request, path: str) -> FileResponse:
         user = request.user
         image, file_path = selectors.temp_image_get(

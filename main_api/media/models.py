@@ -55,6 +55,13 @@ class PendingImage(models.Model):
     sizes_available = models.JSONField(default=list, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True, default="")
+    #: ``X-Request-ID`` of the upload: the media VM logs it with each step and sends it back.
+    request_id = models.CharField(max_length=64, null=True, blank=True)
+    #: Set on a re-processing: the finished row whose original this one processes again.
+    #: The earlier row keeps serving until this one's URL replacement takes over its references.
+    reprocess_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reprocessed_as"
+    )
 
     class Meta:
         db_table = "pending_images"
@@ -63,6 +70,8 @@ class PendingImage(models.Model):
             models.Index(fields=["created_at"], name="pending_images_created_idx"),
             # the media VM's poll: status = pending, oldest first
             models.Index(fields=["status", "created_at"], name="pending_images_poll_idx"),
+            models.Index(fields=["request_id"], name="pending_images_request_idx"),
+            models.Index(fields=["processed_at"], name="pending_images_processed_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from django.db.models import QuerySet
+import requests
+from django.conf import settings
+from django.db.models import Count, QuerySet
+from django.utils import timezone
 
 from main_api.common.exceptions import NotFoundError
 from main_api.media import temp_files
@@ -51,3 +59,222 @@ def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tu
     if image is None or not (media_key or image.user_id == user_id) or not path.is_file():
         raise not_found
     return image, path
+
+
+# --- the operations dashboard ----------------------------------------------------------------
+
+#: A pending row untouched this long (since upload or the last retry) has not been picked up.
+STUCK_AFTER = timedelta(hours=1)
+#: The window of the dashboard's failures, timings and throughput.
+DASHBOARD_WINDOW = timedelta(days=1)
+
+
+def pending_image_counts() -> dict[str, int]:
+    """Rows of ``pending_images`` by status, every status present (zero when none)."""
+    counts = dict.fromkeys(Status.values, 0)
+    for status, count in PendingImage.objects.values_list("status").annotate(n=Count("pk")).order_by():
+        counts[status] = count
+    return counts
+
+
+def stuck_images(*, older_than: timedelta = STUCK_AFTER, now: datetime | None = None) -> QuerySet[PendingImage]:
+    """Pending rows untouched for longer than ``older_than``, oldest first."""
+    cutoff = (now or timezone.now()) - older_than
+    return PendingImage.objects.filter(status=Status.PENDING, updated_at__lt=cutoff).order_by("updated_at", "pk")
+
+
+def recent_failures(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None) -> QuerySet[PendingImage]:
+    """Rows that failed within ``since``, newest first."""
+    cutoff = (now or timezone.now()) - since
+    return PendingImage.objects.filter(status=Status.FAILED, updated_at__gte=cutoff).order_by("-updated_at", "-pk")
+
+
+def failure_reasons(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None, limit: int = 10
+                    ) -> list[tuple[str, int]]:
+    """The commonest failure reasons within ``since``: ``(reason, count)``, most frequent first."""
+    rows = (
+        recent_failures(since=since, now=now)
+        .values_list("failure_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "failure_reason")[:limit]
+    )
+    return [(reason or "(no reason given)", count) for reason, count in rows]
+
+
+@dataclass(frozen=True)
+class ProcessingTimes:
+    """Seconds from upload (``created_at``) to processed (``processed_at``)."""
+
+    count: int
+    average_seconds: float | None
+    p95_seconds: float | None
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of ``values`` (``fraction`` in (0, 1]); None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(fraction * len(ordered)))
+    return ordered[rank - 1]
+
+
+def processing_times(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None) -> ProcessingTimes:
+    """Average and p95 time to processed, over the images processed within ``since``.
+
+    Computed in Python from the two timestamps: the same on SQLite and MariaDB, and a day's
+    worth of rows is small.
+    """
+    now = now or timezone.now()
+    pairs = PendingImage.objects.filter(processed_at__gte=now - since, processed_at__lte=now).values_list(
+        "created_at", "processed_at"
+    )
+    seconds = [max(0.0, (processed - created).total_seconds()) for created, processed in pairs.iterator()]
+    if not seconds:
+        return ProcessingTimes(count=0, average_seconds=None, p95_seconds=None)
+    return ProcessingTimes(
+        count=len(seconds), average_seconds=sum(seconds) / len(seconds), p95_seconds=percentile(seconds, 0.95)
+    )
+
+
+def throughput_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[tuple[datetime, int]]:
+    """Images processed in each of the last ``hours`` clock hours (the current one included),
+    oldest first, with the hours that processed nothing as zero. Hours are UTC."""
+    now = now or timezone.now()
+    current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    first = current - timedelta(hours=hours - 1)
+    buckets = {first + timedelta(hours=n): 0 for n in range(hours)}
+    stamps = PendingImage.objects.filter(processed_at__gte=first, processed_at__lte=now).values_list(
+        "processed_at", flat=True
+    )
+    for stamp in stamps.iterator():
+        hour = stamp.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        if hour in buckets:
+            buckets[hour] += 1
+    return sorted(buckets.items())
+
+
+@dataclass(frozen=True)
+class MediaVmStatus:
+    """The media VM as its ``/health`` and ``/metrics`` describe it."""
+
+    url: str
+    reachable: bool
+    error: str = ""
+    health: dict[str, Any] = field(default_factory=dict)
+    jobs: dict[str, int] = field(default_factory=dict)
+    step_failures: dict[str, int] = field(default_factory=dict)
+    #: ``(worker id, pending images it saw at its last poll, seconds since its last heartbeat)``
+    workers: list[tuple[str, int, float | None]] = field(default_factory=list)
+    average_processing_seconds: float | None = None
+
+    @property
+    def healthy(self) -> bool:
+        return self.reachable and self.health.get("status") == "ok"
+
+
+def _metric_samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
+    return samples
+
+
+def media_vm_status_get(*, timeout: float | None = None) -> MediaVmStatus:
+    """Read ``{MEDIA_BACKEND_URL}/health`` and ``/metrics`` with a short timeout.
+
+    Never raises: a VM that cannot be reached, or answers nonsense, is reported as such.
+    """
+    base = settings.MEDIA_BACKEND_URL
+    timeout = settings.MEDIA_VM_STATUS_TIMEOUT if timeout is None else timeout
+    try:
+        health_response = requests.get(f"{base}/health", timeout=timeout)
+        health = health_response.json()
+        metrics_response = requests.get(f"{base}/metrics", timeout=timeout)
+        metrics_response.raise_for_status()
+        samples = _metric_samples(metrics_response.text)
+    except (requests.RequestException, ValueError) as e:
+        return MediaVmStatus(url=base, reachable=False, error=f"{type(e).__name__}: {e}"[:300])
+
+    now = time.time()
+    depth = {labels.get("worker", ""): int(v) for labels, v in samples.get("media_vm_queue_depth_seen", [])}
+    seen = {labels.get("worker", ""): v for labels, v in samples.get("media_vm_worker_last_seen_timestamp", [])}
+    count = sum(v for _, v in samples.get("media_vm_processing_seconds_count", []))
+    total = sum(v for _, v in samples.get("media_vm_processing_seconds_sum", []))
+    return MediaVmStatus(
+        url=base,
+        reachable=True,
+        health=health if isinstance(health, dict) else {"status": str(health)},
+        jobs={labels.get("state", ""): int(v) for labels, v in samples.get("media_vm_jobs", [])},
+        step_failures={labels.get("step", ""): int(v) for labels, v in samples.get("media_vm_step_failures", [])},
+        workers=[
+            (worker, depth.get(worker, 0), max(0.0, now - seen[worker]) if worker in seen else None)
+            for worker in sorted(set(depth) | set(seen))
+        ],
+        average_processing_seconds=total / count if count else None,
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the admin dashboard shows."""
+
+    counts: dict[str, int]
+    stuck: list[PendingImage]
+    stuck_total: int
+    failures: list[PendingImage]
+    failures_total: int
+    failure_reasons: list[tuple[str, int]]
+    processing: ProcessingTimes
+    throughput: list[tuple[datetime, int]]
+    media_vm: MediaVmStatus
+
+    @property
+    def queue_length(self) -> int:
+        return self.counts.get(Status.PENDING, 0)
+
+    @property
+    def throughput_total(self) -> int:
+        return sum(n for _, n in self.throughput)
+
+    @property
+    def throughput_peak(self) -> int:
+        return max((n for _, n in self.throughput), default=0)
+
+
+def dashboard_get(*, now: datetime | None = None, listed: int = 20) -> Dashboard:
+    """The numbers of the admin dashboard; ``listed`` rows of the stuck and failed lists."""
+    now = now or timezone.now()
+    stuck = stuck_images(now=now).select_related("user")
+    failures = recent_failures(now=now).select_related("user")
+    return Dashboard(
+        counts=pending_image_counts(),
+        stuck=list(stuck[:listed]),
+        stuck_total=stuck.count(),
+        failures=list(failures[:listed]),
+        failures_total=failures.count(),
+        failure_reasons=failure_reasons(now=now),
+        processing=processing_times(now=now),
+        throughput=throughput_per_hour(now=now),
+        media_vm=media_vm_status_get(),
+    )
+
+
+def reprocess_candidates(
+    *, since: datetime | None = None, username: str | None = None, data_type: str | None = None
+) -> QuerySet[PendingImage]:
+    """Finished images (uploaded since ``since``, of ``username``, of ``data_type``) that have not
+    already been re-processed, oldest first. A re-processing that failed does not count, so its
+    original can be tried again."""
+    rows = PendingImage.objects.filter(status__in=(Status.PROCESSED, Status.COMPLETE))
+    if since is not None:
+        rows = rows.filter(created_at__gte=since)
+    if username is not None:
+        rows = rows.filter(user__username=username)
+    if data_type is not None:
+        rows = rows.filter(data_type=data_type)
+    superseded = PendingImage.objects.filter(reprocess_of__isnull=False).exclude(status=Status.FAILED)
+    return rows.exclude(pk__in=superseded.values("reprocess_of")).order_by("created_at", "pk")

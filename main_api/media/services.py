@@ -1,11 +1,14 @@
-"""Writes to ``pending_images``: upload, complete, fail (cleanup), retry, URL replacement."""
+"""Writes to ``pending_images``: upload, complete, fail (cleanup), retry, re-process, sweep,
+URL replacement."""
 
 from __future__ import annotations
 
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -61,8 +64,10 @@ def upload_check(*, field: str, file: IO[bytes], name: str | None = None) -> Che
 
 
 @transaction.atomic
-def pending_image_create(*, user: User, upload: CheckedUpload, target: str, written: list[Path]) -> PendingImage:
-    """Write the temp original and its ``pending_images`` row.
+def pending_image_create(
+    *, user: User, upload: CheckedUpload, target: str, written: list[Path], request_id: str | None = None
+) -> PendingImage:
+    """Write the temp original and its ``pending_images`` row (with the upload's request id).
 
     The written path is appended to ``written`` so that the caller, which owns the whole
     request's transaction, can remove it if anything later fails.
@@ -80,6 +85,7 @@ def pending_image_create(*, user: User, upload: CheckedUpload, target: str, writ
         data_type=upload.data_type.value,
         target=target,
         status=Status.PENDING,
+        request_id=request_id,
     )
 
 
@@ -171,6 +177,103 @@ def pending_image_retry(*, image_id: int) -> PendingImage:
     return image
 
 
+def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> PendingImage:
+    """Have the media VM process a finished image's original again; returns the new row.
+
+    The media VM keys its work by the main API's row id and never takes a finished id up
+    again, so a re-processing is a new ``pending`` row: a copy of the temp original under a
+    new name, the same user, data type and target, ``reprocess_of`` pointing at the old row.
+    The old row is left as it is and its media id keeps serving, so the user's image works
+    throughout. When the new row is processed, the URL replacement moves every reference to
+    the old row (its temp path or its smart URL) to the new smart URL; a field the user has
+    since pointed at another upload is left alone.
+
+    Refused (:class:`ConflictError`) for an unfinished row, when the temp original is gone,
+    and while an earlier re-processing of the same row is still pending. Not decorated with
+    ``@transaction.atomic``: removing the copied file on failure has to wrap the commit too.
+    """
+    with temp_files.removed_on_error() as written, transaction.atomic():
+        image = _locked(image_id)
+        if not image.is_finished:
+            raise ConflictError(
+                "only processed or complete images can be re-processed", {"id": image.pk, "status": image.status}
+            )
+        source = temp_files.file_for_url_path(image.image_path)
+        if source is None or not source.is_file():
+            raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
+        running = image.reprocessed_as.filter(status=Status.PENDING).first()
+        if running is not None:
+            raise ConflictError(
+                "a re-processing of this image is already pending", {"id": image.pk, "pending": running.pk}
+            )
+        url_path, path = temp_files.new_temp_name(
+            user_id=image.user_id, data_type=DataType(image.data_type), extension=source.suffix.lstrip(".")
+        )
+        written.append(path)
+        with open(source, "rb") as original:
+            temp_files.write_atomically(temp_files.iter_chunks(original), path)
+        again = PendingImage.objects.create(
+            user_id=image.user_id,
+            image_path=url_path,
+            original_name=image.original_name,
+            mime_type=image.mime_type,
+            data_type=image.data_type,
+            target=image.target,
+            status=Status.PENDING,
+            request_id=request_id,
+            reprocess_of=image,
+        )
+    log.info("pending image %s queued again as %s", image.pk, again.pk)
+    return again
+
+
+@dataclass
+class SweepResult:
+    """What one :func:`pending_images_sweep` did."""
+
+    requeued: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@transaction.atomic
+def pending_image_sweep_one(*, image_id: int, older_than: timedelta, fail: bool) -> str:
+    """Deal with one stuck row: ``"requeued"``, ``"failed"``, or ``"skipped"`` when it has moved
+    on (or been touched) since it was found.
+
+    Re-queueing keeps the row ``pending`` and restarts its clock (``updated_at``): the media VM
+    lists pending rows by upload time, so it keeps its place in the queue, and it shows as stuck
+    again only if another ``older_than`` passes without the VM taking it. A row whose temp
+    original is gone can never be processed and is failed either way.
+    """
+    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    if image is None or image.status != Status.PENDING or image.updated_at >= timezone.now() - older_than:
+        return "skipped"
+    minutes = int(older_than.total_seconds() // 60)
+    path = temp_files.file_for_url_path(image.image_path)
+    if fail or path is None or not path.is_file():
+        reason = f"stuck: pending for over {minutes} minute(s)" if fail else "stuck, and the temp original is gone"
+        pending_image_fail(image_id=image.pk, reason=reason)
+        return "failed"
+    image.failure_reason = ""
+    image.save(update_fields=["failure_reason", "updated_at"])
+    log.info("pending image %s re-queued after being stuck for over %s minute(s)", image.pk, minutes)
+    return "requeued"
+
+
+def pending_images_sweep(
+    *, image_ids: list[int], older_than: timedelta, fail: bool, progress: Callable[[str], None] | None = None
+) -> SweepResult:
+    """:func:`pending_image_sweep_one` for each id, one transaction each."""
+    result = SweepResult()
+    for image_id in image_ids:
+        outcome = pending_image_sweep_one(image_id=image_id, older_than=older_than, fail=fail)
+        setattr(result, outcome, getattr(result, outcome) + 1)
+        if progress is not None:
+            progress(outcome)
+    return result
+
+
 # --- URL replacement -------------------------------------------------------------------------
 
 
@@ -183,12 +286,13 @@ class ReplaceResult:
     skipped: int = 0
 
 
-def temp_urls_replace(*, batch_size: int = 1000) -> ReplaceResult:
+def temp_urls_replace(*, batch_size: int = 1000, progress: Callable[[int | None], None] | None = None) -> ReplaceResult:
     """Rewrite every reference to a processed image's temp path to its smart URL and move
     the row to ``complete``.
 
     Each row gets its own transaction and is locked with ``SKIP LOCKED`` where the database
     has it, so two runs at once split the work instead of doing it twice or waiting.
+    ``progress`` is called after each row with the references it rewrote (None: skipped).
     """
     result = ReplaceResult()
     after = 0
@@ -203,6 +307,8 @@ def temp_urls_replace(*, batch_size: int = 1000) -> ReplaceResult:
             return result
         for image_id in ids:
             rewritten = temp_url_replace_one(image_id=image_id)
+            if progress is not None:
+                progress(rewritten)
             if rewritten is None:
                 result.skipped += 1
             else:
@@ -225,6 +331,11 @@ def temp_url_replace_one(*, image_id: int) -> int | None:
         return None
     url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
     rewritten = references_rewrite(user_id=image.user_id, old=image.image_path, new=url)
+    previous = image.reprocess_of
+    if previous is not None:
+        # A re-processing takes over what still refers to the row it re-did.
+        for old in {previous.image_path, smart_url(settings.SMART_MEDIA_BASE_URL, previous.media_id or "")}:
+            rewritten += references_rewrite(user_id=image.user_id, old=old, new=url)
     image.status = Status.COMPLETE
     image.save(update_fields=["status", "updated_at"])
     log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from django.utils.datastructures import MultiValueDict
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from main_api.common.exceptions import ApplicationError
+from main_api.common import metrics
+from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
 from main_api.users.selectors import user_profile_get
 from main_api.users.services import user_profile_update
@@ -41,6 +44,26 @@ class ProfileOutputSerializer(serializers.Serializer):
     pending_images = PendingImageSerializer(many=True)
 
 
+#: The multipart body of ``PATCH /users/me`` as the schema shows it: the text fields and one
+#: optional file per upload field (the view reads the files from ``request.FILES``).
+ProfilePatchSerializer = type(
+    "ProfilePatch",
+    (serializers.Serializer,),
+    {
+        "display_name": serializers.CharField(max_length=150, required=False, allow_blank=True),
+        "bio": serializers.CharField(max_length=5000, required=False, allow_blank=True),
+        **{
+            field: serializers.FileField(
+                required=False,
+                help_text=f"an image (judged by its content) for the {data_type.value} data type; "
+                "at most MAX_UPLOAD_BYTES (413 past it)",
+            )
+            for field, data_type in UPLOAD_FIELDS.items()
+        },
+    },
+)
+
+
 def upload_files(files: MultiValueDict) -> dict:
     """The uploaded files by field; only the known fields, one file each."""
     for field in files:
@@ -69,12 +92,40 @@ class UserMeApi(APIView):
         # Only uploads are throttled; reading the profile is cheap.
         return [UploadRateThrottle()] if self.request.method == "PATCH" else []
 
+    @extend_schema(operation_id="users_me_get", summary="The signed-in user's profile",
+                   responses={200: ProfileOutputSerializer, 401: ERROR}, tags=["users"])
     def get(self, request: Request) -> Response:
         return Response(self.OutputSerializer(user_profile_get(user=request.user)).data)
 
+    @extend_schema(
+        operation_id="users_me_patch",
+        summary="Update the profile; each file field uploads an image for processing",
+        request={"multipart/form-data": ProfilePatchSerializer},
+        responses={
+            200: ProfileOutputSerializer,
+            400: OpenApiResponse(ERROR, description="not an image we accept, or an unknown field; names the field"),
+            401: ERROR,
+            413: OpenApiResponse(ERROR, description="a file over MAX_UPLOAD_BYTES"),
+            429: ERROR,
+        },
+        tags=["users"],
+    )
     def patch(self, request: Request) -> Response:
-        files = upload_files(request.FILES)
-        serializer = self.InputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user_profile_update(user=request.user, files=files, **serializer.validated_data)
+        try:
+            files = upload_files(request.FILES)
+            serializer = self.InputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            user_profile_update(
+                user=request.user,
+                files=files,
+                request_id=getattr(request, "request_id", None),
+                **serializer.validated_data,
+            )
+        except ApplicationError as e:
+            field = e.extra.get("field")
+            outcome = "too_large" if isinstance(e, UploadTooLarge) else "rejected"
+            data_type = UPLOAD_FIELDS[field].value if field in UPLOAD_FIELDS else "unknown"
+            metrics.uploads_observed(data_types=[data_type] if field else [], outcome=outcome)
+            raise
+        metrics.uploads_observed(data_types=[UPLOAD_FIELDS[field].value for field in files], outcome="accepted")
         return Response(self.OutputSerializer(user_profile_get(user=request.user)).data)

@@ -44,19 +44,22 @@ def user_profile_update(
     files: Mapping[str, UploadedFile],
     display_name: str | None = None,
     bio: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Apply ``PATCH /users/me``: text fields and uploads, all together or not at all.
 
     Every file is checked before anything is written. Files and rows are then written in
     one transaction; if any step (or the commit) fails, the files already written are
-    removed. Not decorated with ``@transaction.atomic`` because the removal has to wrap
-    the commit too.
+    removed. ``request_id`` is stored on each new ``pending_images`` row. Not decorated
+    with ``@transaction.atomic`` because the removal has to wrap the commit too.
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
     uploads = [upload_check(field=field, file=file, name=file.name) for field, file in files.items()]
     with temp_files.removed_on_error() as written, transaction.atomic():
         for upload in uploads:
-            image = pending_image_create(user=user, upload=upload, target=targets[upload.field], written=written)
+            image = pending_image_create(
+                user=user, upload=upload, target=targets[upload.field], written=written, request_id=request_id
+            )
             reference_set(user=user, target=image.target, value=image.image_path)
         changes = {
             name: value for name, value in (("display_name", display_name), ("bio", bio)) if value is not None

@@ -115,6 +115,7 @@ def test_pending_all_lists_pending_rows_oldest_first(artist, make_user, temp_dir
         "data_type": "logo",
         "status": "pending",
         "created_at": item["created_at"],
+        "request_id": None,  # uploaded through the service, not over HTTP
     }
     assert datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")) == second.created_at
 

@@ -1,0 +1,156 @@
+"""The OpenAPI schema's view of what DRF cannot introspect on its own.
+
+``/api/images/{media_id}`` (and ``/health``, ``/metrics``) are plain Django views: they answer
+images and text that DRF's renderers would refuse. drf-spectacular only enumerates DRF views,
+so :func:`include_plain_views`, a preprocessing hook, adds a documentation-only DRF view for
+each; the URL conf remains the one place that routes requests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.views import APIView
+
+from shared.sizes import SIZES_BY_NAME, ImageFormat
+
+
+class MediaKeyScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Bearer <MEDIA_API_KEY>``: the media VM."""
+
+    target_class = "main_api.common.authentication.MediaKeyAuthentication"
+    name = "mediaKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "http", "scheme": "bearer", "description": "MEDIA_API_KEY (any of the configured keys)"}
+
+
+class UserTokenScheme(OpenApiAuthenticationExtension):
+    """``Authorization: Token <t>`` (``Bearer <t>`` too): a user's DRF token."""
+
+    target_class = "main_api.common.authentication.UserTokenAuthentication"
+    name = "userToken"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Token <key>` (or `Bearer <key>`); `python -m main_api create_user` prints one"}
+
+
+ERROR = inline_serializer(
+    "Error", {"message": serializers.CharField(), "extra": serializers.DictField()}
+)
+
+
+class ImageProxyDoc(APIView):
+    """Documents ``main_api.media.apis.image_proxy``; never routed."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        operation_id="image_get",
+        summary="A variant of a processed image (public, proxied to the media VM's /serve)",
+        description=(
+            "Answers with the image bytes, `Cache-Control: public, max-age=3600` and `Vary: Accept`. "
+            "Without `format` (or with `auto`) the format is negotiated from `Accept`: AVIF, WebP, then "
+            "JPEG (PNG where transparency must survive). A missing size falls back to the nearest one. "
+            "`If-None-Match` gives a 304. HEAD works too."
+        ),
+        parameters=[
+            OpenApiParameter("media_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="32 hex characters"),
+            OpenApiParameter("size", OpenApiTypes.STR, enum=list(SIZES_BY_NAME), description="default: detail"),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["auto", *(f.value for f in ImageFormat), "jpg"]),
+            OpenApiParameter("bg", OpenApiTypes.STR, enum=["original", "removed"], description="removed: logos"),
+        ],
+        responses={
+            (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="the variant"),
+            304: OpenApiResponse(description="not modified"),
+            400: OpenApiResponse(ERROR, description="bad size, format or bg"),
+            404: OpenApiResponse(ERROR, description="no such image"),
+            502: OpenApiResponse(ERROR, description="the media VM is unavailable"),
+            504: OpenApiResponse(ERROR, description="the media VM timed out"),
+        },
+        auth=[],
+        tags=["images"],
+    )
+    def get(self, request, media_id):  # pragma: no cover - documentation only
+        raise NotImplementedError
+
+
+class HealthDoc(APIView):
+    """Documents ``main_api.common.views.health``; never routed."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        operation_id="health",
+        summary="200 when the database answers and the temp folder is writable, else 503",
+        responses={
+            200: inline_serializer(
+                "Health",
+                {"status": serializers.CharField(), "database": serializers.CharField(),
+                 "temp_images": serializers.CharField()},
+            ),
+            503: OpenApiResponse(description="unhealthy; the body names what failed"),
+        },
+        auth=[],
+        tags=["operations"],
+    )
+    def get(self, request):  # pragma: no cover - documentation only
+        raise NotImplementedError
+
+
+class MetricsDoc(APIView):
+    """Documents ``main_api.common.views.metrics``; never routed."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(
+        operation_id="metrics",
+        summary="Prometheus metrics (Authorization: Bearer <METRICS_TOKEN or MEDIA_API_KEY>)",
+        responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR), 401: OpenApiResponse(ERROR)},
+        tags=["operations"],
+    )
+    def get(self, request):  # pragma: no cover - documentation only
+        raise NotImplementedError
+
+
+#: URL name of a plain view -> the documentation view that stands for it.
+PLAIN_VIEWS: dict[str, type[APIView]] = {"image-proxy": ImageProxyDoc, "health": HealthDoc, "metrics": MetricsDoc}
+
+
+def _named_patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            found += _named_patterns(entry, prefix + str(entry.pattern))
+        elif entry.name in PLAIN_VIEWS:
+            found.append((prefix + str(entry.pattern), entry))
+    return found
+
+
+def include_plain_views(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list[tuple[Any, ...]]:
+    """drf-spectacular ``PREPROCESSING_HOOKS`` entry: add the plain views, found in the URL conf
+    by name, with their documentation views as callbacks; and name the API's routes without the
+    optional trailing slash their patterns accept (``/users/me``, not ``/users/me/``)."""
+    from drf_spectacular.generators import EndpointEnumerator
+
+    enumerator = EndpointEnumerator()
+    endpoints = [
+        (path[:-1] if regex.endswith("/?$") and path.endswith("/") else path, regex, *rest)
+        for path, regex, *rest in endpoints
+    ]
+    added = []
+    for route, pattern in _named_patterns(get_resolver()):
+        path = enumerator.get_path_from_regex(route)
+        callback = PLAIN_VIEWS[pattern.name].as_view()
+        added.append((path, route, "GET", callback))
+    return [*endpoints, *added]
