@@ -18,3 +18,10 @@ errorlog = "-"
 sendfile = True
 # several gunicorns share a host (main API, media VM, tests): no shared control socket
 control_socket_disable = True
+
+
+def post_worker_init(worker):  # noqa: ANN001 - gunicorn's hook signature
+    """The app's own log lines in LOG_FORMAT (json unless DJANGO_ENV=dev), like the worker's."""
+    from media_vm.logging_setup import configure
+
+    configure()

@@ -78,8 +78,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from media_vm.logging_setup import configure
+
+    configure()  # LOG_FORMAT=json|text, LOG_LEVEL
     parser = argparse.ArgumentParser(prog="python -m media_vm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -9,9 +9,14 @@ from typing import Any
 
 import requests
 
+from media_vm.logging_setup import current_request_id
 from shared.payloads import CompletePayload, PendingImagePayload
 
 log = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-ID"
+#: Request ids remembered from polls; the oldest are forgotten past this many.
+MAX_REMEMBERED_REQUEST_IDS = 10_000
 
 
 class MainAPIError(RuntimeError):
@@ -34,6 +39,9 @@ class MainAPIClient:
         self.session = requests.Session()
         # the key goes in a header only; it is never logged
         self.session.headers["Authorization"] = f"Bearer {key}"
+        #: main API id -> the upload's request id, as the last polls listed them. Not in the media
+        #: DB: a row still pending on the main API is listed (with its id) at every poll.
+        self.request_ids: dict[int, str] = {}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"
@@ -49,7 +57,21 @@ class MainAPIClient:
 
     def pending(self) -> list[PendingImagePayload]:
         body = self._request("GET", "/api/media/pending/all").json()
-        return list(body.get("images", []))
+        items = list(body.get("images", []))
+        for item in items:
+            if item.get("request_id"):
+                self.request_ids[int(item["id"])] = str(item["request_id"])
+        while len(self.request_ids) > MAX_REMEMBERED_REQUEST_IDS:
+            self.request_ids.pop(next(iter(self.request_ids)))
+        return items
+
+    def request_id_for(self, main_api_id: int) -> str | None:
+        """The upload's request id of a main API row, if a poll of this process listed it."""
+        return self.request_ids.get(int(main_api_id))
+
+    def _trace(self, main_api_id: int) -> dict[str, str]:
+        request_id = current_request_id() or self.request_id_for(main_api_id)
+        return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
     @contextmanager
     def download(self, image_path: str) -> Iterator[Iterator[bytes]]:
@@ -63,7 +85,9 @@ class MainAPIClient:
             resp.close()
 
     def complete(self, main_api_id: int, payload: CompletePayload) -> dict[str, Any]:
-        return dict(self._request("POST", f"/api/media/complete/{int(main_api_id)}", json=payload).json())
+        return dict(self._request("POST", f"/api/media/complete/{int(main_api_id)}", json=payload,
+                                  headers=self._trace(main_api_id)).json())
 
     def cleanup(self, main_api_id: int, reason: str) -> dict[str, Any]:
-        return dict(self._request("DELETE", f"/api/media/cleanup/{int(main_api_id)}", json={"reason": reason}).json())
+        return dict(self._request("DELETE", f"/api/media/cleanup/{int(main_api_id)}", json={"reason": reason},
+                                  headers=self._trace(main_api_id)).json())

@@ -22,6 +22,7 @@ from media_vm.db import make_engine, migrate
 from media_vm.defaults import POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ImageRejected
 from media_vm.failpoints import failpoint
+from media_vm.logging_setup import job_context
 from media_vm.repository import Claim, LeaseLost, Repository, utcnow
 from media_vm.retry import Retry
 from media_vm.status import Step, StepStatus
@@ -58,7 +59,17 @@ class Worker:
     # -- one image -------------------------------------------------------------------
 
     def process(self, claim: Claim) -> None:
-        """Run the steps of one claimed image that are not done, in order."""
+        """Run the steps of one claimed image that are not done, in order; every line logged
+        meanwhile carries the image's media id (``job_id``) and the upload's ``request_id``."""
+        try:
+            row = self.repo.media_file(claim.media_file_id)
+            job_id, request_id = row["media_id"], self.client.request_id_for(row["main_api_id"])
+        except Exception:  # noqa: BLE001 - only the log context; _process meets the DB trouble itself
+            job_id, request_id = None, None
+        with job_context(job_id=job_id, request_id=request_id):
+            self._process(claim)
+
+    def _process(self, claim: Claim) -> None:
         started = time.monotonic()
         ctx = StepContext(self.settings, self.repo, self.storage, self.client, claim)
         try:
