@@ -23,3 +23,11 @@ errorlog = "-"
 limit_request_field_size = 16384
 # several gunicorns share a host (main API, media VM, tests): no shared control socket
 control_socket_disable = True
+
+
+def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature
+    """With PROMETHEUS_MULTIPROC_DIR, a dead worker's live gauges leave the scrape."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
