@@ -51,6 +51,13 @@ class Settings:
     heal_batch: int = defaults.HEAL_BATCH
     heal_interval_seconds: float = defaults.HEAL_INTERVAL_SECONDS
     stall_seconds: int = defaults.STALL_SECONDS
+    tesseract_cmd: str = defaults.TESSERACT_CMD
+    google_vision_api_key: str = field(default="", repr=False)
+    google_vision_endpoint: str = defaults.GOOGLE_VISION_ENDPOINT
+    openai_api_key: str = field(default="", repr=False)
+    openai_base_url: str = defaults.OPENAI_BASE_URL
+    openai_vision_model: str = defaults.OPENAI_VISION_MODEL
+    provider_timeout: float = defaults.PROVIDER_TIMEOUT_SECONDS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -73,4 +80,12 @@ class Settings:
             heal_batch=_int("HEAL_BATCH", defaults.HEAL_BATCH),
             heal_interval_seconds=_float("HEAL_INTERVAL_SECONDS", defaults.HEAL_INTERVAL_SECONDS),
             stall_seconds=_int("STALL_SECONDS", defaults.STALL_SECONDS),
+            tesseract_cmd=os.environ.get("TESSERACT_CMD", defaults.TESSERACT_CMD).strip(),
+            google_vision_api_key=os.environ.get("GOOGLE_VISION_API_KEY", "").strip(),
+            google_vision_endpoint=os.environ.get("GOOGLE_VISION_ENDPOINT", "").strip()
+            or defaults.GOOGLE_VISION_ENDPOINT,
+            openai_api_key=os.environ.get("OPENAI_API_KEY", "").strip(),
+            openai_base_url=(os.environ.get("OPENAI_BASE_URL", "").strip() or defaults.OPENAI_BASE_URL).rstrip("/"),
+            openai_vision_model=os.environ.get("OPENAI_VISION_MODEL", "").strip() or defaults.OPENAI_VISION_MODEL,
+            provider_timeout=_float("VISION_PROVIDER_TIMEOUT", defaults.PROVIDER_TIMEOUT_SECONDS),
         )

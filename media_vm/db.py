@@ -133,6 +133,24 @@ worker_heartbeats = Table(
     mysql_charset="utf8mb4",
 )
 
+media_fingerprints = Table(
+    "media_fingerprints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("media_file_id", Integer, ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("media_id", String(32), nullable=False, unique=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("data_type", String(20), nullable=False),
+    # 64-bit DCT hash, 16 hex digits; the file's SHA-256 finds byte-identical uploads
+    Column("phash", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    # the visual embedding (media_vm.imaging.fingerprint), a JSON list of floats
+    Column("embedding", JSON, nullable=False),
+    Column("embedding_version", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    mysql_charset="utf8mb4",
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -146,8 +164,17 @@ def _migration_1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _migration_2(conn: Connection) -> None:
+    """``media_fingerprints`` (perceptual hash and embedding per image, for /similar).
+
+    ``checkfirst``: migration 1 creates every table of ``metadata``, so on a new database
+    it has already made this one.
+    """
+    media_fingerprints.create(conn, checkfirst=True)
+
+
 #: Applied in order; append new ones, never edit an applied one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
 
 
 def make_engine(url: str) -> Engine:

@@ -38,3 +38,21 @@ HEAL_INTERVAL_SECONDS = 60.0
 
 STALL_SECONDS = 900
 """A step running longer than this, with an expired lease, counts as stalled (``STALL_SECONDS``)."""
+
+TESSERACT_CMD = "tesseract"
+"""The OCR binary, a name on PATH or a path (``TESSERACT_CMD``); empty turns OCR off."""
+
+GOOGLE_VISION_ENDPOINT = "https://vision.googleapis.com/v1/images:annotate"
+"""Google Cloud Vision ``images:annotate`` (``GOOGLE_VISION_ENDPOINT``); the provider is on
+only when ``GOOGLE_VISION_API_KEY`` is set."""
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+"""Base of an OpenAI-compatible API (``OPENAI_BASE_URL``); the provider is on only when
+``OPENAI_API_KEY`` is set."""
+
+OPENAI_VISION_MODEL = "gpt-4o-mini"
+"""Model asked for style, medium and mood (``OPENAI_VISION_MODEL``)."""
+
+PROVIDER_TIMEOUT_SECONDS = 20.0
+"""Seconds before a vision provider's answer is given up (``VISION_PROVIDER_TIMEOUT``);
+the image goes on with the local analysis and the timeout recorded."""

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from media_vm.db import (
     media_ai_analysis,
     media_files,
+    media_fingerprints,
     media_variants,
     processing_checklist,
     worker_heartbeats,
@@ -365,3 +366,33 @@ class Repository:
             "processing_seconds_sum": float(seconds[1] or 0.0),
             "workers": workers,
         }
+
+    # -- fingerprints (similarity, duplicates) -----------------------------------------
+
+    def save_fingerprint(self, claim: Claim, fingerprint: dict[str, Any]) -> None:
+        """Store (or replace) the image's fingerprint: ``media_id``, ``user_id``,
+        ``data_type``, ``phash``, ``sha256``, ``embedding``, ``embedding_version``."""
+        self.renew(claim)
+        with self.engine.begin() as conn:
+            conn.execute(delete(media_fingerprints).where(media_fingerprints.c.media_file_id == claim.media_file_id))
+            conn.execute(insert(media_fingerprints).values(
+                media_file_id=claim.media_file_id, created_at=utcnow(), **fingerprint))
+
+    def fingerprint(self, media_id: str) -> RowMapping | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(media_fingerprints).where(media_fingerprints.c.media_id == media_id)
+            ).mappings().first()
+
+    def fingerprints(self, *, user_id: int | None, embedding_version: int) -> list[RowMapping]:
+        """Every stored fingerprint of ``user_id`` (``None``: of everyone) made by ``embedding_version``,
+        with the image's ``status``."""
+        query = (
+            select(media_fingerprints, media_files.c.status)
+            .join(media_files, media_files.c.id == media_fingerprints.c.media_file_id)
+            .where(media_fingerprints.c.embedding_version == embedding_version)
+        )
+        if user_id is not None:
+            query = query.where(media_fingerprints.c.user_id == user_id)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query.order_by(media_fingerprints.c.media_file_id)).mappings())

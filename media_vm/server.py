@@ -19,6 +19,7 @@ from typing import Any
 from media_vm.config import Settings
 from media_vm.db import make_engine, migrate, ping
 from media_vm.repository import Repository
+from media_vm.similarity import SIMILAR_PATH, similar_response
 from media_vm.storage import LocalStorage
 from shared.naming import is_media_id
 from shared.sizes import DEFAULT_SIZE, NEGOTIATION_ORDER, SIZES_BY_NAME, ImageFormat, nearest_size
@@ -92,6 +93,10 @@ class MediaServer:
             m = _SERVE.match(path)
             if m:
                 return self.serve(environ, start_response, m.group("media_id"))
+            m = SIMILAR_PATH.match(path)
+            if m:
+                return self.json(start_response, *similar_response(self.repo, m.group("media_id"),
+                                                                   environ.get("QUERY_STRING", "")))
             return self.json(start_response, 404, {"message": "not found"})
         except Exception:  # noqa: BLE001 - a JSON 500, never a stack trace to the client
             log.exception("media server: error on %s", path)

@@ -59,17 +59,26 @@ class RetrieveFile:
 
 
 class VisualAnalysis:
-    """Local analysis of the original (colours, quality, ...), stored in ``media_ai_analysis``."""
+    """Analysis of the original (local, plus the vision providers configured), stored in
+    ``media_ai_analysis``; its fingerprint in ``media_fingerprints``, and a duplicate of an
+    earlier upload of the same user flagged (``duplicate_of``)."""
 
     step = Step.AI_VISUAL_ANALYSIS
 
     def run(self, ctx: StepContext) -> None:
-        from media_vm.imaging import analyse_file
+        from media_vm.providers import analyse_for_storage
+        from media_vm.similarity import find_duplicate
 
         row = ctx.row()
-        analysis = analyse_file(
-            ctx.original(), data_type=DataType(row["data_type"]), max_pixels=ctx.settings.max_image_pixels
+        result = analyse_for_storage(
+            ctx.original(), data_type=row["data_type"],
+            max_pixels=ctx.settings.max_image_pixels, settings=ctx.settings,
         )
+        fingerprint = {**result["fingerprint"], "media_id": row["media_id"], "user_id": row["user_id"],
+                       "data_type": row["data_type"]}
+        ctx.repo.save_fingerprint(ctx.claim, fingerprint)  # before looking: see find_duplicate
+        duplicate = find_duplicate(ctx.repo, fingerprint, media_file_id=row["id"])
+        analysis = {**result["analysis"], **(duplicate or {"duplicate_of": None})}
         ctx.repo.save_analysis(ctx.claim, analysis)
 
 
@@ -79,14 +88,14 @@ class ResizeOptimize:
     step = Step.RESIZE_OPTIMIZE
 
     def run(self, ctx: StepContext) -> None:
-        from media_vm.imaging import make_variants
+        from media_vm.imaging import crop_focus, make_variants
 
         row = ctx.row()
         reldir = ctx.storage.library_reldir(row["user_id"], row["data_type"])
         out_dir = ctx.storage.path(reldir)
         variants = make_variants(
             ctx.original(), out_dir, stem=row["media_id"], data_type=DataType(row["data_type"]),
-            max_pixels=ctx.settings.max_image_pixels,
+            max_pixels=ctx.settings.max_image_pixels, focus=crop_focus(ctx.repo.analysis(row["id"])),
         )
         ctx.repo.save_variants(ctx.claim, row["media_id"], [
             {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",

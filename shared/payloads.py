@@ -56,6 +56,42 @@ ANALYSIS_FIELDS: tuple[str, ...] = (
 )
 
 
+#: What the media VM's analysis adds to ``ANALYSIS_FIELDS`` (see media_vm/imaging/analysis.py).
+ANALYSIS_LOCAL_FIELDS: tuple[str, ...] = (
+    "brand_colors",
+    "brand_colors_basis",
+    "detected_text_status",
+    "detected_text_confidence",
+    "medium_confidence",
+    "medium_basis",
+    "quality_parts",
+    "width",
+    "height",
+    "has_alpha",
+    "format",
+    "background_removed",
+    "background_reason",
+    "phash",
+    "embedding_version",
+    "analyser",
+)
+
+#: Added by the worker and the optional vision providers.
+ANALYSIS_WORKER_FIELDS: tuple[str, ...] = (
+    "duplicate_of",
+    "duplicate_distance",
+    "duplicate_similarity",
+    "duplicate_exact",
+    "providers",
+    "labels",
+    "detected_text_source",
+    "provider_colors",
+    "provider_classifications",
+    "raw_google_response",
+    "raw_gpt4_response",
+)
+
+
 def smart_url(base_url: str, media_id: str, size: str = "detail") -> str:
     """The permanent URL a frontend uses for a processed image."""
     return f"{base_url.rstrip('/')}/{media_id}?size={size}"

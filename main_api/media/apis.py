@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_seriali
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -255,3 +255,53 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
         response["Cache-Control"] = "no-cache"
     response["Vary"] = "Accept"
     return response
+
+
+class MediaKeyOrUser(BasePermission):
+    """The media key, or a signed-in user (the view then limits them to their own images)."""
+
+    message = "A user token or the media key is required."
+
+    def has_permission(self, request: Request, view) -> bool:
+        return isinstance(request.auth, MediaClient) or bool(request.user and request.user.is_authenticated)
+
+
+class SimilarImagesApi(APIView):
+    """``GET /api/media/similar/{media_id}?limit=&min_similarity=&scope=``: the nearest images,
+    from the media VM's ``/similar``.
+
+    The owner of the image (user token) gets nearest images among their own uploads; another
+    user gets a 404 as for an image that does not exist. The media key may also ask
+    ``scope=all`` (every user's images). Each result carries its smart ``url`` (thumbnail).
+    """
+
+    authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
+    permission_classes = [MediaKeyOrUser]
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+        min_similarity = serializers.FloatField(min_value=-1.0, max_value=1.0, required=False)
+        scope = serializers.ChoiceField(choices=["user", "all"], default="user")
+
+    def get(self, request: Request, media_id: str) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        data = filters.validated_data
+        image = selectors.pending_image_by_media_id(media_id=media_id)
+        media_key = isinstance(request.auth, MediaClient)
+        if not media_key:
+            if image.user_id != request.user.pk:
+                raise NotFoundError("no processed image with this media id", {"media_id": media_id})
+            if data["scope"] != "user":
+                raise ApplicationError("scope=all needs the media key", {"scope": data["scope"]},
+                                       status_code=403)
+        params = {"limit": str(data["limit"]), "scope": data["scope"]}
+        if "min_similarity" in data:
+            params["min_similarity"] = str(data["min_similarity"])
+        body = proxy.similar_get(media_id=media_id, params=params)
+        results = [
+            {**r, "url": smart_url(settings.SMART_MEDIA_BASE_URL, r["media_id"], "thumbnail")}
+            for r in body.get("results") or [] if isinstance(r, dict) and is_media_id(str(r.get("media_id", "")))
+        ]
+        return Response({"success": True, "media_id": media_id, "scope": body.get("scope", data["scope"]),
+                         "min_similarity": body.get("min_similarity"), "results": results, "count": len(results)})

@@ -93,3 +93,31 @@ def body_chunks(response: requests.Response) -> Iterator[bytes]:
         log.warning("media backend stream broke off: %s", e)
     finally:
         response.close()
+
+
+def similar_get(*, media_id: str, params: dict[str, str]) -> dict[str, Any]:
+    """The media VM's ``GET /similar/{media_id}`` answer (JSON), with the same 502/504 errors
+    as :func:`serve_open`; the VM's 404 and 400 become ours."""
+    url = f"{settings.MEDIA_BACKEND_URL}/similar/{media_id}"
+    timeout = float(settings.MEDIA_PROXY_TIMEOUT)
+    try:
+        response = _session().get(url, params=params, timeout=(timeout, timeout), allow_redirects=False)
+    except requests.Timeout as e:
+        log.warning("media backend timed out for similar %s: %s", media_id, e)
+        raise MediaBackendTimeout("media backend timed out", {"media_id": media_id}) from e
+    except requests.RequestException as e:
+        log.warning("media backend unavailable for similar %s: %s", media_id, e)
+        raise MediaBackendUnavailable("media backend unavailable", {"media_id": media_id}) from e
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if response.status_code in (400, 404) and isinstance(body, dict):
+        raise ApplicationError(str(body.get("message", "error")), {"media_id": media_id},
+                               status_code=response.status_code)
+    if response.status_code != 200 or not isinstance(body, dict):
+        log.warning("media backend answered %s for similar %s", response.status_code, media_id)
+        raise MediaBackendUnavailable(
+            "media backend error", {"media_id": media_id, "upstream_status": response.status_code}
+        )
+    return body

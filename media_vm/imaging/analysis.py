@@ -1,80 +1,190 @@
 """analyse_file: a measured, model-free description of an image.
 
-Everything here is computed from pixels and header, nothing is guessed: fields that need a
-vision model (objects, text, subject) are empty or ``None`` until a provider is configured.
+Everything here is computed from pixels and header, nothing is guessed, and nothing leaves
+the machine. The file is decoded once, shrunk on load to ``ANALYSIS_BOX``; every measure
+works on that copy or on smaller ones cut from it:
+
+- colours: k-means in CIE Lab on a ``COLOUR_SAMPLE_BOX`` px sample (:mod:`.colours`);
+  ``brand_colors`` the same over the pixels left once the background is cut away (the
+  mask of :mod:`.background`, as the ``bg=removed`` variants use);
+- quality: sharpness, exposure, noise, resolution (:mod:`.quality`);
+- faces (Haar cascade, <= ``FACE_DETECTION_BOX`` px grey) and the salient region (libvips
+  attention) in ``detected_objects`` (:mod:`.faces`); they steer the crops of the variants;
+- text: Tesseract where installed (:mod:`.ocr`);
+- style, medium and kind of subject with confidences (:mod:`.classify`);
+- a perceptual hash and an embedding for duplicates and similarity (:mod:`.fingerprint`).
+
+Run :func:`analyse` where the embedding is needed (the worker stores it apart), or
+:func:`analyse_file` for the analysis fields alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyvips
 
-from media_vm.imaging import defaults
-from media_vm.imaging.background import assess_background
+from media_vm.imaging import classify, defaults
+from media_vm.imaging.background import BackgroundDecision, assess_background, remove_background
 from media_vm.imaging.colour import has_real_alpha
-from media_vm.imaging.colours import dominant_colours, flatness, sample_pixels
+from media_vm.imaging.colours import ColourCluster, dominant_colours, flatness, sample_pixels
+from media_vm.imaging.faces import detect_faces, grey_array, salient_region
+from media_vm.imaging.fingerprint import EMBEDDING_VERSION, Fingerprint, fingerprint
 from media_vm.imaging.loading import decode, probe
+from media_vm.imaging.ocr import NOT_INSTALLED, find_tesseract, read_text
 from media_vm.imaging.quality import quality
 from media_vm.imaging.resizing import resize_exact
 from media_vm.imaging.sizing import output_dims
 from shared.data_types import DataType
 from shared.sizes import Fit, Size
 
-#: Flatness (see :func:`.colours.flatness`) at or above which an image is a flat graphic,
-#: and at or below which it is photographic; in between it is "mixed".
-FLAT_GRAPHIC_MIN = 0.8
-PHOTOGRAPHIC_MAX = 0.45
+#: Bumped when a measure changes meaning, so stored analyses can be told apart.
+ANALYSER_VERSION = "local-2"
 
 
-def analyse_file(
-    source: Path, *, data_type: DataType | str, max_pixels: int = defaults.DEFAULT_MAX_PIXELS
-) -> dict[str, Any]:
-    """Analyse ``source``; keys are ``shared.payloads.ANALYSIS_FIELDS`` plus the extras below.
+@dataclass(frozen=True)
+class Analysis:
+    """The analysis fields, the fingerprint (kept apart from the fields), the file's SHA-256,
+    and the decoded analysis copy (for a provider that needs the picture)."""
 
-    Extras: ``width``/``height`` (upright original), ``has_alpha`` (real transparency),
-    ``format`` (sniffed), ``quality_parts`` (see :mod:`.quality`), ``detected_text_status``,
-    ``background_removed`` and ``background_reason`` (logos only get a removed set).
-    Raises :class:`ImageRejected` like :func:`.make_variants`.
-    """
+    fields: dict[str, Any]
+    fingerprint: Fingerprint
+    sha256: str
+    image: pyvips.Image
+
+    def preview_jpeg(self, quality: int = 85) -> bytes:
+        """The analysis copy (<= ``ANALYSIS_BOX`` px, upright sRGB) as a JPEG, for remote providers."""
+        from media_vm.imaging.colour import flatten_on_white
+
+        return bytes(flatten_on_white(self.image).jpegsave_buffer(Q=quality, keep="none"))
+
+
+def analyse(
+    source: Path,
+    *,
+    data_type: DataType | str,
+    max_pixels: int = defaults.DEFAULT_MAX_PIXELS,
+    tesseract_cmd: str | None = "tesseract",
+) -> Analysis:
+    """Analyse ``source`` (see the module doc). ``tesseract_cmd`` is the OCR binary's name or
+    path (``None``: OCR off). Raises :class:`ImageRejected` like :func:`.make_variants`."""
     data_type = DataType(data_type)
     info = probe(Path(source), max_pixels=max_pixels)
     image = decode(info, fit=(defaults.ANALYSIS_BOX, defaults.ANALYSIS_BOX))
 
     box = defaults.COLOUR_SAMPLE_BOX
-    sample = resize_exact(image, *output_dims(Size("sample", box, box, Fit.INSIDE), image.width, image.height))
-    rgb, lab = sample_pixels(sample)
+    sample_dims = output_dims(Size("sample", box, box, Fit.INSIDE), image.width, image.height)
+    rgb, lab = sample_pixels(resize_exact(image, *sample_dims))
     clusters = dominant_colours(rgb, lab)
     flat = flatness(lab, clusters)
-    style, confidence = _style(flat)
     score, parts = quality(image, original_long_side=max(info.width, info.height))
 
+    decision = assess_background(image)
+    brand, brand_basis, foreground = _brand_colours(image, decision, sample_dims, clusters)
+
+    faces = detect_faces(image)
+    salient = salient_region(image)
+    tesseract = find_tesseract(tesseract_cmd) if tesseract_cmd else None
+    ocr = read_text(
+        grey_array(image, defaults.ANALYSIS_BOX),
+        tesseract=tesseract,
+        unavailable=NOT_INSTALLED if tesseract_cmd else "ocr disabled",
+    )
+
+    features = classify.Features(
+        flatness=flat,
+        camera=info.camera,
+        faces=len(faces),
+        ocr_words=ocr.words,
+        ocr_ran=tesseract is not None,
+        text_coverage=ocr.coverage,
+        background_separable=decision.removable,
+        foreground_fraction=foreground,
+    )
+    style = classify.style(features)
+    medium, medium_confidence, medium_basis = classify.medium(features, style["label"], style["confidence"])
+    subject = classify.subject(features)
+    confidences = [style["confidence"], subject["confidence"]] + ([medium_confidence] if medium_confidence else [])
+
+    objects: list[dict[str, Any]] = [face.as_object() for face in faces]
+    objects.append(salient.as_object())
+    if ocr.words and ocr.area is not None:
+        objects.append({
+            "label": "text", "box": ocr.area.as_dict(), "confidence": round((ocr.mean_confidence or 0) / 100, 2),
+            "words": ocr.words, "source": "tesseract",
+        })
+
     if data_type is DataType.LOGO:
-        decision = assess_background(image)
         removed, reason = decision.removable, decision.reason
     else:
         removed, reason = False, "only logos get a background-removed set"
 
-    return {
+    print_ = fingerprint(image, lab)
+    fields: dict[str, Any] = {
         "dominant_colors": [c.as_dict() for c in clusters],
-        "detected_objects": [],
-        "detected_text": None,
+        "brand_colors": [c.as_dict() for c in brand] if data_type is DataType.LOGO else None,
+        "brand_colors_basis": brand_basis if data_type is DataType.LOGO else "only logos get brand colours",
+        "detected_objects": objects,
+        "detected_text": ocr.text,
+        "detected_text_status": ocr.status,
+        "detected_text_confidence": ocr.mean_confidence,
         "style_classification": style,
-        "medium_detected": _medium(info.camera, style),
-        "subject_matter": None,
+        "medium_detected": medium,
+        "medium_confidence": medium_confidence,
+        "medium_basis": medium_basis,
+        "subject_matter": subject,
         "quality_score": score,
+        "quality_parts": parts,
         "mood_keywords": mood_keywords(lab),
-        "confidence_score": confidence,
+        "confidence_score": round(float(np.mean(confidences)), 2),
         "width": info.width,
         "height": info.height,
         "has_alpha": has_real_alpha(image),
         "format": info.format,
-        "quality_parts": parts,
-        "detected_text_status": "ocr not configured",
         "background_removed": removed,
         "background_reason": reason,
+        "phash": print_.phash,
+        "embedding_version": EMBEDDING_VERSION,
+        "analyser": ANALYSER_VERSION,
     }
+    return Analysis(fields, print_, _sha256(info.path), image)
+
+
+def analyse_file(
+    source: Path,
+    *,
+    data_type: DataType | str,
+    max_pixels: int = defaults.DEFAULT_MAX_PIXELS,
+    tesseract_cmd: str | None = "tesseract",
+) -> dict[str, Any]:
+    """Analyse ``source``; keys are ``shared.payloads.ANALYSIS_FIELDS`` plus
+    ``shared.payloads.ANALYSIS_LOCAL_FIELDS``. Raises :class:`ImageRejected` like :func:`.make_variants`."""
+    return analyse(source, data_type=data_type, max_pixels=max_pixels, tesseract_cmd=tesseract_cmd).fields
+
+
+def _brand_colours(
+    image: pyvips.Image, decision: BackgroundDecision, sample_dims: tuple[int, int], clusters: list[ColourCluster]
+) -> tuple[list[ColourCluster], str, float | None]:
+    """(palette without the background, how it was made, fraction of the image that is foreground)."""
+    if not decision.removable:
+        return clusters, f"whole image: {decision.reason}", None
+    cut = remove_background(image, decision)
+    small = resize_exact(cut, *sample_dims)
+    foreground = float((np.asarray(small[small.bands - 1].numpy()) >= 128).mean())
+    rgb, lab = sample_pixels(small)
+    return dominant_colours(rgb, lab), "the logo without its background", foreground
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def mood_keywords(lab: np.ndarray) -> list[str]:
@@ -111,25 +221,3 @@ def mood_keywords(lab: np.ndarray) -> list[str]:
         elif warmth < -10:
             words.append("cool")
     return words or ["neutral"]
-
-
-def _style(flat: float) -> tuple[str, float]:
-    """(style, confidence): confidence grows with the distance from the nearest class boundary.
-
-    Capped at 0.8: a threshold on one measured feature is never certain.
-    """
-    if flat >= FLAT_GRAPHIC_MIN:
-        margin = (flat - FLAT_GRAPHIC_MIN) / (1 - FLAT_GRAPHIC_MIN)
-        return "flat graphic", round(0.4 + 0.4 * margin, 2)
-    if flat <= PHOTOGRAPHIC_MAX:
-        margin = (PHOTOGRAPHIC_MAX - flat) / PHOTOGRAPHIC_MAX
-        return "photographic", round(0.4 + 0.4 * margin, 2)
-    return "mixed", 0.3
-
-
-def _medium(camera: str | None, style: str) -> str | None:
-    if camera:
-        return f"photograph ({camera})"
-    if style == "flat graphic":
-        return "digital graphic"
-    return None

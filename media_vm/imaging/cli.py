@@ -14,6 +14,7 @@ from typing import Any, TextIO
 
 from media_vm.exceptions import ImageProcessingError, ImageRejected
 from media_vm.imaging.analysis import analyse_file
+from media_vm.imaging.cropping import crop_focus
 from media_vm.imaging.variants import make_variants
 from shared.data_types import DataType
 from shared.sizes import SIZES
@@ -52,7 +53,9 @@ def _process_one(path: Path, out: Path, data_type: DataType, stream: TextIO) -> 
     result: dict[str, Any] = {"file": str(path)}
     try:
         analysis = analyse_file(path, data_type=data_type)
-        variants = make_variants(path, out / path.stem, stem=_safe_stem(path.stem), data_type=data_type)
+        variants = make_variants(
+            path, out / path.stem, stem=_safe_stem(path.stem), data_type=data_type, focus=crop_focus(analysis)
+        )
     except ImageRejected as e:
         result.update(status="rejected", reason=str(e), ms=_ms(started))
         print(f"{path}: rejected: {e}", file=stream)

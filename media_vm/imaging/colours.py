@@ -89,7 +89,8 @@ def sample_pixels(image: pyvips.Image) -> tuple[np.ndarray, np.ndarray]:
 def dominant_colours(
     rgb: np.ndarray, lab: np.ndarray, *, k: int = defaults.DOMINANT_COLOURS, seed: int = 0
 ) -> list[ColourCluster]:
-    """Up to ``k`` dominant colours, largest share first; near-identical clusters merged.
+    """Up to ``k`` dominant colours, largest share first; near-identical clusters merged and
+    clusters under ``COLOUR_MIN_SHARE`` (anti-aliased edges, specks) given to the nearest other.
 
     Deterministic for a given input (k-means++ seeded with ``seed``, 25 Lloyd iterations).
     """
@@ -106,6 +107,7 @@ def dominant_colours(
             break
         centres = moved
     labels = _merge_close(lab, labels, centres)
+    labels = _absorb_small(lab, labels)
     clusters = []
     for i in np.unique(labels):
         members = labels == i
@@ -159,4 +161,17 @@ def _merge_close(lab: np.ndarray, labels: np.ndarray, centres: np.ndarray) -> np
         for b in order[a_pos + 1 :]:
             if np.any(labels == b) and np.linalg.norm(centres[a] - centres[b]) < defaults.COLOUR_MERGE_DELTA_E:
                 labels[labels == b] = a
+    return labels
+
+
+def _absorb_small(lab: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Move the pixels of clusters under ``COLOUR_MIN_SHARE`` to the nearest kept cluster centre."""
+    ids, counts = np.unique(labels, return_counts=True)
+    keep = ids[counts / len(labels) >= defaults.COLOUR_MIN_SHARE]
+    if len(keep) == 0 or len(keep) == len(ids):
+        return labels
+    centres = np.array([lab[labels == i].mean(axis=0) for i in keep])
+    small = ~np.isin(labels, keep)
+    labels = labels.copy()
+    labels[small] = keep[np.argmin(_sq_distances(lab[small], centres), axis=1)]
     return labels

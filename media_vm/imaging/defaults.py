@@ -65,8 +65,12 @@ separate resolution part)."""
 COLOUR_SAMPLE_BOX: int = 64
 """Longest side of the downscale that dominant colours are clustered on (<= 4096 pixels)."""
 
-DOMINANT_COLOURS: int = 5
+DOMINANT_COLOURS: int = 8
 """k of the k-means over Lab pixels; clusters closer than ``COLOUR_MERGE_DELTA_E`` merge."""
+
+COLOUR_MIN_SHARE: float = 0.02
+"""A dominant colour covers at least this share of the sample; smaller clusters (the
+anti-aliased rim between two fills, specks) join the nearest larger one."""
 
 COLOUR_MERGE_DELTA_E: float = 8.0
 """Two cluster centres closer than this (CIE76 Delta E) are one colour to a viewer."""
@@ -96,3 +100,26 @@ BACKGROUND_FEATHER_SIGMA: float = 0.7
 
 BACKGROUND_MIN_FOREGROUND: float = 0.005
 """Below this fraction of foreground pixels the image is a flat field, not a logo on a ground."""
+
+FACE_DETECTION_BOX: int = 640
+"""Longest side of the greyscale copy the Haar face cascade scans: a face of 24 px there
+(the cascade's window) is ~4% of the image side, and the scan costs ~30 ms on 2 cores."""
+
+FACE_MIN_NEIGHBOURS: int = 5
+"""Overlapping detections a face needs (OpenCV's ``minNeighbors``): 5 finds the astronaut's
+face down to 26 px; the false faces it lets through in textures are then dropped by the eye
+check in :mod:`.faces`."""
+
+FACE_MIN_SIDE_FRACTION: float = 0.04
+"""Smallest face searched, as a fraction of the short side of the detection copy."""
+
+OCR_MIN_CONFIDENCE: float = 60.0
+"""Tesseract word confidence (0-100) below which a word is dropped: photos without text make
+Tesseract emit short junk "words" at 0-40; printed words score 85-96."""
+
+OCR_LINE_HEIGHT_PX: int = 32
+"""Text regions are upscaled so that a line is about this tall before OCR (Tesseract reads
+best from ~20 px x-height; upscaling small text 2-3x is what makes it legible to it)."""
+
+OCR_TIMEOUT_SECONDS: float = 20.0
+"""A Tesseract run taking longer is killed and recorded as a timeout (the image still goes on)."""

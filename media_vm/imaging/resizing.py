@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyvips
 
-from media_vm.imaging.sizing import cover_scale, output_dims
+from media_vm.imaging.sizing import cover_scale, crop_window, output_dims
 from shared.sizes import Fit, Size
 
 
@@ -31,12 +31,19 @@ def resize_exact(image: pyvips.Image, width: int, height: int) -> pyvips.Image:
     return out
 
 
-def render_size(image: pyvips.Image, size: Size, original: tuple[int, int]) -> pyvips.Image:
+def render_size(
+    image: pyvips.Image,
+    size: Size,
+    original: tuple[int, int],
+    focus: tuple[float, float, float, float] | None = None,
+) -> pyvips.Image:
     """The ``size`` variant cut from ``image``, a (possibly shrunk-on-load) copy of ``original``.
 
     Output dimensions come from the original's (see :func:`.sizing.output_dims`), so the
     shrink applied while decoding never changes them. CROP sizes are resized to cover the
-    target and cropped with libvips' attention-based ``smartcrop``.
+    target and cropped around ``focus`` (x, y, w, h normalised; faces or the salient region
+    the analysis found, see :func:`.cropping.crop_focus`), or, without one, with libvips'
+    attention-based ``smartcrop``.
     """
     target = output_dims(size, *original)
     if size.fit is Fit.INSIDE:
@@ -49,4 +56,7 @@ def render_size(image: pyvips.Image, size: Size, original: tuple[int, int]) -> p
     )
     if (covered.width, covered.height) == target:
         return covered
+    if focus is not None:
+        left, top = crop_window((covered.width, covered.height), target, focus)
+        return covered.crop(left, top, target[0], target[1])
     return covered.smartcrop(target[0], target[1], interesting="attention")

@@ -56,3 +56,27 @@ def decode_box(width: int, height: int, sizes: tuple[Size, ...] = SIZES) -> tupl
 def _check_dims(width: int, height: int) -> None:
     if width < 1 or height < 1:
         raise ValueError(f"dimensions must be positive, got {width}x{height}")
+
+
+def crop_window(
+    covered: tuple[int, int], target: tuple[int, int], focus: tuple[float, float, float, float]
+) -> tuple[int, int]:
+    """Top-left corner of the ``target`` window in a ``covered`` image that best keeps ``focus``.
+
+    ``focus`` is (x, y, w, h) normalised to the image (0-1). The window is centred on the
+    focus, then moved as little as needed to contain all of it where it fits, and clamped
+    inside the image.
+    """
+    (cw, ch), (tw, th) = covered, target
+    if tw > cw or th > ch:
+        raise ValueError(f"window {tw}x{th} larger than the image {cw}x{ch}")
+    fx, fy, fw, fh = focus
+
+    def axis(length: int, window: int, start: float, size: float) -> int:
+        lo, hi = start * length, (start + size) * length
+        offset = (lo + hi) / 2 - window / 2
+        if hi - lo <= window:  # the whole focus fits: keep it inside
+            offset = min(max(offset, hi - window), lo)
+        return int(round(min(max(offset, 0.0), length - window)))
+
+    return axis(cw, tw, fx, fw), axis(ch, th, fy, fh)

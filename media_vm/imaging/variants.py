@@ -57,8 +57,12 @@ def make_variants(
     data_type: DataType | str,
     max_pixels: int = defaults.DEFAULT_MAX_PIXELS,
     avif_effort: int = defaults.AVIF_EFFORT,
+    focus: tuple[float, float, float, float] | None = None,
 ) -> list[VariantFile]:
     """Write every variant of ``source`` into ``out_dir`` (created if needed) and return them.
+
+    ``focus`` (x, y, w, h normalised to the upright image, from :func:`.cropping.crop_focus`)
+    is what the square and header crops keep; without it libvips' attention decides.
 
     Raises :class:`ImageRejected` for input we do not accept (nothing is written then) and
     :class:`ImageProcessingError` when writing fails (files of this call are removed).
@@ -93,7 +97,7 @@ def make_variants(
     try:
         for bg, base, formats in sets:
             for size in SIZES:
-                variant = render_size(base, size, original).copy_memory()
+                variant = render_size(base, size, original, focus).copy_memory()
                 for fmt in formats:
                     data = encode(variant, fmt, avif_effort=avif_effort)
                     path = out_dir / variant_file_name(stem, size.name, fmt, bg)
