@@ -47,7 +47,10 @@ def cmd_heal(args: argparse.Namespace) -> int:
     from media_vm.db import migrate
 
     migrate(worker.engine)
-    print(json.dumps(heal(worker, process=True)))
+    try:
+        print(json.dumps(heal(worker, process=True)))
+    finally:
+        worker.images.stop()
     return 0
 
 

@@ -51,6 +51,7 @@ class Settings:
     heal_batch: int = defaults.HEAL_BATCH
     heal_interval_seconds: float = defaults.HEAL_INTERVAL_SECONDS
     stall_seconds: int = defaults.STALL_SECONDS
+    process_timeout_seconds: float = defaults.PROCESS_TIMEOUT_SECONDS
     tesseract_cmd: str = defaults.TESSERACT_CMD
     google_vision_api_key: str = field(default="", repr=False)
     google_vision_endpoint: str = defaults.GOOGLE_VISION_ENDPOINT
@@ -80,6 +81,7 @@ class Settings:
             heal_batch=_int("HEAL_BATCH", defaults.HEAL_BATCH),
             heal_interval_seconds=_float("HEAL_INTERVAL_SECONDS", defaults.HEAL_INTERVAL_SECONDS),
             stall_seconds=_int("STALL_SECONDS", defaults.STALL_SECONDS),
+            process_timeout_seconds=_float("PROCESS_TIMEOUT_SECONDS", defaults.PROCESS_TIMEOUT_SECONDS),
             tesseract_cmd=os.environ.get("TESSERACT_CMD", defaults.TESSERACT_CMD).strip(),
             google_vision_api_key=os.environ.get("GOOGLE_VISION_API_KEY", "").strip(),
             google_vision_endpoint=os.environ.get("GOOGLE_VISION_ENDPOINT", "").strip()

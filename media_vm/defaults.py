@@ -56,3 +56,7 @@ OPENAI_VISION_MODEL = "gpt-4o-mini"
 PROVIDER_TIMEOUT_SECONDS = 20.0
 """Seconds before a vision provider's answer is given up (``VISION_PROVIDER_TIMEOUT``);
 the image goes on with the local analysis and the timeout recorded."""
+
+PROCESS_TIMEOUT_SECONDS = 120.0
+"""Longest the analysis or the variants of one image may take, each in a child process that is
+killed past it (``PROCESS_TIMEOUT_SECONDS``; 0 runs them in the worker itself, without a limit)."""

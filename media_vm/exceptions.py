@@ -19,3 +19,18 @@ class ImageRejected(MediaVMError, ValueError):
 
 class ImageProcessingError(MediaVMError, RuntimeError):
     """Transient or unexpected: processing a valid input failed (e.g. writing a variant)."""
+
+
+class StorageUnavailable(ImageProcessingError, OSError):
+    """Writing to storage failed (disk full, read-only, not a directory, permissions): the
+    host's fault, not the image's; retried until the storage is fixed."""
+
+
+def is_environmental(error: BaseException) -> bool:
+    """True for storage failures anywhere in ``error``'s chain of causes (not a missing file)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError) and not isinstance(seen, FileNotFoundError):
+            return True
+        seen = seen.__cause__
+    return False

@@ -7,12 +7,14 @@ DB, so a step that failed can be run again on its own without redoing the others
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from media_vm.api_client import MainAPIClient
 from media_vm.config import Settings
+from media_vm.isolation import ImageProcesses
 from media_vm.repository import Claim, Repository, utcnow
 from media_vm.status import Step
 from media_vm.storage import LocalStorage
@@ -20,6 +22,7 @@ from shared.data_types import DataType
 from shared.payloads import CompletePayload
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: An original larger than this is refused while downloading (the API caps uploads far lower).
 MAX_ORIGINAL_BYTES = 64 * 1024 * 1024
@@ -32,6 +35,13 @@ class StepContext:
     storage: LocalStorage
     client: MainAPIClient
     claim: Claim
+    images: ImageProcesses | None = None
+
+    def isolated(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run image work in this thread's child process, under the per-image time limit."""
+        if self.images is None:
+            return func(*args, **kwargs)
+        return self.images.call(func, *args, **kwargs)
 
     def row(self) -> Any:
         return self.repo.media_file(self.claim.media_file_id)
@@ -70,8 +80,8 @@ class VisualAnalysis:
         from media_vm.similarity import find_duplicate
 
         row = ctx.row()
-        result = analyse_for_storage(
-            ctx.original(), data_type=row["data_type"],
+        result = ctx.isolated(
+            analyse_for_storage, ctx.original(), data_type=row["data_type"],
             max_pixels=ctx.settings.max_image_pixels, settings=ctx.settings,
         )
         fingerprint = {**result["fingerprint"], "media_id": row["media_id"], "user_id": row["user_id"],
@@ -93,8 +103,8 @@ class ResizeOptimize:
         row = ctx.row()
         reldir = ctx.storage.library_reldir(row["user_id"], row["data_type"])
         out_dir = ctx.storage.path(reldir)
-        variants = make_variants(
-            ctx.original(), out_dir, stem=row["media_id"], data_type=DataType(row["data_type"]),
+        variants = ctx.isolated(
+            make_variants, ctx.original(), out_dir, stem=row["media_id"], data_type=DataType(row["data_type"]),
             max_pixels=ctx.settings.max_image_pixels, focus=crop_focus(ctx.repo.analysis(row["id"])),
         )
         ctx.repo.save_variants(ctx.claim, row["media_id"], [

@@ -20,8 +20,9 @@ from media_vm.api_client import MainAPIClient, MainAPIError
 from media_vm.config import Settings
 from media_vm.db import make_engine, migrate
 from media_vm.defaults import POLL_ERROR_MAX_SECONDS
-from media_vm.exceptions import ImageRejected
+from media_vm.exceptions import ImageRejected, is_environmental
 from media_vm.failpoints import failpoint
+from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
 from media_vm.repository import Claim, LeaseLost, Repository, utcnow
 from media_vm.retry import Retry
@@ -30,16 +31,6 @@ from media_vm.steps import CHECKLIST, StepContext
 from media_vm.storage import LocalStorage
 
 log = logging.getLogger(__name__)
-
-
-def is_environmental(error: BaseException) -> bool:
-    """Storage failures (disk full, read-only, not a directory, permissions): not the image's fault."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, OSError) and not isinstance(seen, FileNotFoundError):
-            return True
-        seen = seen.__cause__
-    return False
 
 
 class Worker:
@@ -54,6 +45,7 @@ class Worker:
         self.client = MainAPIClient(settings.main_api_url, settings.main_api_key, timeout=settings.http_timeout)
         self.retry = Retry(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
         self.stop = threading.Event()
+        self.images = ImageProcesses(settings.process_timeout_seconds)
         self.processed = 0
 
     # -- one image -------------------------------------------------------------------
@@ -71,7 +63,7 @@ class Worker:
 
     def _process(self, claim: Claim) -> None:
         started = time.monotonic()
-        ctx = StepContext(self.settings, self.repo, self.storage, self.client, claim)
+        ctx = StepContext(self.settings, self.repo, self.storage, self.client, claim, self.images)
         try:
             checklist = self.repo.checklist(claim.media_file_id)
             for step_impl in CHECKLIST:
@@ -244,6 +236,7 @@ class Worker:
                 self.stop.wait(max(0.05, min(0.5, next_poll - time.monotonic())))
         finally:
             pool.shutdown(wait=True)
+            self.images.stop()
             for fut in in_flight:
                 self._reap(fut)
         return self.processed

@@ -1,0 +1,48 @@
+"""Image work runs in a child process with a time limit: an image that takes too long, or
+a decoder that crashes, costs that image an attempt, never the worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from tests.e2e.system import wait_until
+from tests.faults.test_worker_faults import api_rows, assert_finished_once, step_state, upload_one
+
+
+def image_children(pid: int) -> list[int]:
+    """The worker's spawned image processes (not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline:
+                found.append(int(child))
+    return found
+
+
+def test_an_image_over_the_time_limit_fails_with_its_reason(fresh_system, tmp_path):
+    with fresh_system(PROCESS_TIMEOUT_SECONDS=0.3, MAX_ATTEMPTS=2) as system:
+        upload_one(system, tmp_path, size=(4000, 3000))
+        run = system.worker("--once")
+        assert run.returncode == 0, run.stderr[-3000:]
+        row = system.media_rows()[0]
+        assert row["status"] == "failed", row
+        assert "took longer than 0.3 s" in row["failure_reason"]
+        assert api_rows(system)[0]["status"] == "failed"
+
+
+def test_a_crashed_image_process_is_replaced_and_the_image_retried(fresh_system, tmp_path):
+    with fresh_system(RETRY_BASE_SECONDS=0.2) as system:
+        upload_one(system, tmp_path, size=(4000, 3000))
+        worker = system.spawn("worker", ["-m", "media_vm", "worker"])
+        wait_until(lambda: step_state(system, "resize_optimize") == "running" and image_children(worker.pid),
+                   timeout=60, interval=0.05, what="the image process inside resize_optimize")
+        for child in image_children(worker.pid):
+            os.kill(child, signal.SIGKILL)  # as if libvips had crashed on this file
+        wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120, what="the retried image")
+        assert worker.poll() is None, "the worker itself survived"
+        system.stop_process("worker")
+        assert "the image process died during make_variants" in system.log("worker")
+        assert_finished_once(system, retried_step="resize_optimize")
