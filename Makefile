@@ -34,7 +34,9 @@ test-mysql: ## the suite against the local MariaDB
 	$(MAKE) test DATABASE_URL=mysql://root@127.0.0.1:3306/test TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test
 
 bench: install-dev ## the benchmark; prints ratios against references measured in the same run
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
+		|| echo "wrk could not be installed: the serving section will say so"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

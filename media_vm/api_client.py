@@ -46,7 +46,8 @@ class MainAPIClient:
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"
         try:
-            resp = self.session.request(method, url, timeout=self.timeout, **kwargs)
+            kwargs.setdefault("timeout", self.timeout)
+            resp = self.session.request(method, url, **kwargs)
         except requests.RequestException as e:
             raise MainAPIError(f"{method} {path}: {type(e).__name__}: {e}") from e
         if resp.status_code >= 400:
@@ -55,8 +56,16 @@ class MainAPIClient:
             raise MainAPIError(f"{method} {path}: HTTP {resp.status_code}: {detail}", status=resp.status_code)
         return resp
 
-    def pending(self) -> list[PendingImagePayload]:
-        body = self._request("GET", "/api/media/pending/all").json()
+    def pending(self, *, wait: float = 0.0, after: int | None = None) -> list[PendingImagePayload]:
+        """Pending rows; ``wait`` > 0 long-polls for rows with an id above ``after``."""
+        params: dict[str, str] = {}
+        if wait > 0:
+            params["wait"] = f"{wait:g}"
+        if after is not None:
+            params["after"] = str(int(after))
+        # a held long poll must not hit the client's own read timeout
+        timeout = self.timeout + wait if wait > 0 else self.timeout
+        body = self._request("GET", "/api/media/pending/all", params=params, timeout=timeout).json()
         items = list(body.get("images", []))
         for item in items:
             if item.get("request_id"):

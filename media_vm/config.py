@@ -22,6 +22,14 @@ def _resolve_sqlite(url: str) -> str:
     return url
 
 
+def _accel_prefix(raw: str) -> str:
+    """``MEDIA_VM_ACCEL_REDIRECT=/_variants/``: answer /serve with nginx's X-Accel-Redirect."""
+    raw = raw.strip()
+    if raw and not (raw.startswith("/") and raw.endswith("/")):
+        raise ValueError(f"MEDIA_VM_ACCEL_REDIRECT must start and end with '/', got {raw!r}")
+    return raw
+
+
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "")
     return int(raw) if raw.strip() else default
@@ -43,6 +51,8 @@ class Settings:
     public_url: str = defaults.MEDIA_VM_PUBLIC_URL
     worker_id: str = ""
     poll_idle_seconds: float = defaults.POLL_IDLE_SECONDS
+    long_poll_seconds: float = defaults.LONG_POLL_SECONDS
+    accel_redirect_prefix: str = ""
     max_attempts: int = defaults.MAX_ATTEMPTS
     lease_seconds: int = defaults.LEASE_SECONDS
     retry_base_seconds: float = defaults.RETRY_BASE_SECONDS
@@ -73,6 +83,8 @@ class Settings:
             public_url=os.environ.get("MEDIA_VM_PUBLIC_URL", defaults.MEDIA_VM_PUBLIC_URL).rstrip("/"),
             worker_id=os.environ.get("WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}",
             poll_idle_seconds=_float("POLL_IDLE_SECONDS", defaults.POLL_IDLE_SECONDS),
+            long_poll_seconds=_float("LONG_POLL_SECONDS", defaults.LONG_POLL_SECONDS),
+            accel_redirect_prefix=_accel_prefix(os.environ.get("MEDIA_VM_ACCEL_REDIRECT", "")),
             max_attempts=_int("MAX_ATTEMPTS", defaults.MAX_ATTEMPTS),
             lease_seconds=_int("LEASE_SECONDS", defaults.LEASE_SECONDS),
             retry_base_seconds=_float("RETRY_BASE_SECONDS", defaults.RETRY_BASE_SECONDS),

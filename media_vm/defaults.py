@@ -60,3 +60,11 @@ the image goes on with the local analysis and the timeout recorded."""
 PROCESS_TIMEOUT_SECONDS = 120.0
 """Longest the analysis or the variants of one image may take, each in a child process that is
 killed past it (``PROCESS_TIMEOUT_SECONDS``; 0 runs them in the worker itself, without a limit)."""
+
+LONG_POLL_SECONDS = 10.0
+"""How long the main API may hold an idle worker's poll open waiting for an upload
+(``LONG_POLL_SECONDS``; 0 falls back to plain polls every ``POLL_IDLE_SECONDS``)."""
+
+FULL_POLL_EVERY = 6
+"""Every n-th poll of the long-polling worker is a plain one, listing every pending row:
+rows ops re-queued (admin "retry") have old ids a long poll for newer ones would miss."""

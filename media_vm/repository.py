@@ -59,13 +59,17 @@ class Repository:
     # -- registering work ------------------------------------------------------------
 
     def register(self, item: dict[str, Any]) -> bool:
-        """Record a pending image from the main API once; True when it is new here."""
+        """Record a pending image from the main API once; True when it is new here (or taken
+        up again: a row this VM failed and reported that ops have since put back to pending)."""
         now = utcnow()
         with self.engine.begin() as conn:
             exists = conn.execute(
-                select(media_files.c.id).where(media_files.c.main_api_id == int(item["id"]))
+                select(media_files.c.id, media_files.c.status, media_files.c.reported)
+                .where(media_files.c.main_api_id == int(item["id"]))
             ).first()
             if exists:
+                if exists.status == JobStatus.FAILED.value and exists.reported:
+                    return self._requeue(conn, exists.id, now)
                 return False
         try:
             with self.engine.begin() as conn:
@@ -97,6 +101,26 @@ class Repository:
         except IntegrityError:
             # another worker registered it between our check and our insert
             return False
+
+    def _requeue(self, conn: Any, file_id: int, now: datetime) -> bool:
+        """A failed image listed as pending again: every step from scratch, a fresh media id."""
+        changed = conn.execute(
+            update(media_files).where(and_(media_files.c.id == file_id,
+                                           media_files.c.status == JobStatus.FAILED.value))
+            .values(status=JobStatus.QUEUED.value, reported=False, failure_reason=None, media_id=new_media_id(),
+                    bulk_path=None, next_attempt_at=None, lease_owner=None, lease_expires_at=None,
+                    claim_token=None, updated_at=now)
+        ).rowcount
+        if changed:
+            conn.execute(update(processing_checklist).where(processing_checklist.c.media_file_id == file_id)
+                         .values(status=StepStatus.PENDING.value, attempts=0, last_error=None,
+                                 started_at=None, finished_at=None))
+        return bool(changed)
+
+    def max_main_api_id(self) -> int:
+        """The largest main API id registered here (0 when none): where a long poll resumes."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(media_files.c.main_api_id))).scalar() or 0)
 
     # -- claiming --------------------------------------------------------------------
 

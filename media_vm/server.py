@@ -157,6 +157,13 @@ class MediaServer:
         if inm and (inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]):
             start_response("304 Not Modified", headers)
             return []
+        if self.settings.accel_redirect_prefix:
+            # behind nginx: it sends the file itself from its internal location (deploy/nginx)
+            headers += [("Content-Type", ImageFormat(variant["format"]).mime_type),
+                        ("X-Accel-Redirect", self.settings.accel_redirect_prefix + variant["path"]),
+                        ("X-Content-Type-Options", "nosniff"), ("Content-Length", "0")]
+            start_response("200 OK", headers)
+            return []
         path = self.storage.path(variant["path"])
         try:
             fh = open(path, "rb")  # noqa: SIM115 - closed by the WSGI server through the file wrapper

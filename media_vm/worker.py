@@ -13,13 +13,14 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from media_vm.api_client import MainAPIClient, MainAPIError
 from media_vm.config import Settings
 from media_vm.db import make_engine, migrate
-from media_vm.defaults import POLL_ERROR_MAX_SECONDS
+from media_vm.defaults import FULL_POLL_EVERY, POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ImageRejected, is_environmental
 from media_vm.failpoints import failpoint
 from media_vm.isolation import ImageProcesses
@@ -45,6 +46,7 @@ class Worker:
         self.client = MainAPIClient(settings.main_api_url, settings.main_api_key, timeout=settings.http_timeout)
         self.retry = Retry(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
         self.stop = threading.Event()
+        self.wake = threading.Event()  # set by the poller thread when new work arrived
         self.images = ImageProcesses(settings.process_timeout_seconds)
         self.processed = 0
 
@@ -58,8 +60,32 @@ class Worker:
             job_id, request_id = row["media_id"], self.client.request_id_for(row["main_api_id"])
         except Exception:  # noqa: BLE001 - only the log context; _process meets the DB trouble itself
             job_id, request_id = None, None
-        with job_context(job_id=job_id, request_id=request_id):
+        with job_context(job_id=job_id, request_id=request_id), self._lease_kept(claim):
             self._process(claim)
+
+    @contextlib.contextmanager
+    def _lease_kept(self, claim: Claim) -> Iterator[None]:
+        """Renew the claim every third of the lease while the image is worked on, so a long
+        step on a busy host is never mistaken for a dead worker; only a worker that really
+        stopped lets its lease run out."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(max(1.0, self.settings.lease_seconds / 3)):
+                try:
+                    self.repo.renew(claim)
+                except LeaseLost:
+                    return
+                except Exception:  # noqa: BLE001 - the media DB away: the next renewal tries again
+                    log.warning("worker %s: could not renew the lease of %s", claim.worker_id, claim.media_file_id)
+
+        keeper = threading.Thread(target=renew, name="lease-keeper", daemon=True)
+        keeper.start()
+        try:
+            yield
+        finally:
+            done.set()
+            keeper.join(timeout=5)
 
     def _process(self, claim: Claim) -> None:
         started = time.monotonic()
@@ -162,13 +188,45 @@ class Worker:
 
     # -- the loop --------------------------------------------------------------------
 
-    def poll(self) -> int:
-        """Register what the main API lists as pending; returns how many it listed."""
-        items = self.client.pending()
+    def poll(self, *, wait: float = 0.0, after: int | None = None) -> tuple[int, int]:
+        """Register what the main API lists as pending: (how many it listed, how many were new)."""
+        items = self.client.pending(wait=wait, after=after)
         new = sum(1 for item in items if self.repo.register(dict(item)))
         if new:
             log.info("worker %s: %s new of %s pending", self.settings.worker_id, new, len(items))
-        return len(items)
+        return len(items), new
+
+    def _poll_delay(self, failures: int) -> float:
+        return min(POLL_ERROR_MAX_SECONDS, max(self.settings.poll_idle_seconds, 1.0) * 2 ** (failures - 1))
+
+    def _long_poller(self) -> None:
+        """The poller thread: long polls for rows newer than any registered, so an idle worker
+        asks about once per ``LONG_POLL_SECONDS`` yet hears of an upload at once. Every
+        ``FULL_POLL_EVERY``-th poll is a plain one, which also finds rows ops re-queued."""
+        failures = polls = 0
+        while not self.stop.is_set():
+            full = polls % FULL_POLL_EVERY == 0
+            wait = 0.0 if full else self.settings.long_poll_seconds
+            started = time.monotonic()
+            try:
+                listed, new = self.poll(wait=wait, after=None if full else self.repo.max_main_api_id())
+                failures, polls = 0, polls + 1
+                self.repo.heartbeat(self.settings.worker_id, queue_depth=listed, poll_ok=True)
+                if new:
+                    self.wake.set()
+                elif full or time.monotonic() - started < wait / 2:
+                    # nothing new: a plain poll, or an API too old to hold the request, paces itself
+                    self.stop.wait(self.settings.poll_idle_seconds)
+            except MainAPIError as e:
+                failures += 1
+                delay = self._poll_delay(failures)
+                log.warning("worker %s: polling failed (%s); next try in %.0fs", self.settings.worker_id, e, delay)
+                with contextlib.suppress(Exception):
+                    self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
+                self.stop.wait(delay)
+            except Exception:  # noqa: BLE001 - e.g. the media DB away: wait and resume
+                log.exception("worker %s: poller error; retrying shortly", self.settings.worker_id)
+                self.stop.wait(2.0)
 
     def work(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
         """Poll and process until stopped; ``burst`` drains what is pending, then returns."""
@@ -179,6 +237,11 @@ class Worker:
         migrate(self.engine)
         poll_failures = 0
         next_poll = 0.0
+        poller = None
+        if not burst and self.settings.long_poll_seconds > 0:
+            poller = threading.Thread(target=self._long_poller, name="media-poller", daemon=True)
+            poller.start()
+            next_poll = float("inf")  # the poller thread feeds the media DB
         next_heal = time.monotonic() + self.settings.heal_interval_seconds
         polled_once = False
         in_flight: set[Future[None]] = set()
@@ -189,14 +252,13 @@ class Worker:
                 try:
                     if now >= next_poll:
                         try:
-                            depth = self.poll()
+                            depth, _ = self.poll()
                             poll_failures, polled_once = 0, True
                             next_poll = now + self.settings.poll_idle_seconds
                             self.repo.heartbeat(self.settings.worker_id, queue_depth=depth, poll_ok=True)
                         except MainAPIError as e:
                             poll_failures += 1
-                            delay = min(POLL_ERROR_MAX_SECONDS,
-                                        max(self.settings.poll_idle_seconds, 1.0) * 2 ** (poll_failures - 1))
+                            delay = self._poll_delay(poll_failures)
                             log.warning("worker %s: polling failed (%s); next try in %.0fs",
                                         self.settings.worker_id, e, delay)
                             next_poll = now + delay
@@ -233,8 +295,12 @@ class Worker:
                         break
                     self.stop.wait(min(5.0, max(0.1, (due - utcnow()).total_seconds())))
                     continue
-                self.stop.wait(max(0.05, min(0.5, next_poll - time.monotonic())))
+                self.wake.wait(max(0.05, min(0.5, next_poll - time.monotonic())))
+                self.wake.clear()
         finally:
+            if poller is not None:
+                self.stop.set()  # the poller thread ends with the loop
+
             pool.shutdown(wait=True)
             self.images.stop()
             for fut in in_flight:

@@ -42,6 +42,11 @@ class PendingImagesApi(MediaKeyApi):
 
     class FilterSerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+        after = serializers.IntegerField(min_value=0, required=False, help_text="only rows with a larger id")
+        wait = serializers.FloatField(
+            min_value=0, max_value=30, default=0,
+            help_text="long poll: when nothing matches, hold the request up to this many seconds for a new row",
+        )
 
     class OutputSerializer(serializers.ModelSerializer):
         user_id = serializers.IntegerField()
@@ -68,7 +73,10 @@ class PendingImagesApi(MediaKeyApi):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        images = selectors.pending_images_for_media(limit=filters.validated_data["limit"])
+        images = selectors.pending_images_for_media_wait(
+            limit=filters.validated_data["limit"], after=filters.validated_data.get("after"),
+            wait=filters.validated_data["wait"],
+        )
         data = self.OutputSerializer(images, many=True).data
         return Response({"images": data, "total": len(data)})
 

@@ -22,9 +22,28 @@ from shared.naming import is_media_id
 Status = PendingImage.Status
 
 
-def pending_images_for_media(*, limit: int) -> QuerySet[PendingImage]:
-    """What the media VM should process next: pending rows, oldest first."""
-    return PendingImage.objects.filter(status=Status.PENDING).order_by("created_at", "pk")[:limit]
+def pending_images_for_media(*, limit: int, after: int | None = None) -> QuerySet[PendingImage]:
+    """What the media VM should process next: pending rows, oldest first (``after``: ids above it)."""
+    rows = PendingImage.objects.filter(status=Status.PENDING)
+    if after is not None:
+        rows = rows.filter(pk__gt=after)
+    return rows.order_by("created_at", "pk")[:limit]
+
+
+#: How often a long poll looks again while it waits.
+LONG_POLL_INTERVAL_SECONDS = 0.2
+
+
+def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float) -> list[PendingImage]:
+    """Like :func:`pending_images_for_media`, but when nothing matches, look again every
+    ``LONG_POLL_INTERVAL_SECONDS`` for up to ``wait`` seconds: an idle worker then asks once
+    per ``wait`` and still hears of an upload within a fraction of a second."""
+    deadline = time.monotonic() + wait
+    while True:
+        rows = list(pending_images_for_media(limit=limit, after=after))
+        if rows or time.monotonic() >= deadline:
+            return rows
+        time.sleep(min(LONG_POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
 def pending_image_by_media_id(*, media_id: str) -> PendingImage:

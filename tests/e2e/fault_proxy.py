@@ -8,6 +8,7 @@ answers with a server error. Everything else is forwarded unchanged.
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -20,6 +21,7 @@ class FaultProxy:
         self.target = target.rstrip("/")
         self.faults: dict[tuple[str, str], str] = {}
         self.hits: dict[tuple[str, str], int] = {}
+        self.log: list[tuple[float, str, str, float]] = []  # (started, method, path, seconds taken)
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,8 +46,10 @@ class FaultProxy:
                     self.wfile.write(data)
                     return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
+                started = time.monotonic()
                 upstream = requests.request(self.command, proxy.target + self.path, headers=headers, data=body,
-                                            timeout=30)
+                                            timeout=60)
+                proxy.log.append((started, self.command, self.path, time.monotonic() - started))
                 self.send_response(upstream.status_code)
                 for k, v in upstream.headers.items():
                     if k.lower() not in HOP_BY_HOP | {"content-encoding"}:

@@ -3,6 +3,7 @@ outage of the media DB, unwritable storage. Each image still finishes exactly on
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -72,17 +73,23 @@ def test_sigkill_at_every_step_still_finishes_exactly_once(fresh_system, tmp_pat
 
 
 def test_a_stale_worker_calling_back_late_changes_nothing(fresh_system, tmp_path):
+    """A worker frozen mid-callback (SIGSTOP: a paused VM, a partition) loses its lease; when it
+    wakes after another worker finished the image, its late callback and writes change nothing."""
     with fresh_system(LEASE_SECONDS=2) as system:
         upload_one(system, tmp_path)
         stale = system.spawn("stale", ["-m", "media_vm", "worker", "--once"],
-                             env={"WORKER_ID": "stale", "MEDIA_VM_FAILPOINTS": "update_callback=sleep:8"})
+                             env={"WORKER_ID": "stale", "MEDIA_VM_FAILPOINTS": "update_callback=sleep:3"})
         wait_until(lambda: step_state(system, "update_callback") == "running", timeout=60, interval=0.05,
                    what="the stale worker at its callback")
-        wait_until(lambda: lease_expired(system), timeout=30, what="its lease to expire")
-        run = system.worker("--once", env={"WORKER_ID": "rescuer"})
-        assert run.returncode == 0, run.stderr[-3000:]
-        row = assert_finished_once(system, retried_step="update_callback")
-        before = system.manage("shell", "-c", _ROW_STATE)
+        os.kill(stale.pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: lease_expired(system), timeout=30, what="its lease to expire")
+            run = system.worker("--once", env={"WORKER_ID": "rescuer"})
+            assert run.returncode == 0, run.stderr[-3000:]
+            row = assert_finished_once(system, retried_step="update_callback")
+            before = system.manage("shell", "-c", _ROW_STATE)
+        finally:
+            os.kill(stale.pid, signal.SIGCONT)
         assert stale.wait(timeout=60) == 0
         assert "lease of stale was taken over" in system.log("stale")
         # the stale callback was a no-op: same row, same media id, same processed_at

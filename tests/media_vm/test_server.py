@@ -152,3 +152,29 @@ def test_negotiate_unit():
     assert negotiate({"webp", "jpeg", "png"}, "text/html", needs_alpha=True) == "png"
     assert negotiate({"webp", "jpeg", "png"}, "text/html", needs_alpha=False) == "jpeg"
     assert negotiate(set(), "*/*", needs_alpha=False) is None
+
+
+def test_behind_nginx_serve_answers_with_x_accel_redirect(media_db_url, tmp_path):
+    """With MEDIA_VM_ACCEL_REDIRECT the body is left to nginx: headers only, the file's path."""
+    settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media",
+                       accel_redirect_prefix="/_variants/")
+    app = MediaServer(settings)
+    app.repo.register({"id": 9, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg", "original_name": "x",
+                       "mime_type": "image/jpeg", "data_type": "product"})
+    claim = app.repo.claim_next("t")
+    row = app.repo.media_file(claim.media_file_id)
+    path = f"library/user_3/product/img/{row['media_id']}_detail.webp"
+    app.repo.save_variants(claim, row["media_id"], [{"size": "detail", "format": "webp", "bg": "original",
+                                                     "path": path, "width": 1, "height": 1, "bytes": 10}])
+    seen = {}
+
+    def start_response(status, headers):
+        seen["status"], seen["headers"] = status, dict(headers)
+
+    body = app({"PATH_INFO": f"/serve/{row['media_id']}", "REQUEST_METHOD": "GET", "QUERY_STRING": "size=detail",
+                "HTTP_ACCEPT": "image/webp"}, start_response)
+    assert seen["status"] == "200 OK" and list(body) == []
+    assert seen["headers"]["X-Accel-Redirect"] == f"/_variants/{path}"
+    assert seen["headers"]["Content-Type"] == "image/webp"
+    assert seen["headers"]["Cache-Control"] == "public, max-age=31536000, immutable"
+    app.engine.dispose()
