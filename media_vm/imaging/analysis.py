@@ -30,7 +30,7 @@ import pyvips
 
 from media_vm.imaging import classify, defaults
 from media_vm.imaging.background import BackgroundDecision, assess_background, remove_background
-from media_vm.imaging.colour import has_real_alpha
+from media_vm.imaging.colour import flatten_on_white, has_real_alpha
 from media_vm.imaging.colours import ColourCluster, dominant_colours, flatness, sample_pixels
 from media_vm.imaging.faces import detect_faces, grey_array, salient_region
 from media_vm.imaging.fingerprint import EMBEDDING_VERSION, Fingerprint, fingerprint
@@ -58,8 +58,6 @@ class Analysis:
 
     def preview_jpeg(self, quality: int = 85) -> bytes:
         """The analysis copy (<= ``ANALYSIS_BOX`` px, upright sRGB) as a JPEG, for remote providers."""
-        from media_vm.imaging.colour import flatten_on_white
-
         return bytes(flatten_on_white(self.image).jpegsave_buffer(Q=quality, keep="none"))
 
 
@@ -123,7 +121,7 @@ def analyse(
     else:
         removed, reason = False, "only logos get a background-removed set"
 
-    print_ = fingerprint(image, lab)
+    prints = fingerprint(image, lab)
     fields: dict[str, Any] = {
         "dominant_colors": [c.as_dict() for c in clusters],
         "brand_colors": [c.as_dict() for c in brand] if data_type is DataType.LOGO else None,
@@ -147,11 +145,11 @@ def analyse(
         "format": info.format,
         "background_removed": removed,
         "background_reason": reason,
-        "phash": print_.phash,
+        "phash": prints.phash,
         "embedding_version": EMBEDDING_VERSION,
         "analyser": ANALYSER_VERSION,
     }
-    return Analysis(fields, print_, _sha256(info.path), image)
+    return Analysis(fields, prints, _sha256(info.path), image)
 
 
 def analyse_file(

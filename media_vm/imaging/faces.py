@@ -122,7 +122,9 @@ def grey_array(image: pyvips.Image, box: int) -> np.ndarray:
     grey = flatten_on_white(image).colourspace("b-w")[0]
     if scale < 1.0:
         grey = grey.resize(scale, kernel="linear")
-    return np.ascontiguousarray(grey.cast("uchar").numpy())
+    grey = grey.cast("uchar")
+    # numpy() squeezes a 1-pixel side away; the callers need rows x columns
+    return np.ascontiguousarray(np.asarray(grey.numpy()).reshape(grey.height, grey.width))
 
 
 def detect_faces(image: pyvips.Image) -> list[Face]:

@@ -37,6 +37,8 @@ NOISE_WORST_SIGMA = 8.0
 def laplacian_variance(image: pyvips.Image) -> float:
     """Variance of the 3x3 Laplacian of the lightness of ``image`` (higher = sharper)."""
     lightness = flatten_on_white(image).colourspace("b-w")[0].cast("float")
+    if lightness.width < 3 or lightness.height < 3:  # no 3x3 neighbourhood: nothing to measure
+        return 0.0
     edges = lightness.conv(pyvips.Image.new_from_list(_LAPLACIAN), precision="float")
     return float(edges.deviate() ** 2)
 

@@ -238,3 +238,12 @@ def test_near_copies_have_close_fingerprints_and_different_pictures_do_not(tmp_p
         other = analyse(tmp_path / name, data_type="product").fingerprint
         assert hamming(original.phash, other.phash) >= 16, name
         assert float(np.dot(original.embedding, other.embedding)) < 0.9, name
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (3, 1), (1, 40), (4000, 3)])
+def test_degenerate_sizes_are_analysed(tmp_path, size):
+    path = solid_png(tmp_path / "tiny.png", (200, 10, 10), *size)
+    result = analyse_file(path, data_type="logo")
+    assert (result["width"], result["height"]) == size
+    assert result["dominant_colors"][0]["name"] == "red"
+    assert [o for o in result["detected_objects"] if o["label"] == "face"] == []
