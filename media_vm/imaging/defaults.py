@@ -6,6 +6,8 @@ Encoder settings were measured on this project's reference machine (2 cores) wit
 
 from __future__ import annotations
 
+import os
+
 DEFAULT_MAX_PIXELS: int = 100_000_000
 """Largest accepted image, in pixels of one page (width x height after orientation).
 
@@ -123,3 +125,8 @@ best from ~20 px x-height; upscaling small text 2-3x is what makes it legible to
 
 OCR_TIMEOUT_SECONDS: float = 20.0
 """A Tesseract run taking longer is killed and recorded as a timeout (the image still goes on)."""
+
+ENCODE_THREADS: int = max(1, min(4, os.cpu_count() or 1))
+"""Encodes of one image run on this many threads at once (libvips releases the GIL): the
+cores of the host, up to 4. ``VIPS_CONCURRENCY`` still bounds libvips' own threads per
+operation; a worker with ``--concurrency N`` runs N images like this side by side."""

@@ -9,6 +9,7 @@ retry starts from a clean slate and a reader never sees a half set.
 from __future__ import annotations
 
 import re
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +24,13 @@ from media_vm.imaging.loading import decode, error_detail, probe
 from media_vm.imaging.resizing import render_size
 from media_vm.imaging.sizing import decode_box
 from shared.data_types import DataType
-from shared.sizes import SIZES, ImageFormat
+from shared.sizes import SIZES, ImageFormat, Size
 
+#: Relative encoding cost per pixel (measured on the 12 MP photo), to start the slow ones first.
+_ENCODE_COST: dict[ImageFormat, float] = {ImageFormat.AVIF: 8.0, ImageFormat.WEBP: 2.0, ImageFormat.PNG: 1.5,
+                                          ImageFormat.JPEG: 0.5}
+_SIZE_ORDER = {size.name: i for i, size in enumerate(SIZES)}
+_FORMAT_ORDER = {fmt.value: i for i, fmt in enumerate(ImageFormat)}
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -93,21 +99,37 @@ def make_variants(
     except OSError as e:
         raise ImageProcessingError(f"cannot create {out_dir}: {e.strerror or e}") from e
 
-    written: list[VariantFile] = []
+    # Sizes are cut one after the other (cheap); the encodes, most of the time, run on every
+    # core at once, the costliest first so that no core idles at the end.
+    jobs: list[tuple[str, Size, pyvips.Image, ImageFormat]] = []
     try:
         for bg, base, formats in sets:
             for size in SIZES:
                 variant = render_size(base, size, original, focus).copy_memory()
-                for fmt in formats:
-                    data = encode(variant, fmt, avif_effort=avif_effort)
-                    path = out_dir / variant_file_name(stem, size.name, fmt, bg)
-                    write_atomic(path, data)
-                    written.append(
-                        VariantFile(size.name, fmt.value, bg, path, variant.width, variant.height, len(data))
-                    )
-    except BaseException as e:
+                jobs.extend((bg, size, variant, fmt) for fmt in formats)
+    except pyvips.Error as e:
+        raise ImageProcessingError(f"{info.path.name}: resizing failed: {error_detail(e)}") from e
+    jobs.sort(key=lambda job: job[2].width * job[2].height * _ENCODE_COST[job[3]], reverse=True)
+
+    def encode_one(job: tuple[str, Size, pyvips.Image, ImageFormat]) -> VariantFile:
+        bg, size, variant, fmt = job
+        data = encode(variant, fmt, avif_effort=avif_effort)
+        path = out_dir / variant_file_name(stem, size.name, fmt, bg)
+        write_atomic(path, data)
+        return VariantFile(size.name, fmt.value, bg, path, variant.width, variant.height, len(data))
+
+    with ThreadPoolExecutor(max_workers=defaults.ENCODE_THREADS, thread_name_prefix="encode") as pool:
+        futures = [pool.submit(encode_one, job) for job in jobs]
+        wait(futures, return_when=FIRST_EXCEPTION)
+        for future in futures:
+            future.cancel()  # after a failure, the encodes not started yet never start
+    finished = [f for f in futures if not f.cancelled()]
+    written = [f.result() for f in finished if f.exception() is None]
+    failure = next((f.exception() for f in finished if f.exception() is not None), None)
+    if failure is not None:
         remove_quietly([v.path for v in written])
-        if isinstance(e, pyvips.Error):
-            raise ImageProcessingError(f"{info.path.name}: encoding failed: {error_detail(e)}") from e
-        raise
+        if isinstance(failure, pyvips.Error):
+            raise ImageProcessingError(f"{info.path.name}: encoding failed: {error_detail(failure)}") from failure
+        raise failure
+    written.sort(key=lambda v: (v.bg != "original", _SIZE_ORDER[v.size], _FORMAT_ORDER[v.format]))
     return written
