@@ -1,0 +1,425 @@
+"""``python -m bench [--only SECTION,...] [--quick]``: every figure of issue 5, with ratios.
+
+Sections: pipeline, quality, memory, serving, upload, e2e, throughput. Each prints its
+figures as it goes; at the end the run is written to ``bench/results.json`` and the
+README's Performance section is rewritten between its markers. References are measured
+in the same run on the same machine, so the ratios hold where absolute times do not.
+The process-level sections start the real services with the test harness
+(``tests/e2e/system.py``), which is the one place the project knows how to do that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.inputs import INPUTS, ROOT, ensure_inputs
+from bench.measure import median, percentile, ssim, timed
+
+RESULTS = ROOT / "bench" / "results.json"
+README = ROOT / "README.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --- 1. the pipeline against bare pyvips and Pillow ------------------------------------------
+
+def section_pipeline(inputs: dict[str, Path], repeat: int) -> dict[str, Any]:
+    from bench.references import bare_pyvips, pillow
+    from media_vm.imaging import analyse_file, configure_libvips, make_variants
+
+    configure_libvips()
+    out: dict[str, Any] = {}
+    work = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    cases = [("photo_12mp.jpg", "product"), ("photo_50mp.jpg", "product"), ("logo_alpha.png", "product"),
+             ("large.webp", "product")]
+    say("1. pipeline: full variant set (6 sizes x AVIF, WebP, JPEG [+PNG with alpha]), median of runs")
+    say(f"   {'input':18} {'ours':>8} {'bare pyvips':>12} {'Pillow':>8} {'ours/bare':>10} {'Pillow/ours':>12}")
+    for name, data_type in cases:
+        src = inputs[name]
+        runs = 1 if "50mp" in name else repeat
+        ours = median(timed(lambda s=src, d=data_type: make_variants(s, work / "ours", stem="b", data_type=d), runs))
+        bare = median(timed(lambda s=src: bare_pyvips(s, work / "bare"), runs))
+        pil = median(timed(lambda s=src: pillow(s, work / "pil"), max(1, runs // 2)))
+        out[name] = {"ours_s": ours, "bare_pyvips_s": bare, "pillow_s": pil, "ours_over_bare": ours / bare,
+                     "pillow_over_ours": pil / ours}
+        say(f"   {name:18} {ours:7.2f}s {bare:11.2f}s {pil:7.2f}s {ours / bare:9.2f}x {pil / ours:11.2f}x")
+    src = inputs["photo_12mp.jpg"]
+    analysis = median(timed(lambda: analyse_file(src, data_type="product"), repeat))
+    variants = out["photo_12mp.jpg"]["ours_s"]
+    out["analysis_12mp"] = {"analysis_s": analysis, "variants_s": variants,
+                            "analysis_over_variants": analysis / variants}
+    say(f"   analysis of the 12 MP photo: {analysis:.2f}s = {analysis / variants:.2f}x its variants (goal < 0.25)")
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+# --- quality: bytes and SSIM per format ----------------------------------------------------------
+
+def section_quality(inputs: dict[str, Path]) -> dict[str, Any]:
+    import pyvips
+
+    from media_vm.imaging import configure_libvips, make_variants
+
+    configure_libvips()
+    work = Path(tempfile.mkdtemp(prefix="bench-quality-"))
+    src = inputs["photo_12mp.jpg"]
+    variants = make_variants(src, work, stem="q", data_type="product")
+    say("   quality of the 12 MP photo's variants: bytes and SSIM (luma, 8x8) against a lossless resize")
+    out: dict[str, Any] = {}
+    for size in ("thumbnail", "detail", "zoom"):
+        row = {}
+        for v in [v for v in variants if v.size == size]:
+            got = pyvips.Image.new_from_file(str(v.path))
+            ref = pyvips.Image.thumbnail(str(src), v.width, height=v.height, size="force" if size != "thumbnail"
+                                         else "both", crop="attention" if size == "thumbnail" else "none")
+            if (ref.width, ref.height) != (got.width, got.height):
+                ref = ref.resize(got.width / ref.width, vscale=got.height / ref.height)
+            score = ssim(got.numpy(), ref.numpy()) if size != "thumbnail" else float("nan")
+            row[v.format] = {"bytes": v.bytes, "ssim": score}
+        out[size] = row
+        say("   " + f"{size:9}: " + "  ".join(
+            f"{fmt} {r['bytes'] / 1024:6.0f} KB" + ("" if r["ssim"] != r["ssim"] else f" ssim {r['ssim']:.3f}")
+            for fmt, r in row.items()))
+    shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+# --- 2. memory ----------------------------------------------------------------------------------
+
+_PEAK = """
+import resource, sys
+from pathlib import Path
+from media_vm.imaging import configure_libvips, make_variants
+configure_libvips()
+make_variants(Path(sys.argv[1]), Path(sys.argv[2]), stem="m", data_type="product")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+_GROWTH = """
+import sys, tempfile
+from pathlib import Path
+import pyvips
+from media_vm.imaging import configure_libvips, make_variants
+configure_libvips()
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 // (1024 * 1024)
+sources = sorted(Path(sys.argv[1]).glob("g*.jpg"))
+out = Path(tempfile.mkdtemp())
+samples = []
+for i in range(int(sys.argv[2])):
+    make_variants(sources[i % len(sources)], out, stem=f"g{i % 7}", data_type="product")
+    if i + 1 in (50, int(sys.argv[2])):
+        samples.append(rss())
+print(samples[0], samples[1])
+"""
+
+
+def section_memory(inputs: dict[str, Path], images: int) -> dict[str, Any]:
+    from bench.inputs import photo
+
+    work = Path(tempfile.mkdtemp(prefix="bench-memory-"))
+    peak = subprocess.run([sys.executable, "-c", _PEAK, str(inputs["photo_50mp.jpg"]), str(work)], cwd=ROOT,
+                          capture_output=True, text=True, check=True)
+    peak_mb = int(peak.stdout.split()[-1])
+    for i in range(8):
+        photo(1200 + 40 * i, 900, seed=10 + i).jpegsave(str(work / f"g{i}.jpg"), Q=85)
+    growth = subprocess.run([sys.executable, "-c", _GROWTH, str(work), str(images)], cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    after_50, after_all = (int(x) for x in growth.stdout.split()[-2:])
+    shutil.rmtree(work, ignore_errors=True)
+    change = (after_all - after_50) / after_50
+    say(f"2. memory: peak RSS on the 50 MP JPEG {peak_mb} MB (goal < 400 MB, {peak_mb / 400:.2f}x of it); "
+        f"RSS after 50 images {after_50} MB, after {images}: {after_all} MB ({change:+.1%}, goal within 10%)")
+    return {"peak_rss_50mp_mb": peak_mb, "rss_after_50_mb": after_50, f"rss_after_{images}_mb": after_all,
+            "growth": change, "images": images}
+
+
+# --- 3. serving ----------------------------------------------------------------------------------
+
+def _wrk(url: str, seconds: int, headers: dict[str, str] | None = None) -> dict[str, float]:
+    cmd = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    for k, v in (headers or {}).items():
+        cmd += ["-H", f"{k}: {v}"]
+    text = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    rps = float(next(line.split()[1] for line in text.splitlines() if line.startswith("Requests/sec:")))
+    p99 = next(line.split()[1] for line in text.splitlines() if line.strip().startswith("99%"))
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+    number = float(p99.rstrip("usm"))
+    suffix = p99[len(p99.rstrip("usm")):]
+    return {"rps": rps, "p99_ms": number * unit[suffix]}
+
+
+def _gunicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}", "--config",
+           str(ROOT / "deploy" / "gunicorn_media_vm.py")]
+    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env, "GUNICORN_ACCESSLOG": ""},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_http(url: str, timeout: float = 30) -> None:
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
+    if not shutil.which("wrk"):
+        say("3. serving: skipped, wrk is not installed (apt-get install wrk; `make bench` does)")
+        return {"skipped": "wrk not installed"}
+    from media_vm.db import make_engine, migrate
+    from media_vm.imaging import configure_libvips, make_variants
+    from media_vm.repository import Repository
+    from tests.e2e.system import free_port
+
+    configure_libvips()
+    work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
+    storage = work / "media"
+    reldir = "library/user_1/product/img"
+    variants = make_variants(inputs["upload_2mb.jpg"], storage / reldir, stem="s", data_type="product")
+    db_url = f"sqlite:///{work / 'media.sqlite3'}"
+    engine = make_engine(db_url)
+    migrate(engine)
+    repo = Repository(engine)
+    repo.register({"id": 1, "user_id": 1, "image_path": "/temp_images/profiles/x.jpg", "original_name": "x",
+                   "mime_type": "image/jpeg", "data_type": "product"})
+    claim = repo.claim_next("bench")
+    media_id = repo.media_file(claim.media_file_id)["media_id"]
+    repo.save_variants(claim, media_id, [{"size": v.size, "format": v.format, "bg": v.bg,
+                                          "path": f"{reldir}/{v.path.name}", "width": v.width, "height": v.height,
+                                          "bytes": v.bytes} for v in variants])
+    repo.finish(claim, processing_seconds=0.0)
+    engine.dispose()
+    detail = next(v for v in variants if v.size == "detail" and v.format == "webp")
+    static = work / "static"
+    static.mkdir()
+    shutil.copy(detail.path, static / "detail.webp")
+    env = {"MEDIA_DATABASE_URL": db_url, "MEDIA_STORAGE_ROOT": str(storage), "BENCH_STATIC_ROOT": str(static)}
+    results: dict[str, Any] = {"file_bytes": detail.bytes}
+    ports = {"ours": free_port(), "whitenoise": free_port(), "accel": free_port()}
+    procs = [_gunicorn("media_vm.server:create_app()", ports["ours"], env),
+             _gunicorn("bench.whitenoise_app:app", ports["whitenoise"], env),
+             _gunicorn("media_vm.server:create_app()", ports["accel"], {**env, "MEDIA_VM_ACCEL_REDIRECT": "/_v/"})]
+    try:
+        urls = {"ours": f"http://127.0.0.1:{ports['ours']}/serve/{media_id}?size=detail&format=webp",
+                "whitenoise": f"http://127.0.0.1:{ports['whitenoise']}/static/detail.webp",
+                "accel": f"http://127.0.0.1:{ports['accel']}/serve/{media_id}?size=detail&format=webp"}
+        for url in urls.values():
+            _wait_http(url)
+        for name, url in urls.items():
+            results[name] = _wrk(url, seconds)
+        # a client revalidating with its ETag: 304s
+        import requests
+
+        etag = requests.get(urls["ours"], timeout=5).headers["ETag"]
+        results["ours_304"] = _wrk(urls["ours"], seconds, {"If-None-Match": etag})
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
+    ratio = results["ours"]["rps"] / results["whitenoise"]["rps"]
+    results["ours_over_whitenoise_rps"] = ratio
+    say(f"3. serving a {detail.bytes / 1024:.0f} KB variant, 32 connections, same gunicorn config:")
+    for name in ("ours", "whitenoise", "accel", "ours_304"):
+        say(f"   {name:11} {results[name]['rps']:8.0f} req/s  p99 {results[name]['p99_ms']:6.1f} ms")
+    say(f"   /serve over whitenoise: {ratio:.2f}x the requests per second (goal >= 0.8x)")
+    return results
+
+
+# --- 4-6. the system: upload latency, end to end, throughput ------------------------------------
+
+def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: int) -> dict[str, Any]:
+    import requests
+
+    from tests.e2e.fault_proxy import FaultProxy
+    from tests.e2e.system import running_system
+
+    out: dict[str, Any] = {}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-system-"))
+    body = inputs["upload_2mb.jpg"].read_bytes()
+    with running_system(tmp, extra_env={"LONG_POLL_SECONDS": "10", "UPLOAD_THROTTLE_RATE": "100000/min"}) as system:
+        token = system.create_user("bench", "community")
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+
+        def upload() -> float:
+            started = time.perf_counter()
+            r = session.patch(f"{system.api_url}/users/me", files={"product_image": ("p.jpg", body)}, timeout=60)
+            r.raise_for_status()
+            return time.perf_counter() - started
+
+        upload()
+        lat = [upload() for _ in range(uploads)]
+        out["upload"] = {"p50_ms": percentile(lat, 0.5) * 1000, "p99_ms": percentile(lat, 0.99) * 1000,
+                         "file_bytes": len(body), "n": uploads}
+        say(f"4. upload: PATCH /users/me with a {len(body) / 1e6:.1f} MB JPEG, {uploads} times: "
+            f"p50 {out['upload']['p50_ms']:.0f} ms, p99 {out['upload']['p99_ms']:.0f} ms (goal p50 < 60 ms)")
+        # clear the queue those uploads made, so the end-to-end runs start from an idle system
+        done = system.worker("--once", "--concurrency", "2", timeout=3600)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+        with FaultProxy(system.api_url) as proxy:
+            worker = system.spawn("bench-worker", ["-m", "media_vm", "worker"], env={"MAIN_API_URL": proxy.url})
+            time.sleep(3)
+            idle_from = time.monotonic()
+            time.sleep(30)
+            idle = [e for e in proxy.log if e[1] == "GET" and "pending/all" in e[2] and e[0] >= idle_from]
+            out["idle_requests_per_10s"] = len(idle) / 3
+            known = {r["main_api_id"] for r in system.media_rows()}
+            times = []
+            for _ in range(e2e_runs):
+                started = time.perf_counter()
+                upload()
+                row = None
+                while row is None:
+                    row = next((r for r in system.media_rows() if r["main_api_id"] not in known), None)
+                    time.sleep(0.02)
+                known.add(row["main_api_id"])
+                url = f"{system.vm_url}/serve/{row['media_id']}?size=thumbnail"
+                while requests.get(url, timeout=10).status_code != 200:
+                    time.sleep(0.02)
+                times.append(time.perf_counter() - started)
+                time.sleep(2)
+            system.stop_process("bench-worker")
+            assert worker.returncode is not None
+        out["e2e"] = {"p50_s": percentile(times, 0.5), "max_s": max(times), "n": e2e_runs}
+        say(f"5. end to end (upload sent -> thumbnail servable, idle system): p50 {out['e2e']['p50_s']:.2f} s, "
+            f"max {out['e2e']['max_s']:.2f} s (goal p50 < 2 s); idle worker: "
+            f"{out['idle_requests_per_10s']:.1f} polls per 10 s (goal <= 1)")
+
+        for _ in range(batch):
+            upload()
+        started = time.perf_counter()
+        run = system.worker("--once", "--concurrency", "2", timeout=3600)
+        elapsed = time.perf_counter() - started
+        assert run.returncode == 0, run.stderr[-2000:]
+        out["throughput"] = {"images": batch, "seconds": elapsed, "images_per_minute": batch / elapsed * 60,
+                             "concurrency": 2}
+        say(f"6. throughput: {batch} uploads of {len(body) / 1e6:.1f} MB, one worker host, --concurrency 2: "
+            f"{out['throughput']['images_per_minute']:.1f} images/min")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+# --- output ----------------------------------------------------------------------------------------
+
+def machine() -> dict[str, Any]:
+    import pyvips
+
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "libvips": f"{pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}",
+            "cpu": next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                         if line.startswith("model name")), platform.processor())}
+
+
+def readme_table(results: dict[str, Any]) -> str:
+    r = results
+    rows = ["| figure | measured | reference / goal | ratio |", "|---|---|---|---|"]
+    pipe = r.get("pipeline", {})
+    for name, v in pipe.items():
+        if name.endswith((".jpg", ".png", ".webp")):
+            rows.append(f"| variants of `{name}` | {v['ours_s']:.2f} s | bare pyvips {v['bare_pyvips_s']:.2f} s, "
+                        f"Pillow {v['pillow_s']:.2f} s | {v['ours_over_bare']:.2f}x bare (goal <= 1.10); "
+                        f"Pillow {v['pillow_over_ours']:.1f}x slower (goal >= 3) |")
+    if "analysis_12mp" in pipe:
+        a = pipe["analysis_12mp"]
+        rows.append(f"| analysis of the 12 MP photo | {a['analysis_s']:.2f} s | its variants {a['variants_s']:.2f} s "
+                    f"| {a['analysis_over_variants']:.2f}x (goal < 0.25) |")
+    if "memory" in r:
+        m = r["memory"]
+        rows.append(f"| peak RSS, 50 MP JPEG | {m['peak_rss_50mp_mb']} MB | goal 400 MB | "
+                    f"{m['peak_rss_50mp_mb'] / 400:.2f}x |")
+        last = m[f"rss_after_{m['images']}_mb"]
+        rows.append(f"| RSS growth over {m['images']} images | {m['rss_after_50_mb']} -> {last} MB "
+                    f"| goal flat within 10% | {m['growth']:+.1%} |")
+    s = r.get("serving", {})
+    if "ours" in s:
+        rows.append(f"| `/serve` cached variant, 32 conns | {s['ours']['rps']:.0f} req/s, "
+                    f"p99 {s['ours']['p99_ms']:.1f} ms | whitenoise {s['whitenoise']['rps']:.0f} req/s, "
+                    f"p99 {s['whitenoise']['p99_ms']:.1f} ms | "
+                    f"{s['ours_over_whitenoise_rps']:.2f}x (goal >= 0.8) |")
+        rows.append(f"| `/serve` with X-Accel-Redirect (headers only) | {s['accel']['rps']:.0f} req/s | nginx sends "
+                    f"the file | |")
+        rows.append(f"| `/serve` revalidation (304) | {s['ours_304']['rps']:.0f} req/s | | |")
+    sysr = r.get("system", {})
+    if "upload" in sysr:
+        u = sysr["upload"]
+        rows.append(f"| upload 2 MB JPEG | p50 {u['p50_ms']:.0f} ms, p99 {u['p99_ms']:.0f} ms | goal p50 < 60 ms | "
+                    f"{u['p50_ms'] / 60:.2f}x of goal |")
+        e = sysr["e2e"]
+        rows.append(f"| upload -> thumbnail servable | p50 {e['p50_s']:.2f} s (max {e['max_s']:.2f} s) "
+                    f"| goal p50 < 2 s | {e['p50_s'] / 2:.2f}x of goal |")
+        rows.append(f"| idle worker polls | {sysr['idle_requests_per_10s']:.1f} per 10 s | goal <= 1 | |")
+        t = sysr["throughput"]
+        rows.append(f"| throughput, one host, `--concurrency 2` | {t['images_per_minute']:.1f} images/min | "
+                    f"2 MB uploads | |")
+    mach = r["machine"]
+    head = (f"Measured {r['when'][:10]} on {mach['cpu']} ({mach['cpu_count']} cores), Python {mach['python']}, "
+            f"libvips {mach['libvips']}; `make bench` rewrites this table and `bench/results.json`.")
+    return head + "\n\n" + "\n".join(rows)
+
+
+def write_readme(table: str) -> None:
+    text = README.read_text()
+    if START in text and END in text:
+        before, rest = text.split(START, 1)
+        after = rest.split(END, 1)[1]
+        README.write_text(f"{before}{START}\n{table}\n{END}{after}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default="", help="comma-separated sections (default: all)")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats (numbers get noisier)")
+    args = parser.parse_args(argv)
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+
+    def wanted(name: str) -> bool:
+        return not only or name in only
+
+    inputs = ensure_inputs()
+    say(f"inputs in {INPUTS.relative_to(ROOT)}")
+    previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results: dict[str, Any] = {**previous, "when": datetime.now(UTC).isoformat(), "machine": machine()}
+    repeat = 2 if args.quick else 3
+    if wanted("pipeline"):
+        results["pipeline"] = section_pipeline(inputs, repeat)
+    if wanted("quality"):
+        results["quality"] = section_quality(inputs)
+    if wanted("memory"):
+        results["memory"] = section_memory(inputs, 100 if args.quick else 500)
+    if wanted("serving"):
+        results["serving"] = section_serving(inputs, 5 if args.quick else 10)
+    if wanted("system"):
+        results["system"] = section_system(inputs, 20 if args.quick else 50, 5 if args.quick else 10,
+                                           8 if args.quick else 20)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    write_readme(readme_table(results))
+    say(f"results written to {RESULTS.relative_to(ROOT)} and README.md (Performance)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
