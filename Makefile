@@ -27,6 +27,8 @@ run: install ## the whole system on :8000 and :3001, SQLite under var/
 	$(BIN)/python deploy/dev_run.py
 
 test: install-dev ## the whole suite (DATABASE_URL=mysql://... for MySQL/MariaDB)
+	@command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
+		|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
 	$(if $(MYSQL_EXTRA),$(BIN)/python -m pip install --quiet -e '.[mysql]',)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -66,5 +66,5 @@ LONG_POLL_SECONDS = 10.0
 (``LONG_POLL_SECONDS``; 0 falls back to plain polls every ``POLL_IDLE_SECONDS``)."""
 
 FULL_POLL_EVERY = 6
-"""Every n-th poll of the long-polling worker is a plain one, listing every pending row:
-rows ops re-queued (admin "retry") have old ids a long poll for newer ones would miss."""
+"""Every n-th poll of the long-polling worker asks for every pending row, not only newer ones:
+rows ops re-queued (admin "retry") have old ids a poll for newer ones would miss."""

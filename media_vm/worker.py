@@ -202,11 +202,11 @@ class Worker:
     def _long_poller(self) -> None:
         """The poller thread: long polls for rows newer than any registered, so an idle worker
         asks about once per ``LONG_POLL_SECONDS`` yet hears of an upload at once. Every
-        ``FULL_POLL_EVERY``-th poll is a plain one, which also finds rows ops re-queued."""
+        ``FULL_POLL_EVERY``-th poll leaves out ``after``, so it also finds rows ops re-queued."""
         failures = polls = 0
+        wait = self.settings.long_poll_seconds
         while not self.stop.is_set():
             full = polls % FULL_POLL_EVERY == 0
-            wait = 0.0 if full else self.settings.long_poll_seconds
             started = time.monotonic()
             try:
                 listed, new = self.poll(wait=wait, after=None if full else self.repo.max_main_api_id())
@@ -214,8 +214,9 @@ class Worker:
                 self.repo.heartbeat(self.settings.worker_id, queue_depth=listed, poll_ok=True)
                 if new:
                     self.wake.set()
-                elif full or time.monotonic() - started < wait / 2:
-                    # nothing new: a plain poll, or an API too old to hold the request, paces itself
+                elif time.monotonic() - started < wait / 2:
+                    # answered at once with nothing new (rows already in flight, or an API too
+                    # old to hold the request): pace the next poll instead of spinning
                     self.stop.wait(self.settings.poll_idle_seconds)
             except MainAPIError as e:
                 failures += 1
