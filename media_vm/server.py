@@ -11,7 +11,9 @@ import json
 import logging
 import os
 import re
+import threading
 from calendar import timegm
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
@@ -20,6 +22,7 @@ from media_vm.config import Settings
 from media_vm.db import make_engine, migrate, ping
 from media_vm.repository import Repository
 from media_vm.similarity import SIMILAR_PATH, similar_response
+from media_vm.status import JobStatus
 from media_vm.storage import LocalStorage
 from shared.naming import is_media_id
 from shared.sizes import DEFAULT_SIZE, NEGOTIATION_ORDER, SIZES_BY_NAME, ImageFormat, nearest_size
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 IMMUTABLE = "public, max-age=31536000, immutable"
+#: Finished images whose variant list a server process keeps in memory (a few KB each).
+VARIANT_CACHE_SIZE = 20_000
 FORMAT_ALIASES = {"jpg": "jpeg", "auto": "auto", "": "auto"} | {f.value: f.value for f in ImageFormat}
 _SERVE = re.compile(r"^/serve/(?P<media_id>[^/]+)/?$")
 _ACCEPT_ITEM = re.compile(r"^\s*([^;\s]+)\s*(?:;(.*))?$")
@@ -79,6 +84,8 @@ class MediaServer:
         migrate(self.engine)
         self.repo = Repository(self.engine)
         self.storage = LocalStorage(settings.storage_root)
+        self._cache: OrderedDict[str, tuple[list[Any], bool]] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -132,20 +139,38 @@ class MediaServer:
             return self.json(start_response, 400, {"message": f"unknown bg {bg!r}"})
         if not is_media_id(media_id):
             return self.json(start_response, 404, {"message": "no such image"})
-        variants = [v for v in self.repo.variants(media_id) if v["bg"] == bg]
+        all_variants, has_alpha = self.lookup(media_id)
+        variants = [v for v in all_variants if v["bg"] == bg]
         if not variants:
             return self.json(start_response, 404, {"message": "no such image" if bg == "original"
                                                    else "no background-removed variant for this image"})
         chosen_size = nearest_size(size, {v["size"] for v in variants})
         of_size = {v["format"]: v for v in variants if v["size"] == chosen_size}
         if fmt == "auto":
-            row = self.repo.by_media_id(media_id)
-            needs_alpha = bg == "removed" or bool(row and row["has_alpha"])
+            needs_alpha = bg == "removed" or has_alpha
             fmt = negotiate(set(of_size), environ.get("HTTP_ACCEPT", ""), needs_alpha=needs_alpha)
         variant = of_size.get(fmt or "")
         if variant is None:
             return self.json(start_response, 404, {"message": f"no {fmt} variant of this image"})
         return self.send_file(environ, start_response, variant)
+
+    def lookup(self, media_id: str) -> tuple[list[Any], bool]:
+        """The variants of an image and whether it has alpha. A finished image's set never
+        changes (re-processing makes a new media id), so it is kept in memory after the first
+        request; an unfinished or unknown one is asked of the media DB every time."""
+        with self._cache_lock:
+            hit = self._cache.get(media_id)
+            if hit is not None:
+                self._cache.move_to_end(media_id)
+                return hit
+        row = self.repo.by_media_id(media_id)
+        found = (self.repo.variants(media_id) if row else [], bool(row and row["has_alpha"]))
+        if row is not None and row["status"] == JobStatus.DONE.value and found[0]:
+            with self._cache_lock:
+                self._cache[media_id] = found
+                while len(self._cache) > VARIANT_CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return found
 
     def send_file(self, environ: dict[str, Any], start_response: StartResponse, variant: Any) -> Iterable[bytes]:
         etag = f'"{variant["media_id"]}-{variant["size"]}-{variant["bg"]}-{variant["bytes"]}.{variant["format"]}"'
