@@ -29,6 +29,11 @@ def test_idle_worker_holds_one_poll_open_and_hears_of_an_upload_at_once(tmp_path
         assert any("wait=3" in path and took >= 2.5 for _, _, path, took in idle), "polls were held open"
 
         path = images.photo_jpeg(tmp_path / "p.jpg", 640, 480)
+        # upload in the middle of a held poll, not at the edge of its 3 s (where it could as
+        # well be the next poll that hears of it)
+        count = len(polls(proxy))
+        wait_until(lambda: len(polls(proxy)) > count, timeout=10, interval=0.01, what="a poll to end")
+        time.sleep(0.8)
         sent = time.monotonic()
         assert system.upload(token, {"product_image": path}).status_code == 200
         answered = time.monotonic()
