@@ -309,11 +309,11 @@ class Worker:
         return self.processed
 
     def _reap(self, fut: Future[None]) -> None:
-        """Collect a finished image. An error here (e.g. the media DB went away mid-step)
-        leaves the claim to expire; the image is picked up again then, nothing is lost."""
+        """Collect a finished image. ``process`` already handed back the claim of an image it
+        could not finish, or left its lease to expire; either way it is picked up again."""
         error = fut.exception()
         if error is not None:
-            log.error("worker %s: image abandoned until its lease expires: %s: %s",
+            log.error("worker %s: image interrupted, to be picked up again: %s: %s",
                       self.settings.worker_id, type(error).__name__, error)
 
     def install_signal_handlers(self) -> None:

@@ -46,30 +46,33 @@ def _session() -> requests.Session:
     return session
 
 
+def _backend_request(method: str, path: str, media_id: str, **kwargs: Any) -> requests.Response:
+    """One request to the media VM, its failures mapped to :class:`MediaBackendTimeout` (504)
+    and :class:`MediaBackendUnavailable` (502)."""
+    timeout = float(settings.MEDIA_PROXY_TIMEOUT)
+    try:
+        return _session().request(method, f"{settings.MEDIA_BACKEND_URL}{path}", timeout=(timeout, timeout),
+                                  allow_redirects=False, **kwargs)
+    except requests.Timeout as e:
+        log.warning("media backend timed out on %s: %s", path, e)
+        raise MediaBackendTimeout("media backend timed out", {"media_id": media_id}) from e
+    except requests.RequestException as e:
+        log.warning("media backend unavailable on %s: %s", path, e)
+        raise MediaBackendUnavailable("media backend unavailable", {"media_id": media_id}) from e
+
+
 def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
     """Open ``{MEDIA_BACKEND_URL}/serve/{media_id}`` as a stream; the caller closes it.
 
     Raises :class:`MediaBackendUnavailable` (502) when the VM cannot be reached or answers
     with an error of its own, :class:`MediaBackendTimeout` (504) when it is too slow.
     """
-    url = f"{settings.MEDIA_BACKEND_URL}/serve/{media_id}"
-    timeout = float(settings.MEDIA_PROXY_TIMEOUT)
-    try:
-        response = _session().request(
-            method,
-            url,
-            params={k: v for k, v in params.items() if k in QUERY_PARAMS},
-            headers={k: v for k, v in headers.items() if k in REQUEST_HEADERS},
-            stream=True,
-            timeout=(timeout, timeout),
-            allow_redirects=False,
-        )
-    except requests.Timeout as e:
-        log.warning("media backend timed out for %s: %s", media_id, e)
-        raise MediaBackendTimeout("media backend timed out", {"media_id": media_id}) from e
-    except requests.RequestException as e:
-        log.warning("media backend unavailable for %s: %s", media_id, e)
-        raise MediaBackendUnavailable("media backend unavailable", {"media_id": media_id}) from e
+    response = _backend_request(
+        method, f"/serve/{media_id}", media_id,
+        params={k: v for k, v in params.items() if k in QUERY_PARAMS},
+        headers={k: v for k, v in headers.items() if k in REQUEST_HEADERS},
+        stream=True,
+    )
     if response.status_code not in PASSED_STATUSES:
         response.close()
         log.warning("media backend answered %s for %s", response.status_code, media_id)
@@ -98,16 +101,7 @@ def body_chunks(response: requests.Response) -> Iterator[bytes]:
 def similar_get(*, media_id: str, params: dict[str, str]) -> dict[str, Any]:
     """The media VM's ``GET /similar/{media_id}`` answer (JSON), with the same 502/504 errors
     as :func:`serve_open`; the VM's 404 and 400 become ours."""
-    url = f"{settings.MEDIA_BACKEND_URL}/similar/{media_id}"
-    timeout = float(settings.MEDIA_PROXY_TIMEOUT)
-    try:
-        response = _session().get(url, params=params, timeout=(timeout, timeout), allow_redirects=False)
-    except requests.Timeout as e:
-        log.warning("media backend timed out for similar %s: %s", media_id, e)
-        raise MediaBackendTimeout("media backend timed out", {"media_id": media_id}) from e
-    except requests.RequestException as e:
-        log.warning("media backend unavailable for similar %s: %s", media_id, e)
-        raise MediaBackendUnavailable("media backend unavailable", {"media_id": media_id}) from e
+    response = _backend_request("GET", f"/similar/{media_id}", media_id, params=params)
     try:
         body = response.json()
     except ValueError:
