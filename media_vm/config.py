@@ -40,6 +40,52 @@ def _float(name: str, default: float) -> float:
     return float(raw) if raw.strip() else default
 
 
+STORAGE_BACKENDS = ("local", "s3")
+S3_SERVE_MODES = ("stream", "redirect")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """``MEDIA_STORAGE_BACKEND=s3``: one bucket of an S3-compatible store (AWS S3, R2, MinIO)."""
+
+    bucket: str
+    prefix: str = ""
+    endpoint_url: str = ""
+    region: str = ""
+    access_key_id: str = field(default="", repr=False)
+    secret_access_key: str = field(default="", repr=False)
+    addressing_style: str = "auto"
+    serve: str = "stream"
+    url_expires: int = defaults.S3_URL_EXPIRES_SECONDS
+
+    @classmethod
+    def from_env(cls) -> S3Settings:
+        bucket = os.environ.get("MEDIA_S3_BUCKET", "").strip()
+        if not bucket:
+            raise ValueError("MEDIA_STORAGE_BACKEND=s3 needs MEDIA_S3_BUCKET")
+        serve = os.environ.get("MEDIA_S3_SERVE", "").strip().lower() or "stream"
+        if serve not in S3_SERVE_MODES:
+            raise ValueError(f"MEDIA_S3_SERVE must be one of {', '.join(S3_SERVE_MODES)}, got {serve!r}")
+        style = os.environ.get("MEDIA_S3_ADDRESSING_STYLE", "").strip().lower() or "auto"
+        if style not in ("auto", "path", "virtual"):
+            raise ValueError(f"MEDIA_S3_ADDRESSING_STYLE must be auto, path or virtual, got {style!r}")
+        expires = _int("MEDIA_S3_URL_EXPIRES", defaults.S3_URL_EXPIRES_SECONDS)
+        if not 60 <= expires <= 7 * 24 * 3600:
+            raise ValueError(f"MEDIA_S3_URL_EXPIRES must be 60..604800 seconds, got {expires}")
+        prefix = os.environ.get("MEDIA_S3_PREFIX", "").strip().strip("/")
+        return cls(
+            bucket=bucket,
+            prefix=f"{prefix}/" if prefix else "",
+            endpoint_url=os.environ.get("MEDIA_S3_ENDPOINT_URL", "").strip().rstrip("/"),
+            region=os.environ.get("MEDIA_S3_REGION", "").strip(),
+            access_key_id=os.environ.get("MEDIA_S3_ACCESS_KEY_ID", "").strip(),
+            secret_access_key=os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY", "").strip(),
+            addressing_style=style,
+            serve=serve,
+            url_expires=expires,
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the worker and the server need to know about their deployment."""
@@ -48,6 +94,10 @@ class Settings:
     main_api_key: str = field(default="", repr=False)
     database_url: str = defaults.MEDIA_DATABASE_URL
     storage_root: Path = PROJECT_ROOT / "var" / "media"
+    #: "local": bulk/ and library/ are the files under storage_root; "s3": they are objects in
+    #: ``s3.bucket`` and storage_root only holds this host's working copies
+    storage_backend: str = "local"
+    s3: S3Settings | None = None
     public_url: str = defaults.MEDIA_VM_PUBLIC_URL
     worker_id: str = ""
     poll_idle_seconds: float = defaults.POLL_IDLE_SECONDS
@@ -75,16 +125,25 @@ class Settings:
         storage = Path(os.environ.get("MEDIA_STORAGE_ROOT", "var/media"))
         if not storage.is_absolute():
             storage = PROJECT_ROOT / storage
+        backend = os.environ.get("MEDIA_STORAGE_BACKEND", "").strip().lower() or "local"
+        if backend not in STORAGE_BACKENDS:
+            raise ValueError(f"MEDIA_STORAGE_BACKEND must be one of {', '.join(STORAGE_BACKENDS)}, got {backend!r}")
+        accel = _accel_prefix(os.environ.get("MEDIA_VM_ACCEL_REDIRECT", ""))
+        if backend == "s3" and accel:
+            raise ValueError("MEDIA_VM_ACCEL_REDIRECT sends files from the local disk; with MEDIA_STORAGE_BACKEND=s3 "
+                             "leave it empty and choose MEDIA_S3_SERVE=stream or redirect")
         return cls(
             main_api_url=os.environ.get("MAIN_API_URL", defaults.MAIN_API_URL).rstrip("/"),
             main_api_key=os.environ.get("MAIN_API_KEY", "").split(",")[0].strip(),
             database_url=_resolve_sqlite(os.environ.get("MEDIA_DATABASE_URL", defaults.MEDIA_DATABASE_URL)),
             storage_root=storage,
+            storage_backend=backend,
+            s3=S3Settings.from_env() if backend == "s3" else None,
             public_url=os.environ.get("MEDIA_VM_PUBLIC_URL", defaults.MEDIA_VM_PUBLIC_URL).rstrip("/"),
             worker_id=os.environ.get("WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}",
             poll_idle_seconds=_float("POLL_IDLE_SECONDS", defaults.POLL_IDLE_SECONDS),
             long_poll_seconds=_float("LONG_POLL_SECONDS", defaults.LONG_POLL_SECONDS),
-            accel_redirect_prefix=_accel_prefix(os.environ.get("MEDIA_VM_ACCEL_REDIRECT", "")),
+            accel_redirect_prefix=accel,
             max_attempts=_int("MAX_ATTEMPTS", defaults.MAX_ATTEMPTS),
             lease_seconds=_int("LEASE_SECONDS", defaults.LEASE_SECONDS),
             retry_base_seconds=_float("RETRY_BASE_SECONDS", defaults.RETRY_BASE_SECONDS),

@@ -68,3 +68,7 @@ LONG_POLL_SECONDS = 10.0
 FULL_POLL_EVERY = 6
 """Every n-th poll of the long-polling worker asks for every pending row, not only newer ones:
 rows ops re-queued (admin "retry") have old ids a poll for newer ones would miss."""
+
+S3_URL_EXPIRES_SECONDS = 3600
+"""Lifetime of the signed URL ``/serve`` redirects to with ``MEDIA_S3_SERVE=redirect``
+(``MEDIA_S3_URL_EXPIRES``); the redirect itself may be cached for half of it."""

@@ -1,15 +1,16 @@
 """The media VM's HTTP side: ``/serve/{media_id}``, ``/health``, ``/metrics``.
 
-A plain WSGI app (run under gunicorn by ``python -m media_vm serve``). Variants are
-streamed with the server's ``wsgi.file_wrapper`` (sendfile under gunicorn), never read
-into memory whole. It imports no pyvips: serving needs only the media DB and the files.
+A plain WSGI app (run under gunicorn by ``python -m media_vm serve``). Variants on local
+disk are streamed with the server's ``wsgi.file_wrapper`` (sendfile under gunicorn) or
+handed to nginx (``X-Accel-Redirect``); variants in an object store are streamed from it
+or answered with a redirect to a signed URL (``MEDIA_S3_SERVE``). Never read into memory
+whole. It imports no pyvips: serving needs only the media DB and the store.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 from calendar import timegm
@@ -20,17 +21,17 @@ from typing import Any
 
 from media_vm.config import Settings
 from media_vm.db import make_engine, migrate, ping
+from media_vm.exceptions import StorageUnavailable
 from media_vm.repository import Repository
 from media_vm.similarity import SIMILAR_PATH, similar_response
 from media_vm.status import JobStatus
-from media_vm.storage import LocalStorage
+from media_vm.storage import IMMUTABLE, make_storage
 from shared.naming import is_media_id
 from shared.sizes import DEFAULT_SIZE, NEGOTIATION_ORDER, SIZES_BY_NAME, ImageFormat, nearest_size
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
-IMMUTABLE = "public, max-age=31536000, immutable"
 #: Finished images whose variant list a server process keeps in memory (a few KB each).
 VARIANT_CACHE_SIZE = 20_000
 FORMAT_ALIASES = {"jpg": "jpeg", "auto": "auto", "": "auto"} | {f.value: f.value for f in ImageFormat}
@@ -83,7 +84,7 @@ class MediaServer:
         self.engine = make_engine(settings.database_url)
         migrate(self.engine)
         self.repo = Repository(self.engine)
-        self.storage = LocalStorage(settings.storage_root)
+        self.storage = make_storage(settings)
         self._cache: OrderedDict[str, tuple[list[Any], bool]] = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -189,23 +190,44 @@ class MediaServer:
                         ("X-Content-Type-Options", "nosniff"), ("Content-Length", "0")]
             start_response("200 OK", headers)
             return []
-        path = self.storage.path(variant["path"])
+        if self.storage.remote and self.settings.s3 and self.settings.s3.serve == "redirect":
+            try:
+                return self.redirect_signed(start_response, variant)
+            except StorageUnavailable as e:
+                log.error("media server: %s", e)
+                return self.json(start_response, 503, {"message": "storage unavailable"})
+        head = environ.get("REQUEST_METHOD") == "HEAD"
         try:
-            fh = open(path, "rb")  # noqa: SIM115 - closed by the WSGI server through the file wrapper
+            if head:
+                fh, length = None, self.storage.stored_size(variant["path"])
+            else:
+                fh, length = self.storage.open_stored(variant["path"])
         except FileNotFoundError:
-            log.error("media server: variant %s is in the DB but not on disk", variant["path"])
+            log.error("media server: variant %s is in the DB but not in the store", variant["path"])
             return self.json(start_response, 404, {"message": "variant file missing"})
-        length = os.fstat(fh.fileno()).st_size
+        except StorageUnavailable as e:
+            log.error("media server: %s", e)
+            return self.json(start_response, 503, {"message": "storage unavailable"})
         headers += [("Content-Type", ImageFormat(variant["format"]).mime_type), ("Content-Length", str(length)),
                     ("X-Content-Type-Options", "nosniff")]
         start_response("200 OK", headers)
-        if environ.get("REQUEST_METHOD") == "HEAD":
-            fh.close()
+        if fh is None:
             return []
         wrapper = environ.get("wsgi.file_wrapper")
-        if wrapper is not None:
+        if wrapper is not None and not self.storage.remote:
             return wrapper(fh, 256 * 1024)  # type: ignore[no-any-return]
         return _iter_file(fh)
+
+    def redirect_signed(self, start_response: StartResponse, variant: Any) -> list[bytes]:
+        """302 to a signed URL of the object: the store sends the bytes (with the immutable
+        Cache-Control it was uploaded with). The redirect may be cached for half the URL's life."""
+        assert self.settings.s3 is not None
+        url = self.storage.signed_url(variant["path"])  # type: ignore[attr-defined]
+        start_response("302 Found", [
+            ("Location", url), ("Cache-Control", f"public, max-age={self.settings.s3.url_expires // 2}"),
+            ("Vary", "Accept"), ("Content-Length", "0"),
+        ])
+        return []
 
     def health(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         checks = {"database": "ok", "storage": "ok"}
@@ -213,8 +235,7 @@ class MediaServer:
             ping(self.engine)
         except Exception as e:  # noqa: BLE001
             checks["database"] = f"error: {type(e).__name__}"
-        if not self.storage.writable():
-            checks["storage"] = "error: not writable"
+        checks["storage"] = self.storage.health()
         ok = all(v == "ok" for v in checks.values())
         return self.json(start_response, 200 if ok else 503, {"status": "ok" if ok else "unhealthy", **checks})
 

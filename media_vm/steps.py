@@ -50,7 +50,7 @@ class StepContext:
         row = self.row()
         if not row["bulk_path"]:
             raise RuntimeError("the original has not been retrieved")
-        return self.storage.path(row["bulk_path"])
+        return self.storage.fetch(row["bulk_path"])  # downloaded when another host retrieved it
 
 
 class RetrieveFile:
@@ -93,7 +93,8 @@ class VisualAnalysis:
 
 
 class ResizeOptimize:
-    """Every size and format of the contract into ``library/user_{id}/{type}/img/``."""
+    """Every size and format of the contract into ``library/user_{id}/{type}/img/``, published
+    to the store before the media DB names them (``/serve`` never points at a missing object)."""
 
     step = Step.RESIZE_OPTIMIZE
 
@@ -107,11 +108,13 @@ class ResizeOptimize:
             make_variants, ctx.original(), out_dir, stem=row["media_id"], data_type=DataType(row["data_type"]),
             max_pixels=ctx.settings.max_image_pixels, focus=crop_focus(ctx.repo.analysis(row["id"])),
         )
-        ctx.repo.save_variants(ctx.claim, row["media_id"], [
+        rows: list[dict[str, Any]] = [
             {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",
              "width": v.width, "height": v.height, "bytes": v.bytes}
             for v in variants
-        ])
+        ]
+        ctx.storage.publish([r["path"] for r in rows])
+        ctx.repo.save_variants(ctx.claim, row["media_id"], rows)
 
 
 def complete_payload(repo: Repository, row: Any, public_url: str) -> CompletePayload:

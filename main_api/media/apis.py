@@ -248,7 +248,7 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     except ApplicationError as e:
         return JsonResponse(error_body(e.message, e.extra), status=e.status_code)
 
-    if upstream.status_code == 304 or request.method == "HEAD":
+    if upstream.status_code in (302, 304) or request.method == "HEAD":
         upstream.close()
         response: HttpResponse | StreamingHttpResponse = HttpResponse(status=upstream.status_code)
         if "Content-Type" not in upstream.headers:
@@ -259,6 +259,8 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
         response[name] = value
     if upstream.status_code in (200, 304):
         response["Cache-Control"] = "public, max-age=3600"
+    elif upstream.status_code == 302:  # a signed URL: cached no longer than the VM says it lives
+        response["Cache-Control"] = upstream.headers.get("Cache-Control", "no-cache")
     else:
         response["Cache-Control"] = "no-cache"
     response["Vary"] = "Accept"

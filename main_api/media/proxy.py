@@ -2,6 +2,9 @@
 
 Browsers and CDNs talk to the main API only; the media VM stays private. Conditional
 headers go upstream so a 304 costs no bytes, and the answer is cacheable for an hour.
+A VM whose variants are in an object store with ``MEDIA_S3_SERVE=redirect`` answers with a
+302 to a signed URL: that is passed on, with the VM's (shorter) cache lifetime, and the
+browser fetches the bytes from the store.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ log = logging.getLogger(__name__)
 #: Query parameters that ``/serve`` understands; nothing else is passed on.
 QUERY_PARAMS = ("size", "format", "bg")
 REQUEST_HEADERS = ("Accept", "If-None-Match", "If-Modified-Since")
-RESPONSE_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified")
+RESPONSE_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Location")
 #: Upstream answers passed through as they are; any other becomes a 502.
-PASSED_STATUSES = frozenset({200, 304, 400, 404})
+PASSED_STATUSES = frozenset({200, 302, 304, 400, 404})
 CHUNK_BYTES = 64 * 1024
 
 _local = threading.local()

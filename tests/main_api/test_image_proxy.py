@@ -18,6 +18,8 @@ from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID
 
 SLOW_MEDIA_ID = "5" * 32
 BROKEN_MEDIA_ID = "e" * 32
+SIGNED_MEDIA_ID = "7" * 32
+SIGNED_URL = "https://bucket.example.org/library/user_1/artwork/img/x_detail.webp?X-Amz-Signature=abc"
 BODY = image_bytes("WEBP", (300, 200))
 ETAG = '"v1-abc"'
 
@@ -42,6 +44,13 @@ class FakeServe(BaseHTTPRequestHandler):
             time.sleep(1.5)
         if media_id == BROKEN_MEDIA_ID:
             return self._send(500, "text/plain", b"Internal Server Error", with_body)
+        if media_id == SIGNED_MEDIA_ID:  # a VM on object storage with MEDIA_S3_SERVE=redirect
+            self.send_response(302)
+            self.send_header("Location", SIGNED_URL)
+            self.send_header("Cache-Control", "public, max-age=1800")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if media_id != MEDIA_ID:
             return self._send(404, "application/json", json.dumps({"error": "unknown media id"}).encode(), with_body)
         if parse_qs(url.query).get("size") == ["gigantic"]:
@@ -139,6 +148,17 @@ def test_upstream_404_and_400_pass_through(media_vm):
 
     response = Client().get(f"/api/images/{MEDIA_ID}?size=gigantic")
     assert response.status_code == 400
+
+
+def test_a_redirect_to_a_signed_url_is_passed_on_with_the_vms_cache_lifetime(media_vm):
+    response = Client().get(f"/api/images/{SIGNED_MEDIA_ID}?size=detail", HTTP_ACCEPT="image/webp")
+
+    assert response.status_code == 302
+    assert response["Location"] == SIGNED_URL
+    assert response["Cache-Control"] == "public, max-age=1800"  # not the hour a 200 gets
+    assert response["Vary"] == "Accept"
+    assert content_of(response) == b""
+    assert len(media_vm) == 1  # the proxy did not follow it: the browser fetches from the store
 
 
 def test_an_upstream_error_becomes_502(media_vm):

@@ -3,26 +3,38 @@
 Every path is built from ids the VM made itself (media id, user id, data type, date),
 never from data in a payload, and every file lands by rename, so a reader never sees a
 half-written one.
+
+The methods a remote store overrides (:mod:`media_vm.storage.s3`) are no-ops here: the
+files under the root *are* the store, so there is nothing to publish, fetch or forget.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 from shared.data_types import DataType
 from shared.naming import ACCEPTED_TYPES
 
 #: Extension of a stored original by the mime type the main API sniffed.
 ORIGINAL_EXTENSIONS = ACCEPTED_TYPES
+#: How variants may be cached: a media id's variants never change (re-processing makes a new id).
+IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 class LocalStorage:
+    #: True when ``/serve`` must read variants from elsewhere than the local root.
+    remote = False
+
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.root)!r})"
 
     def bulk_relpath(self, media_id: str, mime_type: str, day: date) -> str:
         """``bulk/YYYY-MM-DD/{media_id}.{ext}`` for an untouched original."""
@@ -65,6 +77,31 @@ class LocalStorage:
             tmp.unlink(missing_ok=True)
             raise
         return total
+
+    # -- what a remote store does differently (nothing, here) ---------------------------
+
+    def fetch(self, relpath: str) -> Path:
+        """A local file holding ``relpath``'s bytes, for the image steps to read."""
+        return self.path(relpath)
+
+    def publish(self, relpaths: Sequence[str]) -> None:
+        """Make files written under the root at ``relpaths`` part of the store."""
+
+    def forget(self, relpath: str) -> None:
+        """Drop this host's working copy of ``relpath`` (the store keeps it)."""
+
+    def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
+        """An open binary file of a stored object and its size; FileNotFoundError if absent."""
+        fh = open(self.path(relpath), "rb")  # noqa: SIM115 - the caller closes it
+        return fh, os.fstat(fh.fileno()).st_size
+
+    def stored_size(self, relpath: str) -> int:
+        """Size of a stored object; FileNotFoundError if absent."""
+        return self.path(relpath).stat().st_size
+
+    def health(self) -> str:
+        """"ok", or what is wrong, for ``/health``."""
+        return "ok" if self.writable() else "error: not writable"
 
     def writable(self) -> bool:
         """True when the root exists (or can be made) and a file can be written in it."""
