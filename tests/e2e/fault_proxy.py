@@ -1,6 +1,6 @@
 """A forwarding HTTP proxy on loopback that can break chosen requests on purpose.
 
-The worker talks to the main API through it; a test switches a path into a fault mode:
+The worker talks to the main API (or the S3 store) through it; a test switches a path into a fault mode:
 ``"refuse"`` drops the connection without an answer (the API is down) and ``"500"``
 answers with a server error. Everything else is forwarded unchanged.
 """
@@ -54,11 +54,14 @@ class FaultProxy:
                 for k, v in upstream.headers.items():
                     if k.lower() not in HOP_BY_HOP | {"content-encoding"}:
                         self.send_header(k, v)
-                self.send_header("Content-Length", str(len(upstream.content)))
+                head = self.command == "HEAD"  # no body, but the length the GET would have
+                self.send_header("Content-Length", upstream.headers.get("Content-Length", "0") if head
+                                 else str(len(upstream.content)))
                 self.end_headers()
-                self.wfile.write(upstream.content)
+                if not head:
+                    self.wfile.write(upstream.content)
 
-            do_GET = do_POST = do_DELETE = do_PATCH = _handle
+            do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = do_HEAD = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"

@@ -271,3 +271,30 @@ def test_serve_from_the_bucket_keeps_etags_head_and_missing_objects_honest(serve
         assert gone.status_code == 404 and gone.json() == {"message": "variant file missing"}
     else:  # the signed URL is made without asking the store; the store answers 404 itself
         assert requests.get(gone.headers["Location"], timeout=10).status_code == 404
+
+
+def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_url, tmp_path):
+    dead = s3_bucket.settings(endpoint_url=f"http://127.0.0.1:{free_port()}")
+    app = MediaServer(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
+                              storage_backend="s3", s3=dead))
+    app.repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
+                       "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
+    claim = app.repo.claim_next("t")
+    row = app.repo.media_file(claim.media_file_id)
+    app.repo.save_variants(claim, row["media_id"], [
+        {"size": "detail", "format": "jpeg", "bg": "original", "width": 10, "height": 10, "bytes": 100,
+         "path": f"library/user_3/product/img/{row['media_id']}_detail.jpg"}])
+    app.repo.finish(claim, processing_seconds=1.0)
+    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        r = requests.get(f"{base}/serve/{row['media_id']}?size=detail", timeout=30)
+        assert r.status_code == 503 and r.json() == {"message": "storage unavailable"}
+        assert r.headers["Cache-Control"] == "no-store"
+        health = requests.get(f"{base}/health", timeout=30)
+        assert health.status_code == 503
+        assert health.json()["storage"] == "error: object store unreachable (EndpointConnectionError)"
+    finally:
+        server.shutdown()
+        app.engine.dispose()
