@@ -1,4 +1,5 @@
-"""The self-healing cycle: stalled steps, undelivered reports, failed steps due again.
+"""The self-healing cycle: stalled steps, undelivered reports, failed steps due again, and
+(with object storage) working copies a killed worker left in the host's scratch space.
 
 Runs inside every worker (every ``HEAL_INTERVAL_SECONDS``) and on its own with
 ``python -m media_vm heal``. One cycle touches at most ``HEAL_BATCH`` images of each kind.
@@ -21,12 +22,20 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def scratch_max_age(lease_seconds: int) -> float:
+    """Age past which a working copy is nobody's: an hour, or two leases if longer."""
+    return float(max(3600, 2 * lease_seconds))
+
+
 def heal(worker: Worker, *, process: bool = True) -> dict[str, int]:
     """One cycle; with ``process`` it also works the images it finds due (the CLI does)."""
     settings, repo, client = worker.settings, worker.repo, worker.client
     report = {"stalled": 0, "called_back": 0, "cleaned_up": 0, "report_failed": 0, "retried": 0}
 
     report["stalled"] = len(repo.reset_stalled(settings.heal_batch, settings.stall_seconds))
+    if worker.storage.remote:
+        # the bucket has them; a step that still wants one downloads it again
+        report["swept"] = worker.storage.sweep_working_copies(older_than=scratch_max_age(settings.lease_seconds))
 
     for row in repo.unreported(settings.heal_batch):
         try:

@@ -90,6 +90,10 @@ class LocalStorage:
     def forget(self, relpath: str) -> None:
         """Drop this host's working copy of ``relpath`` (the store keeps it)."""
 
+    def sweep_working_copies(self, *, older_than: float) -> int:
+        """Delete working copies last written more than ``older_than`` seconds ago; how many."""
+        return 0
+
     def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
         """An open binary file of a stored object and its size; FileNotFoundError if absent."""
         fh = open(self.path(relpath), "rb")  # noqa: SIM115 - the caller closes it

@@ -20,6 +20,8 @@ retries with a capped backoff, as for a full disk. A missing object is ``FileNot
 from __future__ import annotations
 
 import contextlib
+import logging
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -33,6 +35,8 @@ from media_vm.config import S3Settings
 from media_vm.exceptions import StorageUnavailable
 from media_vm.storage.local import IMMUTABLE, ORIGINAL_EXTENSIONS, LocalStorage
 from shared.sizes import ImageFormat
+
+log = logging.getLogger(__name__)
 
 #: Objects uploaded at once when a set of variants is published.
 UPLOAD_THREADS = 8
@@ -147,6 +151,19 @@ class S3Storage(LocalStorage):
     def forget(self, relpath: str) -> None:
         with contextlib.suppress(OSError, ValueError):
             self.path(relpath).unlink(missing_ok=True)
+
+    def sweep_working_copies(self, *, older_than: float) -> int:
+        cutoff = time.time() - older_than
+        swept = 0
+        for top in ("bulk", "library"):
+            for path in (self.root / top).rglob("*") if (self.root / top).is_dir() else ():
+                with contextlib.suppress(OSError):
+                    if path.is_file() and path.stat().st_mtime < cutoff:
+                        path.unlink()
+                        swept += 1
+        if swept:
+            log.info("storage: swept %s stale working copies from %s", swept, self.root)
+        return swept
 
     def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
         with self._errors("read", relpath):

@@ -298,3 +298,27 @@ def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_
     finally:
         server.shutdown()
         app.engine.dispose()
+
+
+def test_stale_working_copies_are_swept_fresh_ones_kept(store, tmp_path):
+    import os
+    import time
+
+    from media_vm.healer import scratch_max_age
+
+    old, young = store.path("bulk/2026-11-20/old.jpg"), store.path("library/user_1/product/img/young_grid.avif")
+    for path in (old, young):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    an_hour_and_more = time.time() - scratch_max_age(300) - 60
+    os.utime(old, (an_hour_and_more, an_hour_and_more))
+
+    assert store.sweep_working_copies(older_than=scratch_max_age(300)) == 1
+    assert files_under(store.root) == ["library/user_1/product/img/young_grid.avif"]
+    assert scratch_max_age(7200) == 14400  # never shorter than two leases
+    local = LocalStorage(tmp_path / "local")
+    (tmp_path / "local" / "bulk").mkdir(parents=True)
+    (tmp_path / "local" / "bulk" / "kept.jpg").write_bytes(b"x")
+    os.utime(tmp_path / "local" / "bulk" / "kept.jpg", (an_hour_and_more, an_hour_and_more))
+    assert local.sweep_working_copies(older_than=0) == 0  # on local storage these are the store itself
+    assert (tmp_path / "local" / "bulk" / "kept.jpg").exists()
