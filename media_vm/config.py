@@ -73,11 +73,16 @@ class S3Settings:
         if not 60 <= expires <= 7 * 24 * 3600:
             raise ValueError(f"MEDIA_S3_URL_EXPIRES must be 60..604800 seconds, got {expires}")
         prefix = os.environ.get("MEDIA_S3_PREFIX", "").strip().strip("/")
+        endpoint = os.environ.get("MEDIA_S3_ENDPOINT_URL", "").strip().rstrip("/")
+        region = os.environ.get("MEDIA_S3_REGION", "").strip()
+        if not endpoint and not region:
+            # boto3 would sign for us-east-1, and URLs signed for the wrong region are refused
+            raise ValueError("AWS S3 (no MEDIA_S3_ENDPOINT_URL) needs MEDIA_S3_REGION, the bucket's region")
         return cls(
             bucket=bucket,
             prefix=f"{prefix}/" if prefix else "",
-            endpoint_url=os.environ.get("MEDIA_S3_ENDPOINT_URL", "").strip().rstrip("/"),
-            region=os.environ.get("MEDIA_S3_REGION", "").strip(),
+            endpoint_url=endpoint,
+            region=region,
             access_key_id=os.environ.get("MEDIA_S3_ACCESS_KEY_ID", "").strip(),
             secret_access_key=os.environ.get("MEDIA_S3_SECRET_ACCESS_KEY", "").strip(),
             addressing_style=style,

@@ -220,11 +220,12 @@ class MediaServer:
 
     def redirect_signed(self, start_response: StartResponse, variant: Any) -> list[bytes]:
         """302 to a signed URL of the object: the store sends the bytes (with the immutable
-        Cache-Control it was uploaded with). The redirect may be cached for half the URL's life."""
+        Cache-Control it was uploaded with). Only the browser may keep the redirect, for half
+        the URL's life: a shared cache could hand it out after the signature expired."""
         assert self.settings.s3 is not None
         url = self.storage.signed_url(variant["path"])  # type: ignore[attr-defined]
         start_response("302 Found", [
-            ("Location", url), ("Cache-Control", f"public, max-age={self.settings.s3.url_expires // 2}"),
+            ("Location", url), ("Cache-Control", f"private, max-age={self.settings.s3.url_expires // 2}"),
             ("Vary", "Accept"), ("Content-Length", "0"),
         ])
         return []

@@ -29,7 +29,7 @@ from media_vm.repository import Claim, LeaseLost, Repository, utcnow
 from media_vm.retry import Retry
 from media_vm.status import Step, StepStatus
 from media_vm.steps import CHECKLIST, StepContext
-from media_vm.storage import make_storage
+from media_vm.storage import LocalStorage, make_storage
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,16 @@ class Worker:
             keeper.join(timeout=5)
 
     def _process(self, claim: Claim) -> None:
-        lease_lost = self._work(claim)
-        if not lease_lost:  # else its working copy may be the new owner's now
-            self._drop_working_copy(claim)
+        workspace = self.storage.for_claim(claim.token)  # with object storage: a folder of its own
+        try:
+            self._work(claim, workspace)
+        finally:
+            workspace.discard()
 
-    def _work(self, claim: Claim) -> bool:
-        """The image's remaining steps; True when the lease was lost on the way."""
+    def _work(self, claim: Claim, storage: LocalStorage) -> None:
+        """The image's remaining steps, until it is done, stops for now, or is lost."""
         started = time.monotonic()
-        ctx = StepContext(self.settings, self.repo, self.storage, self.client, claim, self.images)
+        ctx = StepContext(self.settings, self.repo, storage, self.client, claim, self.images)
         try:
             checklist = self.repo.checklist(claim.media_file_id)
             for step_impl in CHECKLIST:
@@ -103,9 +105,9 @@ class Worker:
                     continue
                 if self.stop.is_set():
                     self.repo.release(claim)
-                    return False
+                    return
                 if not self._run_step(ctx, step_impl):
-                    return False
+                    return
             row = self.repo.media_file(claim.media_file_id)
             total = (utcnow() - row["created_at"]).total_seconds() if row["created_at"] else 0.0
             self.repo.finish(claim, processing_seconds=max(total, time.monotonic() - started))
@@ -114,24 +116,12 @@ class Worker:
                      row["media_id"])
         except LeaseLost as e:
             log.warning("worker %s: %s; leaving it to its new owner", claim.worker_id, e)
-            return True
         except Exception:
             # e.g. the media DB went away between steps: hand the image back if we can;
             # if even that fails the lease expires and another pass picks it up
             log.exception("worker %s: media file %s interrupted", claim.worker_id, claim.media_file_id)
             with contextlib.suppress(Exception):
                 self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=self.retry.base_seconds))
-        return False
-
-    def _drop_working_copy(self, claim: Claim) -> None:
-        """With a remote store, the original downloaded for this image leaves the scratch
-        space once the image is out of our hands (done, given up or handed back)."""
-        if not self.storage.remote:
-            return
-        with contextlib.suppress(Exception):
-            bulk_path = self.repo.media_file(claim.media_file_id)["bulk_path"]
-            if bulk_path:
-                self.storage.forget(bulk_path)
 
     def _run_step(self, ctx: StepContext, step_impl: object) -> bool:
         """Run one step; True to go on to the next, False when the image stops here."""

@@ -259,7 +259,7 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
         response[name] = value
     if upstream.status_code in (200, 304):
         response["Cache-Control"] = "public, max-age=3600"
-    elif upstream.status_code == 302:  # a signed URL: cached no longer than the VM says it lives
+    elif upstream.status_code == 302:  # a signed URL: only as the VM allows (private, short)
         response["Cache-Control"] = upstream.headers.get("Cache-Control", "no-cache")
     else:
         response["Cache-Control"] = "no-cache"

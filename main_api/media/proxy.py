@@ -3,8 +3,9 @@
 Browsers and CDNs talk to the main API only; the media VM stays private. Conditional
 headers go upstream so a 304 costs no bytes, and the answer is cacheable for an hour.
 A VM whose variants are in an object store with ``MEDIA_S3_SERVE=redirect`` answers with a
-302 to a signed URL: that is passed on, with the VM's (shorter) cache lifetime, and the
-browser fetches the bytes from the store.
+302 to a signed URL: that is passed on with the VM's Cache-Control (private: the browser
+alone may keep it, for less than the signature lives), and the browser fetches the bytes
+from the store.
 """
 
 from __future__ import annotations

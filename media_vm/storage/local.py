@@ -80,6 +80,13 @@ class LocalStorage:
 
     # -- what a remote store does differently (nothing, here) ---------------------------
 
+    def for_claim(self, token: str) -> LocalStorage:
+        """The storage one claim's steps use (a remote store gives each its own work folder)."""
+        return self
+
+    def discard(self) -> None:
+        """Drop a claim's work folder once the worker is done with the image."""
+
     def fetch(self, relpath: str) -> Path:
         """A local file holding ``relpath``'s bytes, for the image steps to read."""
         return self.path(relpath)
@@ -91,7 +98,7 @@ class LocalStorage:
         """Drop this host's working copy of ``relpath`` (the store keeps it)."""
 
     def sweep_working_copies(self, *, older_than: float) -> int:
-        """Delete working copies last written more than ``older_than`` seconds ago; how many."""
+        """Delete work folders untouched for ``older_than`` seconds; how many."""
         return 0
 
     def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:

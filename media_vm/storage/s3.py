@@ -2,12 +2,16 @@
 
 Objects are named ``{MEDIA_S3_PREFIX}{relpath}``, the relative names the local backend uses
 and the media DB records, so a deployment can move from disk to bucket by copying the tree.
-``MEDIA_STORAGE_ROOT`` becomes this host's scratch space:
+Locally, ``MEDIA_STORAGE_ROOT/s3-work/`` is this host's scratch space (a tree of files kept
+there by the local backend is never touched), one folder per claim so that no two workers,
+threads or a worker that lost its lease ever share a working file:
 
 - an original is downloaded there (atomically, size-capped), then uploaded; the local copy
-  stays for the steps that read it and is dropped when the worker is done with the image;
+  stays for the steps that read it;
 - variants are encoded there, uploaded (several at once), then deleted;
-- a step that needs an original another host retrieved downloads it there first.
+- a step that needs an original another host retrieved downloads it there first;
+- the folder is deleted when the worker lets go of the image; what a killed worker left is
+  swept by the healing cycle.
 
 So any worker on any host can take over any image at any step, and any VM's ``/serve``
 answers for every image: it streams the object, or redirects to a signed URL.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,7 +51,7 @@ MAX_FETCH_BYTES = 256 * 1024 * 1024
 CONTENT_TYPES = {ext: mime for mime, ext in ORIGINAL_EXTENSIONS.items()} | {
     fmt.extension: fmt.mime_type for fmt in ImageFormat
 }
-_MISSING = frozenset({"404", "NoSuchKey", "NotFound"})
+_MISSING = frozenset({"NoSuchKey"})
 
 
 def make_client(settings: S3Settings) -> Any:
@@ -74,21 +79,38 @@ def make_client(settings: S3Settings) -> Any:
     return boto3.session.Session().client("s3", config=config, **kwargs)
 
 
+#: Under MEDIA_STORAGE_ROOT: the work folders, one per claim (plus "shared" for other uses).
+WORK_DIR = "s3-work"
+
+
 class S3Storage(LocalStorage):
     remote = True
 
-    def __init__(self, root: Path, settings: S3Settings, client: Any = None) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, settings: S3Settings, client: Any = None, *, workspace: str = "shared") -> None:
+        if not workspace.isalnum():
+            raise ValueError(f"not a work folder name: {workspace!r}")
+        self.work_root = Path(root) / WORK_DIR
+        super().__init__(self.work_root / workspace)
         self.settings = settings
         self.bucket = settings.bucket
         self.client = client if client is not None else make_client(settings)
+
+    def for_claim(self, token: str) -> S3Storage:
+        return S3Storage(self.work_root.parent, self.settings, self.client, workspace=token)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def __repr__(self) -> str:
         where = self.settings.endpoint_url or "aws"
         return f"S3Storage(s3://{self.bucket}/{self.settings.prefix} at {where}, scratch {str(self.root)!r})"
 
     def key(self, relpath: str) -> str:
-        self.path(relpath)  # the same refusal of names that would leave the tree
+        """``MEDIA_S3_PREFIX`` + the relative name, which must be plain: no ``..``, ``.``, empty
+        or absolute parts, no backslashes (a store may normalise them out of the prefix)."""
+        parts = relpath.split("/")
+        if "\\" in relpath or any(part in ("", ".", "..") for part in parts) or parts[0] not in ("bulk", "library"):
+            raise ValueError(f"not a storage name: {relpath!r}")
         return self.settings.prefix + relpath
 
     @contextlib.contextmanager
@@ -155,14 +177,16 @@ class S3Storage(LocalStorage):
     def sweep_working_copies(self, *, older_than: float) -> int:
         cutoff = time.time() - older_than
         swept = 0
-        for top in ("bulk", "library"):
-            for path in (self.root / top).rglob("*") if (self.root / top).is_dir() else ():
-                with contextlib.suppress(OSError):
-                    if path.is_file() and path.stat().st_mtime < cutoff:
-                        path.unlink()
-                        swept += 1
+        for folder in self.work_root.iterdir() if self.work_root.is_dir() else ():
+            if folder == self.root or not folder.is_dir():
+                continue
+            with contextlib.suppress(OSError):
+                newest = max((p.stat().st_mtime for p in folder.rglob("*")), default=folder.stat().st_mtime)
+                if max(newest, folder.stat().st_mtime) < cutoff:
+                    shutil.rmtree(folder)
+                    swept += 1
         if swept:
-            log.info("storage: swept %s stale working copies from %s", swept, self.root)
+            log.info("storage: swept %s abandoned work folders from %s", swept, self.work_root)
         return swept
 
     def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
@@ -171,8 +195,12 @@ class S3Storage(LocalStorage):
         return answer["Body"], int(answer["ContentLength"])
 
     def stored_size(self, relpath: str) -> int:
+        # a one-byte GET, not a HEAD: a HEAD's error has no body, so a missing bucket (the
+        # store's fault) would read as a missing object
         with self._errors("read", relpath):
-            return int(self.client.head_object(Bucket=self.bucket, Key=self.key(relpath))["ContentLength"])
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(relpath), Range="bytes=0-0")
+        answer["Body"].close()
+        return int(str(answer["ContentRange"]).rsplit("/", 1)[1])
 
     def signed_url(self, relpath: str) -> str:
         """A URL anyone may GET the object at for ``MEDIA_S3_URL_EXPIRES`` seconds."""

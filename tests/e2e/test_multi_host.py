@@ -157,7 +157,8 @@ def test_an_image_begun_on_one_host_is_finished_on_another_from_the_store(hosts,
     victim.wait(timeout=10)
     row = system.media_rows()[0]
     assert list(bucket.keys()) == [row["bulk_path"]]
-    assert stored_files(host_a.root) == [row["bulk_path"]]  # its working copy, orphaned by the kill
+    # its working copy, in the claim's own folder, orphaned by the kill (the healer sweeps it later)
+    assert stored_files(host_a.root) == [f"s3-work/{row['claim_token']}/{row['bulk_path']}"]
     assert stored_files(host_b.root) == []
 
     def lease_expired():

@@ -47,7 +47,7 @@ class FakeServe(BaseHTTPRequestHandler):
         if media_id == SIGNED_MEDIA_ID:  # a VM on object storage with MEDIA_S3_SERVE=redirect
             self.send_response(302)
             self.send_header("Location", SIGNED_URL)
-            self.send_header("Cache-Control", "public, max-age=1800")
+            self.send_header("Cache-Control", "private, max-age=1800")
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
@@ -155,7 +155,7 @@ def test_a_redirect_to_a_signed_url_is_passed_on_with_the_vms_cache_lifetime(med
 
     assert response.status_code == 302
     assert response["Location"] == SIGNED_URL
-    assert response["Cache-Control"] == "public, max-age=1800"  # not the hour a 200 gets
+    assert response["Cache-Control"] == "private, max-age=1800"  # not the shared hour a 200 gets
     assert response["Vary"] == "Accept"
     assert content_of(response) == b""
     assert len(media_vm) == 1  # the proxy did not follow it: the browser fetches from the store

@@ -70,7 +70,7 @@ def test_another_host_fetches_the_original_from_the_store(store, s3_bucket, tmp_
 
     local = host_b.fetch(relpath)
 
-    assert local == (tmp_path / "host-b" / relpath).resolve()
+    assert local == (tmp_path / "host-b" / "s3-work" / "shared" / relpath).resolve()
     assert local.read_bytes() == data
     assert pyvips.Image.new_from_file(str(local)).width == 300
     assert [n for n in files_under(host_b.root) if ".tmp" in n] == []
@@ -116,8 +116,12 @@ def test_a_missing_object_is_file_not_found_not_a_store_failure(store):
 def test_names_that_would_leave_the_tree_are_refused(store, s3_bucket):
     with pytest.raises(ValueError):
         store.write_stream("../outside.jpg", [b"x"], max_bytes=10)
+    for name in ("library/../../etc/passwd", "bulk/x/../y.jpg", "/bulk/x.jpg", "bulk//x.jpg", "bulk/./x.jpg",
+                 "bulk\\..\\x.jpg", "other/x.jpg"):
+        with pytest.raises(ValueError, match="not a storage name"):
+            store.key(name)
     with pytest.raises(ValueError):
-        store.key("library/../../etc/passwd")
+        store.for_claim("../elsewhere")
     assert s3_bucket.keys() == {}
 
 
@@ -140,6 +144,8 @@ def test_a_failing_store_is_environmental_and_leaves_no_file(where, s3_bucket, t
     assert isinstance(caught.value, OSError)
     assert files_under(tmp_path / "scratch") == []
     assert store.health().startswith("error:")
+    with pytest.raises(StorageUnavailable):  # a HEAD /serve says 503 too, not "no such variant"
+        store.stored_size("library/user_1/product/img/v_thumbnail.webp")
     variant = store.path("library/user_1/product/img/v_thumbnail.webp")
     variant.parent.mkdir(parents=True)
     variant.write_bytes(b"webp")
@@ -180,6 +186,12 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
             m.setenv(name, value)
             with pytest.raises(ValueError, match=message):
                 Settings.from_env()
+    monkeypatch.delenv("MEDIA_S3_ENDPOINT_URL")
+    monkeypatch.delenv("MEDIA_S3_REGION")
+    with pytest.raises(ValueError, match="AWS S3 .* needs MEDIA_S3_REGION"):
+        Settings.from_env()  # else URLs would be signed for us-east-1 whatever the bucket's region
+    monkeypatch.setenv("MEDIA_S3_REGION", "eu-central-1")
+    assert Settings.from_env().s3.endpoint_url == ""
     monkeypatch.delenv("MEDIA_STORAGE_BACKEND")
     assert Settings.from_env().s3 is None  # the local backend needs none of them
 
@@ -235,7 +247,7 @@ def test_serve_answers_from_the_bucket(served_from_s3):
         body = r.content
     else:
         assert r.status_code == 302 and r.content == b""
-        assert r.headers["Cache-Control"] == "public, max-age=300"  # half the signed URL's life
+        assert r.headers["Cache-Control"] == "private, max-age=300"  # the browser's, for half the URL's life
         assert "X-Amz-Signature=" in r.headers["Location"] and "X-Amz-Expires=600" in r.headers["Location"]
         signed = requests.get(r.headers["Location"], timeout=10)  # what a browser does next
         assert signed.status_code == 200 and signed.headers["Content-Type"] == "image/avif"
@@ -300,25 +312,44 @@ def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_
         app.engine.dispose()
 
 
-def test_stale_working_copies_are_swept_fresh_ones_kept(store, tmp_path):
+def test_each_claim_works_in_a_folder_of_its_own_dropped_when_done(store, s3_bucket):
+    one, two = store.for_claim("aaaa1111"), store.for_claim("bbbb2222")
+    relpath = one.bulk_relpath(MEDIA_ID, "image/png", DAY)
+    one.write_stream(relpath, [b"png bytes"], max_bytes=100)
+    two.fetch(relpath)  # e.g. a new owner on this host after a lease was lost
+    assert one.path(relpath) != two.path(relpath) and one.client is store.client
+    one.discard()  # the old owner lets go: the new owner's copy stays
+    assert two.fetch(relpath).read_bytes() == b"png bytes"
+    assert files_under(store.work_root) == [f"bbbb2222/{relpath}"]
+    two.discard()
+    assert files_under(store.work_root) == [] and s3_bucket.keys() == {relpath: 9}
+
+
+def test_abandoned_work_folders_are_swept_the_rest_kept(store, tmp_path):
     import os
     import time
 
     from media_vm.healer import scratch_max_age
 
-    old, young = store.path("bulk/2026-11-20/old.jpg"), store.path("library/user_1/product/img/young_grid.avif")
-    for path in (old, young):
-        path.parent.mkdir(parents=True, exist_ok=True)
+    long_ago = time.time() - scratch_max_age(300) - 60
+    abandoned, busy = store.for_claim("deadbeef"), store.for_claim("cafe0001")
+    for workspace, name in ((abandoned, "bulk/2026-11-20/old.jpg"), (busy, "bulk/2026-11-20/older.jpg")):
+        path = workspace.path(name)
+        path.parent.mkdir(parents=True)
         path.write_bytes(b"x")
-    an_hour_and_more = time.time() - scratch_max_age(300) - 60
-    os.utime(old, (an_hour_and_more, an_hour_and_more))
+        for p in (path, *path.parents):
+            if p == store.work_root:
+                break
+            os.utime(p, (long_ago, long_ago))
+    busy.path("library/user_1/product/img/x_grid.avif").parent.mkdir(parents=True)
+    busy.path("library/user_1/product/img/x_grid.avif").write_bytes(b"x")  # written just now
+    old_tree = store.work_root.parent / "bulk" / "2020-01-01" / "kept.jpg"  # the local backend's tree
+    old_tree.parent.mkdir(parents=True)
+    old_tree.write_bytes(b"x")
+    os.utime(old_tree, (long_ago, long_ago))
 
     assert store.sweep_working_copies(older_than=scratch_max_age(300)) == 1
-    assert files_under(store.root) == ["library/user_1/product/img/young_grid.avif"]
+    assert not abandoned.root.exists() and busy.root.exists()
+    assert old_tree.exists()  # never touched: moving to a bucket keeps the old files until you delete them
     assert scratch_max_age(7200) == 14400  # never shorter than two leases
-    local = LocalStorage(tmp_path / "local")
-    (tmp_path / "local" / "bulk").mkdir(parents=True)
-    (tmp_path / "local" / "bulk" / "kept.jpg").write_bytes(b"x")
-    os.utime(tmp_path / "local" / "bulk" / "kept.jpg", (an_hour_and_more, an_hour_and_more))
-    assert local.sweep_working_copies(older_than=0) == 0  # on local storage these are the store itself
-    assert (tmp_path / "local" / "bulk" / "kept.jpg").exists()
+    assert LocalStorage(tmp_path).sweep_working_copies(older_than=0) == 0  # local files are the store
