@@ -1,4 +1,4 @@
-"""``python -m media_vm <command>``: worker, serve, heal, process, migrate."""
+"""``python -m media_vm <command>``: worker, serve, heal, process, migrate, copy-to-bucket."""
 
 from __future__ import annotations
 
@@ -70,6 +70,27 @@ def cmd_process(args: argparse.Namespace) -> int:
     return process_command([Path(f) for f in args.files], Path(args.out), data_type=args.data_type)
 
 
+def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
+    import json
+
+    from media_vm.db import make_engine, migrate
+    from media_vm.storage import make_storage
+    from media_vm.storage.copy import copy_to_bucket
+    from media_vm.storage.s3 import S3Storage
+
+    settings = _settings()
+    store = make_storage(settings)
+    if not isinstance(store, S3Storage):
+        print("MEDIA_STORAGE_BACKEND is not s3: set it and MEDIA_S3_* first (README, Scale-out)", file=sys.stderr)
+        return 2
+    source = Path(args.source) if args.source else settings.storage_root
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    summary = copy_to_bucket(store, source, engine, dry_run=args.dry_run)
+    print(json.dumps(summary, indent=2))
+    return 1 if summary["failed_count"] or (summary["missing_count"] and not args.dry_run) else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
     config = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_media_vm.py"
@@ -110,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="var/process-out", help="output folder (default: %(default)s)")
     p.add_argument("--data-type", default="product", choices=["product", "profile", "event", "logo", "sites"])
     p.set_defaults(func=cmd_process)
+
+    p = sub.add_parser("copy-to-bucket", help="copy a local bulk/ and library/ tree into the S3 bucket")
+    p.add_argument("--from", dest="source", default=None,
+                   help="the local tree (default: MEDIA_STORAGE_ROOT, where the local backend kept it)")
+    p.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
+    p.set_defaults(func=cmd_copy_to_bucket)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

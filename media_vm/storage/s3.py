@@ -146,9 +146,13 @@ class S3Storage(LocalStorage):
                 self.forget(relpath)
 
     def _upload(self, relpath: str) -> None:
+        self.upload_file(relpath, self.path(relpath))
+
+    def upload_file(self, relpath: str, source: Path) -> None:
+        """Store the file at ``source`` as ``relpath``, with its content type and caching."""
         ext = relpath.rsplit(".", 1)[-1]
         public = relpath.startswith("library/")
-        with open(self.path(relpath), "rb") as fh, self._errors("store", relpath):
+        with open(source, "rb") as fh, self._errors("store", relpath):
             self.client.put_object(
                 Bucket=self.bucket, Key=self.key(relpath), Body=fh,
                 ContentType=CONTENT_TYPES.get(ext, "application/octet-stream"),
@@ -188,6 +192,15 @@ class S3Storage(LocalStorage):
         if swept:
             log.info("storage: swept %s abandoned work folders from %s", swept, self.work_root)
         return swept
+
+    def stored_keys(self) -> set[str]:
+        """The relative names of every object under the prefix (one listing, paged)."""
+        names: set[str] = set()
+        with self._errors("list", "bulk/"):
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
+                                                                             Prefix=self.settings.prefix):
+                names.update(o["Key"][len(self.settings.prefix):] for o in page.get("Contents", []))
+        return names
 
     def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
         with self._errors("read", relpath):

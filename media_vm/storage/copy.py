@@ -1,0 +1,88 @@
+"""``python -m media_vm copy-to-bucket``: move a local deployment's files into the bucket.
+
+Copies ``bulk/`` and ``library/`` from a local tree (by default ``MEDIA_STORAGE_ROOT``, as
+the local backend left it) into the configured bucket under the same relative names, with
+the content types and ``Cache-Control`` the VM itself gives its objects. Objects already in
+the bucket are skipped, so it can be run again after an interruption. It ends by checking
+that every file the media DB names is in the bucket.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from media_vm.db import media_files, media_variants
+from media_vm.storage.s3 import UPLOAD_THREADS, S3Storage
+
+#: Seconds between two progress lines.
+PROGRESS_EVERY = 2.0
+
+
+def local_files(source: Path) -> list[str]:
+    """Relative names of the files under ``source/bulk`` and ``source/library`` (no temp or
+    hidden files; the S3 backend's work folders are beside them, never inside)."""
+    names = []
+    for top in ("bulk", "library"):
+        for path in sorted((source / top).rglob("*")) if (source / top).is_dir() else ():
+            relpath = path.relative_to(source).as_posix()
+            if path.is_file() and not any(part.startswith(".") for part in relpath.split("/")):
+                names.append(relpath)
+    return names
+
+
+def names_in_media_db(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        originals = {r[0] for r in conn.execute(select(media_files.c.bulk_path).where(
+            media_files.c.bulk_path.is_not(None)))}
+        variants = {r[0] for r in conn.execute(select(media_variants.c.path))}
+    return originals | variants
+
+
+def copy_to_bucket(store: S3Storage, source: Path, engine: Engine, *, dry_run: bool = False,
+                   out: TextIO = sys.stderr) -> dict[str, Any]:
+    files = local_files(source)
+    present = store.stored_keys()
+    todo = [name for name in files if name not in present]
+    sizes = {name: (source / name).stat().st_size for name in todo}
+    total_bytes = sum(sizes.values())
+    print(f"{len(files)} files under {source}: {len(files) - len(todo)} already in bucket {store.bucket}, "
+          f"{len(todo)} to copy ({total_bytes / 1e6:.1f} MB){' (dry run)' if dry_run else ''}", file=out)
+    copied, copied_bytes, failed = 0, 0, []
+    lock = threading.Lock()
+    last = time.monotonic()
+
+    def one(name: str) -> None:
+        nonlocal copied, copied_bytes, last
+        try:
+            store.upload_file(name, source / name)
+        except OSError as e:
+            with lock:
+                failed.append(f"{name}: {e}")
+            return
+        with lock:
+            copied += 1
+            copied_bytes += sizes[name]
+            if time.monotonic() - last >= PROGRESS_EVERY or copied == len(todo):
+                last = time.monotonic()
+                print(f"copied {copied}/{len(todo)} files, {copied_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB",
+                      file=out, flush=True)
+
+    if not dry_run and todo:
+        with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
+            for _ in pool.map(one, todo):
+                pass
+    in_bucket = set(present)
+    if not dry_run:
+        in_bucket |= set(todo) - {f.split(":", 1)[0] for f in failed}
+    missing = sorted(names_in_media_db(engine) - in_bucket)
+    return {"files": len(files), "already_there": len(files) - len(todo), "copied": copied,
+            "bytes": copied_bytes, "failed": failed[:20], "failed_count": len(failed),
+            "named_by_media_db_but_not_in_bucket": missing[:20], "missing_count": len(missing)}
