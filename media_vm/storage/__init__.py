@@ -3,7 +3,8 @@
 ``MEDIA_STORAGE_BACKEND=local`` (the default) keeps them as files under
 ``MEDIA_STORAGE_ROOT``; ``s3`` keeps them in one bucket of an S3-compatible store (AWS S3,
 Cloudflare R2, MinIO) under the same relative names, so several VM hosts share them, and
-uses ``MEDIA_STORAGE_ROOT`` only for this host's working copies. The media DB records
+uses only ``MEDIA_STORAGE_ROOT/s3-work/`` locally, for the images being worked on (one
+folder per claim). ``python -m media_vm copy-to-bucket`` moves a local tree over. The media DB records
 relative names (``bulk/2026-11-22/{media_id}.jpg``), never where they are kept.
 """
 
