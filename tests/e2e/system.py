@@ -155,6 +155,13 @@ class System:
         return subprocess.run([sys.executable, "-m", "media_vm", "worker", *(args or ("--once",))], cwd=ROOT,
                               env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
+    def kill_inside(self, proc: subprocess.Popen[bytes], step: str, *, timeout: float = 60) -> None:
+        """SIGKILL a worker process as soon as the first image's ``step`` is running."""
+        wait_until(lambda: self.step_status(step) == "running", timeout=timeout, interval=0.05,
+                   what=f"a worker inside {step}")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
     # -- the main API as a client sees it ----------------------------------------------
 
     def create_user(self, name: str, user_type: str = "artist") -> str:
@@ -196,6 +203,11 @@ class System:
 
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(media_files).order_by(media_files.c.id)).mappings()]
+
+    def step_status(self, step: str) -> str | None:
+        """Status of ``step`` of the first image in the media DB (None before there is one)."""
+        rows = self.media_rows()
+        return str(self.checklist(rows[0]["id"])[step]["status"]) if rows else None
 
     def checklist(self, media_file_id: int) -> dict[str, dict[str, Any]]:
         from media_vm.db import processing_checklist

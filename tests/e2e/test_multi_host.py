@@ -10,7 +10,6 @@ with ``stream``, so both ways of answering ``/serve`` from the store run end to 
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -147,14 +146,7 @@ def test_an_image_begun_on_one_host_is_finished_on_another_from_the_store(hosts,
     # host A retrieves the original into the bucket, then dies inside the analysis
     victim = system.spawn("victim", ["-m", "media_vm", "worker"],
                           env={"WORKER_ID": "host-a-victim", "MEDIA_VM_FAILPOINTS": "ai_visual_analysis=sleep:60"})
-
-    def analysing():
-        rows = system.media_rows()
-        return rows and system.checklist(rows[0]["id"])["ai_visual_analysis"]["status"] == "running"
-
-    wait_until(analysing, timeout=60, interval=0.05, what="host A inside the analysis")
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=10)
+    system.kill_inside(victim, "ai_visual_analysis")
     row = system.media_rows()[0]
     assert list(bucket.keys()) == [row["bulk_path"]]
     # its working copy, in the claim's own folder, orphaned by the kill (the healer sweeps it later)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -69,14 +68,7 @@ def test_a_worker_killed_mid_image_loses_nothing(fresh_system, tmp_path):
         path = images.photo_jpeg(tmp_path / "big.jpg", 3600, 2400, quality=75)
         assert system.upload(system.token, {"product_image": path}).status_code == 200
         victim = system.spawn("victim", ["-m", "media_vm", "worker"], env={"WORKER_ID": "victim"})
-
-        def resizing():
-            rows = system.media_rows()
-            return rows and system.checklist(rows[0]["id"])["resize_optimize"]["status"] == "running"
-
-        wait_until(resizing, timeout=120, interval=0.05, what="the victim to start resizing")
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
+        system.kill_inside(victim, "resize_optimize", timeout=120)
         row = system.media_rows()[0]
         assert row["status"] == "processing" and row["lease_owner"] == "victim"
         assert api_status(system) == ["pending"]

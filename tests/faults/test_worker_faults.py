@@ -29,11 +29,6 @@ def upload_one(system, tmp_path, name="photo.jpg", size=(900, 600)):
     return path
 
 
-def step_state(system, step):
-    rows = system.media_rows()
-    return rows and system.checklist(rows[0]["id"])[step]["status"]
-
-
 def lease_expired(system):
     row = system.media_rows()[0]
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -61,10 +56,7 @@ def test_sigkill_at_every_step_still_finishes_exactly_once(fresh_system, tmp_pat
         upload_one(system, tmp_path)
         victim = system.spawn("victim", ["-m", "media_vm", "worker"],
                               env={"WORKER_ID": "victim", "MEDIA_VM_FAILPOINTS": f"{step}=sleep:60"})
-        wait_until(lambda: step_state(system, step) == "running", timeout=60, interval=0.05,
-                   what=f"the victim inside {step}")
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=10)
+        system.kill_inside(victim, step)
         assert api_rows(system)[0]["status"] == "pending"
         wait_until(lambda: lease_expired(system), timeout=30, what="the dead worker's lease to expire")
         run = system.worker("--once", env={"WORKER_ID": "rescuer"})
@@ -79,7 +71,7 @@ def test_a_stale_worker_calling_back_late_changes_nothing(fresh_system, tmp_path
         upload_one(system, tmp_path)
         stale = system.spawn("stale", ["-m", "media_vm", "worker", "--once"],
                              env={"WORKER_ID": "stale", "MEDIA_VM_FAILPOINTS": "update_callback=sleep:3"})
-        wait_until(lambda: step_state(system, "update_callback") == "running", timeout=60, interval=0.05,
+        wait_until(lambda: system.step_status("update_callback") == "running", timeout=60, interval=0.05,
                    what="the stale worker at its callback")
         os.kill(stale.pid, signal.SIGSTOP)
         try:
@@ -138,7 +130,7 @@ def test_media_db_outage_the_worker_waits_and_resumes(fresh_system, tmp_path, pr
         upload_one(system, tmp_path)
         worker = system.spawn("worker", ["-m", "media_vm", "worker"],
                               env={"MEDIA_VM_FAILPOINTS": "resize_optimize=sleep:3"})
-        wait_until(lambda: step_state(system, "resize_optimize") == "running", timeout=60, interval=0.05,
+        wait_until(lambda: system.step_status("resize_optimize") == "running", timeout=60, interval=0.05,
                    what="the worker inside resize_optimize")
         system.engine.dispose()
         private_mariadb.stop()
