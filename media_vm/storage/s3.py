@@ -115,15 +115,16 @@ class S3Storage(LocalStorage):
 
     @contextlib.contextmanager
     def _errors(self, action: str, relpath: str) -> Iterator[None]:
+        name = self.settings.prefix + relpath
         try:
             yield
         except ClientError as e:
             code = str(e.response.get("Error", {}).get("Code", ""))
             if code in _MISSING:
-                raise FileNotFoundError(f"not in bucket {self.bucket}: {self.key(relpath)}") from e
-            raise StorageUnavailable(f"object store refused to {action} {self.key(relpath)}: {code}") from e
+                raise FileNotFoundError(f"not in bucket {self.bucket}: {name}") from e
+            raise StorageUnavailable(f"object store refused to {action} {name}: {code}") from e
         except BotoCoreError as e:
-            raise StorageUnavailable(f"object store could not {action} {self.key(relpath)}: {e}") from e
+            raise StorageUnavailable(f"object store could not {action} {name}: {e}") from e
 
     # -- writing -----------------------------------------------------------------------
 
@@ -196,7 +197,7 @@ class S3Storage(LocalStorage):
     def stored_keys(self) -> set[str]:
         """The relative names of every object under the prefix (one listing, paged)."""
         names: set[str] = set()
-        with self._errors("list", "bulk/"):
+        with self._errors("list", "*"):
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
                                                                              Prefix=self.settings.prefix):
                 names.update(o["Key"][len(self.settings.prefix):] for o in page.get("Contents", []))

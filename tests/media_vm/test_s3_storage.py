@@ -146,6 +146,8 @@ def test_a_failing_store_is_environmental_and_leaves_no_file(where, s3_bucket, t
     assert store.health().startswith("error:")
     with pytest.raises(StorageUnavailable):  # a HEAD /serve says 503 too, not "no such variant"
         store.stored_size("library/user_1/product/img/v_thumbnail.webp")
+    with pytest.raises(StorageUnavailable, match="could not list|refused to list"):
+        store.stored_keys()  # what copy-to-bucket starts with
     variant = store.path("library/user_1/product/img/v_thumbnail.webp")
     variant.parent.mkdir(parents=True)
     variant.write_bytes(b"webp")
