@@ -11,6 +11,7 @@ The process-level sections start the real services with the test harness
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -221,14 +222,26 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
     shutil.copy(detail.path, static / "detail.webp")
     env = {"MEDIA_DATABASE_URL": db_url, "MEDIA_STORAGE_ROOT": str(storage), "BENCH_STATIC_ROOT": str(static)}
     results: dict[str, Any] = {"file_bytes": detail.bytes}
-    ports = {"ours": free_port(), "whitenoise": free_port(), "accel": free_port()}
+    # the same variants in a bucket of a local S3 server (moto's: a Python server sharing these cores)
+    from media_vm.storage.s3 import S3Storage
+    from tests.helpers.s3 import new_bucket, s3_server
+
+    stack = contextlib.ExitStack()
+    bucket = new_bucket(stack.enter_context(s3_server(work / "s3")))
+    store = S3Storage(work / "s3-scratch", bucket.settings())
+    for v in variants:
+        store.upload_file(f"{reldir}/{v.path.name}", v.path)
+    s3_env = {**env, **bucket.env, "MEDIA_STORAGE_ROOT": str(work / "s3-scratch")}
+    names = ("ours", "whitenoise", "accel", "s3_redirect", "s3_stream")
+    ports = {name: free_port() for name in names}
     procs = [_gunicorn("media_vm.server:create_app()", ports["ours"], env),
              _gunicorn("bench.whitenoise_app:app", ports["whitenoise"], env),
-             _gunicorn("media_vm.server:create_app()", ports["accel"], {**env, "MEDIA_VM_ACCEL_REDIRECT": "/_v/"})]
+             _gunicorn("media_vm.server:create_app()", ports["accel"], {**env, "MEDIA_VM_ACCEL_REDIRECT": "/_v/"}),
+             _gunicorn("media_vm.server:create_app()", ports["s3_redirect"], {**s3_env, "MEDIA_S3_SERVE": "redirect"}),
+             _gunicorn("media_vm.server:create_app()", ports["s3_stream"], {**s3_env, "MEDIA_S3_SERVE": "stream"})]
     try:
-        urls = {"ours": f"http://127.0.0.1:{ports['ours']}/serve/{media_id}?size=detail&format=webp",
-                "whitenoise": f"http://127.0.0.1:{ports['whitenoise']}/static/detail.webp",
-                "accel": f"http://127.0.0.1:{ports['accel']}/serve/{media_id}?size=detail&format=webp"}
+        urls = {name: f"http://127.0.0.1:{ports[name]}/serve/{media_id}?size=detail&format=webp" for name in names}
+        urls["whitenoise"] = f"http://127.0.0.1:{ports['whitenoise']}/static/detail.webp"
         for url in urls.values():
             _wait_http(url)
         for name, url in urls.items():
@@ -242,13 +255,17 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
         for p in procs:
             p.terminate()
             p.wait(timeout=20)
+        stack.close()
         shutil.rmtree(work, ignore_errors=True)
     ratio = results["ours"]["rps"] / results["whitenoise"]["rps"]
     results["ours_over_whitenoise_rps"] = ratio
+    results["s3_redirect_over_accel_rps"] = results["s3_redirect"]["rps"] / results["accel"]["rps"]
     say(f"3. serving a {detail.bytes / 1024:.0f} KB variant, 32 connections, same gunicorn config:")
-    for name in ("ours", "whitenoise", "accel", "ours_304"):
+    for name in ("ours", "whitenoise", "accel", "ours_304", "s3_redirect", "s3_stream"):
         say(f"   {name:11} {results[name]['rps']:8.0f} req/s  p99 {results[name]['p99_ms']:6.1f} ms")
     say(f"   /serve over whitenoise: {ratio:.2f}x the requests per second (goal >= 0.8x)")
+    say(f"   signed redirect (S3) over X-Accel answer: {results['s3_redirect_over_accel_rps']:.2f}x; "
+        "streaming from S3 is bounded by the store (here moto, a Python server on the same cores)")
     return results
 
 
@@ -367,6 +384,11 @@ def readme_table(results: dict[str, Any]) -> str:
         rows.append(f"| `/serve` with X-Accel-Redirect (headers only) | {s['accel']['rps']:.0f} req/s | nginx sends "
                     f"the file | |")
         rows.append(f"| `/serve` revalidation (304) | {s['ours_304']['rps']:.0f} req/s | | |")
+    if "s3_redirect" in s:
+        rows.append(f"| `/serve` from S3, 302 to a signed URL | {s['s3_redirect']['rps']:.0f} req/s | X-Accel answer "
+                    f"{s['accel']['rps']:.0f} req/s | {s['s3_redirect_over_accel_rps']:.2f}x |")
+        rows.append(f"| `/serve` from S3, streamed | {s['s3_stream']['rps']:.0f} req/s | bounded by the store: moto "
+                    f"on the same 2 cores, not a real S3 | |")
     sysr = r.get("system", {})
     if "upload" in sysr:
         u = sysr["upload"]

@@ -355,3 +355,26 @@ def test_abandoned_work_folders_are_swept_the_rest_kept(store, tmp_path):
     assert old_tree.exists()  # never touched: moving to a bucket keeps the old files until you delete them
     assert scratch_max_age(7200) == 14400  # never shorter than two leases
     assert LocalStorage(tmp_path).sweep_working_copies(older_than=0) == 0  # local files are the store
+
+
+def test_a_signed_url_is_reused_for_a_quarter_of_its_life_then_signed_again(s3_bucket, media_db_url, tmp_path,
+                                                                            monkeypatch):
+    import media_vm.server as server_module
+
+    app = MediaServer(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
+                              storage_backend="s3", s3=s3_bucket.settings(serve="redirect", url_expires=600)))
+    relpath = "library/user_1/product/img/x_grid.webp"
+    clock = [1_800_000_000.0]
+    monkeypatch.setattr(server_module.time, "time", lambda: clock[0])
+    signed = []
+    sign = app.storage.signed_url
+    monkeypatch.setattr(app.storage, "signed_url", lambda name: signed.append(name) or sign(name))
+
+    first = app.signed_url(relpath, 600)
+    clock[0] += 149  # within a quarter of 600 s: the same URL, still valid 451 s > the 300 s max-age
+    assert app.signed_url(relpath, 600) == first and signed == [relpath]
+    clock[0] += 2  # past it: signed anew
+    assert "X-Amz-Expires=600" in app.signed_url(relpath, 600) and signed == [relpath, relpath]
+    other = "library/user_1/product/img/x_zoom.webp"
+    assert other in app.signed_url(other, 600) and signed[-1] == other
+    app.engine.dispose()
