@@ -8,7 +8,7 @@ import signal
 from pathlib import Path
 
 from tests.e2e.system import wait_until
-from tests.faults.test_worker_faults import api_rows, assert_finished_once, step_state, upload_one
+from tests.faults.test_worker_faults import api_rows, assert_finished_once, upload_one
 
 
 def image_children(pid: int) -> list[int]:
@@ -37,7 +37,7 @@ def test_a_crashed_image_process_is_replaced_and_the_image_retried(fresh_system,
     with fresh_system(RETRY_BASE_SECONDS=0.2) as system:
         upload_one(system, tmp_path, size=(4000, 3000))
         worker = system.spawn("worker", ["-m", "media_vm", "worker"])
-        wait_until(lambda: step_state(system, "resize_optimize") == "running" and image_children(worker.pid),
+        wait_until(lambda: system.step_status("resize_optimize") == "running" and image_children(worker.pid),
                    timeout=60, interval=0.05, what="the image process inside resize_optimize")
         for child in image_children(worker.pid):
             os.kill(child, signal.SIGKILL)  # as if libvips had crashed on this file
