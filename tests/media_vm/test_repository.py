@@ -83,8 +83,10 @@ def test_step_attempts_are_counted(repo):
     assert state["status"] == StepStatus.DONE.value and state["attempts"] == 2 and state["last_error"] is None
 
 
-def _claim_all(url: str, worker: str, out) -> None:  # runs in a child process
+def _claim_all(url: str, worker: str, out, start) -> None:  # runs in a child process
     repo = Repository(make_engine(url), lease_seconds=300)
+    repo.by_main_api_id(0)  # connected and warm before the start line
+    start.wait(timeout=60)  # all four begin together: a slow spawn does not leave one alone
     got = []
     while True:
         claim = repo.claim_next(worker)
@@ -101,7 +103,8 @@ def test_concurrent_processes_never_claim_the_same_image(repo, media_db_url):
         repo.register(item(i))
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    procs = [ctx.Process(target=_claim_all, args=(media_db_url, f"w{n}", out)) for n in range(4)]
+    start = ctx.Barrier(4)
+    procs = [ctx.Process(target=_claim_all, args=(media_db_url, f"w{n}", out, start)) for n in range(4)]
     for p in procs:
         p.start()
     results = [out.get(timeout=120) for _ in procs]
