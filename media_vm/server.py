@@ -86,6 +86,8 @@ class MediaServer:
         migrate(self.engine)
         self.repo = Repository(self.engine)
         self.storage = make_storage(settings)
+        #: variants in a bucket answered with a 302 to a signed URL (MEDIA_S3_SERVE=redirect)
+        self.redirects = self.storage.remote and bool(settings.s3 and settings.s3.serve == "redirect")
         self._cache: OrderedDict[str, tuple[list[Any], bool]] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()  # path -> (signed URL, signed at)
@@ -192,7 +194,7 @@ class MediaServer:
                         ("X-Content-Type-Options", "nosniff"), ("Content-Length", "0")]
             start_response("200 OK", headers)
             return []
-        if self.storage.remote and self.settings.s3 and self.settings.s3.serve == "redirect":
+        if self.redirects:
             try:
                 return self.redirect_signed(start_response, variant)
             except StorageUnavailable as e:

@@ -55,12 +55,14 @@ def copy_to_bucket(store: S3Storage, source: Path, engine: Engine, *, dry_run: b
     total_bytes = sum(sizes.values())
     print(f"{len(files)} files under {source}: {len(files) - len(todo)} already in bucket {store.bucket}, "
           f"{len(todo)} to copy ({total_bytes / 1e6:.1f} MB){' (dry run)' if dry_run else ''}", file=out)
-    copied, copied_bytes, failed = 0, 0, []
+    stored: list[str] = []
+    failed: list[str] = []
+    copied_bytes = 0
     lock = threading.Lock()
     last = time.monotonic()
 
     def one(name: str) -> None:
-        nonlocal copied, copied_bytes, last
+        nonlocal copied_bytes, last
         try:
             store.upload_file(name, source / name)
         except OSError as e:
@@ -68,21 +70,18 @@ def copy_to_bucket(store: S3Storage, source: Path, engine: Engine, *, dry_run: b
                 failed.append(f"{name}: {e}")
             return
         with lock:
-            copied += 1
+            stored.append(name)
             copied_bytes += sizes[name]
-            if time.monotonic() - last >= PROGRESS_EVERY or copied == len(todo):
+            if time.monotonic() - last >= PROGRESS_EVERY or len(stored) == len(todo):
                 last = time.monotonic()
-                print(f"copied {copied}/{len(todo)} files, {copied_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB",
+                print(f"copied {len(stored)}/{len(todo)} files, {copied_bytes / 1e6:.1f}/{total_bytes / 1e6:.1f} MB",
                       file=out, flush=True)
 
     if not dry_run and todo:
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
             for _ in pool.map(one, todo):
                 pass
-    in_bucket = set(present)
-    if not dry_run:
-        in_bucket |= set(todo) - {f.split(":", 1)[0] for f in failed}
-    missing = sorted(names_in_media_db(engine) - in_bucket)
-    return {"files": len(files), "already_there": len(files) - len(todo), "copied": copied,
+    missing = sorted(names_in_media_db(engine) - present - set(stored))
+    return {"files": len(files), "already_there": len(files) - len(todo), "copied": len(stored),
             "bytes": copied_bytes, "failed": failed[:20], "failed_count": len(failed),
             "named_by_media_db_but_not_in_bucket": missing[:20], "missing_count": len(missing)}

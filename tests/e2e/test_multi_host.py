@@ -83,13 +83,9 @@ def assert_in_bucket_once(system, bucket, rows):
 
 
 def _variants(system, row):
-    from sqlalchemy import select
+    from media_vm.repository import Repository
 
-    from media_vm.db import media_variants
-
-    with system.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(
-            select(media_variants).where(media_variants.c.media_file_id == row["id"])).mappings()]
+    return Repository(system.engine).variants(row["media_id"])
 
 
 def test_workers_on_two_hosts_process_each_image_once_and_every_vm_serves_every_image(hosts, tmp_path):

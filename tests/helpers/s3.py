@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +84,7 @@ class Bucket:
                   "access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY, "addressing_style": "path"}
         return S3Settings(**{**values, **changes})
 
-    @property
+    @cached_property
     def client(self) -> Any:
         from media_vm.storage.s3 import make_client
 
