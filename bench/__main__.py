@@ -195,7 +195,7 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
         return {"skipped": "wrk not installed"}
     from media_vm.db import make_engine, migrate
     from media_vm.imaging import configure_libvips, make_variants
-    from media_vm.repository import Repository
+    from media_vm.db import Repository
     from tests.e2e.system import free_port
 
     configure_libvips()

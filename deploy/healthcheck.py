@@ -32,7 +32,7 @@ def worker_alive(max_age: float) -> bool:
 
     from media_vm.config import Settings
     from media_vm.db import make_engine, worker_heartbeats
-    from media_vm.repository import utcnow
+    from media_vm.db import utcnow
 
     settings = Settings.from_env()
     if not os.environ.get("WORKER_ID"):

@@ -73,7 +73,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
     import json
 
-    from media_vm.db import make_engine, migrate
+    from media_vm.db import Repository, make_engine, migrate
     from media_vm.storage import make_storage
     from media_vm.storage.copy import copy_to_bucket
     from media_vm.storage.s3 import S3Storage
@@ -86,7 +86,7 @@ def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
     source = Path(args.source) if args.source else settings.storage_root
     engine = make_engine(settings.database_url)
     migrate(engine)
-    summary = copy_to_bucket(store, source, engine, dry_run=args.dry_run)
+    summary = copy_to_bucket(store, source, Repository(engine), dry_run=args.dry_run)
     print(json.dumps(summary, indent=2))
     return 1 if summary["failed_count"] or (summary["missing_count"] and not args.dry_run) else 0
 

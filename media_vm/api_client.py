@@ -9,39 +9,27 @@ from typing import Any
 
 import requests
 
+from media_vm.exceptions import MainAPIError
 from media_vm.logging_setup import current_request_id
 from shared.payloads import CompletePayload, PendingImagePayload
 
 log = logging.getLogger(__name__)
 
+__all__ = ["REQUEST_ID_HEADER", "MainAPIClient", "MainAPIError"]
+
 REQUEST_ID_HEADER = "X-Request-ID"
-#: Request ids remembered from polls; the oldest are forgotten past this many.
-MAX_REMEMBERED_REQUEST_IDS = 10_000
-
-
-class MainAPIError(RuntimeError):
-    """The main API could not be reached or answered with an error."""
-
-    def __init__(self, message: str, *, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-    @property
-    def permanent(self) -> bool:
-        """4xx other than 408/429 will not get better by retrying."""
-        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
 
 
 class MainAPIClient:
+    """The main API's ``/api/media/*`` over one keep-alive session; every failure is a
+    :class:`MainAPIError` (``permanent`` for a 4xx that retrying will not change)."""
+
     def __init__(self, base_url: str, key: str, *, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = requests.Session()
         # the key goes in a header only; it is never logged
         self.session.headers["Authorization"] = f"Bearer {key}"
-        #: main API id -> the upload's request id, as the last polls listed them. Not in the media
-        #: DB: a row still pending on the main API is listed (with its id) at every poll.
-        self.request_ids: dict[int, str] = {}
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         url = f"{self.base_url}{path}"
@@ -66,20 +54,13 @@ class MainAPIClient:
         # a held long poll must not hit the client's own read timeout
         timeout = self.timeout + wait if wait > 0 else self.timeout
         body = self._request("GET", "/api/media/pending/all", params=params, timeout=timeout).json()
-        items = list(body.get("images", []))
-        for item in items:
-            if item.get("request_id"):
-                self.request_ids[int(item["id"])] = str(item["request_id"])
-        while len(self.request_ids) > MAX_REMEMBERED_REQUEST_IDS:
-            self.request_ids.pop(next(iter(self.request_ids)))
-        return items
+        return list(body.get("images", []))
 
-    def request_id_for(self, main_api_id: int) -> str | None:
-        """The upload's request id of a main API row, if a poll of this process listed it."""
-        return self.request_ids.get(int(main_api_id))
-
-    def _trace(self, main_api_id: int) -> dict[str, str]:
-        request_id = current_request_id() or self.request_id_for(main_api_id)
+    @staticmethod
+    def _trace() -> dict[str, str]:
+        """The ``X-Request-ID`` of the image being worked on (the media DB keeps it with the
+        row; the worker and the healer put it in the logging context)."""
+        request_id = current_request_id()
         return {REQUEST_ID_HEADER: request_id} if request_id else {}
 
     @contextmanager
@@ -95,8 +76,8 @@ class MainAPIClient:
 
     def complete(self, main_api_id: int, payload: CompletePayload) -> dict[str, Any]:
         return dict(self._request("POST", f"/api/media/complete/{int(main_api_id)}", json=payload,
-                                  headers=self._trace(main_api_id)).json())
+                                  headers=self._trace()).json())
 
     def cleanup(self, main_api_id: int, reason: str) -> dict[str, Any]:
         return dict(self._request("DELETE", f"/api/media/cleanup/{int(main_api_id)}", json={"reason": reason},
-                                  headers=self._trace(main_api_id)).json())
+                                  headers=self._trace()).json())

@@ -34,3 +34,20 @@ def is_environmental(error: BaseException) -> bool:
             return True
         seen = seen.__cause__
     return False
+
+
+class LeaseLost(MediaVMError, RuntimeError):
+    """The claim was taken over by another worker: stop touching this image."""
+
+
+class MainAPIError(MediaVMError, RuntimeError):
+    """The main API could not be reached or answered with an error."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+    @property
+    def permanent(self) -> bool:
+        """4xx other than 408/429 will not get better by retrying."""
+        return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)

@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from media_vm.api_client import MainAPIError
-from media_vm.repository import utcnow
-from media_vm.status import JobStatus
+from media_vm.checklist import JobStatus
+from media_vm.db import utcnow
 from media_vm.steps import complete_payload
 
 if TYPE_CHECKING:

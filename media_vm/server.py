@@ -20,12 +20,11 @@ from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from typing import Any
 
+from media_vm.checklist import JobStatus
 from media_vm.config import Settings
-from media_vm.db import make_engine, migrate, ping
+from media_vm.db import Repository, make_engine, migrate, ping
 from media_vm.exceptions import StorageUnavailable
-from media_vm.repository import Repository
 from media_vm.similarity import SIMILAR_PATH, similar_response
-from media_vm.status import JobStatus
 from media_vm.storage import IMMUTABLE, make_storage
 from shared.naming import is_media_id
 from shared.sizes import DEFAULT_SIZE, NEGOTIATION_ORDER, SIZES_BY_NAME, ImageFormat, nearest_size
@@ -272,7 +271,7 @@ class MediaServer:
         lines += ["# HELP media_vm_step_attempts_total Attempts made per checklist step.",
                   "# TYPE media_vm_step_attempts_total counter"]
         lines += [f'media_vm_step_attempts_total{{step="{k}"}} {v}' for k, v in sorted(stats["step_attempts"].items())]
-        retries, buckets = _retries_and_buckets(self.engine)
+        retries, buckets = self.repo.retries_and_buckets()
         lines += ["# HELP media_vm_step_retries_total Attempts beyond the first, per checklist step.",
                   "# TYPE media_vm_step_retries_total counter"]
         lines += [f'media_vm_step_retries_total{{step="{k}"}} {v}' for k, v in sorted(retries.items())]
@@ -295,28 +294,6 @@ class MediaServer:
         start_response("200 OK", [("Content-Type", "text/plain; version=0.0.4; charset=utf-8"),
                                   ("Content-Length", str(len(data)))])
         return [data]
-
-
-#: Upper bounds (seconds) of the ``media_vm_processing_seconds`` histogram's buckets.
-PROCESSING_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
-
-
-def _retries_and_buckets(engine: Any) -> tuple[dict[str, int], list[tuple[int, int]]]:
-    """Retries per step, and the cumulative processing-time buckets, counted in the media DB."""
-    from sqlalchemy import case, func, select
-
-    from media_vm.db import media_files, processing_checklist
-
-    attempts = processing_checklist.c.attempts
-    seconds = media_files.c.processing_seconds
-    with engine.connect() as conn:
-        retries = dict(conn.execute(
-            select(processing_checklist.c.step, func.sum(case((attempts > 1, attempts - 1), else_=0)))
-            .group_by(processing_checklist.c.step)).all())
-        counts = conn.execute(select(*(func.sum(case((seconds <= le, 1), else_=0)) for le in PROCESSING_BUCKETS))
-                              .where(seconds.is_not(None))).one()
-    return ({str(k): int(v or 0) for k, v in retries.items()},
-            [(le, int(n or 0)) for le, n in zip(PROCESSING_BUCKETS, counts, strict=True)])
 
 
 def _iter_file(fh: Any) -> Iterable[bytes]:

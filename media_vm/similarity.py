@@ -22,8 +22,8 @@ from urllib.parse import parse_qs
 
 import numpy as np
 
-from media_vm.repository import Repository
-from media_vm.status import JobStatus
+from media_vm.checklist import JobStatus
+from media_vm.db import Repository
 from shared.naming import is_media_id
 
 SIMILAR_MIN_COSINE = 0.9

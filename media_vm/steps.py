@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from media_vm.api_client import MainAPIClient
+from media_vm.checklist import Step
 from media_vm.config import Settings
+from media_vm.db import Claim, Repository, utcnow
 from media_vm.isolation import ImageProcesses
-from media_vm.repository import Claim, Repository, utcnow
-from media_vm.status import Step
 from media_vm.storage import LocalStorage
 from shared.data_types import DataType
 from shared.payloads import CompletePayload

@@ -18,16 +18,15 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from media_vm.api_client import MainAPIClient, MainAPIError
+from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
-from media_vm.db import make_engine, migrate
+from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
 from media_vm.defaults import FULL_POLL_EVERY, POLL_ERROR_MAX_SECONDS
-from media_vm.exceptions import ImageRejected, is_environmental
+from media_vm.exceptions import ImageRejected, LeaseLost, is_environmental
 from media_vm.failpoints import failpoint
 from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
-from media_vm.repository import Claim, LeaseLost, Repository, utcnow
 from media_vm.retry import Retry
-from media_vm.status import Step, StepStatus
 from media_vm.steps import CHECKLIST, StepContext
 from media_vm.storage import LocalStorage, make_storage
 
@@ -57,7 +56,7 @@ class Worker:
         meanwhile carries the image's media id (``job_id``) and the upload's ``request_id``."""
         try:
             row = self.repo.media_file(claim.media_file_id)
-            job_id, request_id = row["media_id"], self.client.request_id_for(row["main_api_id"])
+            job_id, request_id = row["media_id"], row["request_id"]
         except Exception:  # noqa: BLE001 - only the log context; _process meets the DB trouble itself
             job_id, request_id = None, None
         with job_context(job_id=job_id, request_id=request_id), self._lease_kept(claim):

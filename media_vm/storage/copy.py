@@ -16,10 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
-from media_vm.db import media_files, media_variants
+from media_vm.db import Repository
 from media_vm.storage.s3 import UPLOAD_THREADS, S3Storage
 
 #: Seconds between two progress lines.
@@ -38,15 +35,7 @@ def local_files(source: Path) -> list[str]:
     return names
 
 
-def names_in_media_db(engine: Engine) -> set[str]:
-    with engine.connect() as conn:
-        originals = {r[0] for r in conn.execute(select(media_files.c.bulk_path).where(
-            media_files.c.bulk_path.is_not(None)))}
-        variants = {r[0] for r in conn.execute(select(media_variants.c.path))}
-    return originals | variants
-
-
-def copy_to_bucket(store: S3Storage, source: Path, engine: Engine, *, dry_run: bool = False,
+def copy_to_bucket(store: S3Storage, source: Path, repo: Repository, *, dry_run: bool = False,
                    out: TextIO = sys.stderr) -> dict[str, Any]:
     files = local_files(source)
     present = store.stored_keys()
@@ -81,7 +70,7 @@ def copy_to_bucket(store: S3Storage, source: Path, engine: Engine, *, dry_run: b
         with ThreadPoolExecutor(max_workers=UPLOAD_THREADS) as pool:
             for _ in pool.map(one, todo):
                 pass
-    missing = sorted(names_in_media_db(engine) - present - set(stored))
+    missing = sorted(repo.stored_names() - present - set(stored))
     return {"files": len(files), "already_there": len(files) - len(todo), "copied": len(stored),
             "bytes": copied_bytes, "failed": failed[:20], "failed_count": len(failed),
             "named_by_media_db_but_not_in_bucket": missing[:20], "missing_count": len(missing)}

@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from media_vm.checklist import Step
 from media_vm.config import Settings
 from media_vm.server import MediaServer
-from media_vm.status import Step
 from tests.helpers.databases import DB_KINDS, media_database
 
 

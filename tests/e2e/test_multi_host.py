@@ -19,7 +19,7 @@ import pytest
 import pyvips
 import requests
 
-from media_vm.status import STEPS
+from media_vm.checklist import STEPS
 from tests.e2e.system import ROOT, free_port, running_system, wait_until
 from tests.e2e.variants import check_geometry, fetch
 from tests.helpers import images
@@ -83,7 +83,7 @@ def assert_in_bucket_once(system, bucket, rows):
 
 
 def _variants(system, row):
-    from media_vm.repository import Repository
+    from media_vm.db import Repository
 
     return Repository(system.engine).variants(row["media_id"])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyvips
 import requests
 
-from media_vm.status import STEPS
+from media_vm.checklist import STEPS
 from tests.e2e.fault_proxy import FaultProxy
 from tests.e2e.system import wait_until
 from tests.faults.test_worker_faults import api_rows, upload_one

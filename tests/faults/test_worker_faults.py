@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from media_vm.status import STEPS
+from media_vm.checklist import STEPS
 from tests.e2e.system import wait_until
 from tests.helpers import images
 from tests.helpers.databases import needs_mariadbd

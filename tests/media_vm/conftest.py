@@ -14,8 +14,7 @@ def media_db_url(request, tmp_path):
 
 @pytest.fixture
 def repo(media_db_url):
-    from media_vm.db import make_engine, migrate
-    from media_vm.repository import Repository
+    from media_vm.db import Repository, make_engine, migrate
 
     engine = make_engine(media_db_url)
     migrate(engine)

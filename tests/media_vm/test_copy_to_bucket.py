@@ -6,8 +6,7 @@ import json
 import subprocess
 import sys
 
-from media_vm.db import make_engine, migrate
-from media_vm.repository import Repository
+from media_vm.db import Repository, make_engine, migrate
 from media_vm.storage import IMMUTABLE
 from tests.e2e.system import ROOT
 from tests.helpers import images

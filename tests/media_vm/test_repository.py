@@ -6,11 +6,11 @@ import multiprocessing
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
-from media_vm.db import MIGRATIONS, make_engine, media_files, migrate
-from media_vm.repository import LeaseLost, Repository, utcnow
-from media_vm.status import STEPS, JobStatus, StepStatus
+from media_vm.checklist import STEPS, JobStatus, StepStatus
+from media_vm.db import MIGRATIONS, Repository, make_engine, media_files, migrate, schema_version, utcnow
+from media_vm.exceptions import LeaseLost
 
 
 def item(main_api_id: int, **extra):
@@ -29,6 +29,29 @@ def test_migrate_is_idempotent(media_db_url):
     assert migrate(engine) == len(MIGRATIONS)
     assert migrate(engine) == len(MIGRATIONS)
     engine.dispose()
+
+
+def test_migration_3_adds_the_request_id_to_a_database_made_before_it(media_db_url):
+    engine = make_engine(media_db_url)
+    migrate(engine)
+    with engine.begin() as conn:  # as a version-2 database was: no request_id column
+        conn.execute(text("ALTER TABLE media_files DROP COLUMN request_id"))
+        conn.execute(schema_version.update().values(version=2))
+    assert migrate(engine) == len(MIGRATIONS)
+    repo = Repository(engine)
+    repo.register(item(1, request_id="req-abc"))
+    assert repo.by_main_api_id(1)["request_id"] == "req-abc"
+    engine.dispose()
+
+
+def test_the_upload_request_id_is_kept_with_the_row_and_renewed_on_requeue(repo):
+    repo.register(item(1, request_id="first-upload"))
+    assert repo.by_main_api_id(1)["request_id"] == "first-upload"
+    claim = repo.claim_next("w")
+    repo.fail(claim, "broken")
+    repo.mark_reported(claim.media_file_id)
+    assert repo.register(item(1, request_id="reprocess")) is True  # ops put it back to pending
+    assert repo.by_main_api_id(1)["request_id"] == "reprocess"
 
 
 def test_register_once_with_a_full_checklist(repo):

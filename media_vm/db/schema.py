@@ -1,15 +1,9 @@
-"""The media DB: schema, migrations and the engine, on SQLite or MySQL/MariaDB.
+"""The media DB's tables (SQLAlchemy Core), on SQLite or MySQL/MariaDB.
 
-The VM owns this schema and migrates it itself (``python -m media_vm migrate`` or on
-start): ``schema_version`` holds the number of the last migration applied.
+Appending a column or a table here needs a migration in ``migrations.py`` as well.
 """
 
 from __future__ import annotations
-
-import fcntl
-import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 from sqlalchemy import (
     JSON,
@@ -25,14 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
-    select,
-    text,
 )
-from sqlalchemy.engine import Connection, Engine
-
-log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -47,6 +34,8 @@ media_files = Table(
     Column("image_path", String(500), nullable=False),
     Column("original_name", String(255), nullable=False, default=""),
     Column("mime_type", String(50), nullable=False, default=""),
+    # the X-Request-ID of the upload, from the pending list: log lines and callbacks carry it
+    Column("request_id", String(64)),
     Column("status", String(20), nullable=False, index=True),
     Column("bulk_path", String(500)),
     Column("width", Integer),
@@ -157,97 +146,3 @@ schema_version = Table(
     Column("id", Integer, primary_key=True),
     Column("version", Integer, nullable=False),
 )
-
-
-def _migration_1(conn: Connection) -> None:
-    """The first schema: every table above."""
-    metadata.create_all(conn)
-
-
-def _migration_2(conn: Connection) -> None:
-    """``media_fingerprints`` (perceptual hash and embedding per image, for /similar).
-
-    ``checkfirst``: migration 1 creates every table of ``metadata``, so on a new database
-    it has already made this one.
-    """
-    media_fingerprints.create(conn, checkfirst=True)
-
-
-#: Applied in order; append new ones, never edit an applied one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2)
-
-
-def make_engine(url: str) -> Engine:
-    """An engine for ``sqlite:///...`` or ``mysql://...`` (mysqlclient)."""
-    if url.startswith("mysql://"):
-        url = "mysql+mysqldb://" + url[len("mysql://"):]
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
-            cur = dbapi_conn.cursor()
-            # WAL lets the server read while a worker writes; busy_timeout waits for the lock
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.close()
-
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_recycle=1800, isolation_level="READ COMMITTED")
-
-
-def current_version(conn: Connection) -> int:
-    if not conn.dialect.has_table(conn, "schema_version"):
-        return 0
-    row = conn.execute(select(schema_version.c.version).where(schema_version.c.id == 1)).first()
-    return int(row[0]) if row else 0
-
-
-@contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
-    """One migrator at a time across processes and hosts (gunicorn workers and VM workers
-    all migrate on start): a named lock on MySQL, a file lock beside a SQLite file."""
-    if engine.dialect.name == "mysql":
-        with engine.connect() as conn:
-            got = conn.execute(text("SELECT GET_LOCK('media_vm_migrate', 120)")).scalar()
-            if got != 1:
-                raise RuntimeError("could not take the media DB migration lock within 120 s")
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT RELEASE_LOCK('media_vm_migrate')"))
-        return
-    database = engine.url.database
-    if not database or database == ":memory:":
-        yield
-        return
-    with open(f"{database}.migrate-lock", "a+b") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-def migrate(engine: Engine) -> int:
-    """Apply the migrations not applied yet; returns the schema version now in force."""
-    with _migration_lock(engine), engine.begin() as conn:
-        version = current_version(conn)
-        for number, migration in enumerate(MIGRATIONS, start=1):
-            if number <= version:
-                continue
-            log.info("media DB: applying migration %s", number)
-            migration(conn)
-            if number == 1:
-                conn.execute(schema_version.insert().values(id=1, version=1))
-            else:
-                conn.execute(schema_version.update().where(schema_version.c.id == 1).values(version=number))
-            version = number
-    return version
-
-
-def ping(engine: Engine) -> None:
-    """Raise if the database does not answer."""
-    with engine.connect() as conn:
-        conn.execute(text("SELECT 1"))

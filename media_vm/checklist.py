@@ -1,4 +1,7 @@
-"""States of the media VM's own bookkeeping (not on the wire)."""
+"""The per-image checklist (its steps, in order) and the states of a step and of an image.
+
+The media VM's own bookkeeping, not on the wire.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,96 @@
+"""Migrations of the media DB: ``schema_version`` holds the number of the last one applied.
+
+The VM owns this schema and migrates it itself (``python -m media_vm migrate`` or on start).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import String, inspect, select, text
+from sqlalchemy.engine import Connection, Engine
+
+from media_vm.db.schema import media_fingerprints, metadata, schema_version
+
+log = logging.getLogger(__name__)
+
+
+def _migration_1(conn: Connection) -> None:
+    """The first schema: every table above."""
+    metadata.create_all(conn)
+
+
+def _migration_2(conn: Connection) -> None:
+    """``media_fingerprints`` (perceptual hash and embedding per image, for /similar).
+
+    ``checkfirst``: migration 1 creates every table of ``metadata``, so on a new database
+    it has already made this one.
+    """
+    media_fingerprints.create(conn, checkfirst=True)
+
+
+def _migration_3(conn: Connection) -> None:
+    """``media_files.request_id``: the upload's request id, kept with the row instead of in a
+    worker's memory, so every worker and the healer log and call back with it."""
+    if "request_id" in {c["name"] for c in inspect(conn).get_columns("media_files")}:
+        return  # a new database: migration 1 made the table with it
+    column = String(64).compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE media_files ADD COLUMN request_id {column}"))
+
+
+#: Applied in order; append new ones, never edit an applied one.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+
+
+
+def current_version(conn: Connection) -> int:
+    if not conn.dialect.has_table(conn, "schema_version"):
+        return 0
+    row = conn.execute(select(schema_version.c.version).where(schema_version.c.id == 1)).first()
+    return int(row[0]) if row else 0
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """One migrator at a time across processes and hosts (gunicorn workers and VM workers
+    all migrate on start): a named lock on MySQL, a file lock beside a SQLite file."""
+    if engine.dialect.name == "mysql":
+        with engine.connect() as conn:
+            got = conn.execute(text("SELECT GET_LOCK('media_vm_migrate', 120)")).scalar()
+            if got != 1:
+                raise RuntimeError("could not take the media DB migration lock within 120 s")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT RELEASE_LOCK('media_vm_migrate')"))
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def migrate(engine: Engine) -> int:
+    """Apply the migrations not applied yet; returns the schema version now in force."""
+    with _migration_lock(engine), engine.begin() as conn:
+        version = current_version(conn)
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number <= version:
+                continue
+            log.info("media DB: applying migration %s", number)
+            migration(conn)
+            if number == 1:
+                conn.execute(schema_version.insert().values(id=1, version=1))
+            else:
+                conn.execute(schema_version.update().where(schema_version.c.id == 1).values(version=number))
+            version = number
+    return version

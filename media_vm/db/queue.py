@@ -1,0 +1,192 @@
+"""The queue: registering pending images, claims and leases, and an image's final state.
+
+Claims are compare-and-set updates: a worker takes a row only with an ``UPDATE ...
+WHERE`` that re-checks the lease, and only if exactly one row changed. On MySQL/MariaDB
+the update takes the row lock and re-reads the committed row, on SQLite the database
+lock serialises writers, so two workers (threads, processes or hosts) never both win.
+Each claim gets a fresh ``claim_token``; every later write by the worker names it, so a
+worker whose lease was taken over cannot overwrite the new owner's work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from media_vm.checklist import STEPS, JobStatus, StepStatus
+from media_vm.db.base import Claim, RecordsBase
+from media_vm.db.engine import utcnow
+from media_vm.db.schema import media_files, processing_checklist
+from shared.naming import new_media_id
+
+
+class QueueRecords(RecordsBase):
+    def register(self, item: dict[str, Any]) -> bool:
+        """Record a pending image from the main API once; True when it is new here (or taken
+        up again: a row this VM failed and reported that ops have since put back to pending)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                select(media_files.c.id, media_files.c.status, media_files.c.reported)
+                .where(media_files.c.main_api_id == int(item["id"]))
+            ).first()
+            if exists:
+                if exists.status == JobStatus.FAILED.value and exists.reported:
+                    return self._requeue(conn, exists.id, now, item.get("request_id"))
+                return False
+        try:
+            with self.engine.begin() as conn:
+                result = conn.execute(
+                    insert(media_files).values(
+                        main_api_id=int(item["id"]),
+                        media_id=new_media_id(),
+                        user_id=int(item["user_id"]),
+                        data_type=str(item["data_type"]),
+                        image_path=str(item["image_path"]),
+                        original_name=str(item.get("original_name") or "")[:255],
+                        mime_type=str(item.get("mime_type") or "")[:50],
+                        request_id=str(item.get("request_id") or "")[:64] or None,
+                        status=JobStatus.QUEUED.value,
+                        reported=False,
+                        has_alpha=False,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+                file_id = result.inserted_primary_key[0]  # type: ignore[index]
+                conn.execute(
+                    insert(processing_checklist),
+                    [
+                        {"media_file_id": file_id, "step": s.value, "status": StepStatus.PENDING.value, "attempts": 0}
+                        for s in STEPS
+                    ],
+                )
+            return True
+        except IntegrityError:
+            # another worker registered it between our check and our insert
+            return False
+
+    def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None) -> bool:
+        """A failed image listed as pending again: every step from scratch, a fresh media id."""
+        changed = conn.execute(
+            update(media_files).where(and_(media_files.c.id == file_id,
+                                           media_files.c.status == JobStatus.FAILED.value))
+            .values(status=JobStatus.QUEUED.value, reported=False, failure_reason=None, media_id=new_media_id(),
+                    bulk_path=None, next_attempt_at=None, lease_owner=None, lease_expires_at=None,
+                    claim_token=None, updated_at=now, request_id=str(request_id or "")[:64] or None)
+        ).rowcount
+        if changed:
+            conn.execute(update(processing_checklist).where(processing_checklist.c.media_file_id == file_id)
+                         .values(status=StepStatus.PENDING.value, attempts=0, last_error=None,
+                                 started_at=None, finished_at=None))
+        return bool(changed)
+
+    def max_main_api_id(self) -> int:
+        """The largest main API id registered here (0 when none): where a long poll resumes."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(media_files.c.main_api_id))).scalar() or 0)
+
+
+    def claim_next(self, worker_id: str, *, candidates: int = 20) -> Claim | None:
+        """Take the oldest image that is due and not held by a live lease."""
+        now = utcnow()
+        claimable = and_(
+            media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+            or_(media_files.c.lease_expires_at.is_(None), media_files.c.lease_expires_at < now),
+            or_(media_files.c.next_attempt_at.is_(None), media_files.c.next_attempt_at <= now),
+        )
+        with self.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(
+                select(media_files.c.id).where(claimable).order_by(media_files.c.id).limit(candidates)
+            )]
+        for file_id in ids:
+            token = secrets.token_hex(16)
+            with self.engine.begin() as conn:
+                changed = conn.execute(
+                    update(media_files)
+                    .where(and_(media_files.c.id == file_id, claimable))
+                    .values(
+                        lease_owner=worker_id,
+                        lease_expires_at=now + timedelta(seconds=self.lease_seconds),
+                        claim_token=token,
+                        updated_at=now,
+                    )
+                ).rowcount
+            if changed == 1:
+                return Claim(file_id, token, worker_id)
+        return None
+
+    def renew(self, claim: Claim) -> None:
+        """Extend the lease; raises LeaseLost when another worker holds the row now."""
+        now = utcnow()
+        self._fenced_update(claim, lease_expires_at=now + timedelta(seconds=self.lease_seconds), updated_at=now)
+
+    def release(self, claim: Claim, *, retry_at: datetime | None = None) -> None:
+        """Let go of the row, optionally not to be claimed again before ``retry_at``."""
+        self._fenced_update(
+            claim, lease_owner=None, lease_expires_at=None, claim_token=None,
+            next_attempt_at=retry_at, updated_at=utcnow(),
+        )
+
+
+    def next_due(self) -> datetime | None:
+        """When the next unfinished image that no live lease holds becomes due (None: none left)."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(media_files.c.next_attempt_at).where(and_(
+                    media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+                    or_(media_files.c.lease_expires_at.is_(None), media_files.c.lease_expires_at < now),
+                ))
+            ).all()
+        if not rows:
+            return None
+        return min((r[0] or datetime.min) for r in rows)
+
+
+    def finish(self, claim: Claim, *, processing_seconds: float | None, report_at: datetime | None = None) -> None:
+        """Every step done. With ``report_at`` the main API has not acknowledged it yet:
+        the healer calls back from then on."""
+        values: dict[str, Any] = {}
+        if processing_seconds is not None:
+            values["processing_seconds"] = processing_seconds
+        self._fenced_update(
+            claim, status=JobStatus.DONE.value, reported=report_at is None, completed_at=utcnow(),
+            updated_at=utcnow(), lease_owner=None, lease_expires_at=None, claim_token=None,
+            next_attempt_at=report_at, **values,
+        )
+
+    def fail(self, claim: Claim, reason: str) -> None:
+        """Give the image up; ``reported`` stays false until the main API hears of it."""
+        self._fenced_update(
+            claim, status=JobStatus.FAILED.value, failure_reason=reason[:2000], updated_at=utcnow(),
+            lease_owner=None, lease_expires_at=None, claim_token=None, next_attempt_at=None,
+        )
+
+    def mark_reported(self, media_file_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(media_files).where(media_files.c.id == media_file_id)
+                         .values(reported=True, updated_at=utcnow()))
+
+    # -- healing ---------------------------------------------------------------------
+
+    def unreported(self, limit: int) -> list[RowMapping]:
+        """Finished or failed images whose outcome the main API has not acknowledged."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(media_files).where(and_(
+                    media_files.c.reported.is_(False),
+                    media_files.c.status.in_([JobStatus.DONE.value, JobStatus.FAILED.value]),
+                    or_(media_files.c.next_attempt_at.is_(None), media_files.c.next_attempt_at <= utcnow()),
+                )).order_by(media_files.c.updated_at).limit(limit)
+            ).mappings())
+
+    def postpone_report(self, media_file_id: int, retry_at: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(media_files).where(media_files.c.id == media_file_id)
+                         .values(next_attempt_at=retry_at, updated_at=utcnow()))

@@ -1,0 +1,68 @@
+"""What the steps produce: the original's name, the analysis and the variants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from media_vm.db.base import Claim, RecordsBase
+from media_vm.db.engine import utcnow
+from media_vm.db.schema import media_ai_analysis, media_files, media_variants
+from shared.payloads import ANALYSIS_FIELDS
+
+
+class ResultsRecords(RecordsBase):
+    def variants(self, media_id: str) -> list[RowMapping]:
+        with self.engine.connect() as conn:
+            return list(conn.execute(select(media_variants).where(media_variants.c.media_id == media_id)).mappings())
+
+    def analysis(self, media_file_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(media_ai_analysis.c.analysis).where(media_ai_analysis.c.media_file_id == media_file_id)
+            ).first()
+        return dict(row[0]) if row else None
+
+
+    def save_original(self, claim: Claim, bulk_path: str) -> None:
+        self._fenced_update(claim, bulk_path=bulk_path, updated_at=utcnow())
+
+    def save_analysis(self, claim: Claim, analysis: dict[str, Any]) -> None:
+        self.renew(claim)
+        row = {name: analysis.get(name) for name in ANALYSIS_FIELDS}
+        if row.get("detected_text") is not None and not isinstance(row["detected_text"], str):
+            row["detected_text"] = str(row["detected_text"])
+        if row.get("medium_detected") is not None:
+            row["medium_detected"] = str(row["medium_detected"])[:100]
+        with self.engine.begin() as conn:
+            conn.execute(delete(media_ai_analysis).where(media_ai_analysis.c.media_file_id == claim.media_file_id))
+            conn.execute(insert(media_ai_analysis).values(
+                media_file_id=claim.media_file_id, analysis=analysis, created_at=utcnow(),
+                raw_google_response=analysis.get("raw_google_response"),
+                raw_gpt4_response=analysis.get("raw_gpt4_response"), **row,
+            ))
+            conn.execute(update(media_files).where(media_files.c.id == claim.media_file_id).values(
+                width=analysis.get("width"), height=analysis.get("height"),
+                has_alpha=bool(analysis.get("has_alpha")),
+            ))
+
+    def save_variants(self, claim: Claim, media_id: str, variants: Iterable[dict[str, Any]]) -> None:
+        self.renew(claim)
+        now = utcnow()
+        rows = [{**v, "media_file_id": claim.media_file_id, "media_id": media_id, "created_at": now} for v in variants]
+        with self.engine.begin() as conn:
+            conn.execute(delete(media_variants).where(media_variants.c.media_file_id == claim.media_file_id))
+            if rows:
+                conn.execute(insert(media_variants), rows)
+
+    def stored_names(self) -> set[str]:
+        """Every storage name the media DB records: originals (``bulk/...``) and variants
+        (``library/...``)."""
+        with self.engine.connect() as conn:
+            originals = {r[0] for r in conn.execute(select(media_files.c.bulk_path).where(
+                media_files.c.bulk_path.is_not(None)))}
+            variants = {r[0] for r in conn.execute(select(media_variants.c.path))}
+        return originals | variants
