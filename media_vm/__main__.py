@@ -16,14 +16,14 @@ def _settings():  # type: ignore[no-untyped-def]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from media_vm.api_client import MainAPIError
-    from media_vm.worker import Worker
+    from media_vm.exceptions import MainAPIError
+    from media_vm.worker import build_worker
 
     settings = _settings()
     if not settings.main_api_key:
         print("MAIN_API_KEY is not set: the worker cannot call the main API", file=sys.stderr)
         return 2
-    worker = Worker(settings, concurrency=args.concurrency)
+    worker = build_worker(settings, concurrency=args.concurrency)
     worker.install_signal_handlers()
     try:
         processed = worker.work(burst=args.once, max_jobs=args.max_jobs)
@@ -36,21 +36,24 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_heal(args: argparse.Namespace) -> int:
+    """One healing cycle, then the images it made due (at most ``HEAL_BATCH``)."""
     import json
 
-    from media_vm.healer import heal
+    from media_vm.db import migrate
     from media_vm.imaging import configure_libvips
-    from media_vm.worker import Worker
+    from media_vm.worker import build_worker
 
     configure_libvips()
-    worker = Worker(_settings())
-    from media_vm.db import migrate
-
-    migrate(worker.engine)
+    settings = _settings()
+    worker = build_worker(settings)
+    migrate(worker.repo.engine)
     try:
-        print(json.dumps(heal(worker, process=True)))
+        report = worker.heal()
+        report["retried"] = worker.process_due(settings.heal_batch)
+        print(json.dumps(report))
     finally:
-        worker.images.stop()
+        if worker.images is not None:
+            worker.images.stop()
     return 0
 
 

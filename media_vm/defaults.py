@@ -72,3 +72,11 @@ rows ops re-queued (admin "retry") have old ids a poll for newer ones would miss
 S3_URL_EXPIRES_SECONDS = 3600
 """Lifetime of the signed URL ``/serve`` redirects to with ``MEDIA_S3_SERVE=redirect``
 (``MEDIA_S3_URL_EXPIRES``); the redirect itself may be cached for half of it."""
+
+MAX_ORIGINAL_BYTES = 64 * 1024 * 1024
+"""Largest original the VM downloads or fetches back from the store (bytes); the main API caps
+uploads far lower (5 MB). Past it the image is rejected, not retried."""
+
+REPORT_RETRY_SECONDS = 30.0
+"""After a failed delivery of an outcome (callback or cleanup), the healer tries again no sooner
+than this (seconds)."""

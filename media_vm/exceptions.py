@@ -1,12 +1,17 @@
-"""Exceptions of the media VM.
+"""Every exception the media VM raises on purpose, and :func:`classify`, which says what
+kind of failure an exception is for the failure policy (``media_vm.policy``).
 
-Two families, because the worker treats them differently: an :class:`ImageRejected` is the
+The families, because the worker treats them differently: an :class:`ImageRejected` is the
 input's fault and is never retried; an :class:`ImageProcessingError` is ours or the
-machine's (a full disk, a libvips failure on a decoded image) and may succeed on retry.
+machine's (a full disk, a libvips failure on a decoded image) and may succeed on retry; a
+:class:`MainAPIError` is the main API unreachable (transient) or refusing (``permanent``).
 Each subclasses the nearest built-in too, so generic ``except ValueError`` code still works.
 """
 
 from __future__ import annotations
+
+from enum import Enum
+from typing import Any
 
 
 class MediaVMError(Exception):
@@ -19,6 +24,15 @@ class ImageRejected(MediaVMError, ValueError):
 
 class ImageProcessingError(MediaVMError, RuntimeError):
     """Transient or unexpected: processing a valid input failed (e.g. writing a variant)."""
+
+
+class OriginalRejected(ImageRejected):
+    """The original the main API sent is empty or larger than ``MAX_ORIGINAL_BYTES``: retrying
+    would download the same bytes again."""
+
+
+class ImageTimeout(ImageProcessingError):
+    """The image took longer than the per-image limit; its process was killed."""
 
 
 class StorageUnavailable(ImageProcessingError, OSError):
@@ -51,3 +65,36 @@ class MainAPIError(MediaVMError, RuntimeError):
     def permanent(self) -> bool:
         """4xx other than 408/429 will not get better by retrying."""
         return self.status is not None and 400 <= self.status < 500 and self.status not in (408, 429)
+
+
+class ProviderError(MediaVMError, RuntimeError):
+    """A vision provider could not answer (HTTP error, timeout, malformed answer). ``raw`` keeps
+    whatever it did send, for the record. Never fails a step: the analysis records it."""
+
+    def __init__(self, message: str, *, status: str = "error", raw: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.raw = raw
+        self.seconds: float | None = None
+
+
+class ErrorKind(str, Enum):
+    """What a step's failure says about the future (the failure policy's input)."""
+
+    REJECTED = "rejected"  # the input's fault: the same bytes fail the same way
+    REFUSED = "refused"  # the main API refused for good (a 4xx other than 408/429)
+    ENVIRONMENT = "environment"  # the host's fault (disk full, storage unwritable or away)
+    TRANSIENT = "transient"  # anything else, the main API unreachable included: may pass on retry
+
+
+def classify(error: BaseException) -> ErrorKind:
+    """The :class:`ErrorKind` of ``error``. A :class:`MainAPIError` is judged by its status
+    before its causes: an unreachable API is transient even though ``requests`` errors are
+    ``OSError``s."""
+    if isinstance(error, ImageRejected):
+        return ErrorKind.REJECTED
+    if isinstance(error, MainAPIError):
+        return ErrorKind.REFUSED if error.permanent else ErrorKind.TRANSIENT
+    if is_environmental(error):
+        return ErrorKind.ENVIRONMENT
+    return ErrorKind.TRANSIENT

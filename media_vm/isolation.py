@@ -19,14 +19,10 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
-from media_vm.exceptions import ImageProcessingError, StorageUnavailable, is_environmental
+from media_vm.exceptions import ImageProcessingError, ImageTimeout, StorageUnavailable, is_environmental
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class ImageTimeout(ImageProcessingError):
-    """The image took longer than the per-image limit; its process was killed."""
 
 
 def _child(conn: Connection) -> None:  # runs in the child process

@@ -1,53 +1,80 @@
 """The polling worker: feeds the media DB from the main API and works the checklist.
 
 The media DB is the queue. Each poll registers what the main API lists as pending; then
-up to ``concurrency`` threads claim due images (see ``repository``) and run the steps
-that are not done yet. SIGTERM/SIGINT set a stop flag: running steps finish, claims are
-released, nothing is lost (warm shutdown).
+up to ``concurrency`` threads claim due images (``media_vm.db.queue``) and run the steps
+that are not done yet. A failed step is judged by ``media_vm.policy``; outcomes reach the
+main API through ``media_vm.reporting``. SIGTERM/SIGINT set a stop flag: running steps
+finish, claims are released, nothing is lost (warm shutdown).
+
+Like rq's ``Worker``, it is given its collaborators (media DB, storage, main API client,
+image processes), so a test builds one in a line and calls ``work(burst=True)`` in this
+process; :func:`build_worker` makes them from the settings for the CLI.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from media_vm.api_client import MainAPIClient, MainAPIError
+from media_vm import failpoints
+from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
 from media_vm.defaults import FULL_POLL_EVERY, POLL_ERROR_MAX_SECONDS
-from media_vm.exceptions import ImageRejected, LeaseLost, is_environmental
-from media_vm.failpoints import failpoint
+from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
+from media_vm.healer import heal
 from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
+from media_vm.policy import Action, decide
+from media_vm.reporting import Reporter
 from media_vm.retry import Retry
-from media_vm.steps import CHECKLIST, StepContext
+from media_vm.steps import CHECKLIST, StepContext, StepImpl
 from media_vm.storage import LocalStorage, make_storage
 
 log = logging.getLogger(__name__)
 
 
 class Worker:
-    def __init__(self, settings: Settings, *, concurrency: int = 1) -> None:
+    """Polls the main API and processes images, ``concurrency`` at a time.
+
+    ``images`` runs image work in child processes under the per-image time limit (``None``:
+    in the worker's own threads). ``before_step``, if given, is called with each step just
+    before it runs: the test seam (``media_vm.failpoints``); production passes nothing.
+    Raises ValueError for ``concurrency`` < 1.
+    """
+
+    def __init__(self, settings: Settings, *, repo: Repository, storage: LocalStorage, client: MainAPIClient,
+                 images: ImageProcesses | None = None, concurrency: int = 1,
+                 before_step: Callable[[Step], None] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.settings = settings
+        self.repo = repo
+        self.storage = storage
+        self.client = client
+        self.images = images
         self.concurrency = concurrency
-        self.engine = make_engine(settings.database_url)
-        self.repo = Repository(self.engine, lease_seconds=settings.lease_seconds)
-        self.storage = make_storage(settings)
-        self.client = MainAPIClient(settings.main_api_url, settings.main_api_key, timeout=settings.http_timeout)
+        self.before_step = before_step
+        self.reporter = Reporter(repo, client, public_url=settings.public_url)
         self.retry = Retry(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
         self.stop = threading.Event()
         self.wake = threading.Event()  # set by the poller thread when new work arrived
-        self.images = ImageProcesses(settings.process_timeout_seconds)
         self.processed = 0
+        # the loop's state, set up by work()
+        self._pool: ThreadPoolExecutor | None = None
+        self._poller: threading.Thread | None = None
+        self._in_flight: set[Future[None]] = set()
+        self._next_poll = self._next_heal = 0.0
+        self._poll_failures = 0
+        self._polled_once = False
 
     # -- one image -------------------------------------------------------------------
 
@@ -57,10 +84,26 @@ class Worker:
         try:
             row = self.repo.media_file(claim.media_file_id)
             job_id, request_id = row["media_id"], row["request_id"]
-        except Exception:  # noqa: BLE001 - only the log context; _process meets the DB trouble itself
+        except Exception:  # noqa: BLE001 - only the log context; _work meets the DB trouble itself
             job_id, request_id = None, None
-        with job_context(job_id=job_id, request_id=request_id), self._lease_kept(claim):
-            self._process(claim)
+        storage = self.storage.for_claim(claim.token)  # with object storage: a work folder of its own
+        try:
+            with job_context(job_id=job_id, request_id=request_id), self._lease_kept(claim):
+                self._work(claim, storage)
+        finally:
+            storage.discard()
+
+    def process_due(self, limit: int) -> int:
+        """Claim and process, one after another, up to ``limit`` images that are due now (no
+        polling); returns how many. ``python -m media_vm heal`` runs it after a cycle."""
+        done = 0
+        while done < limit and not self.stop.is_set():
+            claim = self.repo.claim_next(self.settings.worker_id)
+            if claim is None:
+                break
+            self.process(claim)
+            done += 1
+        return done
 
     @contextlib.contextmanager
     def _lease_kept(self, claim: Claim) -> Iterator[None]:
@@ -86,17 +129,10 @@ class Worker:
             done.set()
             keeper.join(timeout=5)
 
-    def _process(self, claim: Claim) -> None:
-        workspace = self.storage.for_claim(claim.token)  # with object storage: a folder of its own
-        try:
-            self._work(claim, workspace)
-        finally:
-            workspace.discard()
-
     def _work(self, claim: Claim, storage: LocalStorage) -> None:
         """The image's remaining steps, until it is done, stops for now, or is lost."""
         started = time.monotonic()
-        ctx = StepContext(self.settings, self.repo, storage, self.client, claim, self.images)
+        ctx = StepContext(self.settings, self.repo, storage, self.client, self.reporter, claim, self.images)
         try:
             checklist = self.repo.checklist(claim.media_file_id)
             for step_impl in CHECKLIST:
@@ -122,81 +158,58 @@ class Worker:
             with contextlib.suppress(Exception):
                 self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=self.retry.base_seconds))
 
-    def _run_step(self, ctx: StepContext, step_impl: object) -> bool:
+    def _run_step(self, ctx: StepContext, step_impl: StepImpl) -> bool:
         """Run one step; True to go on to the next, False when the image stops here."""
-        claim = ctx.claim
-        step: Step = step_impl.step  # type: ignore[attr-defined]
+        claim, step = ctx.claim, step_impl.step
         attempt = self.repo.step_started(claim, step)
         log.info("worker %s: media file %s step %s attempt %s", claim.worker_id, claim.media_file_id,
                  step.value, attempt)
         try:
-            failpoint(step.value)
-            step_impl.run(ctx)  # type: ignore[attr-defined]
+            if self.before_step is not None:
+                self.before_step(step)
+            step_impl.run(ctx)
         except LeaseLost:
             raise
-        except ImageRejected as e:
-            self._fail_step(claim, step, str(e))
-            self.give_up(claim, f"{step.value}: {e}")
+        except Exception as e:  # noqa: BLE001 - every failure is recorded and judged by the policy
+            self._step_failed(ctx, step, attempt, e)
             return False
-        except MainAPIError as e:
-            self._fail_step(claim, step, str(e))
-            if e.permanent:
-                self.give_up(claim, f"{step.value}: {e}", report=step is not Step.UPDATE_CALLBACK)
-                return False
-            return self._after_transient(ctx, step, attempt)
-        except Exception as e:  # noqa: BLE001 - any other failure is recorded and retried
-            log.exception("worker %s: media file %s step %s failed", claim.worker_id, claim.media_file_id,
-                          step.value)
-            self._fail_step(claim, step, f"{type(e).__name__}: {e}")
-            return self._after_transient(ctx, step, attempt, environmental=is_environmental(e))
         self.repo.step_finished(claim, step)
         return True
 
-    def _fail_step(self, claim: Claim, step: Step, error: str) -> None:
-        log.warning("worker %s: media file %s step %s failed: %s", claim.worker_id, claim.media_file_id,
-                    step.value, error)
-        self.repo.step_finished(claim, step, error=error)
-
-    def _after_transient(self, ctx: StepContext, step: Step, attempt: int, *, environmental: bool = False) -> bool:
+    def _step_failed(self, ctx: StepContext, step: Step, attempt: int, error: Exception) -> None:
+        """Record the failure and carry out what ``media_vm.policy`` decides."""
         claim = ctx.claim
-        if environmental:
+        kind = classify(error)
+        ours = isinstance(error, (MainAPIError, ImageRejected))  # their message says it all
+        detail = str(error) if ours else f"{type(error).__name__}: {error}"
+        if not ours:
+            log.exception("worker %s: media file %s step %s failed", claim.worker_id, claim.media_file_id,
+                          step.value)
+        log.warning("worker %s: media file %s step %s failed: %s", claim.worker_id, claim.media_file_id,
+                    step.value, detail)
+        self.repo.step_finished(claim, step, error=detail)
+        decision = decide(step, kind, attempt, self.retry)
+        if decision.action is Action.WAIT:
             # a full disk or unwritable storage is the host's fault, not the image's: keep the
             # upload and retry with a growing (capped) delay until an operator fixes it
-            delay = self.retry.get_interval(attempt)
             log.error("worker %s: media file %s step %s cannot write to storage; retrying in %.0fs",
-                      claim.worker_id, claim.media_file_id, step.value, delay)
-            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=delay))
-            return False
-        if not self.retry.exhausted(attempt):
-            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=self.retry.get_interval(attempt)))
-            return False
-        if step is Step.UPDATE_CALLBACK:
+                      claim.worker_id, claim.media_file_id, step.value, decision.delay)
+            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=decision.delay))
+        elif decision.action is Action.RETRY:
+            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=decision.delay))
+        elif decision.action is Action.CALL_BACK_LATER:
             # the variants exist: never throw finished work away; the healer calls back later
-            self.repo.finish(claim, processing_seconds=None,
-                             report_at=utcnow() + timedelta(seconds=self.retry.get_interval(attempt)))
-            return False
-        error = self.repo.checklist(claim.media_file_id)[step]["last_error"]
-        self.give_up(claim, f"{step.value} failed {attempt} times: {error}")
-        return False
+            self.repo.finish(claim, processing_seconds=None, report_at=utcnow() + timedelta(seconds=decision.delay))
+        elif kind is ErrorKind.TRANSIENT:
+            self.reporter.give_up(claim, f"{step.value} failed {attempt} times: {detail}", report=decision.report)
+        else:
+            self.reporter.give_up(claim, f"{step.value}: {detail}", report=decision.report)
 
-    def give_up(self, claim: Claim, reason: str, *, report: bool = True) -> None:
-        """Mark the image failed and tell the main API (``cleanup``); the healer retries the report."""
-        self.repo.fail(claim, reason)
-        row = self.repo.media_file(claim.media_file_id)
-        if not report:
-            self.repo.mark_reported(claim.media_file_id)
-            return
-        try:
-            self.client.cleanup(row["main_api_id"], reason)
-            self.repo.mark_reported(claim.media_file_id)
-        except MainAPIError as e:
-            log.warning("worker %s: cleanup of %s not delivered (%s); the healer will retry",
-                        claim.worker_id, row["main_api_id"], e)
-
-    # -- the loop --------------------------------------------------------------------
+    # -- polling ---------------------------------------------------------------------
 
     def poll(self, *, wait: float = 0.0, after: int | None = None) -> tuple[int, int]:
-        """Register what the main API lists as pending: (how many it listed, how many were new)."""
+        """Register what the main API lists as pending: (how many it listed, how many were new).
+        Raises :class:`MainAPIError` when the main API cannot be polled."""
         items = self.client.pending(wait=wait, after=after)
         new = sum(1 for item in items if self.repo.register(dict(item)))
         if new:
@@ -236,84 +249,127 @@ class Worker:
                 log.exception("worker %s: poller error; retrying shortly", self.settings.worker_id)
                 self.stop.wait(2.0)
 
-    def work(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
-        """Poll and process until stopped; ``burst`` drains what is pending, then returns."""
-        from media_vm.healer import heal
+    def _poll_if_due(self, burst: bool) -> None:
+        """The loop's own poll (burst mode, or no long polling). In burst mode an API that
+        never answered raises :class:`MainAPIError` after ``MAX_ATTEMPTS`` tries."""
+        now = time.monotonic()
+        if now < self._next_poll:
+            return
+        try:
+            depth, _ = self.poll()
+            self._poll_failures, self._polled_once = 0, True
+            self._next_poll = now + self.settings.poll_idle_seconds
+            self.repo.heartbeat(self.settings.worker_id, queue_depth=depth, poll_ok=True)
+        except MainAPIError as e:
+            self._poll_failures += 1
+            delay = self._poll_delay(self._poll_failures)
+            log.warning("worker %s: polling failed (%s); next try in %.0fs", self.settings.worker_id, e, delay)
+            self._next_poll = now + delay
+            self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
+            if burst and self._poll_failures >= self.settings.max_attempts and not self._polled_once:
+                raise
+
+    # -- the loop --------------------------------------------------------------------
+
+    def setup(self, *, burst: bool) -> None:
+        """Before the loop: libvips configured, the media DB migrated, the thread pool and
+        (long-running, with long polling) the poller thread started."""
         from media_vm.imaging import configure_libvips
 
         configure_libvips()
-        migrate(self.engine)
-        poll_failures = 0
-        next_poll = 0.0
-        poller = None
+        migrate(self.repo.engine)
+        self.stop.clear()
+        self._in_flight = set()
+        self._poll_failures, self._polled_once = 0, False
+        self._next_poll = 0.0
+        self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="media-worker")
         if not burst and self.settings.long_poll_seconds > 0:
-            poller = threading.Thread(target=self._long_poller, name="media-poller", daemon=True)
-            poller.start()
-            next_poll = float("inf")  # the poller thread feeds the media DB
-        next_heal = time.monotonic() + self.settings.heal_interval_seconds
-        polled_once = False
-        in_flight: set[Future[None]] = set()
-        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="media-worker")
+            self._poller = threading.Thread(target=self._long_poller, name="media-poller", daemon=True)
+            self._poller.start()
+            self._next_poll = float("inf")  # the poller thread feeds the media DB
+
+    def teardown(self) -> None:
+        """After the loop, however it ended: the poller stopped, running images finished (or
+        handed back), the image processes stopped."""
+        self.stop.set()  # the poller thread ends with the loop
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self.images is not None:
+            self.images.stop()
+        for fut in self._in_flight:
+            self._reap(fut)
+        self._in_flight = set()
+        if self._poller is not None:
+            self._poller.join(timeout=self.settings.long_poll_seconds + self.settings.http_timeout)
+            self._poller = None
+
+    def work(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
+        """Poll and process until stopped; ``burst`` drains what is pending (retries that fall
+        due included), then returns; ``max_jobs`` stops after that many images are done.
+        Returns how many images this worker finished. Raises :class:`MainAPIError` only in
+        burst mode, when the main API could never be polled."""
+        self.setup(burst=burst)
         try:
             while not self.stop.is_set():
-                now = time.monotonic()
                 try:
-                    if now >= next_poll:
-                        try:
-                            depth, _ = self.poll()
-                            poll_failures, polled_once = 0, True
-                            next_poll = now + self.settings.poll_idle_seconds
-                            self.repo.heartbeat(self.settings.worker_id, queue_depth=depth, poll_ok=True)
-                        except MainAPIError as e:
-                            poll_failures += 1
-                            delay = self._poll_delay(poll_failures)
-                            log.warning("worker %s: polling failed (%s); next try in %.0fs",
-                                        self.settings.worker_id, e, delay)
-                            next_poll = now + delay
-                            self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
-                            if burst and poll_failures >= self.settings.max_attempts and not polled_once:
-                                raise
-                    while len(in_flight) < self.concurrency and not self.stop.is_set():
-                        if max_jobs is not None and self.processed + len(in_flight) >= max_jobs:
-                            break
-                        claim = self.repo.claim_next(self.settings.worker_id)
-                        if claim is None:
-                            break
-                        in_flight.add(pool.submit(self.process, claim))
-                    if time.monotonic() >= next_heal:
-                        heal(self, process=False)
-                        next_heal = time.monotonic() + self.settings.heal_interval_seconds
+                    self._poll_if_due(burst)
+                    self._claim(max_jobs)
+                    self._heal_if_due()
                 except MainAPIError:
                     raise
                 except Exception:  # noqa: BLE001 - e.g. the media DB away for a while: wait and resume
                     log.exception("worker %s: loop error; retrying shortly", self.settings.worker_id)
                     self.stop.wait(min(POLL_ERROR_MAX_SECONDS, 2.0))
                     continue
-                if max_jobs is not None and self.processed >= max_jobs and not in_flight:
+                if max_jobs is not None and self.processed >= max_jobs and not self._in_flight:
                     break
-                if in_flight:
-                    done, in_flight = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        self._reap(fut)
-                    continue
-                if burst and polled_once:
-                    due = self.repo.next_due()
-                    if due is None:
-                        heal(self, process=False)
+                if self._in_flight:
+                    self._reap_some()
+                elif burst and self._polled_once:
+                    if self._drained():
                         break
-                    self.stop.wait(min(5.0, max(0.1, (due - utcnow()).total_seconds())))
-                    continue
-                self.wake.wait(max(0.05, min(0.5, next_poll - time.monotonic())))
-                self.wake.clear()
+                else:
+                    self.wake.wait(max(0.05, min(0.5, self._next_poll - time.monotonic())))
+                    self.wake.clear()
         finally:
-            if poller is not None:
-                self.stop.set()  # the poller thread ends with the loop
-
-            pool.shutdown(wait=True)
-            self.images.stop()
-            for fut in in_flight:
-                self._reap(fut)
+            self.teardown()
         return self.processed
+
+    def _claim(self, max_jobs: int | None) -> None:
+        """Claim due images into free threads of the pool."""
+        assert self._pool is not None
+        while len(self._in_flight) < self.concurrency and not self.stop.is_set():
+            if max_jobs is not None and self.processed + len(self._in_flight) >= max_jobs:
+                return
+            claim = self.repo.claim_next(self.settings.worker_id)
+            if claim is None:
+                return
+            self._in_flight.add(self._pool.submit(self.process, claim))
+
+    def _heal_if_due(self) -> None:
+        if time.monotonic() >= self._next_heal:
+            self.heal()
+            self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
+
+    def heal(self) -> dict[str, int]:
+        """One self-healing cycle over this worker's collaborators (``media_vm.healer``)."""
+        return heal(settings=self.settings, repo=self.repo, storage=self.storage, reporter=self.reporter)
+
+    def _drained(self) -> bool:
+        """Burst mode with nothing running: True when no unfinished image is left; else wait
+        for the next one to fall due (a retry's backoff)."""
+        due = self.repo.next_due()
+        if due is None:
+            self.heal()
+            return True
+        self.stop.wait(min(5.0, max(0.1, (due - utcnow()).total_seconds())))
+        return False
+
+    def _reap_some(self) -> None:
+        done, self._in_flight = wait(self._in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+        for fut in done:
+            self._reap(fut)
 
     def _reap(self, fut: Future[None]) -> None:
         """Collect a finished image. ``process`` already handed back the claim of an image it
@@ -324,9 +380,23 @@ class Worker:
                       self.settings.worker_id, type(error).__name__, error)
 
     def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT stop the loop after the running steps (warm shutdown)."""
         def _stop(signum: int, _frame: object) -> None:
             log.info("worker %s: signal %s, finishing the current steps", self.settings.worker_id, signum)
             self.stop.set()
 
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+
+
+def build_worker(settings: Settings, *, concurrency: int = 1) -> Worker:
+    """A worker with the collaborators ``settings`` name: the media DB engine, the storage
+    backend, the main API client and isolated image processes; the failpoint hook only when
+    ``MEDIA_VM_FAILPOINTS`` is set (fault tests). The CLI's factory."""
+    repo = Repository(make_engine(settings.database_url), lease_seconds=settings.lease_seconds)
+    return Worker(
+        settings, repo=repo, storage=make_storage(settings),
+        client=MainAPIClient(settings.main_api_url, settings.main_api_key, timeout=settings.http_timeout),
+        images=ImageProcesses(settings.process_timeout_seconds), concurrency=concurrency,
+        before_step=failpoints.from_env(os.environ),
+    )

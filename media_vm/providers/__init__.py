@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from media_vm.config import Settings
-from media_vm.providers.base import ProviderAnswer, ProviderError, ProviderRequest, VisionProvider
+from media_vm.exceptions import ProviderError
+from media_vm.providers.base import ProviderAnswer, ProviderRequest, VisionProvider
 from media_vm.providers.google_vision import GoogleVisionProvider
 from media_vm.providers.local import LocalProvider
 from media_vm.providers.openai_vision import OpenAIVisionProvider

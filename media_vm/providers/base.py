@@ -16,17 +16,6 @@ from pathlib import Path
 from typing import Any
 
 
-class ProviderError(RuntimeError):
-    """A provider could not answer (HTTP error, timeout, malformed answer). ``raw`` keeps
-    whatever it did send, for the record."""
-
-    def __init__(self, message: str, *, status: str = "error", raw: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.raw = raw
-        self.seconds: float | None = None
-
-
 @dataclass
 class ProviderRequest:
     """What a provider gets: the original on disk, its data type, and a lazily made JPEG

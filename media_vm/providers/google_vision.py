@@ -12,7 +12,8 @@ from typing import Any
 
 import requests
 
-from media_vm.providers.base import ProviderAnswer, ProviderError, ProviderRequest, VisionProvider
+from media_vm.exceptions import ProviderError
+from media_vm.providers.base import ProviderAnswer, ProviderRequest, VisionProvider
 
 FEATURES: tuple[tuple[str, int], ...] = (
     ("LABEL_DETECTION", 10),

@@ -13,7 +13,8 @@ from typing import Any
 
 import requests
 
-from media_vm.providers.base import ProviderAnswer, ProviderError, ProviderRequest, VisionProvider
+from media_vm.exceptions import ProviderError
+from media_vm.providers.base import ProviderAnswer, ProviderRequest, VisionProvider
 
 PROMPT = (
     "Describe this image for an art platform. Answer with one JSON object and nothing else: "

@@ -1,0 +1,86 @@
+"""Telling the main API what became of an image: the one place outcomes are reported.
+
+The callback step, the give-up path and the healer all report through :class:`Reporter`:
+``complete`` (``POST /api/media/complete/{id}`` with the rich payload) for a processed image,
+``cleanup`` (``DELETE /api/media/cleanup/{id}`` with the reason) for one given up. Both are
+idempotent on the main API's side, so a report may be repeated; ``reported`` on the media
+file row records that the main API acknowledged it. Later reports (progress, deletion acks)
+belong here too.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from media_vm.api_client import MainAPIClient
+from media_vm.checklist import JobStatus
+from media_vm.db import Claim, Repository
+from media_vm.exceptions import MainAPIError
+from media_vm.logging_setup import job_context
+from shared.payloads import CompletePayload
+from shared.sizes import SIZES
+
+log = logging.getLogger(__name__)
+
+
+class Reporter:
+    """Reports outcomes of the images in ``repo`` to the main API through ``client``;
+    ``public_url`` is this VM's base URL as browsers reach it (``MEDIA_VM_PUBLIC_URL``)."""
+
+    def __init__(self, repo: Repository, client: MainAPIClient, *, public_url: str) -> None:
+        self.repo = repo
+        self.client = client
+        self.public_url = public_url.rstrip("/")
+
+    def complete_payload(self, row: RowMapping) -> CompletePayload:
+        """The rich payload of ``POST /api/media/complete/{id}`` for a processed image (its
+        ``media_files`` row): permanent URL, formats and sizes available, the analysis."""
+        variants = self.repo.variants(row["media_id"])
+        analysis = self.repo.analysis(row["id"]) or {}
+        present = {v["size"] for v in variants}
+        return {
+            "media_id": row["media_id"],
+            "permanent_url": f"{self.public_url}/serve/{row['media_id']}",
+            "processing_complete": True,
+            "ai_enhanced": bool(analysis),
+            "formats_available": sorted({v["format"] for v in variants}),
+            "sizes_available": [s.name for s in SIZES if s.name in present],
+            "ai_analysis": analysis,
+        }
+
+    def complete(self, row: RowMapping) -> dict[str, Any]:
+        """Call back with the image's payload; raises :class:`MainAPIError` when not delivered."""
+        return self.client.complete(row["main_api_id"], self.complete_payload(row))
+
+    def give_up(self, claim: Claim, reason: str, *, report: bool = True) -> None:
+        """Mark the claimed image failed with ``reason`` and, with ``report``, tell the main API
+        (``cleanup``). An undelivered cleanup is left to the healer; without ``report`` the
+        image counts as reported at once (the main API refused to hear of it)."""
+        self.repo.fail(claim, reason)
+        row = self.repo.media_file(claim.media_file_id)
+        if not report:
+            self.repo.mark_reported(claim.media_file_id)
+            return
+        try:
+            self.client.cleanup(row["main_api_id"], reason)
+            self.repo.mark_reported(claim.media_file_id)
+        except MainAPIError as e:
+            log.warning("worker %s: cleanup of %s not delivered (%s); the healer will retry",
+                        claim.worker_id, row["main_api_id"], e)
+
+    def deliver(self, row: RowMapping) -> str:
+        """Report the final state of a finished or failed row (the healer's job) and mark it
+        reported; returns ``"called_back"`` or ``"cleaned_up"``. Raises :class:`MainAPIError`
+        when the main API cannot be reached or refuses (``permanent``); the caller decides."""
+        with job_context(job_id=row["media_id"], request_id=row["request_id"]):
+            if row["status"] == JobStatus.DONE.value:
+                self.complete(row)
+                outcome = "called_back"
+            else:
+                self.client.cleanup(row["main_api_id"], row["failure_reason"] or "failed on the media VM")
+                outcome = "cleaned_up"
+        self.repo.mark_reported(row["id"])
+        return outcome

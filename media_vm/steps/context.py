@@ -1,0 +1,63 @@
+"""What every step works with: the settings, the media DB, the storage, the main API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy.engine import RowMapping
+
+from media_vm.api_client import MainAPIClient
+from media_vm.checklist import Step
+from media_vm.config import Settings
+from media_vm.db import Claim, Repository
+from media_vm.isolation import ImageProcesses
+from media_vm.reporting import Reporter
+from media_vm.storage import LocalStorage
+
+T = TypeVar("T")
+
+
+@dataclass
+class StepContext:
+    """One claimed image's collaborators. ``storage`` is the claim's own view of the store (with
+    object storage, a work folder of its own); ``images`` runs image work in a child process
+    under the per-image time limit (``None``: in this process, as tests may choose)."""
+
+    settings: Settings
+    repo: Repository
+    storage: LocalStorage
+    client: MainAPIClient
+    reporter: Reporter
+    claim: Claim
+    images: ImageProcesses | None = None
+
+    def isolated(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run image work in this thread's child process, under the per-image time limit."""
+        if self.images is None:
+            return func(*args, **kwargs)
+        return self.images.call(func, *args, **kwargs)
+
+    def row(self) -> RowMapping:
+        """The image's ``media_files`` row, read now."""
+        return self.repo.media_file(self.claim.media_file_id)
+
+    def original(self) -> Path:
+        """A local path of the retrieved original (downloaded when another host retrieved it).
+        Raises RuntimeError before ``retrieve_file`` has run."""
+        row = self.row()
+        if not row["bulk_path"]:
+            raise RuntimeError("the original has not been retrieved")
+        return self.storage.fetch(row["bulk_path"])
+
+
+class StepImpl(Protocol):
+    """A step of the checklist: its name and what it does to one image."""
+
+    step: Step
+
+    def run(self, ctx: StepContext) -> None:
+        """Do the step; raise to fail it (``media_vm.policy`` judges the error)."""
+        ...
