@@ -1,0 +1,32 @@
+"""``python -m main_api replace_temp_urls``: one run of the URL replacement."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from main_api.common.progress import add_progress_argument, progress_bar
+from main_api.media.selectors import pending_image_counts
+from main_api.users.services import temp_urls_replace
+
+
+class Command(BaseCommand):
+    help = (
+        "Rewrite every profile reference to a processed image's temp path to its smart URL and "
+        "move the image to 'complete'. Safe to run while another run is going."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--batch-size", type=int, default=1000, help="rows read per query (default: %(default)s)"
+        )
+        add_progress_argument(parser)
+
+    def handle(self, *args, batch_size: int, progress: bool | None, **options) -> None:
+        # The total is what is processed now; rows processed during the run are done too.
+        total = pending_image_counts()["processed"]
+        with progress_bar(self, total=total, desc="replace_temp_urls", enabled=progress) as bar:
+            result = temp_urls_replace(batch_size=batch_size, progress=lambda _rewritten: bar.update(1))
+        self.stdout.write(
+            f"completed {result.completed} image(s), rewrote {result.references} reference(s), "
+            f"skipped {result.skipped} held by another run"
+        )

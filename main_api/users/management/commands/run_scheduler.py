@@ -1,0 +1,76 @@
+"""``python -m main_api run_scheduler``: the URL replacement every few minutes, in the foreground."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from main_api.users.services import ReplaceResult, temp_urls_replace
+
+log = logging.getLogger(__name__)
+
+
+def replace_job() -> ReplaceResult:
+    """One scheduled run, with fresh database connections (the process lives for weeks)."""
+    close_old_connections()
+    try:
+        result = temp_urls_replace()
+        if result.completed or result.skipped:
+            log.info(
+                "replace_temp_urls: completed %s, references %s, skipped %s",
+                result.completed,
+                result.references,
+                result.skipped,
+            )
+        return result
+    finally:
+        close_old_connections()
+
+
+class Command(BaseCommand):
+    help = "Run replace_temp_urls every REPLACE_URLS_INTERVAL_SECONDS until SIGTERM or Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=int,
+            default=settings.REPLACE_URLS_INTERVAL_SECONDS,
+            help="seconds between runs (default: %(default)s, from REPLACE_URLS_INTERVAL_SECONDS)",
+        )
+        parser.add_argument("--once", action="store_true", help="run the job once and exit")
+
+    def handle(self, *args, interval: int, once: bool, **options) -> None:
+        if once:
+            result = temp_urls_replace()
+            self.stdout.write(f"completed {result.completed} image(s), rewrote {result.references} reference(s)")
+            return
+
+        scheduler = BlockingScheduler(timezone="UTC")
+        scheduler.add_job(
+            replace_job,
+            "interval",
+            seconds=interval,
+            id="replace_temp_urls",
+            max_instances=1,  # a slow run is never overlapped by the next
+            coalesce=True,  # runs missed while busy collapse into one
+            next_run_time=datetime.now().astimezone(),
+        )
+
+        def stop(signum: int, frame: object) -> None:
+            log.info("signal %s: stopping the scheduler after the current run", signum)
+            scheduler.shutdown(wait=False)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"scheduler started: replace_temp_urls every {interval}s")
+        self.stdout.flush()
+        scheduler.start()
+        # start() returns once shutdown() was called; a job still running finishes first, since
+        # the interpreter joins the executor's worker threads before it exits.
+        self.stdout.write("scheduler stopped")
