@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.core.files import File
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -46,6 +50,20 @@ class ProfileOutputSerializer(serializers.Serializer):
     pending_images = PendingImageSerializer(many=True)
 
 
+class UploadField(serializers.FileField):
+    """A file of the multipart body. Anything else sent under an upload field's name (text, or
+    null in JSON) is left out, as the API has always ignored it: only files are uploads.
+    An empty file passes here; the upload gate refuses it with the other files."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_empty_file=True, **kwargs)
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is not empty and not isinstance(data, File):
+            raise SkipField()
+        return super().run_validation(data)
+
+
 class UserMeApi(APIView):
     """``GET /users/me`` and ``PATCH /users/me`` (multipart: image fields, display_name, bio)."""
 
@@ -56,9 +74,6 @@ class UserMeApi(APIView):
     class InputSerializer(serializers.Serializer):
         """The body of ``PATCH /users/me``: the text fields and one optional image per upload field."""
 
-        # A file is only required to be a file here (an empty one too): the upload gate
-        # (main_api.media.uploads) judges it, in the service, together with the other files.
-
         display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
         bio = serializers.CharField(max_length=5000, required=False, allow_blank=True)
 
@@ -66,9 +81,7 @@ class UserMeApi(APIView):
             # one file field per entry of the contract's UPLOAD_FIELDS
             fields = super().get_fields()
             for field, data_type in UPLOAD_FIELDS.items():
-                fields[field] = serializers.FileField(
-                    required=False,
-                    allow_empty_file=True,
+                fields[field] = UploadField(
                     help_text=f"an image (judged by its content) for the {data_type.value} data type; "
                     "at most MAX_UPLOAD_BYTES (413 past it)",
                 )
