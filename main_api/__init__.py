@@ -1,1 +1,20 @@
-"""The main API: a Django REST service that takes uploads and owns ``pending_images``."""
+"""The main API: a Django REST service that takes uploads and owns ``pending_images``.
+
+Three apps, each importing only the ones below it (``tests/main_api/test_layering.py``)::
+
+    users   users, profiles, the profile fields that refer to uploads (references.py), PATCH and
+            GET /users/me, the URL replacement (services.temp_urls_replace; the replace_temp_urls
+            and run_scheduler commands)
+      |
+    media   pending_images and its lifecycle, the upload gate (uploads.py: size, fields, content,
+            pixels), temp originals, the media VM's /api/media/* API, the one client of the VM
+            (vm_client.py: /api/images proxy, /similar, status), the admin of pending images
+      |
+    common  errors, authentication, middleware, logging, /metrics, /health, the admin site
+
+No app calls back up. ``pending_images.target`` is an opaque key that ``users`` chooses and
+``media`` only stores. Where ``common`` shows something of ``media``, ``media`` registers it
+from above: its database gauges with ``common.metrics.database_collector_register`` (in
+``MediaConfig.ready()``), its dashboard with ``admin.site.operations_view_register`` (in
+``media/admin.py``).
+"""

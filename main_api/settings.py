@@ -75,7 +75,7 @@ if DJANGO_ENV == "test":
     ALLOWED_HOSTS.append("testserver")
 
 INSTALLED_APPS = [
-    "main_api.common.admin_site.AdminConfig",  # django.contrib.admin with the dashboard
+    "main_api.common.admin_site.AdminConfig",  # django.contrib.admin with operations pages (the dashboard)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -203,7 +203,7 @@ TEMP_IMAGES_DIR = _project_path(os.environ.get("TEMP_IMAGES_DIR", "var/temp_imag
 # The size limit is enforced while the body is read (FILE_UPLOAD_MAX_MEMORY_SIZE does not
 # cap anything, it only picks memory or disk), so it comes first.
 FILE_UPLOAD_HANDLERS = [
-    "main_api.common.uploads.SizeLimitUploadHandler",
+    "main_api.media.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

@@ -29,10 +29,14 @@ class ApplicationError(Exception):
 
 
 class NotFoundError(ApplicationError):
+    """404."""
+
     status_code = status.HTTP_404_NOT_FOUND
 
 
 class ConflictError(ApplicationError):
+    """409: the request contradicts the row's state."""
+
     status_code = status.HTTP_409_CONFLICT
 
 

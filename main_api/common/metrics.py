@@ -4,8 +4,9 @@
   ``main_api_http_request_duration_seconds{view}``: every request, by URL name.
 - ``main_api_uploads_total{data_type, outcome}``: files sent to ``PATCH /users/me``
   (``accepted``, ``rejected`` for a refused file, ``too_large`` for a 413).
-- ``main_api_pending_images{status}`` and ``main_api_pending_images_stuck``: computed from
-  the database at scrape time, so every process reports the same truth.
+- Gauges computed from the database at scrape time, so every process reports the same truth:
+  an app registers a collector for them with :func:`database_collector_register` (the media
+  app's ``main_api_pending_images{status}`` and ``main_api_pending_images_stuck``).
 
 Under gunicorn each worker process counts on its own. Set ``PROMETHEUS_MULTIPROC_DIR`` to
 an empty, writable folder (wiped before each start) and the counters of all workers are
@@ -15,7 +16,8 @@ summed at scrape, whichever worker answers; without it a scrape sees one worker'
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from typing import Protocol
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,7 +27,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import Metric
 
 REQUESTS = Counter(
     "main_api_http_requests", "HTTP requests answered, by URL name, method and status.", ["view", "method", "status"]
@@ -54,28 +56,30 @@ def uploads_observed(*, data_types: Iterable[str], outcome: str) -> None:
         UPLOADS.labels(data_type=data_type, outcome=outcome).inc()
 
 
-class PendingImagesCollector:
-    """``main_api_pending_images{status}``, read from the database at each scrape."""
+class DatabaseCollector(Protocol):
+    """A ``prometheus_client`` custom collector whose ``collect()`` reads the database.
 
-    def describe(self) -> list[Metric]:
-        # Given so that registering never queries the database (the registry would call collect()).
-        return [
-            GaugeMetricFamily("main_api_pending_images", ""),
-            GaugeMetricFamily("main_api_pending_images_stuck", ""),
-        ]
+    ``describe()`` must name its metrics without querying (the registry would otherwise call
+    ``collect()`` on registration).
+    """
 
-    def collect(self) -> Iterator[Metric]:
-        from main_api.media.selectors import pending_image_counts, stuck_images
+    def describe(self) -> list[Metric]: ...
 
-        by_status = GaugeMetricFamily("main_api_pending_images", "Rows of pending_images by status.", labels=["status"])
-        for status, count in pending_image_counts().items():
-            by_status.add_metric([status], count)
-        yield by_status
-        yield GaugeMetricFamily(
-            "main_api_pending_images_stuck",
-            "Pending rows untouched for over an hour (not picked up by the media VM).",
-            value=stuck_images().count(),
-        )
+    def collect(self) -> Iterable[Metric]: ...
+
+
+#: Collectors asked at each scrape, in registration order.
+_database_collectors: list[DatabaseCollector] = []
+
+
+def database_collector_register(collector: DatabaseCollector) -> None:
+    """Have :func:`exposition` include ``collector``'s metrics at every scrape.
+
+    Called from an app's ``AppConfig.ready()``; a second collector of the same class is ignored,
+    so running ``ready()`` again does not report the metrics twice.
+    """
+    if not any(type(c) is type(collector) for c in _database_collectors):
+        _database_collectors.append(collector)
 
 
 def exposition() -> bytes:
@@ -89,5 +93,6 @@ def exposition() -> bytes:
     else:
         process_metrics = generate_latest(REGISTRY)
     database = CollectorRegistry(auto_describe=False)
-    database.register(PendingImagesCollector())
+    for collector in _database_collectors:
+        database.register(collector)
     return process_metrics + generate_latest(database)

@@ -167,7 +167,7 @@ class PendingImageAdmin(admin.ModelAdmin):
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
-    """``/admin/dashboard/``: the operations dashboard (staff only, see ``AdminSite.get_urls``)."""
+    """``/admin/dashboard/``: the operations dashboard (staff only, registered below)."""
     context = {
         **admin.site.each_context(request),
         "title": "Operations dashboard",
@@ -176,3 +176,12 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "changelist": reverse("admin:media_pendingimage_changelist"),
     }
     return TemplateResponse(request, "admin/media/dashboard.html", context)
+
+
+admin.site.operations_view_register(
+    "dashboard/",
+    dashboard_view,
+    name="dashboard",
+    title="Dashboard",
+    description="queue, stuck images, failures, processing times, throughput, the media VM",
+)

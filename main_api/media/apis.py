@@ -6,7 +6,7 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
@@ -23,7 +23,7 @@ from main_api.common.authentication import (
 )
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
 from main_api.common.schema import ERROR
-from main_api.media import proxy, selectors, services
+from main_api.media import selectors, services, vm_client
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
 from shared.payloads import smart_url
@@ -239,11 +239,11 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     if not is_media_id(media_id):
         return JsonResponse(error_body("Not found.", {"media_id": media_id}), status=404)
     try:
-        upstream = proxy.serve_open(
+        upstream = vm_client.serve_open(
             media_id=media_id,
             method=request.method or "GET",
             params=request.GET.dict(),
-            headers={name: request.headers[name] for name in proxy.REQUEST_HEADERS if name in request.headers},
+            headers={name: request.headers[name] for name in vm_client.REQUEST_HEADERS if name in request.headers},
         )
     except ApplicationError as e:
         return JsonResponse(error_body(e.message, e.extra), status=e.status_code)
@@ -254,8 +254,8 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
         if "Content-Type" not in upstream.headers:
             del response["Content-Type"]
     else:
-        response = StreamingHttpResponse(proxy.body_chunks(upstream), status=upstream.status_code)
-    for name, value in proxy.passed_headers(upstream).items():
+        response = StreamingHttpResponse(vm_client.body_chunks(upstream), status=upstream.status_code)
+    for name, value in vm_client.passed_headers(upstream).items():
         response[name] = value
     if upstream.status_code in (200, 304):
         response["Cache-Control"] = "public, max-age=3600"
@@ -288,30 +288,57 @@ class SimilarImagesApi(APIView):
     authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
     permission_classes = [MediaKeyOrUser]
 
-    class FilterSerializer(serializers.Serializer):
-        limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
-        min_similarity = serializers.FloatField(min_value=-1.0, max_value=1.0, required=False)
-        scope = serializers.ChoiceField(choices=["user", "all"], default="user")
+    class InputSerializer(serializers.Serializer):
+        """The query string."""
 
+        limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+        min_similarity = serializers.FloatField(
+            min_value=-1.0, max_value=1.0, required=False, help_text="cosine floor (the media VM's default: 0.9)"
+        )
+        scope = serializers.ChoiceField(
+            choices=["user", "all"], default="user", help_text="all: every user's images (media key only)"
+        )
+
+    @extend_schema_serializer(component_name="SimilarImages")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="SimilarImage")
+        class ResultSerializer(serializers.Serializer):
+            # Filled by the media VM: not required, so that a field it leaves out is left out here too.
+            media_id = serializers.CharField()
+            user_id = serializers.IntegerField(required=False)
+            data_type = serializers.CharField(required=False)
+            similarity = serializers.FloatField(required=False)
+            phash_distance = serializers.IntegerField(required=False)
+            duplicate = serializers.BooleanField(required=False)
+            url = serializers.CharField(help_text="the smart URL of its thumbnail")
+
+        success = serializers.BooleanField(default=True)
+        media_id = serializers.CharField()
+        scope = serializers.CharField()
+        min_similarity = serializers.FloatField(allow_null=True)
+        results = ResultSerializer(many=True)
+        count = serializers.IntegerField()
+
+    @extend_schema(
+        operation_id="media_similar",
+        summary="The nearest images of a processed image (its owner, or the media key)",
+        parameters=[InputSerializer],
+        responses={
+            200: OutputSerializer,
+            400: ERROR, 401: ERROR,
+            403: OpenApiResponse(ERROR, description="scope=all without the media key"),
+            404: OpenApiResponse(ERROR, description="no such processed image (or another user's)"),
+            502: OpenApiResponse(ERROR, description="the media VM is unavailable"),
+            504: OpenApiResponse(ERROR, description="the media VM timed out"),
+        },
+        tags=["images"],
+    )
     def get(self, request: Request, media_id: str) -> Response:
-        filters = self.FilterSerializer(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        data = filters.validated_data
-        image = selectors.pending_image_by_media_id(media_id=media_id)
-        media_key = isinstance(request.auth, MediaClient)
-        if not media_key:
-            if image.user_id != request.user.pk:
-                raise NotFoundError("no processed image with this media id", {"media_id": media_id})
-            if data["scope"] != "user":
-                raise ApplicationError("scope=all needs the media key", {"scope": data["scope"]},
-                                       status_code=403)
-        params = {"limit": str(data["limit"]), "scope": data["scope"]}
-        if "min_similarity" in data:
-            params["min_similarity"] = str(data["min_similarity"])
-        body = proxy.similar_get(media_id=media_id, params=params)
-        results = [
-            {**r, "url": smart_url(settings.SMART_MEDIA_BASE_URL, r["media_id"], "thumbnail")}
-            for r in body.get("results") or [] if isinstance(r, dict) and is_media_id(str(r.get("media_id", "")))
-        ]
-        return Response({"success": True, "media_id": media_id, "scope": body.get("scope", data["scope"]),
-                         "min_similarity": body.get("min_similarity"), "results": results, "count": len(results)})
+        serializer = self.InputSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        similar = selectors.similar_images_get(
+            media_id=media_id,
+            user_id=None if isinstance(request.auth, MediaClient) else request.user.pk,
+            **serializer.validated_data,
+        )
+        return Response(self.OutputSerializer({"success": True, **similar}).data)

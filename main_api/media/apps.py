@@ -4,6 +4,20 @@ from django.apps import AppConfig
 
 
 class MediaConfig(AppConfig):
+    """Pending images, the media VM's API and client, the upload gate.
+
+    Depends on ``common`` only. Plugs into common's hooks here (the database gauges of
+    ``/metrics``) and in ``admin.py`` (the operations dashboard).
+    """
+
     name = "main_api.media"
     label = "media"
     verbose_name = "Media"
+
+    def ready(self) -> None:
+        from main_api.common.metrics import database_collector_register
+        from main_api.media import uploads
+        from main_api.media.metrics import PendingImagesCollector
+
+        uploads.pillow_configure()  # importing uploads also registers its codec check
+        database_collector_register(PendingImagesCollector())

@@ -25,16 +25,6 @@ class PendingImage(models.Model):
         LOGO = DataType.LOGO.value, "Logo"
         SITES = DataType.SITES.value, "Sites"
 
-    class Target(models.TextChoices):
-        """The profile field (``table.column``) that refers to this image, if any."""
-
-        NONE = "", "None"
-        PROFILE_IMAGE = "user_profiles.profile_image_path", "Profile image"
-        HEADER_IMAGE = "user_profiles.header_image_path", "Header image"
-        ARTIST_LOGO = "artist_profiles.logo_path", "Artist logo"
-        PROMOTER_LOGO = "promoter_profiles.logo_path", "Promoter logo"
-        SITE_MEDIA = "site_media.media_path", "Site media"
-
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_images")
     #: ``/temp_images/{profiles|sites}/{name}``: the URL path of the temp original.
     image_path = models.CharField(max_length=255, unique=True)
@@ -48,7 +38,10 @@ class PendingImage(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     data_type = models.CharField(max_length=16, choices=DataTypes.choices)
-    target = models.CharField(max_length=64, choices=Target.choices, blank=True, default="")
+    #: Which field refers to this image, as a key of the app that owns that field (e.g.
+    #: ``profile_image``, ``main_api.users.references.Target``); empty when none does. Opaque
+    #: here: stored with the upload and copied to a re-processing, never interpreted.
+    target = models.CharField(max_length=64, blank=True, default="")
     media_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
     ai_analysis = models.JSONField(null=True, blank=True)
     formats_available = models.JSONField(default=list, blank=True)

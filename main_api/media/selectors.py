@@ -1,23 +1,25 @@
-"""Reads of ``pending_images``."""
+"""Reads of ``pending_images`` (and, through ``vm_client``, of the media VM)."""
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import requests
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from main_api.common.exceptions import NotFoundError
+from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import temp_files
 from main_api.media.models import PendingImage
+from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar_get
 from shared.naming import is_media_id
+from shared.payloads import smart_url
 
 Status = PendingImage.Status
 
@@ -58,6 +60,19 @@ def pending_image_by_media_id(*, media_id: str) -> PendingImage:
     return image
 
 
+def pending_image_smart_url(image: PendingImage) -> str | None:
+    """The smart URL of a processed (or complete) image, else None."""
+    if image.is_finished and image.media_id:
+        return smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+    return None
+
+
+def pending_images_by_path(*, user_id: int, image_paths: set[str]) -> dict[str, PendingImage]:
+    """The user's rows whose temp path is one of ``image_paths``, by that path."""
+    rows = PendingImage.objects.filter(user_id=user_id, image_path__in=image_paths)
+    return {image.image_path: image for image in rows}
+
+
 def user_pending_images(*, user_id: int, limit: int = 50) -> list[PendingImage]:
     """The user's most recent uploads, newest first."""
     return list(PendingImage.objects.filter(user_id=user_id).order_by("-created_at", "-pk")[:limit])
@@ -78,6 +93,29 @@ def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tu
     if image is None or not (media_key or image.user_id == user_id) or not path.is_file():
         raise not_found
     return image, path
+
+
+# --- the URL replacement ---------------------------------------------------------------------
+
+
+def processed_image_ids(*, after: int, limit: int) -> list[int]:
+    """Ids of ``processed`` rows above ``after``, ascending, at most ``limit`` (keyset pages:
+    rows another run holds stay "processed" and are passed, not re-read)."""
+    rows = PendingImage.objects.filter(status=Status.PROCESSED, pk__gt=after).order_by("pk")
+    return list(rows.values_list("pk", flat=True)[:limit])
+
+
+def pending_image_processed_lock(*, image_id: int) -> PendingImage | None:
+    """The ``processed`` row ``image_id`` with a media id, locked until the caller's transaction
+    ends; None when there is none or (``SKIP LOCKED``, where the database has it) another
+    transaction holds it. Must run inside ``transaction.atomic``."""
+    rows = PendingImage.objects.filter(pk=image_id, status=Status.PROCESSED)
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    else:
+        rows = rows.select_for_update()
+    image = rows.first()
+    return image if image is not None and image.media_id else None
 
 
 # --- the operations dashboard ----------------------------------------------------------------
@@ -174,70 +212,6 @@ def throughput_per_hour(*, hours: int = 24, now: datetime | None = None) -> list
 
 
 @dataclass(frozen=True)
-class MediaVmStatus:
-    """The media VM as its ``/health`` and ``/metrics`` describe it."""
-
-    url: str
-    reachable: bool
-    error: str = ""
-    health: dict[str, Any] = field(default_factory=dict)
-    jobs: dict[str, int] = field(default_factory=dict)
-    step_failures: dict[str, int] = field(default_factory=dict)
-    #: ``(worker id, pending images it saw at its last poll, seconds since its last heartbeat)``
-    workers: list[tuple[str, int, float | None]] = field(default_factory=list)
-    average_processing_seconds: float | None = None
-
-    @property
-    def healthy(self) -> bool:
-        return self.reachable and self.health.get("status") == "ok"
-
-
-def _metric_samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    from prometheus_client.parser import text_string_to_metric_families
-
-    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            samples.setdefault(sample.name, []).append((dict(sample.labels), float(sample.value)))
-    return samples
-
-
-def media_vm_status_get(*, timeout: float | None = None) -> MediaVmStatus:
-    """Read ``{MEDIA_BACKEND_URL}/health`` and ``/metrics`` with a short timeout.
-
-    Never raises: a VM that cannot be reached, or answers nonsense, is reported as such.
-    """
-    base = settings.MEDIA_BACKEND_URL
-    timeout = settings.MEDIA_VM_STATUS_TIMEOUT if timeout is None else timeout
-    try:
-        health_response = requests.get(f"{base}/health", timeout=timeout)
-        health = health_response.json()
-        metrics_response = requests.get(f"{base}/metrics", timeout=timeout)
-        metrics_response.raise_for_status()
-        samples = _metric_samples(metrics_response.text)
-    except (requests.RequestException, ValueError) as e:
-        return MediaVmStatus(url=base, reachable=False, error=f"{type(e).__name__}: {e}"[:300])
-
-    now = time.time()
-    depth = {labels.get("worker", ""): int(v) for labels, v in samples.get("media_vm_queue_depth_seen", [])}
-    seen = {labels.get("worker", ""): v for labels, v in samples.get("media_vm_worker_last_seen_timestamp", [])}
-    count = sum(v for _, v in samples.get("media_vm_processing_seconds_count", []))
-    total = sum(v for _, v in samples.get("media_vm_processing_seconds_sum", []))
-    return MediaVmStatus(
-        url=base,
-        reachable=True,
-        health=health if isinstance(health, dict) else {"status": str(health)},
-        jobs={labels.get("state", ""): int(v) for labels, v in samples.get("media_vm_jobs", [])},
-        step_failures={labels.get("step", ""): int(v) for labels, v in samples.get("media_vm_step_failures", [])},
-        workers=[
-            (worker, depth.get(worker, 0), max(0.0, now - seen[worker]) if worker in seen else None)
-            for worker in sorted(set(depth) | set(seen))
-        ],
-        average_processing_seconds=total / count if count else None,
-    )
-
-
-@dataclass(frozen=True)
 class Dashboard:
     """Everything the admin dashboard shows."""
 
@@ -297,3 +271,38 @@ def reprocess_candidates(
         rows = rows.filter(data_type=data_type)
     superseded = PendingImage.objects.filter(reprocess_of__isnull=False).exclude(status=Status.FAILED)
     return rows.exclude(pk__in=superseded.values("reprocess_of")).order_by("created_at", "pk")
+
+
+# --- similar images ----------------------------------------------------------------------------
+
+
+def similar_images_get(
+    *, media_id: str, limit: int, scope: str, min_similarity: float | None = None, user_id: int | None = None
+) -> dict[str, Any]:
+    """The nearest images of the processed image ``media_id``, from the media VM's ``/similar``.
+
+    ``user_id`` is the signed-in user, None for the media key. A user sees only their own
+    image (anyone else's is a :class:`NotFoundError`, as for one that does not exist) and only
+    ``scope="user"`` (``"all"`` is an :class:`ApplicationError` 403). The VM's errors are
+    ``vm_client``'s (502/504; its 400 and 404 become ours).
+
+    Returns ``{"media_id", "scope", "min_similarity", "results", "count"}``; each result is the
+    VM's (``media_id``, ``user_id``, ``data_type``, ``similarity``, ``phash_distance``,
+    ``duplicate``) plus ``url``, its smart thumbnail URL.
+    """
+    image = pending_image_by_media_id(media_id=media_id)
+    if user_id is not None:
+        if image.user_id != user_id:
+            raise NotFoundError("no processed image with this media id", {"media_id": media_id})
+        if scope != "user":
+            raise ApplicationError("scope=all needs the media key", {"scope": scope}, status_code=403)
+    params = {"limit": str(limit), "scope": scope}
+    if min_similarity is not None:
+        params["min_similarity"] = str(min_similarity)
+    body = similar_get(media_id=media_id, params=params)
+    results = [
+        {**r, "url": smart_url(settings.SMART_MEDIA_BASE_URL, r["media_id"], "thumbnail")}
+        for r in body.get("results") or [] if isinstance(r, dict) and is_media_id(str(r.get("media_id", "")))
+    ]
+    return {"media_id": media_id, "scope": body.get("scope", scope), "min_similarity": body.get("min_similarity"),
+            "results": results, "count": len(results)}

@@ -1,84 +1,55 @@
-"""Writes to ``pending_images``: upload, complete, fail (cleanup), retry, re-process, sweep,
-URL replacement."""
+"""Writes to ``pending_images``: create (an upload), complete, fail (cleanup), retry, re-process,
+sweep, mark complete.
+
+The rows know nothing of who refers to their images: ``target`` is an opaque key of the app
+that owns the reference (``main_api.users.references``), stored and copied, never read here.
+That app also runs the URL replacement, which ends in :func:`pending_image_mark_complete`.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from main_api.common.exceptions import ConflictError, NotFoundError
-from main_api.common.sniffing import SniffedImage, check_image
 from main_api.media import temp_files
 from main_api.media.models import PendingImage
-from main_api.users.models import User
-from main_api.users.references import references_rewrite
-from shared.data_types import UPLOAD_FIELDS, DataType
+from main_api.media.uploads import CheckedUpload
+from shared.data_types import DataType
 from shared.payloads import smart_url
 
 log = logging.getLogger(__name__)
 
 Status = PendingImage.Status
-_NAME_JUNK = re.compile(r'[\x00-\x1f\x7f<>:"|?*]+')
 MAX_REASON_CHARS = 2000
-
-
-@dataclass(frozen=True)
-class CheckedUpload:
-    """An uploaded file that passed :func:`upload_check`, ready to be written."""
-
-    field: str
-    data_type: DataType
-    file: IO[bytes]
-    original_name: str
-    image: SniffedImage
-
-
-def original_name_clean(name: str | None) -> str:
-    """The client's file name made safe to store and show: no folders, no control
-    characters, at most 255 characters. It is never used to build a path."""
-    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
-    base = _NAME_JUNK.sub("_", base).strip(" .")
-    return base[-255:]
-
-
-def upload_check(*, field: str, file: IO[bytes], name: str | None = None) -> CheckedUpload:
-    """Validate one upload by its content; raises ``InvalidImage`` naming ``field``."""
-    image = check_image(file, field=field)
-    return CheckedUpload(
-        field=field,
-        data_type=UPLOAD_FIELDS[field],
-        file=file,
-        original_name=original_name_clean(name),
-        image=image,
-    )
 
 
 @transaction.atomic
 def pending_image_create(
-    *, user: User, upload: CheckedUpload, target: str, written: list[Path], request_id: str | None = None
+    *, user_id: int, upload: CheckedUpload, target: str, written: list[Path], request_id: str | None = None
 ) -> PendingImage:
-    """Write the temp original and its ``pending_images`` row (with the upload's request id).
+    """Write the temp original of ``upload`` (which passed ``uploads.upload_check``) and its
+    ``pending`` row (with ``target``, the owner's key of the field that will refer to it, and
+    the upload's request id); returns the row.
 
     The written path is appended to ``written`` so that the caller, which owns the whole
-    request's transaction, can remove it if anything later fails.
+    request's transaction, can remove it if anything later fails. File-system errors propagate.
     """
     url_path, path = temp_files.new_temp_name(
-        user_id=user.pk, data_type=upload.data_type, extension=upload.image.extension
+        user_id=user_id, data_type=upload.data_type, extension=upload.image.extension
     )
     written.append(path)
     temp_files.write_atomically(temp_files.iter_chunks(upload.file), path)
     return PendingImage.objects.create(
-        user=user,
+        user_id=user_id,
         image_path=url_path,
         original_name=upload.original_name,
         mime_type=upload.image.mime_type,
@@ -274,69 +245,13 @@ def pending_images_sweep(
     return result
 
 
-# --- URL replacement -------------------------------------------------------------------------
+# --- the end of the URL replacement ------------------------------------------------------------
 
 
-@dataclass
-class ReplaceResult:
-    """What one run of :func:`temp_urls_replace` did."""
-
-    completed: int = 0
-    references: int = 0
-    skipped: int = 0
-
-
-def temp_urls_replace(*, batch_size: int = 1000, progress: Callable[[int | None], None] | None = None) -> ReplaceResult:
-    """Rewrite every reference to a processed image's temp path to its smart URL and move
-    the row to ``complete``.
-
-    Each row gets its own transaction and is locked with ``SKIP LOCKED`` where the database
-    has it, so two runs at once split the work instead of doing it twice or waiting.
-    ``progress`` is called after each row with the references it rewrote (None: skipped).
-    """
-    result = ReplaceResult()
-    after = 0
-    while True:
-        # Keyset pages: rows another run holds stay "processed" and are passed, not re-read.
-        ids = list(
-            PendingImage.objects.filter(status=Status.PROCESSED, pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            return result
-        for image_id in ids:
-            rewritten = temp_url_replace_one(image_id=image_id)
-            if progress is not None:
-                progress(rewritten)
-            if rewritten is None:
-                result.skipped += 1
-            else:
-                result.completed += 1
-                result.references += rewritten
-        after = ids[-1]
-
-
-@transaction.atomic
-def temp_url_replace_one(*, image_id: int) -> int | None:
-    """Complete one processed row; the number of references rewritten, or None when another
-    run holds it or has already completed it."""
-    rows = PendingImage.objects.filter(pk=image_id, status=Status.PROCESSED)
-    if connection.features.has_select_for_update_skip_locked:
-        rows = rows.select_for_update(skip_locked=True)
-    else:
-        rows = rows.select_for_update()
-    image = rows.first()
-    if image is None or not image.media_id:
-        return None
-    url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
-    rewritten = references_rewrite(user_id=image.user_id, old=image.image_path, new=url)
-    previous = image.reprocess_of
-    if previous is not None:
-        # A re-processing takes over what still refers to the row it re-did.
-        for old in {previous.image_path, smart_url(settings.SMART_MEDIA_BASE_URL, previous.media_id or "")}:
-            rewritten += references_rewrite(user_id=image.user_id, old=old, new=url)
+def pending_image_mark_complete(*, image: PendingImage) -> PendingImage:
+    """Move a ``processed`` row, locked by the caller's transaction
+    (``selectors.pending_image_processed_lock``), to ``complete``: every reference to it now
+    holds its smart URL. The URL replacement (``main_api.users.services``) calls it last."""
     image.status = Status.COMPLETE
     image.save(update_fields=["status", "updated_at"])
-    log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)
-    return rewritten
+    return image

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.utils.datastructures import MultiValueDict
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from typing import Any
+
+from django.core.files import File
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,12 +17,15 @@ from main_api.common import metrics
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
+from main_api.media.uploads import upload_fields_check
 from main_api.users.selectors import user_profile_get
 from main_api.users.services import user_profile_update
 from shared.data_types import UPLOAD_FIELDS
 
 
 class ProfileOutputSerializer(serializers.Serializer):
+    """A profile as ``users.selectors.user_profile_get`` gives it."""
+
     class SiteMediaSerializer(serializers.Serializer):
         id = serializers.IntegerField()
         media_path = serializers.CharField()
@@ -44,36 +50,18 @@ class ProfileOutputSerializer(serializers.Serializer):
     pending_images = PendingImageSerializer(many=True)
 
 
-#: The multipart body of ``PATCH /users/me`` as the schema shows it: the text fields and one
-#: optional file per upload field (the view reads the files from ``request.FILES``).
-ProfilePatchSerializer = type(
-    "ProfilePatch",
-    (serializers.Serializer,),
-    {
-        "display_name": serializers.CharField(max_length=150, required=False, allow_blank=True),
-        "bio": serializers.CharField(max_length=5000, required=False, allow_blank=True),
-        **{
-            field: serializers.FileField(
-                required=False,
-                help_text=f"an image (judged by its content) for the {data_type.value} data type; "
-                "at most MAX_UPLOAD_BYTES (413 past it)",
-            )
-            for field, data_type in UPLOAD_FIELDS.items()
-        },
-    },
-)
+class UploadField(serializers.FileField):
+    """A file of the multipart body. Anything else sent under an upload field's name (text, or
+    null in JSON) is left out, as the API has always ignored it: only files are uploads.
+    An empty file passes here; the upload gate refuses it with the other files."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, allow_empty_file=True, **kwargs)
 
-def upload_files(files: MultiValueDict) -> dict:
-    """The uploaded files by field; only the known fields, one file each."""
-    for field in files:
-        if field not in UPLOAD_FIELDS:
-            raise ApplicationError(
-                f"unknown file field {field!r}", {"field": field, "accepted": sorted(UPLOAD_FIELDS)}
-            )
-        if len(files.getlist(field)) > 1:
-            raise ApplicationError("one file per field", {"field": field})
-    return {field: files[field] for field in files}
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is not empty and not isinstance(data, File):
+            raise SkipField()
+        return super().run_validation(data)
 
 
 class UserMeApi(APIView):
@@ -82,9 +70,22 @@ class UserMeApi(APIView):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     throttle_scope = "uploads"
 
+    @extend_schema_serializer(component_name="ProfilePatch")
     class InputSerializer(serializers.Serializer):
+        """The body of ``PATCH /users/me``: the text fields and one optional image per upload field."""
+
         display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
         bio = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            # one file field per entry of the contract's UPLOAD_FIELDS
+            fields = super().get_fields()
+            for field, data_type in UPLOAD_FIELDS.items():
+                fields[field] = UploadField(
+                    help_text=f"an image (judged by its content) for the {data_type.value} data type; "
+                    "at most MAX_UPLOAD_BYTES (413 past it)",
+                )
+            return fields
 
     OutputSerializer = ProfileOutputSerializer
 
@@ -100,7 +101,7 @@ class UserMeApi(APIView):
     @extend_schema(
         operation_id="users_me_patch",
         summary="Update the profile; each file field uploads an image for processing",
-        request={"multipart/form-data": ProfilePatchSerializer},
+        request={"multipart/form-data": InputSerializer},
         responses={
             200: ProfileOutputSerializer,
             400: OpenApiResponse(ERROR, description="not an image we accept, or an unknown field; names the field"),
@@ -111,15 +112,15 @@ class UserMeApi(APIView):
         tags=["users"],
     )
     def patch(self, request: Request) -> Response:
+        files: dict = {}
         try:
-            files = upload_files(request.FILES)
+            upload_fields_check(request.FILES)  # unknown fields, several files in one: named errors
             serializer = self.InputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
+            data = dict(serializer.validated_data)
+            files = {field: data.pop(field) for field in UPLOAD_FIELDS if field in data}
             user_profile_update(
-                user=request.user,
-                files=files,
-                request_id=getattr(request, "request_id", None),
-                **serializer.validated_data,
+                user=request.user, files=files, request_id=getattr(request, "request_id", None), **data
             )
         except ApplicationError as e:
             field = e.extra.get("field")

@@ -43,6 +43,8 @@ class UserProfile(models.Model):
 
 
 class ArtistProfile(models.Model):
+    """An artist user's logo."""
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="artist_profile")
     logo_path = models.CharField(max_length=IMAGE_REF_LENGTH, blank=True, default="")
 
@@ -54,6 +56,8 @@ class ArtistProfile(models.Model):
 
 
 class PromoterProfile(models.Model):
+    """A promoter user's logo."""
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="promoter_profile")
     logo_path = models.CharField(max_length=IMAGE_REF_LENGTH, blank=True, default="")
 

@@ -1,7 +1,9 @@
 """The profile fields that refer to an image, in one place.
 
 A reference first holds the temp path ``/temp_images/...``; once the media VM is done,
-the URL replacement rewrites it to the image's smart URL.
+the URL replacement (``services.temp_urls_replace``) rewrites it to the image's smart URL.
+Each upload's ``pending_images.target`` names its field by a :class:`Target` key: the media
+app stores the key without knowing what it means.
 """
 
 from __future__ import annotations
@@ -9,10 +11,19 @@ from __future__ import annotations
 from django.db import models
 
 from main_api.common.exceptions import ApplicationError
-from main_api.media.models import PendingImage
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
 
-Target = PendingImage.Target
+
+class Target(models.TextChoices):
+    """The field that refers to an upload: the value stored in ``pending_images.target``."""
+
+    NONE = "", "None"
+    PROFILE_IMAGE = "profile_image", "Profile image"
+    HEADER_IMAGE = "header_image", "Header image"
+    ARTIST_LOGO = "artist_logo", "Artist logo"
+    PROMOTER_LOGO = "promoter_logo", "Promoter logo"
+    SITE_MEDIA = "site_media", "Site media"
+
 
 #: Every (model, column) that may hold an image reference.
 REFERENCE_FIELDS: tuple[tuple[type[models.Model], str], ...] = (
@@ -34,10 +45,11 @@ _FIELD_TARGETS: dict[str, str] = {
 
 
 def target_for_upload(*, user: User, field: str) -> str:
-    """Which profile field an upload in ``field`` will be referenced from.
+    """The :class:`Target` key of the profile field an upload in ``field`` (one of
+    ``UPLOAD_FIELDS``) will be referenced from.
 
     A ``logo_image`` goes to the artist or promoter profile by the user's type; a community
-    user has no logo.
+    user has no logo (:class:`ApplicationError`, 400, naming the field).
     """
     if field == "logo_image":
         if user.user_type == User.Type.ARTIST:
@@ -52,7 +64,8 @@ def target_for_upload(*, user: User, field: str) -> str:
 
 
 def reference_set(*, user: User, target: str, value: str) -> None:
-    """Point the profile field named by ``target`` at ``value`` (a site image adds a row)."""
+    """Point the profile field named by the :class:`Target` key ``target`` at ``value`` (a site
+    image adds a row; ``Target.NONE`` does nothing)."""
     if target == Target.PROFILE_IMAGE:
         UserProfile.objects.update_or_create(user=user, defaults={"profile_image_path": value})
     elif target == Target.HEADER_IMAGE:

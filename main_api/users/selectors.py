@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
-
-from main_api.media.models import PendingImage
-from main_api.media.selectors import user_pending_images
+from main_api.media.selectors import pending_image_smart_url, pending_images_by_path, user_pending_images
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
-from shared.payloads import smart_url
 
 
 @dataclass(frozen=True)
 class PendingImageView:
+    """One of the user's recent uploads."""
+
     id: int
     status: str
     data_type: str
@@ -24,6 +22,8 @@ class PendingImageView:
 
 @dataclass(frozen=True)
 class SiteMediaView:
+    """One image of the user's site."""
+
     id: int
     media_path: str
 
@@ -44,16 +44,10 @@ class ProfileView:
     pending_images: list[PendingImageView]
 
 
-def image_smart_url(image: PendingImage) -> str | None:
-    """The smart URL of a processed (or complete) image, else None."""
-    if image.is_finished and image.media_id:
-        return smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
-    return None
-
-
 def user_profile_get(*, user: User) -> ProfileView:
-    """The profile of ``user``; image references whose upload is processed show its smart URL
-    even before the URL replacement has rewritten them."""
+    """The profile of ``user`` (its profile row is created if missing); image references whose
+    upload is processed show its smart URL even before the URL replacement has rewritten them,
+    and ``pending_images`` lists the user's 50 most recent uploads."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
     logo = None
     if user.user_type == User.Type.ARTIST:
@@ -64,15 +58,13 @@ def user_profile_get(*, user: User) -> ProfileView:
 
     refs = {profile.profile_image_path, profile.header_image_path, logo or "", *(s.media_path for s in sites)}
     refs.discard("")
-    by_path = {
-        image.image_path: image for image in PendingImage.objects.filter(user=user, image_path__in=refs)
-    }
+    by_path = pending_images_by_path(user_id=user.pk, image_paths=refs)
 
     def shown(value: str | None) -> str | None:
         if not value:
             return None
         image = by_path.get(value)
-        return (image_smart_url(image) if image else None) or value
+        return (pending_image_smart_url(image) if image else None) or value
 
     return ProfileView(
         id=user.pk,
@@ -90,7 +82,7 @@ def user_profile_get(*, user: User) -> ProfileView:
                 status=image.status,
                 data_type=image.data_type,
                 media_id=image.media_id,
-                smart_url=image_smart_url(image),
+                smart_url=pending_image_smart_url(image),
                 created_at=image.created_at,
             )
             for image in user_pending_images(user_id=user.pk)

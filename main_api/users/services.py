@@ -1,22 +1,39 @@
-"""Writes to users and profiles: creating users, updating a profile with its uploads."""
+"""Writes to users and profiles: creating users, updating a profile with its uploads, and the
+URL replacement that moves the profile references of processed uploads to their smart URLs.
+
+Uploads themselves are the media app's: this module checks them with its upload gate
+(``main_api.media.uploads``), writes them with its services and reads them with its selectors.
+The media app never calls back here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from main_api.media import temp_files
-from main_api.media.services import pending_image_create, upload_check
+from main_api.media.selectors import pending_image_processed_lock, processed_image_ids
+from main_api.media.services import pending_image_create, pending_image_mark_complete
+from main_api.media.uploads import uploads_check
 from main_api.users.models import ArtistProfile, PromoterProfile, User, UserProfile
-from main_api.users.references import reference_set, target_for_upload
+from main_api.users.references import reference_set, references_rewrite, target_for_upload
+from shared.payloads import smart_url
+
+log = logging.getLogger(__name__)
 
 
 @transaction.atomic
 def user_create(*, username: str, user_type: str, password: str | None = None) -> User:
-    """A user with its profile rows (and its artist or promoter profile)."""
+    """A user with its profile rows (and its artist or promoter profile).
+
+    Raises Django's ``ValidationError`` for a bad or taken user name.
+    """
     user = User(username=username, user_type=User.Type(user_type))
     if password:
         user.set_password(password)
@@ -46,19 +63,22 @@ def user_profile_update(
     bio: str | None = None,
     request_id: str | None = None,
 ) -> None:
-    """Apply ``PATCH /users/me``: text fields and uploads, all together or not at all.
+    """Apply ``PATCH /users/me``: text fields and uploads (``{upload field: file}``), all
+    together or not at all.
 
-    Every file is checked before anything is written. Files and rows are then written in
-    one transaction; if any step (or the commit) fails, the files already written are
-    removed. ``request_id`` is stored on each new ``pending_images`` row. Not decorated
-    with ``@transaction.atomic`` because the removal has to wrap the commit too.
+    Every file is checked before anything is written (``ApplicationError`` for a logo of a
+    community user, ``InvalidImage`` for a file the upload gate refuses, both naming the
+    field). Files and rows are then written in one transaction; if any step (or the commit)
+    fails, the files already written are removed. ``request_id`` is stored on each new
+    ``pending_images`` row. Not decorated with ``@transaction.atomic`` because the removal has
+    to wrap the commit too.
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
-    uploads = [upload_check(field=field, file=file, name=file.name) for field, file in files.items()]
+    uploads = uploads_check(files)
     with temp_files.removed_on_error() as written, transaction.atomic():
         for upload in uploads:
             image = pending_image_create(
-                user=user, upload=upload, target=targets[upload.field], written=written, request_id=request_id
+                user_id=user.pk, upload=upload, target=targets[upload.field], written=written, request_id=request_id
             )
             reference_set(user=user, target=image.target, value=image.image_path)
         changes = {
@@ -66,3 +86,63 @@ def user_profile_update(
         }
         if changes:
             UserProfile.objects.update_or_create(user=user, defaults=changes)
+
+
+# --- URL replacement -------------------------------------------------------------------------
+
+
+@dataclass
+class ReplaceResult:
+    """What one run of :func:`temp_urls_replace` did."""
+
+    completed: int = 0
+    references: int = 0
+    skipped: int = 0
+
+
+def temp_urls_replace(*, batch_size: int = 1000, progress: Callable[[int | None], None] | None = None) -> ReplaceResult:
+    """Rewrite every reference to a processed image's temp path to its smart URL and move
+    the row to ``complete``.
+
+    Each row gets its own transaction and is locked with ``SKIP LOCKED`` where the database
+    has it, so two runs at once split the work instead of doing it twice or waiting.
+    ``progress`` is called after each row with the references it rewrote (None: skipped).
+    """
+    result = ReplaceResult()
+    after = 0
+    while True:
+        ids = processed_image_ids(after=after, limit=batch_size)
+        if not ids:
+            return result
+        for image_id in ids:
+            rewritten = temp_url_replace_one(image_id=image_id)
+            if progress is not None:
+                progress(rewritten)
+            if rewritten is None:
+                result.skipped += 1
+            else:
+                result.completed += 1
+                result.references += rewritten
+        after = ids[-1]
+
+
+@transaction.atomic
+def temp_url_replace_one(*, image_id: int) -> int | None:
+    """Complete one processed row; the number of references rewritten, or None when another
+    run holds it or has already completed it.
+
+    A re-processing also takes over what still refers to the row it re-did (its temp path or
+    its smart URL); a field the user has since pointed elsewhere is left alone.
+    """
+    image = pending_image_processed_lock(image_id=image_id)
+    if image is None:
+        return None
+    url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+    rewritten = references_rewrite(user_id=image.user_id, old=image.image_path, new=url)
+    previous = image.reprocess_of
+    if previous is not None:
+        for old in {previous.image_path, smart_url(settings.SMART_MEDIA_BASE_URL, previous.media_id or "")}:
+            rewritten += references_rewrite(user_id=image.user_id, old=old, new=url)
+    pending_image_mark_complete(image=image)
+    log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)
+    return rewritten

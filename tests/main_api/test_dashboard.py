@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from main_api.media import selectors
+from main_api.media import selectors, vm_client
 from main_api.media.models import PendingImage
 from main_api.media.services import pending_image_complete, pending_image_fail
 from main_api.users.models import User
@@ -164,7 +164,7 @@ def test_throughput_per_hour(rows):
 
 
 def test_media_vm_status_from_health_and_metrics(db, fake_vm):
-    status = selectors.media_vm_status_get()
+    status = vm_client.media_vm_status_get()
     assert status.reachable and status.healthy
     assert status.jobs == {"queued": 4, "processing": 1, "done": 37, "failed": 2}
     assert status.step_failures == {"resize_optimize": 2}
@@ -174,7 +174,7 @@ def test_media_vm_status_from_health_and_metrics(db, fake_vm):
 
 
 def test_media_vm_unreachable(db, vm_down):
-    status = selectors.media_vm_status_get()
+    status = vm_client.media_vm_status_get()
     assert not status.reachable and not status.healthy
     assert "ConnectionError" in status.error
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.test import Client
 
-from main_api.common.checks import check_image_codecs, check_media_key
+from main_api.common.checks import check_media_key
+from main_api.media.uploads import check_image_codecs
 from tests.main_api.support import client_for
 
 

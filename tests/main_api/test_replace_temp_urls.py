@@ -15,10 +15,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from main_api.media import services
 from main_api.media.models import PendingImage
-from main_api.media.services import pending_image_complete, temp_urls_replace
+from main_api.media.services import pending_image_complete
+from main_api.users import services
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
+from main_api.users.services import temp_urls_replace
 from shared.naming import new_media_id
 from tests.main_api.support import make_pending
 

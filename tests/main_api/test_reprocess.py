@@ -13,9 +13,9 @@ from main_api.media.services import (
     pending_image_complete,
     pending_image_fail,
     pending_image_reprocess,
-    temp_urls_replace,
 )
 from main_api.users.models import UserProfile
+from main_api.users.services import temp_urls_replace
 from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, files_under, make_pending, media_client
 
 BASE = "https://cdn.example.test/api/images"

@@ -7,8 +7,7 @@ import io
 import pytest
 
 from main_api.common.exceptions import InvalidImage
-from main_api.common.sniffing import check_image, heif_dimensions, sniff_mime_type
-from main_api.media.services import original_name_clean
+from main_api.media.uploads import check_image, heif_dimensions, original_name_clean, sniff_mime_type
 from tests.main_api.images import FORMATS, heif_bytes, image_bytes
 
 

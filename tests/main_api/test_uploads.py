@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from main_api.common.uploads import SizeLimitUploadHandler
 from main_api.media.models import PendingImage
+from main_api.media.uploads import SizeLimitUploadHandler
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
 from main_api.users.services import user_profile_update
 from shared.naming import is_temp_file_name
@@ -40,7 +40,7 @@ def test_each_format_is_accepted_with_the_extension_of_its_content(fmt, artist, 
     extension, mime_type = FORMATS[fmt]
     assert image.mime_type == mime_type
     assert image.status == "pending" and image.data_type == "profile"
-    assert image.target == "user_profiles.profile_image_path"
+    assert image.target == "profile_image"
     assert image.original_name == "upload.bin"
     name = image.image_path.removeprefix("/temp_images/profiles/")
     assert is_temp_file_name(name) and name.startswith(f"{artist.pk}-profile-") and name.endswith(f".{extension}")
@@ -117,7 +117,7 @@ def test_a_promoter_logo_goes_to_the_promoter_profile(make_user, temp_dir):
     response = upload(client_for(promoter), logo_image=("logo.webp", image_bytes("WEBP")))
     assert response.status_code == 200
     image = PendingImage.objects.get(user=promoter)
-    assert image.target == "promoter_profiles.logo_path"
+    assert image.target == "promoter_logo"
     assert PromoterProfile.objects.get(user=promoter).logo_path == image.image_path
 
 

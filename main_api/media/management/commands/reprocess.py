@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from main_api.common.exceptions import ApplicationError
@@ -11,7 +12,6 @@ from main_api.common.progress import add_progress_argument, progress_bar
 from main_api.media.models import PendingImage
 from main_api.media.selectors import reprocess_candidates
 from main_api.media.services import pending_image_reprocess
-from main_api.users.models import User
 
 
 def parse_since(value: str) -> datetime:
@@ -41,7 +41,7 @@ class Command(BaseCommand):
     def handle(self, *args, since, username, data_type, all: bool, dry_run: bool, progress, **options) -> None:
         if since is None and username is None and data_type is None and not all:
             raise CommandError("give --since, --user or --data-type (or --all to re-process every image)")
-        if username is not None and not User.objects.filter(username=username).exists():
+        if username is not None and not get_user_model().objects.filter(username=username).exists():
             raise CommandError(f"no user named {username!r}")
         ids = list(
             reprocess_candidates(since=since, username=username, data_type=data_type).values_list("pk", flat=True)

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from main_api.media.services import ReplaceResult, temp_urls_replace
+from main_api.users.services import ReplaceResult, temp_urls_replace
 
 log = logging.getLogger(__name__)
 

@@ -1,26 +1,168 @@
-"""Is an upload an image we accept? Judged by its bytes only, never its name or Content-Type.
+"""The upload gate: every check an uploaded image passes before anything is written.
 
-Two steps: the magic bytes pick the type (and with it the file extension), then Pillow
-decodes the image (JPEG cheaply at 1/8 scale) to prove it is whole. The pixel count is
-checked from the header before any decoding.
+One module, in the order a request meets them:
 
-HEIF (HEVC-coded ``heic``/``heix``/``mif1`` files) is the exception: Pillow has no HEVC
-decoder, so such a file is accepted when its ISO-BMFF boxes parse and its ``ispe``
-property gives dimensions within the pixel limit; the media VM decodes it, or fails it.
+1. **Size** (:class:`SizeLimitUploadHandler`, first in ``FILE_UPLOAD_HANDLERS``): at most
+   ``MAX_UPLOAD_BYTES`` per file, counted while the body is read, 413 past it. Django's
+   ``FILE_UPLOAD_MAX_MEMORY_SIZE`` only decides between memory and a temp file; it caps nothing.
+   The handler stops the parse the moment one file passes the limit, so an oversized body is
+   never spooled to disk.
+2. **Fields** (:func:`upload_fields_check`): only the upload fields of ``shared.data_types``,
+   one file each.
+3. **Content** (:func:`upload_check` -> :func:`check_image`): judged by its bytes only, never
+   its name or Content-Type. The magic bytes pick the type (and with it the file extension,
+   ``shared.naming.ACCEPTED_TYPES``); files that also carry active content (polyglots) are
+   refused; the pixel count (``MAX_IMAGE_PIXELS``) is checked from the header before any
+   decoding, the frame count against ``MAX_IMAGE_FRAMES``; then Pillow decodes the image
+   (JPEG cheaply at 1/8 scale) to prove it is whole.
+
+   HEIF (HEVC-coded ``heic``/``heix``/``mif1`` files) is the exception: Pillow has no HEVC
+   decoder, so such a file is accepted when its ISO-BMFF boxes parse and its ``ispe``
+   property gives dimensions within the pixel limit; the media VM decodes it, or fails it.
+4. **Start-up**: :func:`check_image_codecs` (a system check) proves Pillow decodes every
+   accepted type (registered when ``MediaConfig.ready()`` imports this module), and
+   :func:`pillow_configure`, called there too, makes Pillow's own decompression-bomb guard
+   agree with ``MAX_IMAGE_PIXELS``.
+
+Every refusal is an :class:`~main_api.common.exceptions.InvalidImage` (400) or
+:class:`~main_api.common.exceptions.UploadTooLarge` (413) whose ``extra["field"]`` names the
+form field.
 """
 
 from __future__ import annotations
 
+import re
 import struct
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from django.conf import settings
-from PIL import Image, UnidentifiedImageError
+from django.core import checks
+from django.core.files.uploadhandler import FileUploadHandler
+from PIL import Image, UnidentifiedImageError, features
 
-from main_api.common.exceptions import InvalidImage
+from main_api.common.exceptions import ApplicationError, InvalidImage, UploadTooLarge
+from shared.data_types import UPLOAD_FIELDS, DataType
 from shared.naming import ACCEPTED_TYPES
+
+# --- 1. size, while the body is read -----------------------------------------------------------
+
+#: Room for the multipart framing and the text fields around the files.
+FORM_OVERHEAD_BYTES = 1024 * 1024
+
+
+def too_large(field: str | None, limit: int) -> UploadTooLarge:
+    """The 413 error for ``field`` (None when the whole request is too large)."""
+    return UploadTooLarge(
+        f"file is larger than the limit of {limit} bytes",
+        {"field": field, "max_bytes": limit},
+    )
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """Counts the bytes of each uploaded file and raises :class:`UploadTooLarge` (413) past
+    ``MAX_UPLOAD_BYTES``; a body that cannot fit within the per-file limits is refused unread."""
+
+    def __init__(self, request=None) -> None:
+        super().__init__(request)
+        self.limit = int(settings.MAX_UPLOAD_BYTES)
+        self.received = 0
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        # A body that cannot fit within the per-file limits is refused before it is read.
+        ceiling = self.limit * len(UPLOAD_FIELDS) + FORM_OVERHEAD_BYTES
+        if content_length and content_length > ceiling:
+            raise too_large(None, self.limit)
+        return None
+
+    def new_file(self, *args, **kwargs) -> None:
+        super().new_file(*args, **kwargs)
+        self.received = 0
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        self.received += len(raw_data)
+        if self.received > self.limit:
+            raise too_large(self.field_name, self.limit)
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+# --- 2. fields ---------------------------------------------------------------------------------
+
+
+def upload_fields_check(files: Any) -> dict[str, Any]:
+    """The uploaded files by field (``files``: Django's ``request.FILES``, a ``MultiValueDict``).
+
+    Raises :class:`ApplicationError` (400, ``extra["field"]``) for a field that is not one of
+    ``UPLOAD_FIELDS`` or that carries more than one file.
+    """
+    for field in files:
+        if field not in UPLOAD_FIELDS:
+            raise ApplicationError(
+                f"unknown file field {field!r}", {"field": field, "accepted": sorted(UPLOAD_FIELDS)}
+            )
+        if len(files.getlist(field)) > 1:
+            raise ApplicationError("one file per field", {"field": field})
+    return {field: files[field] for field in files}
+
+
+# --- 3. content --------------------------------------------------------------------------------
+
+_NAME_JUNK = re.compile(r'[\x00-\x1f\x7f<>:"|?*]+')
+
+
+@dataclass(frozen=True)
+class SniffedImage:
+    """What an accepted upload turned out to be."""
+
+    mime_type: str
+    extension: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An uploaded file that passed :func:`upload_check`, ready to be written."""
+
+    field: str
+    data_type: DataType
+    file: IO[bytes]
+    original_name: str
+    image: SniffedImage
+
+
+def original_name_clean(name: str | None) -> str:
+    """The client's file name made safe to store and show: no folders, no control
+    characters, at most 255 characters. It is never used to build a path."""
+    base = re.split(r"[\\/]", unicodedata.normalize("NFC", name or ""))[-1]
+    base = _NAME_JUNK.sub("_", base).strip(" .")
+    return base[-255:]
+
+
+def upload_check(*, field: str, file: IO[bytes], name: str | None = None) -> CheckedUpload:
+    """Validate one upload of form field ``field`` (one of ``UPLOAD_FIELDS``) by its content.
+
+    Raises :class:`InvalidImage` naming ``field`` (see :func:`check_image`).
+    """
+    image = check_image(file, field=field)
+    return CheckedUpload(
+        field=field,
+        data_type=UPLOAD_FIELDS[field],
+        file=file,
+        original_name=original_name_clean(name),
+        image=image,
+    )
+
+
+def uploads_check(files: Mapping[str, Any]) -> list[CheckedUpload]:
+    """:func:`upload_check` for each ``{field: uploaded file}``, in order; the first refusal raises."""
+    return [upload_check(field=field, file=file, name=getattr(file, "name", None)) for field, file in files.items()]
+
 
 #: mime type -> Pillow's format name (``Image.open(formats=...)`` allowlist).
 PILLOW_FORMATS: dict[str, str] = {
@@ -46,16 +188,6 @@ ACTIVE_CONTENT_MARKERS: tuple[bytes, ...] = (
 #: A ZIP (or JAR, DOCX, ...) is found by its end-of-central-directory record near the end.
 ZIP_EOCD = b"PK\x05\x06"
 ZIP_TAIL_BYTES = 65_536 + 22
-
-
-@dataclass(frozen=True)
-class SniffedImage:
-    """What an accepted upload turned out to be."""
-
-    mime_type: str
-    extension: str
-    width: int
-    height: int
 
 
 def sniff_mime_type(head: bytes) -> str | None:
@@ -234,3 +366,26 @@ def _ispe_boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> I
         elif child is not None and box_type == child[0]:
             yield from _ispe_boxes(data, pos + header + child[1], pos + size, path + (box_type,))
         pos += size
+
+
+# --- 4. start-up -------------------------------------------------------------------------------
+
+
+@checks.register(checks.Tags.compatibility)
+def check_image_codecs(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """System check: Pillow must decode every type the upload accepts by content (HEIF excepted)."""
+    missing = [codec for codec in ("jpg", "zlib", "webp", "avif", "libtiff") if not features.check(codec)]
+    if missing:
+        return [
+            checks.Error(
+                f"Pillow lacks the codecs {', '.join(missing)}; uploads of those types would be refused.",
+                hint="Install a Pillow wheel built with them (pip install --force-reinstall pillow).",
+                id="main_api.E001",
+            )
+        ]
+    return []
+
+
+def pillow_configure() -> None:
+    """Make Pillow's own decompression-bomb guard agree with ours (it raises at twice the limit)."""
+    Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS

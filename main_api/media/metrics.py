@@ -1,0 +1,35 @@
+"""The media app's gauges on ``GET /metrics``, read from the database at each scrape.
+
+Registered with :func:`main_api.common.metrics.database_collector_register` in
+``MediaConfig.ready()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from main_api.media.selectors import pending_image_counts, stuck_images
+
+
+class PendingImagesCollector:
+    """``main_api_pending_images{status}`` and ``main_api_pending_images_stuck``."""
+
+    def describe(self) -> list[Metric]:
+        # Given so that registering never queries the database (the registry would call collect()).
+        return [
+            GaugeMetricFamily("main_api_pending_images", ""),
+            GaugeMetricFamily("main_api_pending_images_stuck", ""),
+        ]
+
+    def collect(self) -> Iterator[Metric]:
+        by_status = GaugeMetricFamily("main_api_pending_images", "Rows of pending_images by status.", labels=["status"])
+        for status, count in pending_image_counts().items():
+            by_status.add_metric([status], count)
+        yield by_status
+        yield GaugeMetricFamily(
+            "main_api_pending_images_stuck",
+            "Pending rows untouched for over an hour (not picked up by the media VM).",
+            value=stuck_images().count(),
+        )
