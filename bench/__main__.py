@@ -274,7 +274,7 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
 def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: int) -> dict[str, Any]:
     import requests
 
-    from tests.e2e.fault_proxy import FaultProxy
+    from tests.helpers.fault_proxy import FaultProxy
     from tests.e2e.system import running_system
 
     out: dict[str, Any] = {}
