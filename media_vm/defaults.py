@@ -25,7 +25,10 @@ LEASE_SECONDS = 300
 """How long a claim holds without renewal; a dead worker's claim is taken over after it."""
 
 MAX_IMAGE_PIXELS = 100_000_000
-"""Largest width*height accepted, read from the header before decoding (``MAX_IMAGE_PIXELS``)."""
+"""Largest accepted image, in pixels of one page (width x height after orientation), read from
+the header before decoding (``MAX_IMAGE_PIXELS``). 100 MP covers every phone and most DSLRs; a
+decoded 100 MP RGBA page is 400 MB in memory, the most one worker should ever hold. The image
+pipeline's default (``imaging.defaults.DEFAULT_MAX_PIXELS``) is this same value."""
 
 HTTP_TIMEOUT = 30.0
 """Seconds before a call to the main API is abandoned (``MAIN_API_TIMEOUT``)."""

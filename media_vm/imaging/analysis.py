@@ -30,8 +30,8 @@ import pyvips
 
 from media_vm.imaging import classify, defaults
 from media_vm.imaging.background import BackgroundDecision, assess_background, remove_background
-from media_vm.imaging.colour import flatten_on_white, has_real_alpha
-from media_vm.imaging.colours import ColourCluster, dominant_colours, flatness, sample_pixels
+from media_vm.imaging.colour_space import flatten_on_white, has_real_alpha
+from media_vm.imaging.dominant_colours import ColourCluster, dominant_colours, flatness, sample_pixels
 from media_vm.imaging.faces import detect_faces, grey_array, salient_region
 from media_vm.imaging.fingerprint import EMBEDDING_VERSION, Fingerprint, fingerprint
 from media_vm.imaging.loading import decode, probe

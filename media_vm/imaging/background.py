@@ -19,7 +19,7 @@ import numpy as np
 import pyvips
 
 from media_vm.imaging import defaults
-from media_vm.imaging.colour import flatten_on_white, has_real_alpha
+from media_vm.imaging.colour_space import flatten_on_white, has_real_alpha
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Flatness (see :func:`.colours.flatness`) at or above which an image is a flat graphic,
+#: Flatness (see :func:`.dominant_colours.flatness`) at or above which an image is a flat graphic,
 #: and at or below which it is photographic; in between it is "mixed".
 FLAT_GRAPHIC_MIN = 0.8
 PHOTOGRAPHIC_MAX = 0.45

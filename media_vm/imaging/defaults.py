@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 
-DEFAULT_MAX_PIXELS: int = 100_000_000
-"""Largest accepted image, in pixels of one page (width x height after orientation).
+from media_vm.defaults import MAX_IMAGE_PIXELS
 
-100 MP covers every phone and most DSLRs; a decoded 100 MP RGBA page is 400 MB in memory,
-the most one worker should ever hold. Bigger files are rejected from the header alone.
-"""
+DEFAULT_MAX_PIXELS: int = MAX_IMAGE_PIXELS
+"""Largest accepted image in pixels of one page: the VM's one limit (``media_vm.defaults``)."""
 
 AVIF_EFFORT: int = 2
 """AVIF (libaom) ``effort``, 0 fastest .. 9 smallest. The knee of the curve is 2.

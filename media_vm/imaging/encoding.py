@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pyvips
 
 from media_vm.imaging import defaults
-from media_vm.imaging.colour import flatten_on_white
+from media_vm.imaging.colour_space import flatten_on_white
 from shared.data_types import DataType
 from shared.sizes import ImageFormat
 

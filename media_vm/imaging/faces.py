@@ -29,7 +29,7 @@ import numpy as np
 import pyvips
 
 from media_vm.imaging import defaults
-from media_vm.imaging.colour import flatten_on_white
+from media_vm.imaging.colour_space import flatten_on_white
 
 CASCADE = "haarcascade_frontalface_default.xml"
 EYE_CASCADE = "haarcascade_eye.xml"

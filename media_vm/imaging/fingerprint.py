@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyvips
 
-from media_vm.imaging.colour import flatten_on_white
+from media_vm.imaging.colour_space import flatten_on_white
 
 EMBEDDING_VERSION = 1
 EMBEDDING_DIMS = 64 + 32 + 63

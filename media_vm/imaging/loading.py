@@ -22,7 +22,7 @@ from pathlib import Path
 import pyvips
 
 from media_vm.exceptions import ImageProcessingError, ImageRejected
-from media_vm.imaging.colour import drop_opaque_alpha, to_srgb8
+from media_vm.imaging.colour_space import drop_opaque_alpha, to_srgb8
 from media_vm.imaging.defaults import DEFAULT_MAX_PIXELS
 from media_vm.imaging.security import ALLOWED_LOADERS, ensure_configured, loader_family
 

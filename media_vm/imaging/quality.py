@@ -24,7 +24,7 @@ import numpy as np
 import pyvips
 
 from media_vm.imaging import defaults
-from media_vm.imaging.colour import flatten_on_white
+from media_vm.imaging.colour_space import flatten_on_white
 
 WEIGHTS: dict[str, float] = {"sharpness": 0.4, "exposure": 0.2, "noise": 0.15, "resolution": 0.25}
 
