@@ -81,3 +81,10 @@ class SiteMedia(models.Model):
 
     def __str__(self) -> str:
         return self.media_path
+
+
+def logo_profile_model(user_type: str) -> type[ArtistProfile] | type[PromoterProfile] | None:
+    """The profile model that holds the logo of a user of ``user_type``: artists and promoters
+    each have their own profile with a ``logo_path``; a community user has no logo (None).
+    The one rule for where a logo belongs (uploads, the profile view, user creation)."""
+    return {User.Type.ARTIST: ArtistProfile, User.Type.PROMOTER: PromoterProfile}.get(User.Type(user_type))

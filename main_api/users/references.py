@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.db import models
 
 from main_api.common.exceptions import ApplicationError
-from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile, logo_profile_model
 
 
 class Target(models.TextChoices):
@@ -24,6 +24,11 @@ class Target(models.TextChoices):
     PROMOTER_LOGO = "promoter_logo", "Promoter logo"
     SITE_MEDIA = "site_media", "Site media"
 
+
+#: The Target key of each logo-holding profile (which profile a user's logo is in: models.logo_profile_model).
+_LOGO_TARGETS: dict[type[models.Model], str] = {
+    ArtistProfile: Target.ARTIST_LOGO, PromoterProfile: Target.PROMOTER_LOGO,
+}
 
 #: Every (model, column) that may hold an image reference.
 REFERENCE_FIELDS: tuple[tuple[type[models.Model], str], ...] = (
@@ -52,10 +57,9 @@ def target_for_upload(*, user: User, field: str) -> str:
     user has no logo (:class:`ApplicationError`, 400, naming the field).
     """
     if field == "logo_image":
-        if user.user_type == User.Type.ARTIST:
-            return Target.ARTIST_LOGO
-        if user.user_type == User.Type.PROMOTER:
-            return Target.PROMOTER_LOGO
+        model = logo_profile_model(user.user_type)
+        if model is not None:
+            return _LOGO_TARGETS[model]
         raise ApplicationError(
             "only artist and promoter users have a logo",
             {"field": field, "user_type": user.user_type},
@@ -70,10 +74,9 @@ def reference_set(*, user: User, target: str, value: str) -> None:
         UserProfile.objects.update_or_create(user=user, defaults={"profile_image_path": value})
     elif target == Target.HEADER_IMAGE:
         UserProfile.objects.update_or_create(user=user, defaults={"header_image_path": value})
-    elif target == Target.ARTIST_LOGO:
-        ArtistProfile.objects.update_or_create(user=user, defaults={"logo_path": value})
-    elif target == Target.PROMOTER_LOGO:
-        PromoterProfile.objects.update_or_create(user=user, defaults={"logo_path": value})
+    elif target in (Target.ARTIST_LOGO, Target.PROMOTER_LOGO):
+        model = next(m for m, t in _LOGO_TARGETS.items() if t == target)
+        model.objects.update_or_create(user=user, defaults={"logo_path": value})
     elif target == Target.SITE_MEDIA:
         SiteMedia.objects.create(user=user, media_path=value)
 

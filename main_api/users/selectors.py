@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from main_api.media.selectors import pending_image_smart_url, pending_images_by_path, user_pending_images
-from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+from main_api.users.models import SiteMedia, User, UserProfile, logo_profile_model
 
 
 @dataclass(frozen=True)
@@ -49,11 +49,8 @@ def user_profile_get(*, user: User) -> ProfileView:
     upload is processed show its smart URL even before the URL replacement has rewritten them,
     and ``pending_images`` lists the user's 50 most recent uploads."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
-    logo = None
-    if user.user_type == User.Type.ARTIST:
-        logo = ArtistProfile.objects.filter(user=user).values_list("logo_path", flat=True).first()
-    elif user.user_type == User.Type.PROMOTER:
-        logo = PromoterProfile.objects.filter(user=user).values_list("logo_path", flat=True).first()
+    logo_model = logo_profile_model(user.user_type)
+    logo = logo_model.objects.filter(user=user).values_list("logo_path", flat=True).first() if logo_model else None
     sites = list(SiteMedia.objects.filter(user=user).order_by("id"))
 
     refs = {profile.profile_image_path, profile.header_image_path, logo or "", *(s.media_path for s in sites)}

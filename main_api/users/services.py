@@ -21,7 +21,7 @@ from main_api.media import temp_files
 from main_api.media.selectors import pending_image_processed_lock, processed_image_ids
 from main_api.media.services import pending_image_create, pending_image_mark_complete
 from main_api.media.uploads import uploads_check
-from main_api.users.models import ArtistProfile, PromoterProfile, User, UserProfile
+from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import reference_set, references_rewrite, target_for_upload
 from shared.payloads import smart_url
 
@@ -42,10 +42,9 @@ def user_create(*, username: str, user_type: str, password: str | None = None) -
     user.full_clean(exclude=["password"])
     user.save()
     UserProfile.objects.create(user=user)
-    if user.user_type == User.Type.ARTIST:
-        ArtistProfile.objects.create(user=user)
-    elif user.user_type == User.Type.PROMOTER:
-        PromoterProfile.objects.create(user=user)
+    logo_model = logo_profile_model(user.user_type)
+    if logo_model is not None:
+        logo_model.objects.create(user=user)
     return user
 
 
