@@ -18,3 +18,24 @@ def s3_endpoint(tmp_path_factory):
 def s3_bucket(s3_endpoint):
     """A fresh, empty bucket on it."""
     return new_bucket(s3_endpoint)
+
+
+#: Tests that touch no database (pure image code, pure functions, parsers): CI's second run,
+#: the MariaDB one, leaves them out (``-m "not no_database"``); ``make test`` runs them.
+NO_DATABASE = (
+    "tests/media_vm/imaging/",
+    "tests/media_vm/storage/",
+    "tests/media_vm/test_policy.py",
+    "tests/media_vm/test_import_graph.py",
+    "tests/media_vm/test_providers.py",
+    "tests/media_vm/test_api_client.py",
+    "tests/main_api/test_layering.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = config.rootpath
+    for item in items:
+        relative = item.path.relative_to(root).as_posix()
+        if relative.startswith(NO_DATABASE):
+            item.add_marker(pytest.mark.no_database)
