@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import threading
-import time
 from calendar import timegm
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -85,11 +84,8 @@ class MediaServer:
         migrate(self.engine)
         self.repo = Repository(self.engine)
         self.storage = make_storage(settings)
-        #: variants in a bucket answered with a 302 to a signed URL (MEDIA_S3_SERVE=redirect)
-        self.redirects = self.storage.remote and bool(settings.s3 and settings.s3.serve == "redirect")
         self._cache: OrderedDict[str, tuple[list[Any], bool]] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()  # path -> (signed URL, signed at)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -193,18 +189,25 @@ class MediaServer:
                         ("X-Content-Type-Options", "nosniff"), ("Content-Length", "0")]
             start_response("200 OK", headers)
             return []
-        if self.redirects:
-            try:
-                return self.redirect_signed(start_response, variant)
-            except StorageUnavailable as e:
-                log.error("media server: %s", e)
-                return self.json(start_response, 503, {"message": "storage unavailable"})
+        try:
+            redirect = self.storage.redirect(variant["path"])
+        except StorageUnavailable as e:
+            log.error("media server: %s", e)
+            return self.json(start_response, 503, {"message": "storage unavailable"})
+        if redirect is not None:
+            # the store sends the bytes (with the immutable Cache-Control it was uploaded with);
+            # only the browser may keep the redirect: a shared cache could hand it out expired
+            start_response("302 Found", [
+                ("Location", redirect.url), ("Cache-Control", f"private, max-age={redirect.max_age}"),
+                ("Vary", "Accept"), ("Content-Length", "0"),
+            ])
+            return []
         head = environ.get("REQUEST_METHOD") == "HEAD"
         try:
             if head:
-                fh, length = None, self.storage.stored_size(variant["path"])
+                fh, length = None, self.storage.size(variant["path"])
             else:
-                fh, length = self.storage.open_stored(variant["path"])
+                fh, length = self.storage.open(variant["path"])
         except FileNotFoundError:
             log.error("media server: variant %s is in the DB but not in the store", variant["path"])
             return self.json(start_response, 404, {"message": "variant file missing"})
@@ -220,35 +223,6 @@ class MediaServer:
         if wrapper is not None and not self.storage.remote:
             return wrapper(fh, 256 * 1024)  # type: ignore[no-any-return]
         return _iter_file(fh)
-
-    def redirect_signed(self, start_response: StartResponse, variant: Any) -> list[bytes]:
-        """302 to a signed URL of the object: the store sends the bytes (with the immutable
-        Cache-Control it was uploaded with). Only the browser may keep the redirect, for half
-        the URL's life: a shared cache could hand it out after the signature expired."""
-        assert self.settings.s3 is not None
-        url = self.signed_url(variant["path"], self.settings.s3.url_expires)
-        start_response("302 Found", [
-            ("Location", url), ("Cache-Control", f"private, max-age={self.settings.s3.url_expires // 2}"),
-            ("Vary", "Accept"), ("Content-Length", "0"),
-        ])
-        return []
-
-    def signed_url(self, relpath: str, expires: int) -> str:
-        """A signed URL of the object, reused for a quarter of its life (signing costs more than
-        the rest of the request): handed out with ``max-age`` half its life, it is always valid
-        for at least three quarters of it when sent."""
-        now = time.time()
-        with self._cache_lock:
-            hit = self._signed.get(relpath)
-            if hit is not None and 0 <= now - hit[1] < expires / 4:
-                return hit[0]
-        url = str(self.storage.signed_url(relpath))  # type: ignore[attr-defined]
-        with self._cache_lock:
-            self._signed[relpath] = (url, now)
-            self._signed.move_to_end(relpath)
-            while len(self._signed) > VARIANT_CACHE_SIZE:
-                self._signed.popitem(last=False)
-        return url
 
     def health(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         checks = {"database": "ok", "storage": "ok"}
