@@ -4,20 +4,18 @@ The storage backend itself is tested in ``tests/media_vm/storage/``."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
-from wsgiref.simple_server import make_server
 
 import pytest
 import pyvips
 import requests
 
 from media_vm.config import Settings
-from media_vm.server import MediaServer
+from media_vm.http import MediaApp
 from media_vm.storage import IMMUTABLE
 from tests.e2e.system import free_port
 from tests.helpers import images
-from tests.media_vm.test_server import QuietHandler
+from tests.helpers.wsgi import serving
 
 # -- /serve from the bucket ---------------------------------------------------------------
 
@@ -27,7 +25,7 @@ def served_from_s3(request, s3_bucket, media_db_url, tmp_path):
     """A media server on the bucket with one finished image whose variants were published."""
     settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
                        storage_backend="s3", s3=s3_bucket.settings(serve=request.param, url_expires=600))
-    app = MediaServer(settings)
+    app = MediaApp(settings)
     repo = app.repo
     repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
                    "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
@@ -49,10 +47,8 @@ def served_from_s3(request, s3_bucket, media_db_url, tmp_path):
     app.storage.publish([v["path"] for v in variants])
     repo.save_variants(claim, row["media_id"], variants)
     repo.finish(claim, processing_seconds=1.0)
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield request.param, f"http://127.0.0.1:{server.server_port}", row["media_id"], bodies, s3_bucket
-    server.shutdown()
+    with serving(app) as base:
+        yield request.param, base, row["media_id"], bodies, s3_bucket
     app.engine.dispose()
 
 
@@ -103,14 +99,14 @@ def test_serve_from_the_bucket_keeps_etags_head_and_missing_objects_honest(serve
     bucket.client.delete_object(Bucket=bucket.name, Key=f"library/user_3/product/img/{media_id}_detail.webp")
     gone = requests.get(url, allow_redirects=False, timeout=10)
     if mode == "stream":
-        assert gone.status_code == 404 and gone.json() == {"message": "variant file missing"}
+        assert gone.status_code == 404 and gone.json() == {"message": "variant file missing", "extra": {}}
     else:  # the signed URL is made without asking the store; the store answers 404 itself
         assert requests.get(gone.headers["Location"], timeout=10).status_code == 404
 
 
 def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_url, tmp_path):
     dead = s3_bucket.settings(endpoint_url=f"http://127.0.0.1:{free_port()}")
-    app = MediaServer(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
+    app = MediaApp(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
                               storage_backend="s3", s3=dead))
     app.repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
                        "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
@@ -120,16 +116,13 @@ def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_
         {"size": "detail", "format": "jpeg", "bg": "original", "width": 10, "height": 10, "bytes": 100,
          "path": f"library/user_3/product/img/{row['media_id']}_detail.jpg"}])
     app.repo.finish(claim, processing_seconds=1.0)
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
     try:
-        r = requests.get(f"{base}/serve/{row['media_id']}?size=detail", timeout=30)
-        assert r.status_code == 503 and r.json() == {"message": "storage unavailable"}
-        assert r.headers["Cache-Control"] == "no-store"
-        health = requests.get(f"{base}/health", timeout=30)
-        assert health.status_code == 503
-        assert health.json()["storage"] == "error: object store unreachable (EndpointConnectionError)"
+        with serving(app) as base:
+            r = requests.get(f"{base}/serve/{row['media_id']}?size=detail", timeout=30)
+            assert r.status_code == 503 and r.json() == {"message": "storage unavailable", "extra": {}}
+            assert r.headers["Cache-Control"] == "no-store"
+            health = requests.get(f"{base}/health", timeout=30)
+            assert health.status_code == 503
+            assert health.json()["storage"] == "error: object store unreachable (EndpointConnectionError)"
     finally:
-        server.shutdown()
         app.engine.dispose()
