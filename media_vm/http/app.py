@@ -42,6 +42,7 @@ class Route:
 
 
 def route(method: str, pattern: str, handler: Handler) -> Route:
+    """A :class:`Route` from a regular expression's text (``re.error`` for a bad one)."""
     return Route(method, re.compile(pattern), handler)
 
 

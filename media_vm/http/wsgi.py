@@ -24,10 +24,12 @@ class Request:
 
     @property
     def method(self) -> str:
+        """``GET``, ``HEAD``, ... (upper case)."""
         return str(self.environ.get("REQUEST_METHOD", "GET")).upper()
 
     @property
     def path(self) -> str:
+        """The URL path (``PATH_INFO``, already percent-decoded by the server)."""
         return str(self.environ.get("PATH_INFO", ""))
 
     @cached_property
@@ -66,6 +68,7 @@ class HTTPError(Exception):
         self.headers = headers or []
 
     def response(self) -> Response:
+        """This error as a JSON response."""
         return error_response(self.status, self.message, self.extra, self.headers)
 
 

@@ -29,7 +29,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from media_vm.storage import names as storage_names
+import media_vm.storage.names as storage_names
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ CHUNK_BYTES = 256 * 1024
 
 
 class LocalStorage(Storage):
-    """The store as files under ``root`` (created on first write)."""
+    """The store as files under ``root`` (created on first write). Methods as documented on
+    :class:`~media_vm.storage.base.Storage`; :meth:`signed_url` and :meth:`redirect` are
+    ``None`` (``/serve`` sends the file itself, or nginx does)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)

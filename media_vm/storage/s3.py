@@ -89,6 +89,7 @@ def make_client(settings: S3Settings) -> Any:
 
 class S3Storage(Storage):
     """The store as objects in ``settings.bucket``, with work folders under ``root/s3-work/``.
+    Methods as documented on :class:`~media_vm.storage.base.Storage`.
 
     ``client`` is an S3 client (:func:`make_client`'s when ``None``); ``workspace`` names the
     work folder (``for_claim`` makes one per claim token).

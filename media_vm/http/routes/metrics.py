@@ -44,6 +44,7 @@ class MediaDBCollector(Collector):
         self.repo = repo
 
     def collect(self) -> Iterator[Metric]:
+        """The metric families, read from the media DB now (two queries' worth)."""
         stats = self.repo.stats()
         retries, buckets = self.repo.retries_and_buckets()
 
