@@ -39,7 +39,8 @@ class Request:
 
     def header(self, name: str) -> str:
         """A request header's value (``""`` when absent); ``name`` as in ``If-None-Match``."""
-        return str(self.environ.get("HTTP_" + name.upper().replace("-", "_"), ""))
+        key = "HTTP_" + name.upper().replace("-", "_")  # the WSGI environ's name of a header
+        return str(self.environ.get(key, ""))
 
 
 @dataclass
