@@ -230,15 +230,15 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
     bucket = new_bucket(stack.enter_context(s3_server(work / "s3")))
     store = S3Storage(work / "s3-scratch", bucket.settings())
     for v in variants:
-        store.upload_file(f"{reldir}/{v.path.name}", v.path)
+        store.write_file(f"{reldir}/{v.path.name}", v.path)
     s3_env = {**env, **bucket.env, "MEDIA_STORAGE_ROOT": str(work / "s3-scratch")}
     names = ("ours", "whitenoise", "accel", "s3_redirect", "s3_stream")
     ports = {name: free_port() for name in names}
-    procs = [_gunicorn("media_vm.server:create_app()", ports["ours"], env),
+    procs = [_gunicorn("media_vm.http:create_app()", ports["ours"], env),
              _gunicorn("bench.whitenoise_app:app", ports["whitenoise"], env),
-             _gunicorn("media_vm.server:create_app()", ports["accel"], {**env, "MEDIA_VM_ACCEL_REDIRECT": "/_v/"}),
-             _gunicorn("media_vm.server:create_app()", ports["s3_redirect"], {**s3_env, "MEDIA_S3_SERVE": "redirect"}),
-             _gunicorn("media_vm.server:create_app()", ports["s3_stream"], {**s3_env, "MEDIA_S3_SERVE": "stream"})]
+             _gunicorn("media_vm.http:create_app()", ports["accel"], {**env, "MEDIA_VM_ACCEL_REDIRECT": "/_v/"}),
+             _gunicorn("media_vm.http:create_app()", ports["s3_redirect"], {**s3_env, "MEDIA_S3_SERVE": "redirect"}),
+             _gunicorn("media_vm.http:create_app()", ports["s3_stream"], {**s3_env, "MEDIA_S3_SERVE": "stream"})]
     try:
         urls = {name: f"http://127.0.0.1:{ports[name]}/serve/{media_id}?size=detail&format=webp" for name in names}
         urls["whitenoise"] = f"http://127.0.0.1:{ports['whitenoise']}/static/detail.webp"

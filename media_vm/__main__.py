@@ -97,7 +97,7 @@ def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
     config = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_media_vm.py"
-    argv = [sys.executable, "-m", "gunicorn", "media_vm.server:create_app()", "--bind", f"{args.host}:{args.port}"]
+    argv = [sys.executable, "-m", "gunicorn", "media_vm.http:create_app()", "--bind", f"{args.host}:{args.port}"]
     if config.exists():
         argv += ["--config", str(config)]
     os.execv(sys.executable, argv)

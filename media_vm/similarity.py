@@ -9,22 +9,19 @@ Two measures (see :mod:`media_vm.imaging.fingerprint` for how they are made):
 
 A search reads the candidates' embeddings and compares them all (one matrix product):
 fine for the tens of thousands of images one user or one VM holds. No pyvips here: the
-HTTP server imports this module.
+HTTP route ``/similar`` (:mod:`media_vm.http.routes.similar`) imports this module.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs
 
 import numpy as np
 
 from media_vm.checklist import JobStatus
 from media_vm.db import Repository
-from shared.naming import is_media_id
 
 SIMILAR_MIN_COSINE = 0.9
 """Default floor of ``/similar``. Measured: re-encoded, resized, 2%-cropped or lightly
@@ -137,26 +134,3 @@ def nearest(
         "results": results[:limit],
         "count": len(results[:limit]),
     }
-
-
-SIMILAR_PATH = re.compile(r"^/similar/(?P<media_id>[^/]+)/?$")
-"""The media VM server's route: ``GET /similar/{media_id}?limit=&min_similarity=&scope=``."""
-
-
-def similar_response(repo: Repository, media_id: str, query_string: str) -> tuple[int, dict[str, Any]]:
-    """(HTTP status, JSON body) of ``GET /similar/{media_id}``: 200 with :func:`nearest`'s body,
-    400 for a bad parameter, 404 for an image without a fingerprint."""
-    query = {k: v[-1] for k, v in parse_qs(query_string).items()}
-    try:
-        limit = int(query.get("limit", "10"))
-        min_similarity = float(query.get("min_similarity", str(SIMILAR_MIN_COSINE)))
-        scope = query.get("scope", "user")
-        if not is_media_id(media_id):
-            return 404, {"message": "no such image", "extra": {"media_id": media_id}}
-        body = nearest(repo, media_id, limit=limit, min_similarity=min_similarity, scope=scope)
-    except ValueError as e:
-        return 400, {"message": str(e), "extra": {}}
-    if body is None:
-        return 404, {"message": "no fingerprint for this image (unknown, or not analysed yet)",
-                     "extra": {"media_id": media_id}}
-    return 200, body

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pyvips
 
+from media_vm.atomic import remove_quietly, write_atomic
 from media_vm.exceptions import ImageProcessingError
 from media_vm.imaging import defaults
 from media_vm.imaging.background import assess_background, remove_background
 from media_vm.imaging.encoding import REMOVED_BG_FORMATS, encode, formats_for
-from media_vm.imaging.files import remove_quietly, write_atomic
 from media_vm.imaging.loading import decode, error_detail, probe
 from media_vm.imaging.resizing import render_size
 from media_vm.imaging.sizing import decode_box
@@ -115,7 +115,10 @@ def make_variants(
         bg, size, variant, fmt = job
         data = encode(variant, fmt, avif_effort=avif_effort)
         path = out_dir / variant_file_name(stem, size.name, fmt, bg)
-        write_atomic(path, data)
+        try:
+            write_atomic(path, data)
+        except OSError as e:  # a disk problem is worth a retry
+            raise ImageProcessingError(f"cannot write {path}: {e.strerror or e}") from e
         return VariantFile(size.name, fmt.value, bg, path, variant.width, variant.height, len(data))
 
     with ThreadPoolExecutor(max_workers=defaults.ENCODE_THREADS, thread_name_prefix="encode") as pool:

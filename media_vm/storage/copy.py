@@ -1,8 +1,8 @@
 """``python -m media_vm copy-to-bucket``: move a local deployment's files into the bucket.
 
 Copies ``bulk/`` and ``library/`` from a local tree (by default ``MEDIA_STORAGE_ROOT``, as
-the local backend left it) into the configured bucket under the same relative names, with
-the content types and ``Cache-Control`` the VM itself gives its objects. Objects already in
+the local backend left it) into the configured bucket under the same names, with the
+content types and ``Cache-Control`` the VM itself gives its objects. Objects already in
 the bucket are skipped, so it can be run again after an interruption. It ends by checking
 that every file the media DB names is in the bucket.
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from media_vm.db import Repository
+from media_vm.storage.local import LocalStorage
 from media_vm.storage.s3 import UPLOAD_THREADS, S3Storage
 
 #: Seconds between two progress lines.
@@ -24,21 +25,18 @@ PROGRESS_EVERY = 2.0
 
 
 def local_files(source: Path) -> list[str]:
-    """Relative names of the files under ``source/bulk`` and ``source/library`` (no temp or
+    """Storage names of the files under ``source/bulk`` and ``source/library`` (no temp or
     hidden files; the S3 backend's work folders are beside them, never inside)."""
-    names = []
-    for top in ("bulk", "library"):
-        for path in sorted((source / top).rglob("*")) if (source / top).is_dir() else ():
-            relpath = path.relative_to(source).as_posix()
-            if path.is_file() and not any(part.startswith(".") for part in relpath.split("/")):
-                names.append(relpath)
-    return names
+    return LocalStorage(source).list_names()
 
 
 def copy_to_bucket(store: S3Storage, source: Path, repo: Repository, *, dry_run: bool = False,
                    out: TextIO = sys.stderr) -> dict[str, Any]:
+    """Copy what is under ``source`` and not yet in ``store``; returns a summary (counts,
+    bytes, the first failures and the names the media DB records that the store lacks).
+    ``StorageUnavailable`` when the store cannot even be listed."""
     files = local_files(source)
-    present = store.stored_keys()
+    present = set(store.list_names())
     todo = [name for name in files if name not in present]
     sizes = {name: (source / name).stat().st_size for name in todo}
     total_bytes = sum(sizes.values())
@@ -53,7 +51,7 @@ def copy_to_bucket(store: S3Storage, source: Path, repo: Repository, *, dry_run:
     def one(name: str) -> None:
         nonlocal copied_bytes, last
         try:
-            store.upload_file(name, source / name)
+            store.write_file(name, source / name)
         except OSError as e:
             with lock:
                 failed.append(f"{name}: {e}")

@@ -1,34 +1,29 @@
-"""Local storage under ``MEDIA_STORAGE_ROOT``: ``bulk/`` originals and ``library/`` variants.
+"""``MEDIA_STORAGE_BACKEND=local``: ``bulk/`` and ``library/`` as files under ``MEDIA_STORAGE_ROOT``.
 
-Every path is built from ids the VM made itself (media id, user id, data type, date),
-never from data in a payload, and every file lands by rename, so a reader never sees a
-half-written one.
-
-The methods a remote store overrides (:mod:`media_vm.storage.s3`) are no-ops here: the
-files under the root *are* the store, so there is nothing to publish, fetch or forget.
+The files under the root *are* the store, so the work folder of a claim is the root itself:
+``fetch`` returns the stored file, ``publish`` and ``discard`` have nothing to do. Every file
+lands by rename (:func:`media_vm.atomic.write_atomic`), so a reader never sees a half-written one.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
+import stat
 from collections.abc import Iterable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import IO
 
-from shared.data_types import DataType
-from shared.naming import ACCEPTED_TYPES
+from media_vm.atomic import write_atomic
+from media_vm.storage.base import Storage, check_work_folder, disk_health
+from media_vm.storage.names import TOP_LEVELS, check_name, check_prefix
 
-#: Extension of a stored original by the mime type the main API sniffed.
-ORIGINAL_EXTENSIONS = ACCEPTED_TYPES
-#: How variants may be cached: a media id's variants never change (re-processing makes a new id).
-IMMUTABLE = "public, max-age=31536000, immutable"
+CHUNK_BYTES = 256 * 1024
 
 
-class LocalStorage:
-    #: True when ``/serve`` must read variants from elsewhere than the local root.
-    remote = False
+class LocalStorage(Storage):
+    """The store as files under ``root`` (created on first write). Methods as documented on
+    :class:`~media_vm.storage.base.Storage`; :meth:`signed_url` and :meth:`redirect` are
+    ``None`` (``/serve`` sends the file itself, or nginx does)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
@@ -36,91 +31,79 @@ class LocalStorage:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"
 
-    def bulk_relpath(self, media_id: str, mime_type: str, day: date) -> str:
-        """``bulk/YYYY-MM-DD/{media_id}.{ext}`` for an untouched original."""
-        ext = ORIGINAL_EXTENSIONS.get(mime_type, "bin")
-        return f"bulk/{day.isoformat()}/{media_id}.{ext}"
-
-    def library_reldir(self, user_id: int, data_type: str) -> str:
-        """``library/user_{id}/{data_type}/img`` where an image's variants live."""
-        return f"library/user_{int(user_id)}/{DataType(data_type).value}/img"
-
-    def path(self, relpath: str) -> Path:
-        """Absolute path of a stored file; refuses anything that would leave the root."""
-        full = (self.root / relpath).resolve()
+    def path(self, name: str) -> Path:
+        full = (self.root / check_name(name)).resolve()
         root = self.root.resolve()
-        if root != full and root not in full.parents:
-            raise ValueError(f"path escapes the storage root: {relpath!r}")
+        if root not in full.parents:  # a symlink out of the tree
+            raise ValueError(f"path escapes the storage root: {name!r}")
         return full
 
-    def write_stream(self, relpath: str, chunks: Iterable[bytes], *, max_bytes: int) -> int:
-        """Write chunks to ``relpath`` atomically; returns the byte count.
+    # -- reading -------------------------------------------------------------------------
 
-        Raises ValueError past ``max_bytes`` and OSError when the disk refuses; either way
-        nothing is left at the final name nor under a temp name.
-        """
-        final = self.path(relpath)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f".{final.name}.tmp-{secrets.token_hex(4)}")
-        total = 0
+    def open(self, name: str) -> tuple[IO[bytes], int]:
+        fh = open(self.path(name), "rb")  # noqa: SIM115 - the caller closes it
         try:
-            with open(tmp, "wb") as fh:
-                for chunk in chunks:
-                    total += len(chunk)
-                    if total > max_bytes:
-                        raise ValueError(f"original is larger than {max_bytes} bytes")
-                    fh.write(chunk)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, final)
+            return fh, self._regular_size(os.fstat(fh.fileno()), name)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            fh.close()
             raise
-        return total
 
-    # -- what a remote store does differently (nothing, here) ---------------------------
+    def size(self, name: str) -> int:
+        return self._regular_size(self.path(name).stat(), name)
+
+    @staticmethod
+    def _regular_size(st: os.stat_result, name: str) -> int:
+        if not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(f"not a stored object: {name}")
+        return st.st_size
+
+    def list_names(self, prefix: str = "") -> list[str]:
+        check_prefix(prefix)
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        tops = [self.root / folder] if folder else [self.root / top for top in TOP_LEVELS]
+        found = []
+        for top in tops:
+            for path in top.rglob("*") if top.is_dir() else ():
+                name = path.relative_to(self.root).as_posix()
+                # hidden files include the temp files of writes in progress (.{name}.tmp-...)
+                if name.startswith(prefix) and not any(p.startswith(".") for p in name.split("/")) and path.is_file():
+                    found.append(name)
+        return sorted(found)
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write_stream(self, name: str, chunks: Iterable[bytes], *, max_bytes: int) -> int:
+        final = self.path(name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(final, chunks, max_bytes=max_bytes)
+
+    def write_file(self, name: str, source: Path) -> int:
+        final = self.path(name)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with open(source, "rb") as fh:
+            return write_atomic(final, iter(lambda: fh.read(CHUNK_BYTES), b""))
+
+    def delete(self, name: str) -> None:
+        self.path(name).unlink(missing_ok=True)
+
+    # -- the work folder: the root itself --------------------------------------------------
 
     def for_claim(self, token: str) -> LocalStorage:
-        """The storage one claim's steps use (a remote store gives each its own work folder)."""
+        check_work_folder(token)
         return self
 
     def discard(self) -> None:
-        """Drop a claim's work folder once the worker is done with the image."""
+        pass
 
-    def fetch(self, relpath: str) -> Path:
-        """A local file holding ``relpath``'s bytes, for the image steps to read."""
-        return self.path(relpath)
+    def fetch(self, name: str) -> Path:
+        path = self.path(name)
+        if not path.is_file():
+            raise FileNotFoundError(f"not stored: {name}")
+        return path
 
-    def publish(self, relpaths: Sequence[str]) -> None:
-        """Make files written under the root at ``relpaths`` part of the store."""
-
-    def forget(self, relpath: str) -> None:
-        """Drop this host's working copy of ``relpath`` (the store keeps it)."""
-
-    def sweep_working_copies(self, *, older_than: float) -> int:
-        """Delete work folders untouched for ``older_than`` seconds; how many."""
-        return 0
-
-    def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
-        """An open binary file of a stored object and its size; FileNotFoundError if absent."""
-        fh = open(self.path(relpath), "rb")  # noqa: SIM115 - the caller closes it
-        return fh, os.fstat(fh.fileno()).st_size
-
-    def stored_size(self, relpath: str) -> int:
-        """Size of a stored object; FileNotFoundError if absent."""
-        return self.path(relpath).stat().st_size
+    def publish(self, names: Sequence[str]) -> None:
+        for name in names:  # already in place; a name that was never written is a bug upstream
+            self.size(name)
 
     def health(self) -> str:
-        """"ok", or what is wrong, for ``/health``."""
-        return "ok" if self.writable() else "error: not writable"
-
-    def writable(self) -> bool:
-        """True when the root exists (or can be made) and a file can be written in it."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".probe-{secrets.token_hex(4)}"
-            probe.write_bytes(b"ok")
-            probe.unlink()
-            return True
-        except OSError:
-            return False
+        return disk_health(self.root)

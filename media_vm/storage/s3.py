@@ -1,10 +1,10 @@
 """``MEDIA_STORAGE_BACKEND=s3``: ``bulk/`` and ``library/`` in an S3-compatible bucket.
 
-Objects are named ``{MEDIA_S3_PREFIX}{relpath}``, the relative names the local backend uses
-and the media DB records, so a deployment can move from disk to bucket by copying the tree.
+Objects are named ``{MEDIA_S3_PREFIX}{name}``, the storage names the local backend uses and
+the media DB records, so a deployment can move from disk to bucket by copying the tree.
 Locally, ``MEDIA_STORAGE_ROOT/s3-work/`` is this host's scratch space (a tree of files kept
-there by the local backend is never touched), one folder per claim so that no two workers,
-threads or a worker that lost its lease ever share a working file:
+there by the local backend is never touched), one work folder per claim so that no two
+workers, threads or a worker that lost its lease ever share a working file:
 
 - an original is downloaded there (atomically, size-capped), then uploaded; the local copy
   stays for the steps that read it;
@@ -14,7 +14,8 @@ threads or a worker that lost its lease ever share a working file:
   swept by the healing cycle.
 
 So any worker on any host can take over any image at any step, and any VM's ``/serve``
-answers for every image: it streams the object, or redirects to a signed URL.
+answers for every image: it streams the object, or (``MEDIA_S3_SERVE=redirect``) redirects
+to a signed URL.
 
 Failures of the store (unreachable, credentials refused, 5xx after botocore's retries) are
 raised as :class:`StorageUnavailable`, an ``OSError``: the worker keeps the upload and
@@ -25,8 +26,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,10 +40,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from media_vm.atomic import write_atomic
 from media_vm.config import S3Settings
 from media_vm.exceptions import StorageUnavailable
-from media_vm.storage.local import IMMUTABLE, ORIGINAL_EXTENSIONS, LocalStorage
-from shared.sizes import ImageFormat
+from media_vm.storage.base import Redirect, Storage, check_work_folder, disk_health
+from media_vm.storage.names import cache_control, check_name, check_prefix, content_type
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +53,12 @@ UPLOAD_THREADS = 8
 CHUNK_BYTES = 256 * 1024
 #: A downloaded original larger than this is refused (the main API caps uploads far lower).
 MAX_FETCH_BYTES = 256 * 1024 * 1024
-CONTENT_TYPES = {ext: mime for mime, ext in ORIGINAL_EXTENSIONS.items()} | {
-    fmt.extension: fmt.mime_type for fmt in ImageFormat
-}
+#: Signed URLs a store keeps for reuse (a few hundred bytes each).
+SIGNED_URL_CACHE_SIZE = 20_000
+#: Keys one DeleteObjects request may name (the S3 API's limit).
+DELETE_BATCH = 1000
+#: Under MEDIA_STORAGE_ROOT: the work folders, one per claim (plus "shared" for other uses).
+WORK_DIR = "s3-work"
 _MISSING = frozenset({"NoSuchKey"})
 
 
@@ -79,21 +87,153 @@ def make_client(settings: S3Settings) -> Any:
     return boto3.session.Session().client("s3", config=config, **kwargs)
 
 
-#: Under MEDIA_STORAGE_ROOT: the work folders, one per claim (plus "shared" for other uses).
-WORK_DIR = "s3-work"
+class S3Storage(Storage):
+    """The store as objects in ``settings.bucket``, with work folders under ``root/s3-work/``.
+    Methods as documented on :class:`~media_vm.storage.base.Storage`.
 
+    ``client`` is an S3 client (:func:`make_client`'s when ``None``); ``workspace`` names the
+    work folder (``for_claim`` makes one per claim token).
+    """
 
-class S3Storage(LocalStorage):
     remote = True
 
     def __init__(self, root: Path, settings: S3Settings, client: Any = None, *, workspace: str = "shared") -> None:
-        if not workspace.isalnum():
-            raise ValueError(f"not a work folder name: {workspace!r}")
         self.work_root = Path(root) / WORK_DIR
-        super().__init__(self.work_root / workspace)
+        self.root = self.work_root / check_work_folder(workspace)
         self.settings = settings
         self.bucket = settings.bucket
         self.client = client if client is not None else make_client(settings)
+        self._signed_lock = threading.Lock()
+        self._signed: OrderedDict[str, tuple[str, float]] = OrderedDict()  # name -> (URL, signed at)
+
+    def __repr__(self) -> str:
+        where = self.settings.endpoint_url or "aws"
+        return f"S3Storage(s3://{self.bucket}/{self.settings.prefix} at {where}, scratch {str(self.root)!r})"
+
+    def key(self, name: str) -> str:
+        """``MEDIA_S3_PREFIX`` + the storage name (``ValueError`` unless :func:`check_name` accepts it)."""
+        return self.settings.prefix + check_name(name)
+
+    @contextlib.contextmanager
+    def _errors(self, action: str, name: str) -> Iterator[None]:
+        """The store's failures as ``FileNotFoundError`` (no such key) or ``StorageUnavailable``."""
+        where = self.settings.prefix + name
+        try:
+            yield
+        except ClientError as e:
+            code = str(e.response.get("Error", {}).get("Code", ""))
+            if code in _MISSING:
+                raise FileNotFoundError(f"not in bucket {self.bucket}: {where}") from e
+            raise StorageUnavailable(f"object store refused to {action} {where}: {code}") from e
+        except BotoCoreError as e:
+            raise StorageUnavailable(f"object store could not {action} {where}: {e}") from e
+
+    # -- reading -----------------------------------------------------------------------
+
+    def open(self, name: str) -> tuple[IO[bytes], int]:
+        with self._errors("read", name):
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(name))
+        return answer["Body"], int(answer["ContentLength"])
+
+    def size(self, name: str) -> int:
+        # a one-byte GET, not a HEAD: a HEAD's error has no body, so a missing bucket (the
+        # store's fault) would read as a missing object
+        with self._errors("read", name):
+            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(name), Range="bytes=0-0")
+        answer["Body"].close()
+        return int(str(answer["ContentRange"]).rsplit("/", 1)[1])
+
+    def list_names(self, prefix: str = "") -> list[str]:
+        check_prefix(prefix)
+        found = []
+        start = len(self.settings.prefix)
+        with self._errors("list", prefix + "*"):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.settings.prefix + prefix)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    with contextlib.suppress(ValueError):  # keys under the prefix that are not ours
+                        found.append(check_name(obj["Key"][start:]))
+        return sorted(found)
+
+    def signed_url(self, name: str, *, expires: int | None = None) -> str:
+        with self._errors("sign", name):
+            return str(self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": self.key(name)},
+                ExpiresIn=self.settings.url_expires if expires is None else expires,
+            ))
+
+    def redirect(self, name: str) -> Redirect | None:
+        """With ``MEDIA_S3_SERVE=redirect``: a signed URL, reused for a quarter of its life
+        (signing costs more than the rest of a request), which a client may keep for half its
+        life; so when it is sent it is valid for at least three quarters of it. Only the
+        browser may keep it (the caller says ``private``): a shared cache could hand it out
+        after the signature expired."""
+        if self.settings.serve != "redirect":
+            return None
+        expires = self.settings.url_expires
+        now = time.time()
+        with self._signed_lock:
+            hit = self._signed.get(name)
+            if hit is not None and 0 <= now - hit[1] < expires / 4:
+                return Redirect(hit[0], expires // 2)
+        url = self.signed_url(name, expires=expires)
+        with self._signed_lock:
+            self._signed[name] = (url, now)
+            self._signed.move_to_end(name)
+            while len(self._signed) > SIGNED_URL_CACHE_SIZE:
+                self._signed.popitem(last=False)
+        return Redirect(url, expires // 2)
+
+    # -- writing -----------------------------------------------------------------------
+
+    def write_stream(self, name: str, chunks: Iterable[bytes], *, max_bytes: int) -> int:
+        local = self.path(name)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        size = write_atomic(local, chunks, max_bytes=max_bytes)
+        try:
+            self.write_file(name, local)
+        except BaseException:
+            self.forget(name)
+            raise
+        return size
+
+    def write_file(self, name: str, source: Path) -> int:
+        """Upload ``source`` as ``name``, with its content type and caching (PutObject is atomic)."""
+        with open(source, "rb") as fh, self._errors("store", name):
+            size = os.fstat(fh.fileno()).st_size
+            self.client.put_object(Bucket=self.bucket, Key=self.key(name), Body=fh,
+                                   ContentType=content_type(name), CacheControl=cache_control(name))
+        return size
+
+    def delete(self, name: str) -> None:
+        with self._errors("delete", name):
+            self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
+        self.forget(name)
+
+    def delete_many(self, names: Iterable[str]) -> None:
+        """One DeleteObjects request per thousand names."""
+        batch = [self.key(name) for name in names]
+        for start in range(0, len(batch), DELETE_BATCH):
+            keys = batch[start:start + DELETE_BATCH]
+            with self._errors("delete", f"{len(keys)} objects from " + keys[0][len(self.settings.prefix):]):
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in keys], "Quiet": True})
+            errors = answer.get("Errors", [])
+            if errors:
+                first = errors[0]
+                raise StorageUnavailable(f"object store refused to delete {len(errors)} objects, e.g. "
+                                         f"{first.get('Key')}: {first.get('Code')}")
+        for key in batch:
+            self.forget(key[len(self.settings.prefix):])
+
+    # -- the work folder ---------------------------------------------------------------
+
+    def path(self, name: str) -> Path:
+        full = (self.root / check_name(name)).resolve()
+        if self.root.resolve() not in full.parents:  # a symlink out of the folder
+            raise ValueError(f"path escapes the work folder: {name!r}")
+        return full
 
     def for_claim(self, token: str) -> S3Storage:
         return S3Storage(self.work_root.parent, self.settings, self.client, workspace=token)
@@ -101,83 +241,34 @@ class S3Storage(LocalStorage):
     def discard(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __repr__(self) -> str:
-        where = self.settings.endpoint_url or "aws"
-        return f"S3Storage(s3://{self.bucket}/{self.settings.prefix} at {where}, scratch {str(self.root)!r})"
-
-    def key(self, relpath: str) -> str:
-        """``MEDIA_S3_PREFIX`` + the relative name, which must be plain: no ``..``, ``.``, empty
-        or absolute parts, no backslashes (a store may normalise them out of the prefix)."""
-        parts = relpath.split("/")
-        if "\\" in relpath or any(part in ("", ".", "..") for part in parts) or parts[0] not in ("bulk", "library"):
-            raise ValueError(f"not a storage name: {relpath!r}")
-        return self.settings.prefix + relpath
-
-    @contextlib.contextmanager
-    def _errors(self, action: str, relpath: str) -> Iterator[None]:
-        name = self.settings.prefix + relpath
-        try:
-            yield
-        except ClientError as e:
-            code = str(e.response.get("Error", {}).get("Code", ""))
-            if code in _MISSING:
-                raise FileNotFoundError(f"not in bucket {self.bucket}: {name}") from e
-            raise StorageUnavailable(f"object store refused to {action} {name}: {code}") from e
-        except BotoCoreError as e:
-            raise StorageUnavailable(f"object store could not {action} {name}: {e}") from e
-
-    # -- writing -----------------------------------------------------------------------
-
-    def write_stream(self, relpath: str, chunks: Iterable[bytes], *, max_bytes: int) -> int:
-        size = super().write_stream(relpath, chunks, max_bytes=max_bytes)
-        try:
-            self._upload(relpath)
-        except BaseException:
-            self.forget(relpath)
-            raise
-        return size
-
-    def publish(self, relpaths: Sequence[str]) -> None:
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_THREADS, len(relpaths)))) as pool:
-                for _ in pool.map(self._upload, relpaths):
-                    pass
-        finally:
-            for relpath in relpaths:  # a failed set is encoded again by the step's next attempt
-                self.forget(relpath)
-
-    def _upload(self, relpath: str) -> None:
-        self.upload_file(relpath, self.path(relpath))
-
-    def upload_file(self, relpath: str, source: Path) -> None:
-        """Store the file at ``source`` as ``relpath``, with its content type and caching."""
-        ext = relpath.rsplit(".", 1)[-1]
-        public = relpath.startswith("library/")
-        with open(source, "rb") as fh, self._errors("store", relpath):
-            self.client.put_object(
-                Bucket=self.bucket, Key=self.key(relpath), Body=fh,
-                ContentType=CONTENT_TYPES.get(ext, "application/octet-stream"),
-                CacheControl=IMMUTABLE if public else "private, no-store",
-            )
-
-    # -- reading -----------------------------------------------------------------------
-
-    def fetch(self, relpath: str) -> Path:
-        local = self.path(relpath)
+    def fetch(self, name: str) -> Path:
+        local = self.path(name)
         if local.exists():  # written whole by rename, and an object never changes
             return local
-        body = self.open_stored(relpath)[0]
+        body = self.open(name)[0]
         try:
-            with self._errors("download", relpath):
-                LocalStorage.write_stream(self, relpath, iter(lambda: body.read(CHUNK_BYTES), b""),
-                                          max_bytes=MAX_FETCH_BYTES)
+            local.parent.mkdir(parents=True, exist_ok=True)
+            with self._errors("download", name):
+                write_atomic(local, iter(lambda: body.read(CHUNK_BYTES), b""), max_bytes=MAX_FETCH_BYTES)
         finally:
             body.close()
         return local
 
-    def forget(self, relpath: str) -> None:
+    def publish(self, names: Sequence[str]) -> None:
+        """Upload the set (several at once), then drop the working copies, also on failure: a
+        failed set is encoded again by the step's next attempt."""
+        try:
+            with ThreadPoolExecutor(max_workers=max(1, min(UPLOAD_THREADS, len(names)))) as pool:
+                for _ in pool.map(lambda name: self.write_file(name, self.path(name)), names):
+                    pass
+        finally:
+            for name in names:
+                self.forget(name)
+
+    def forget(self, name: str) -> None:
+        """Drop this work folder's copy of ``name`` (the store keeps the object)."""
         with contextlib.suppress(OSError, ValueError):
-            self.path(relpath).unlink(missing_ok=True)
+            self.path(name).unlink(missing_ok=True)
 
     def sweep_working_copies(self, *, older_than: float) -> int:
         cutoff = time.time() - older_than
@@ -194,38 +285,8 @@ class S3Storage(LocalStorage):
             log.info("storage: swept %s abandoned work folders from %s", swept, self.work_root)
         return swept
 
-    def stored_keys(self) -> set[str]:
-        """The relative names of every object under the prefix (one listing, paged)."""
-        names: set[str] = set()
-        with self._errors("list", "*"):
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
-                                                                             Prefix=self.settings.prefix):
-                names.update(o["Key"][len(self.settings.prefix):] for o in page.get("Contents", []))
-        return names
-
-    def open_stored(self, relpath: str) -> tuple[IO[bytes], int]:
-        with self._errors("read", relpath):
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(relpath))
-        return answer["Body"], int(answer["ContentLength"])
-
-    def stored_size(self, relpath: str) -> int:
-        # a one-byte GET, not a HEAD: a HEAD's error has no body, so a missing bucket (the
-        # store's fault) would read as a missing object
-        with self._errors("read", relpath):
-            answer = self.client.get_object(Bucket=self.bucket, Key=self.key(relpath), Range="bytes=0-0")
-        answer["Body"].close()
-        return int(str(answer["ContentRange"]).rsplit("/", 1)[1])
-
-    def signed_url(self, relpath: str) -> str:
-        """A URL anyone may GET the object at for ``MEDIA_S3_URL_EXPIRES`` seconds."""
-        with self._errors("sign", relpath):
-            return str(self.client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": self.key(relpath)},
-                ExpiresIn=self.settings.url_expires,
-            ))
-
     def health(self) -> str:
-        local = super().health()
+        local = disk_health(self.root)
         if local != "ok":
             return f"{local} (working copies under {self.root})"
         try:

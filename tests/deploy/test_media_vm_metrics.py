@@ -9,14 +9,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from media_vm.checklist import Step
 from media_vm.config import Settings
-from media_vm.server import MediaServer
+from media_vm.http import MediaApp
 from tests.helpers.databases import DB_KINDS, media_database
 
 
 @pytest.mark.parametrize("kind", DB_KINDS)
 def test_histogram_and_retries(kind, tmp_path):
     with media_database(kind, tmp_path) as url:
-        app = MediaServer(replace(Settings(), database_url=url, storage_root=tmp_path / "media"))
+        app = MediaApp(replace(Settings(), database_url=url, storage_root=tmp_path / "media"))
         repo = app.repo
         for main_id, seconds, resize_attempts in ((1, 0.5, 1), (2, 4.0, 3), (3, 45.0, 2)):
             repo.register({"id": main_id, "user_id": 1, "image_path": "/temp_images/profiles/x.png",

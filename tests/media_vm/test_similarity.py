@@ -1,17 +1,11 @@
-"""Fingerprints in the media DB: duplicates, nearest images, and ``GET /similar`` over HTTP."""
+"""Fingerprints in the media DB: duplicates and nearest images (``GET /similar`` over HTTP is in
+``tests/media_vm/http/test_similar.py``)."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
-from wsgiref.simple_server import WSGIRequestHandler, make_server
-
 import numpy as np
 import pytest
-import requests
 
-from media_vm.config import Settings
-from media_vm.server import MediaServer
 from media_vm.similarity import find_duplicate, hamming, nearest
 
 
@@ -93,29 +87,3 @@ def test_nearest_ranks_filters_and_scopes(repo):
     for bad in ({"limit": 0}, {"limit": 101}, {"scope": "world"}, {"min_similarity": 2.0}):
         with pytest.raises(ValueError):
             nearest(repo, me["media_id"], **bad)
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def test_similar_over_http(media_db_url, tmp_path):
-    app = MediaServer(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media"))
-    me, _ = add(app.repo, 1)
-    near, _ = add(app.repo, 2, sha="e" * 64, embedding=NEAR)
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        r = requests.get(f"{base}/similar/{me['media_id']}", params={"limit": 5}, timeout=10)
-        assert r.status_code == 200 and r.headers["Content-Type"] == "application/json"
-        assert [x["media_id"] for x in r.json()["results"]] == [near["media_id"]]
-        assert requests.get(f"{base}/similar/{me['media_id']}?limit=zero", timeout=10).status_code == 400
-        assert requests.get(f"{base}/similar/{me['media_id']}?scope=world", timeout=10).status_code == 400
-        assert requests.get(f"{base}/similar/{'0' * 32}", timeout=10).status_code == 404
-        assert requests.get(f"{base}/similar/not-an-id", timeout=10).status_code == 404
-    finally:
-        server.shutdown()
-        app.engine.dispose()

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import requests
 
 from media_vm.config import Settings
-from media_vm.server import MediaServer, negotiate
+from media_vm.http import MediaApp
+from media_vm.http.negotiation import negotiate
+from tests.helpers.wsgi import serving
 
 FORMATS = ("avif", "webp", "jpeg")
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):  # keep test output readable
-        pass
 
 
 @pytest.fixture
 def served(media_db_url, tmp_path):
     """A media server with one opaque image (all formats, sizes detail+thumbnail) and one logo."""
     settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media")
-    app = MediaServer(settings)
+    app = MediaApp(settings)
     repo = app.repo
     contents = {}
     images = {}
@@ -52,11 +47,8 @@ def served(media_db_url, tmp_path):
         repo.save_variants(claim, row["media_id"], variants)
         repo.finish(claim, processing_seconds=1.0)
         images[data_type] = row["media_id"]
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", images, contents
-    server.shutdown()
+    with serving(app) as base:
+        yield base, images, contents
     app.engine.dispose()
 
 
@@ -158,7 +150,7 @@ def test_behind_nginx_serve_answers_with_x_accel_redirect(media_db_url, tmp_path
     """With MEDIA_VM_ACCEL_REDIRECT the body is left to nginx: headers only, the file's path."""
     settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media",
                        accel_redirect_prefix="/_variants/")
-    app = MediaServer(settings)
+    app = MediaApp(settings)
     app.repo.register({"id": 9, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg", "original_name": "x",
                        "mime_type": "image/jpeg", "data_type": "product"})
     claim = app.repo.claim_next("t")

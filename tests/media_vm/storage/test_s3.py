@@ -1,38 +1,40 @@
-"""``MEDIA_STORAGE_BACKEND=s3`` against a real S3-compatible server (moto's, on loopback):
-originals and variants land in the bucket, a host fetches what another host stored, the
-store's failures are environmental, and ``/serve`` streams objects or redirects to them."""
+"""``MEDIA_STORAGE_BACKEND=s3`` against a real S3-compatible server (moto's, on loopback): the
+storage contract, and what only a bucket does (content types and caching of objects, a
+prefix, work folders per claim, outages as ``StorageUnavailable``, redirects to signed URLs)."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
+import os
+import time
 from datetime import date
-from wsgiref.simple_server import make_server
 
 import pytest
 import pyvips
-import requests
 
 from media_vm.config import S3Settings, Settings
 from media_vm.exceptions import StorageUnavailable, is_environmental
-from media_vm.server import MediaServer
+from media_vm.healer import scratch_max_age
 from media_vm.storage import IMMUTABLE, LocalStorage, make_storage
 from media_vm.storage.s3 import S3Storage
 from tests.e2e.system import free_port
 from tests.helpers import images
 from tests.helpers.s3 import new_bucket
-from tests.media_vm.test_server import QuietHandler
+from tests.media_vm.storage.contract import StorageContract, chunks_of
 
 DAY = date(2026, 11, 22)
 MEDIA_ID = "a" * 32
 
 
-def chunks_of(data: bytes, size: int = 1000):
-    return (data[i:i + size] for i in range(0, len(data), size))
-
-
 def files_under(root):
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+class TestS3Storage(StorageContract):
+    signs_urls = True
+
+    @pytest.fixture
+    def make_store(self, s3_bucket):
+        return lambda root: S3Storage(root, s3_bucket.settings())
 
 
 @pytest.fixture
@@ -44,6 +46,7 @@ def test_make_storage_picks_the_backend_the_settings_name(s3_bucket, tmp_path):
     assert type(make_storage(Settings(storage_root=tmp_path))) is LocalStorage
     s3 = make_storage(Settings(storage_root=tmp_path, storage_backend="s3", s3=s3_bucket.settings()))
     assert isinstance(s3, S3Storage) and s3.remote and s3.bucket == s3_bucket.name
+    assert not isinstance(s3, LocalStorage)  # siblings, not one a kind of the other
 
 
 def test_an_original_is_uploaded_and_its_working_copy_kept_until_forgotten(store, s3_bucket, tmp_path):
@@ -101,34 +104,34 @@ def test_objects_are_named_under_the_prefix(s3_endpoint, tmp_path):
     store = S3Storage(tmp_path, bucket.settings())
     store.write_stream("bulk/2026-11-22/x.png", [b"png"], max_bytes=10)
     assert bucket.keys() == {"tenant-1/bulk/2026-11-22/x.png": 3}
+    bucket.client.put_object(Bucket=bucket.name, Key="tenant-1/notes.txt", Body=b"not ours")
+    bucket.client.put_object(Bucket=bucket.name, Key="tenant-2/bulk/2026-11-22/y.png", Body=b"another tenant")
+    assert store.list_names() == ["bulk/2026-11-22/x.png"]
+    store.delete_many(store.list_names("bulk/"))
+    assert bucket.keys() == {"tenant-1/notes.txt": 8}
+    assert bucket.get("tenant-2/bulk/2026-11-22/y.png")["Body"] == b"another tenant"
 
 
 def test_a_missing_object_is_file_not_found_not_a_store_failure(store):
     with pytest.raises(FileNotFoundError) as caught:
         store.fetch(f"bulk/2026-11-22/{MEDIA_ID}.jpg")
     assert not is_environmental(caught.value)  # the step's own failure, counted against its attempts
-    with pytest.raises(FileNotFoundError):
-        store.open_stored("library/user_1/product/img/nothing.webp")
-    with pytest.raises(FileNotFoundError):
-        store.stored_size("library/user_1/product/img/nothing.webp")
 
 
 def test_names_that_would_leave_the_tree_are_refused(store, s3_bucket):
-    with pytest.raises(ValueError):
-        store.write_stream("../outside.jpg", [b"x"], max_bytes=10)
     for name in ("library/../../etc/passwd", "bulk/x/../y.jpg", "/bulk/x.jpg", "bulk//x.jpg", "bulk/./x.jpg",
                  "bulk\\..\\x.jpg", "other/x.jpg"):
         with pytest.raises(ValueError, match="not a storage name"):
             store.key(name)
-    with pytest.raises(ValueError):
-        store.for_claim("../elsewhere")
     assert s3_bucket.keys() == {}
 
 
-def test_an_original_over_the_cap_is_refused_and_nothing_is_stored(store, s3_bucket):
-    with pytest.raises(ValueError, match="larger than"):
-        store.write_stream("bulk/2026-11-22/big.jpg", chunks_of(b"x" * 5000), max_bytes=4000)
-    assert s3_bucket.keys() == {} and files_under(store.root) == []
+def test_deleting_drops_the_object_and_the_working_copy(store, s3_bucket):
+    one = store.for_claim("abcd1234")
+    one.write_stream(f"bulk/2026-11-22/{MEDIA_ID}.jpg", [b"jpeg"], max_bytes=10)
+    assert files_under(one.root) == [f"bulk/2026-11-22/{MEDIA_ID}.jpg"]
+    one.delete(f"bulk/2026-11-22/{MEDIA_ID}.jpg")
+    assert files_under(one.root) == [] and s3_bucket.keys() == {}
 
 
 @pytest.mark.parametrize("where", ["unreachable", "no-such-bucket"])
@@ -145,22 +148,19 @@ def test_a_failing_store_is_environmental_and_leaves_no_file(where, s3_bucket, t
     assert files_under(tmp_path / "scratch") == []
     assert store.health().startswith("error:")
     with pytest.raises(StorageUnavailable):  # a HEAD /serve says 503 too, not "no such variant"
-        store.stored_size("library/user_1/product/img/v_thumbnail.webp")
+        store.size("library/user_1/product/img/v_thumbnail.webp")
+    with pytest.raises(StorageUnavailable):  # nor "no such object" to a caller that asks
+        store.exists("library/user_1/product/img/v_thumbnail.webp")
     with pytest.raises(StorageUnavailable, match="could not list|refused to list"):
-        store.stored_keys()  # what copy-to-bucket starts with
+        store.list_names()  # what copy-to-bucket starts with
+    with pytest.raises(StorageUnavailable):
+        store.delete_many(["library/user_1/product/img/v_thumbnail.webp"])
     variant = store.path("library/user_1/product/img/v_thumbnail.webp")
     variant.parent.mkdir(parents=True)
     variant.write_bytes(b"webp")
     with pytest.raises(StorageUnavailable):
         store.publish(["library/user_1/product/img/v_thumbnail.webp"])
     assert not variant.exists()  # the step's next attempt encodes the set again
-
-
-def test_health_checks_the_bucket_and_the_scratch_space(store, tmp_path):
-    assert store.health() == "ok"
-    blocked = tmp_path / "a-file"
-    blocked.write_text("not a directory")
-    assert "not writable" in S3Storage(blocked / "scratch", store.settings).health()
 
 
 def test_settings_from_the_environment(monkeypatch, tmp_path):
@@ -198,122 +198,6 @@ def test_settings_from_the_environment(monkeypatch, tmp_path):
     assert Settings.from_env().s3 is None  # the local backend needs none of them
 
 
-# -- /serve from the bucket ---------------------------------------------------------------
-
-
-@pytest.fixture(params=["stream", "redirect"])
-def served_from_s3(request, s3_bucket, media_db_url, tmp_path):
-    """A media server on the bucket with one finished image whose variants were published."""
-    settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
-                       storage_backend="s3", s3=s3_bucket.settings(serve=request.param, url_expires=600))
-    app = MediaServer(settings)
-    repo = app.repo
-    repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
-                   "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
-    claim = repo.claim_next("t")
-    row = repo.media_file(claim.media_file_id)
-    repo.save_analysis(claim, {"width": 640, "height": 480, "has_alpha": False})
-    reldir = app.storage.library_reldir(3, "product")
-    picture = images.photo_like(320, 240)
-    variants, bodies = [], {}
-    for fmt, ext in (("avif", "avif"), ("webp", "webp"), ("jpeg", "jpg")):
-        relpath = f"{reldir}/{row['media_id']}_detail.{ext}"
-        body = picture.write_to_buffer(f".{ext}")
-        path = app.storage.path(relpath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(body)
-        bodies[fmt] = body
-        variants.append({"size": "detail", "format": fmt, "bg": "original", "path": relpath,
-                         "width": 320, "height": 240, "bytes": len(body)})
-    app.storage.publish([v["path"] for v in variants])
-    repo.save_variants(claim, row["media_id"], variants)
-    repo.finish(claim, processing_seconds=1.0)
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield request.param, f"http://127.0.0.1:{server.server_port}", row["media_id"], bodies, s3_bucket
-    server.shutdown()
-    app.engine.dispose()
-
-
-def test_serve_answers_from_the_bucket(served_from_s3):
-    mode, base, media_id, bodies, _ = served_from_s3
-    assert requests.get(f"{base}/health", timeout=10).json()["storage"] == "ok"
-
-    r = requests.get(f"{base}/serve/{media_id}?size=detail", headers={"Accept": "image/avif,image/webp"},
-                     allow_redirects=False, timeout=10)
-
-    if mode == "stream":
-        assert r.status_code == 200 and r.headers["Content-Type"] == "image/avif"
-        assert r.headers["Cache-Control"] == IMMUTABLE and r.headers["Vary"] == "Accept"
-        assert r.content == bodies["avif"]
-        body = r.content
-    else:
-        assert r.status_code == 302 and r.content == b""
-        assert r.headers["Cache-Control"] == "private, max-age=300"  # the browser's, for half the URL's life
-        assert "X-Amz-Signature=" in r.headers["Location"] and "X-Amz-Expires=600" in r.headers["Location"]
-        signed = requests.get(r.headers["Location"], timeout=10)  # what a browser does next
-        assert signed.status_code == 200 and signed.headers["Content-Type"] == "image/avif"
-        assert signed.headers["Cache-Control"] == IMMUTABLE
-        body = signed.content
-    assert body == bodies["avif"]
-    decoded = pyvips.Image.new_from_buffer(body, "")
-    assert (decoded.width, decoded.height) == (320, 240)
-
-    jpeg = requests.get(f"{base}/serve/{media_id}?size=detail", headers={"Accept": "*/*"}, timeout=10)
-    assert jpeg.status_code == 200 and jpeg.content == bodies["jpeg"]  # redirects followed, as browsers do
-    assert pyvips.Image.new_from_buffer(jpeg.content, "").get("vips-loader") == "jpegload_buffer"
-
-
-def test_serve_from_the_bucket_keeps_etags_head_and_missing_objects_honest(served_from_s3):
-    mode, base, media_id, bodies, bucket = served_from_s3
-    url = f"{base}/serve/{media_id}?size=detail&format=webp"
-    first = requests.get(url, allow_redirects=False, timeout=10)
-
-    if mode == "stream":
-        assert first.status_code == 200 and first.headers["ETag"]
-        head = requests.head(url, timeout=10)
-        assert head.status_code == 200 and head.content == b""
-        assert int(head.headers["Content-Length"]) == len(bodies["webp"])
-        again = requests.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=10)
-        assert again.status_code == 304 and again.content == b""
-    else:
-        assert first.status_code == 302 and "ETag" not in first.headers
-
-    bucket.client.delete_object(Bucket=bucket.name, Key=f"library/user_3/product/img/{media_id}_detail.webp")
-    gone = requests.get(url, allow_redirects=False, timeout=10)
-    if mode == "stream":
-        assert gone.status_code == 404 and gone.json() == {"message": "variant file missing"}
-    else:  # the signed URL is made without asking the store; the store answers 404 itself
-        assert requests.get(gone.headers["Location"], timeout=10).status_code == 404
-
-
-def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_url, tmp_path):
-    dead = s3_bucket.settings(endpoint_url=f"http://127.0.0.1:{free_port()}")
-    app = MediaServer(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
-                              storage_backend="s3", s3=dead))
-    app.repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
-                       "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
-    claim = app.repo.claim_next("t")
-    row = app.repo.media_file(claim.media_file_id)
-    app.repo.save_variants(claim, row["media_id"], [
-        {"size": "detail", "format": "jpeg", "bg": "original", "width": 10, "height": 10, "bytes": 100,
-         "path": f"library/user_3/product/img/{row['media_id']}_detail.jpg"}])
-    app.repo.finish(claim, processing_seconds=1.0)
-    server = make_server("127.0.0.1", 0, app, handler_class=QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        r = requests.get(f"{base}/serve/{row['media_id']}?size=detail", timeout=30)
-        assert r.status_code == 503 and r.json() == {"message": "storage unavailable"}
-        assert r.headers["Cache-Control"] == "no-store"
-        health = requests.get(f"{base}/health", timeout=30)
-        assert health.status_code == 503
-        assert health.json()["storage"] == "error: object store unreachable (EndpointConnectionError)"
-    finally:
-        server.shutdown()
-        app.engine.dispose()
-
-
 def test_each_claim_works_in_a_folder_of_its_own_dropped_when_done(store, s3_bucket):
     one, two = store.for_claim("aaaa1111"), store.for_claim("bbbb2222")
     relpath = one.bulk_relpath(MEDIA_ID, "image/png", DAY)
@@ -328,11 +212,6 @@ def test_each_claim_works_in_a_folder_of_its_own_dropped_when_done(store, s3_buc
 
 
 def test_abandoned_work_folders_are_swept_the_rest_kept(store, tmp_path):
-    import os
-    import time
-
-    from media_vm.healer import scratch_max_age
-
     long_ago = time.time() - scratch_max_age(300) - 60
     abandoned, busy = store.for_claim("deadbeef"), store.for_claim("cafe0001")
     for workspace, name in ((abandoned, "bulk/2026-11-20/old.jpg"), (busy, "bulk/2026-11-20/older.jpg")):
@@ -357,24 +236,29 @@ def test_abandoned_work_folders_are_swept_the_rest_kept(store, tmp_path):
     assert LocalStorage(tmp_path).sweep_working_copies(older_than=0) == 0  # local files are the store
 
 
-def test_a_signed_url_is_reused_for_a_quarter_of_its_life_then_signed_again(s3_bucket, media_db_url, tmp_path,
-                                                                            monkeypatch):
-    import media_vm.server as server_module
+def test_redirects_only_when_configured_so(s3_bucket, tmp_path):
+    relpath = "library/user_1/product/img/x_grid.webp"
+    assert S3Storage(tmp_path, s3_bucket.settings(serve="stream")).redirect(relpath) is None
+    redirect = S3Storage(tmp_path, s3_bucket.settings(serve="redirect", url_expires=600)).redirect(relpath)
+    assert redirect is not None and redirect.max_age == 300  # a client keeps it for half the URL's life
+    assert "X-Amz-Signature=" in redirect.url and "X-Amz-Expires=600" in redirect.url
 
-    app = MediaServer(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
-                              storage_backend="s3", s3=s3_bucket.settings(serve="redirect", url_expires=600)))
+
+def test_a_signed_url_is_reused_for_a_quarter_of_its_life_then_signed_again(s3_bucket, tmp_path, monkeypatch):
+    import media_vm.storage.s3 as s3_module
+
+    store = S3Storage(tmp_path / "vm", s3_bucket.settings(serve="redirect", url_expires=600))
     relpath = "library/user_1/product/img/x_grid.webp"
     clock = [1_800_000_000.0]
-    monkeypatch.setattr(server_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(s3_module.time, "time", lambda: clock[0])
     signed = []
-    sign = app.storage.signed_url
-    monkeypatch.setattr(app.storage, "signed_url", lambda name: signed.append(name) or sign(name))
+    sign = store.signed_url
+    monkeypatch.setattr(store, "signed_url", lambda name, **kw: signed.append(name) or sign(name, **kw))
 
-    first = app.signed_url(relpath, 600)
+    first = store.redirect(relpath).url
     clock[0] += 149  # within a quarter of 600 s: the same URL, still valid 451 s > the 300 s max-age
-    assert app.signed_url(relpath, 600) == first and signed == [relpath]
+    assert store.redirect(relpath).url == first and signed == [relpath]
     clock[0] += 2  # past it: signed anew
-    assert "X-Amz-Expires=600" in app.signed_url(relpath, 600) and signed == [relpath, relpath]
+    assert "X-Amz-Expires=600" in store.redirect(relpath).url and signed == [relpath, relpath]
     other = "library/user_1/product/img/x_zoom.webp"
-    assert other in app.signed_url(other, 600) and signed[-1] == other
-    app.engine.dispose()
+    assert other in store.redirect(other).url and signed[-1] == other
