@@ -13,6 +13,8 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from media_vm.exceptions import TooLarge
+
 
 def temp_name_for(path: Path) -> Path:
     """A hidden, unique sibling of ``path``: ``.{name}.tmp-{random}`` in the same folder
@@ -29,7 +31,8 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, max_bytes: int | 
     """Write ``data`` (bytes, or chunks of bytes) to ``path`` through a synced temp file and
     ``os.replace``; returns the number of bytes written.
 
-    Raises ``ValueError`` once more than ``max_bytes`` arrived, and the ``OSError`` of a disk
+    Raises :class:`~media_vm.exceptions.TooLarge` (a ``ValueError``) once more than
+    ``max_bytes`` arrived, and the ``OSError`` of a disk
     that refuses; either way (and on any other exception, e.g. from the chunks' source)
     nothing is left at ``path``'s temp name and ``path`` is untouched.
     """
@@ -41,7 +44,7 @@ def write_atomic(path: Path, data: bytes | Iterable[bytes], *, max_bytes: int | 
             for chunk in chunks:
                 total += len(chunk)
                 if max_bytes is not None and total > max_bytes:
-                    raise ValueError(f"{path.name} is larger than {max_bytes} bytes")
+                    raise TooLarge(f"{path.name} is larger than {max_bytes} bytes")
                 handle.write(chunk)
             handle.flush()
             # Without this, a crash after the rename can leave an empty file at the final name.

@@ -31,6 +31,11 @@ class OriginalRejected(ImageRejected):
     would download the same bytes again."""
 
 
+class TooLarge(ImageRejected):
+    """More bytes arrived than the cap allows (an original past ``MAX_ORIGINAL_BYTES``): the
+    same download would be as large again, so it is not retried."""
+
+
 class ImageTimeout(ImageProcessingError):
     """The image took longer than the per-image limit; its process was killed."""
 

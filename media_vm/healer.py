@@ -17,7 +17,7 @@ from media_vm.db import Repository, utcnow
 from media_vm.defaults import REPORT_RETRY_SECONDS
 from media_vm.exceptions import MainAPIError
 from media_vm.reporting import Reporter
-from media_vm.storage import LocalStorage
+from media_vm.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def scratch_max_age(lease_seconds: int) -> float:
     return float(max(3600, 2 * lease_seconds))
 
 
-def heal(*, settings: Settings, repo: Repository, storage: LocalStorage, reporter: Reporter) -> dict[str, int]:
+def heal(*, settings: Settings, repo: Repository, storage: Storage, reporter: Reporter) -> dict[str, int]:
     """One cycle. Returns counts: ``stalled`` (steps a dead worker left running, now failed
     and due again), ``called_back`` / ``cleaned_up`` (outcomes delivered now),
     ``report_failed`` (not delivered, retried after ``REPORT_RETRY_SECONDS``) and, with object

@@ -37,7 +37,7 @@ from media_vm.policy import Action, decide
 from media_vm.reporting import Reporter
 from media_vm.retry import Retry
 from media_vm.steps import CHECKLIST, StepContext, StepImpl
-from media_vm.storage import LocalStorage, make_storage
+from media_vm.storage import Storage, make_storage
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class Worker:
     Raises ValueError for ``concurrency`` < 1.
     """
 
-    def __init__(self, settings: Settings, *, repo: Repository, storage: LocalStorage, client: MainAPIClient,
+    def __init__(self, settings: Settings, *, repo: Repository, storage: Storage, client: MainAPIClient,
                  images: ImageProcesses | None = None, concurrency: int = 1,
                  before_step: Callable[[Step], None] | None = None) -> None:
         if concurrency < 1:
@@ -129,7 +129,7 @@ class Worker:
             done.set()
             keeper.join(timeout=5)
 
-    def _work(self, claim: Claim, storage: LocalStorage) -> None:
+    def _work(self, claim: Claim, storage: Storage) -> None:
         """The image's remaining steps, until it is done, stops for now, or is lost."""
         started = time.monotonic()
         ctx = StepContext(self.settings, self.repo, storage, self.client, self.reporter, claim, self.images)

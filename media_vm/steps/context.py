@@ -15,7 +15,7 @@ from media_vm.config import Settings
 from media_vm.db import Claim, Repository
 from media_vm.isolation import ImageProcesses
 from media_vm.reporting import Reporter
-from media_vm.storage import LocalStorage
+from media_vm.storage import Storage
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ class StepContext:
 
     settings: Settings
     repo: Repository
-    storage: LocalStorage
+    storage: Storage
     client: MainAPIClient
     reporter: Reporter
     claim: Claim

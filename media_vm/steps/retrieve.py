@@ -11,8 +11,8 @@ from media_vm.steps.context import StepContext
 class RetrieveFile:
     """Download the temp original into ``bulk/YYYY-MM-DD/{media_id}.{ext}``, byte for byte.
 
-    Raises :class:`OriginalRejected` for an empty original or one over ``MAX_ORIGINAL_BYTES``
-    (nothing is kept under its name), :class:`MainAPIError` when the download fails."""
+    Raises :class:`OriginalRejected` for an empty original and :class:`TooLarge` for one over
+    ``MAX_ORIGINAL_BYTES`` (neither is kept), :class:`MainAPIError` when the download fails."""
 
     step = Step.RETRIEVE_FILE
 
@@ -22,5 +22,6 @@ class RetrieveFile:
         with ctx.client.download(row["image_path"]) as chunks:
             size = ctx.storage.write_stream(relpath, chunks, max_bytes=MAX_ORIGINAL_BYTES)
         if size == 0:
+            ctx.storage.delete(relpath)
             raise OriginalRejected("the main API sent an empty original")
         ctx.repo.save_original(ctx.claim, relpath)

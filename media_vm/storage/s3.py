@@ -42,6 +42,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from media_vm.atomic import write_atomic
 from media_vm.config import S3Settings
+from media_vm.defaults import MAX_ORIGINAL_BYTES
 from media_vm.exceptions import StorageUnavailable
 from media_vm.storage.base import Redirect, Storage, check_work_folder, disk_health
 from media_vm.storage.names import cache_control, check_name, check_prefix, content_type
@@ -51,8 +52,6 @@ log = logging.getLogger(__name__)
 #: Objects uploaded at once when a set of variants is published.
 UPLOAD_THREADS = 8
 CHUNK_BYTES = 256 * 1024
-#: A downloaded original larger than this is refused (the main API caps uploads far lower).
-MAX_FETCH_BYTES = 256 * 1024 * 1024
 #: Signed URLs a store keeps for reuse (a few hundred bytes each).
 SIGNED_URL_CACHE_SIZE = 20_000
 #: Keys one DeleteObjects request may name (the S3 API's limit).
@@ -249,7 +248,7 @@ class S3Storage(Storage):
         try:
             local.parent.mkdir(parents=True, exist_ok=True)
             with self._errors("download", name):
-                write_atomic(local, iter(lambda: body.read(CHUNK_BYTES), b""), max_bytes=MAX_FETCH_BYTES)
+                write_atomic(local, iter(lambda: body.read(CHUNK_BYTES), b""), max_bytes=MAX_ORIGINAL_BYTES)
         finally:
             body.close()
         return local

@@ -13,7 +13,6 @@ import pytest
 import requests
 
 from media_vm import logging_setup
-from media_vm.api_client import MainAPIClient
 from tests.e2e.system import running_system, wait_until
 from tests.helpers import images
 
@@ -88,31 +87,3 @@ def test_media_vm_log_format_default(monkeypatch, env, expected):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert logging_setup.default_format() == expected
-
-
-def test_the_callback_sends_the_request_id_the_poll_listed(monkeypatch):
-    client = MainAPIClient("http://main.invalid", "key")
-    sent = []
-
-    def fake_request(method, path, **kwargs):
-        sent.append((method, path, kwargs.get("headers")))
-
-        class Answer:
-            def json(self):
-                if path.endswith("pending/all"):
-                    return {"images": [{"id": 7, "request_id": "req-listed-0001"}, {"id": 8, "request_id": None}]}
-                return {"success": True}
-
-        return Answer()
-
-    monkeypatch.setattr(client, "_request", fake_request)
-    client.pending()
-    client.complete(7, {})  # type: ignore[arg-type]
-    client.cleanup(8, "gave up")
-    with logging_setup.job_context(job_id="x", request_id="req-from-context"):
-        client.complete(9, {})  # type: ignore[arg-type]
-    assert sent[1:] == [
-        ("POST", "/api/media/complete/7", {"X-Request-ID": "req-listed-0001"}),
-        ("DELETE", "/api/media/cleanup/8", {}),
-        ("POST", "/api/media/complete/9", {"X-Request-ID": "req-from-context"}),
-    ]

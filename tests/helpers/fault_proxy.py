@@ -22,6 +22,7 @@ class FaultProxy:
         self.faults: dict[tuple[str, str], str] = {}
         self.hits: dict[tuple[str, str], int] = {}
         self.log: list[tuple[float, str, str, float]] = []  # (started, method, path, seconds taken)
+        self.seen: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) of every request
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -32,6 +33,7 @@ class FaultProxy:
 
             def _handle(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                proxy.seen.append((self.command, self.path, dict(self.headers.items())))
                 mode = proxy.fault_for(self.command, self.path)
                 if mode == "refuse":
                     self.close_connection = True

@@ -15,6 +15,7 @@ from media_vm.exceptions import (
     MainAPIError,
     OriginalRejected,
     StorageUnavailable,
+    TooLarge,
     classify,
 )
 from media_vm.policy import Action, Decision, decide
@@ -59,6 +60,7 @@ def _caused(error: BaseException, cause: BaseException) -> BaseException:
 CLASSIFIED = [
     (ImageRejected("not an image"), R),
     (OriginalRejected("the main API sent an empty original"), R),
+    (TooLarge("bulk/x.jpg is larger than 67108864 bytes"), R),
     (MainAPIError("HTTP 404", status=404), F),
     (MainAPIError("HTTP 429", status=429), T),
     (MainAPIError("HTTP 500", status=500), T),

@@ -34,9 +34,15 @@ def test_a_callback_the_main_api_missed_is_delivered_by_a_later_cycle(vm):
         assert all(t is not None and t > utcnow() + timedelta(seconds=20) for t in postponed), postponed
         assert sorted(p["status"] for p in vm.api_images(token)) == ["pending", "pending"]
 
-    make_due(vm)
-    report = vm.worker().heal()
-    assert (report["called_back"], report["report_failed"]) == (2, 0)
+        make_due(vm)
+        proxy.faults.clear()
+        report = vm.worker(api_url=proxy.url).heal()
+        assert (report["called_back"], report["report_failed"]) == (2, 0)
+        # the healer calls back under each upload's own request id, kept on its media DB row
+        sent = {path.rsplit("/", 1)[1]: headers.get("X-Request-ID") for method, path, headers in proxy.seen
+                if method == "POST" and path.startswith("/api/media/complete/")}
+        assert sent == {str(r["main_api_id"]): r["request_id"] for r in vm.rows()}
+        assert all(sent.values())
     assert all(r["reported"] for r in vm.rows())
     shown = vm.api_images(token)
     assert sorted(p["status"] for p in shown) == ["processed", "processed"]

@@ -78,6 +78,19 @@ def test_an_empty_original_is_rejected_not_retried(vm):
     row = only_row(vm)
     assert row["status"] == "failed" and "empty original" in row["failure_reason"]
     assert steps_state(vm, row)["retrieve_file"] == ("failed", 1)
+    assert not [p for p in (vm.settings.storage_root / "bulk").rglob("*") if p.is_file()], "nothing kept for it"
+
+
+def test_an_original_over_the_byte_cap_is_rejected_not_retried(vm, monkeypatch):
+    monkeypatch.setattr("media_vm.steps.retrieve.MAX_ORIGINAL_BYTES", 10_000)
+    token = vm.user()
+    vm.upload(token)  # a 640x480 photo: well over 10 kB
+    vm.worker().work(burst=True)
+    row = only_row(vm)
+    assert row["status"] == "failed" and "larger than 10000 bytes" in row["failure_reason"]
+    assert steps_state(vm, row)["retrieve_file"] == ("failed", 1)
+    assert not [p for p in (vm.settings.storage_root / "bulk").rglob("*") if p.is_file()], "no partial original"
+    assert [p["status"] for p in vm.api_images(token)] == ["failed"]
 
 
 def test_corrupt_and_bomb_inputs_fail_the_analysis_with_a_reason_and_are_not_retried(vm):
