@@ -193,9 +193,8 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
     if not shutil.which("wrk"):
         say("3. serving: skipped, wrk is not installed (apt-get install wrk; `make bench` does)")
         return {"skipped": "wrk not installed"}
-    from media_vm.db import make_engine, migrate
+    from media_vm.db import Repository, make_engine, migrate
     from media_vm.imaging import configure_libvips, make_variants
-    from media_vm.db import Repository
     from tests.e2e.system import free_port
 
     configure_libvips()
@@ -274,8 +273,8 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
 def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: int) -> dict[str, Any]:
     import requests
 
-    from tests.helpers.fault_proxy import FaultProxy
     from tests.e2e.system import running_system
+    from tests.helpers.fault_proxy import FaultProxy
 
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-system-"))

@@ -31,8 +31,7 @@ def worker_alive(max_age: float) -> bool:
     from sqlalchemy import select
 
     from media_vm.config import Settings
-    from media_vm.db import make_engine, worker_heartbeats
-    from media_vm.db import utcnow
+    from media_vm.db import make_engine, utcnow, worker_heartbeats
 
     settings = Settings.from_env()
     if not os.environ.get("WORKER_ID"):
