@@ -126,6 +126,8 @@ def test_a_transient_failure_is_retried_and_the_image_finishes(vm):
     assert row["status"] == "done"
     state = vm.checklist(row)["ai_visual_analysis"]
     assert (state["status"], state["attempts"], state["last_error"]) == ("done", 2, None)
+    # the retry resumed at the failed step: the original was not fetched again
+    assert steps_state(vm, row) == {s.value: ("done", 2 if s is Step.AI_VISUAL_ANALYSIS else 1) for s in STEPS}
 
 
 def test_a_step_failing_every_attempt_is_given_up_and_reported(vm):
