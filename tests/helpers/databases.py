@@ -66,7 +66,15 @@ DB_KINDS = [pytest.param("sqlite", id="sqlite"), pytest.param("mysql", id="mysql
 
 MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or ("/usr/sbin/mariadbd" if os.path.exists(
     "/usr/sbin/mariadbd") else None)
-needs_mariadbd = pytest.mark.skipif(not MARIADBD and not IN_CI, reason="no mariadbd binary to start a private server")
+try:
+    import MySQLdb  # noqa: F401 - mysqlclient: `make test-mysql` and CI install it
+    HAVE_MYSQLCLIENT = True
+except ImportError:
+    HAVE_MYSQLCLIENT = False
+needs_mariadbd = pytest.mark.skipif(
+    not IN_CI and not (MARIADBD and HAVE_MYSQLCLIENT),
+    reason="a private MariaDB server needs the mariadbd binary and mysqlclient (make test-mysql installs it)",
+)
 
 
 class PrivateMariaDB:
@@ -93,15 +101,20 @@ class PrivateMariaDB:
              "--skip-grant-tables", "--innodb-buffer-pool-size=32M", f"--pid-file={self.root / 'mariadb.pid'}"],
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
+        error: Exception | None = None
         while time.monotonic() < deadline:
             try:
                 _admin_connect(self.url("")).close()
                 return
-            except Exception:  # noqa: BLE001 - not up yet
+            except ImportError:
+                raise  # no mysqlclient: waiting will not help
+            except Exception as e:  # noqa: BLE001 - not up yet
+                error = e
                 if self.proc.poll() is not None:
                     raise RuntimeError((self.root / "mariadbd.log").read_text()[-2000:]) from None
                 time.sleep(0.2)
-        raise TimeoutError("private mariadbd did not start")
+        self.stop()  # never leave a server behind
+        raise TimeoutError(f"private mariadbd did not answer within 60 s: {error!r}")
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
