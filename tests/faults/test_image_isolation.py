@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 from tests.e2e.system import wait_until
@@ -22,6 +23,21 @@ def image_children(pid: int) -> list[int]:
     return found
 
 
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU time of a process so far, in clock ticks (``/proc/{pid}/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def busy_image_children(pid: int) -> list[int]:
+    """The worker's image processes that are computing now (their CPU time grows over 0.1 s):
+    an image process killed between two calls is replaced silently, which proves nothing."""
+    children = image_children(pid)
+    before = {c: cpu_ticks(c) for c in children}
+    time.sleep(0.1)
+    return [c for c in children if cpu_ticks(c) > before[c]]
+
+
 def test_an_image_over_the_time_limit_fails_with_its_reason(fresh_system, tmp_path):
     with fresh_system(PROCESS_TIMEOUT_SECONDS=0.3, MAX_ATTEMPTS=2) as system:
         upload_one(system, tmp_path, size=(4000, 3000))
@@ -37,9 +53,10 @@ def test_a_crashed_image_process_is_replaced_and_the_image_retried(fresh_system,
     with fresh_system(RETRY_BASE_SECONDS=0.2) as system:
         upload_one(system, tmp_path, size=(4000, 3000))
         worker = system.spawn("worker", ["-m", "media_vm", "worker"])
-        wait_until(lambda: system.step_status("resize_optimize") == "running" and image_children(worker.pid),
-                   timeout=60, interval=0.05, what="the image process inside resize_optimize")
-        for child in image_children(worker.pid):
+        busy = wait_until(lambda: system.step_status("resize_optimize") == "running"
+                          and busy_image_children(worker.pid), timeout=60, interval=0.02,
+                          what="the image process at work inside resize_optimize")
+        for child in busy:
             os.kill(child, signal.SIGKILL)  # as if libvips had crashed on this file
         wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120, what="the retried image")
         assert worker.poll() is None, "the worker itself survived"
