@@ -300,9 +300,9 @@ class Worker:
         for fut in self._in_flight:
             self._reap(fut)
         self._in_flight = set()
-        if self._poller is not None:
-            self._poller.join(timeout=self.settings.long_poll_seconds + self.settings.http_timeout)
-            self._poller = None
+        # the poller thread (a daemon) ends when its held poll returns; a shutdown does not wait
+        # up to LONG_POLL_SECONDS for it
+        self._poller = None
 
     def work(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
         """Poll and process until stopped; ``burst`` drains what is pending (retries that fall
