@@ -1,4 +1,4 @@
-"""A failed upload gives back the reference it replaced.
+"""A failed upload gives back the reference it replaced, and its owner is told why it failed.
 
 Every path that fails a row (the media VM's cleanup, the admin action, ``sweep_stuck``) goes
 through ``media.services.pending_image_fail``, whose failure hook ``users`` registers.
@@ -31,6 +31,7 @@ from tests.main_api.support import (
 
 SMART = "https://cdn.example.test/api/images"
 CORRUPT = "resize_optimize: 7-profile-1-ab.jpg: cannot decode jpeg data: VipsJpeg: premature end of JPEG image"
+DAMAGED = "We could not read this image: the file is damaged or incomplete."
 
 
 def smart(media_id: str) -> str:
@@ -210,6 +211,8 @@ def test_the_admin_action_gives_back_the_previous_image(artist, temp_dir):
 
     assert "Failed 1 image(s)." in [str(m) for m in response.context["messages"]]
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
+    [owner_view] = [p for p in client_for(artist).get("/users/me").json()["pending_images"] if p["id"] == failed.pk]
+    assert owner_view["failure_reason"] == "Processing was stopped by our team; you can upload it again."
 
 
 def test_sweep_stuck_with_fail_gives_back_the_previous_image(artist, temp_dir):
@@ -248,6 +251,36 @@ def test_the_hook_is_registered_once(settings):
 
     apps.get_app_config("users").ready()
     assert services._failure_handlers.count(failed_upload_references_restore) == 1
+
+
+# --- the owner sees why -----------------------------------------------------------------------
+
+
+def test_the_owner_sees_why_in_words_and_the_admin_keeps_the_detail(artist, temp_dir):
+    processed_first(artist, "profile_image")
+    failed = make_pending(artist, "profile_image")
+    pending = make_pending(artist, "header_image")
+    cleanup(failed)
+
+    body = client_for(artist).get("/users/me").json()
+
+    by_id = {p["id"]: p for p in body["pending_images"]}
+    assert by_id[failed.pk]["status"] == "failed"
+    assert by_id[failed.pk]["failure_reason"] == DAMAGED
+    assert by_id[pending.pk]["failure_reason"] is None
+    assert "VipsJpeg" not in str(body), "the technical detail is not shown to the owner"
+    assert PendingImage.objects.get(pk=failed.pk).failure_reason == CORRUPT
+
+
+def test_failure_reason_is_in_the_schema(client, db):
+    import yaml
+
+    doc = yaml.safe_load(client.get("/api/schema/").content)
+    profile = doc["paths"]["/users/me"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    schemas = doc["components"]["schemas"]
+    pending_ref = schemas[profile["$ref"].rsplit("/", 1)[1]]["properties"]["pending_images"]["items"]["$ref"]
+    prop = schemas[pending_ref.rsplit("/", 1)[1]]["properties"]["failure_reason"]
+    assert prop["type"] == "string" and prop["nullable"] is True and "owner" in prop["description"]
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite has no row locks to show")

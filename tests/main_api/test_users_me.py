@@ -73,8 +73,10 @@ def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
         "media_id": None,
         "smart_url": None,
         "created_at": None,
+        "failure_reason": None,
     }
     assert by_id[logo.pk]["status"] == "failed"
+    assert by_id[logo.pk]["failure_reason"] == "We could not process this image; you can upload it again."
     # newest first
     assert [img["id"] for img in body["pending_images"]] == sorted(by_id, reverse=True)
 
