@@ -87,8 +87,8 @@ class PendingImageAdmin(admin.ModelAdmin):
     ordering = ("-created_at",)
     fieldsets = (
         (None, {"fields": ("user", "status", "data_type", "target", "age", "failure_reason")}),
-        ("Upload", {"fields": ("image_path", "original_name", "mime_type", "request_id", "reprocess_of",
-                               "created_at", "updated_at")}),
+        ("Upload", {"fields": ("image_path", "previous_reference", "original_name", "mime_type", "request_id",
+                               "reprocess_of", "created_at", "updated_at")}),
         ("Result", {"fields": ("media_id", "large_preview", "variants", "permanent_url", "formats_available",
                                "sizes_available", "processed_at", "analysis")}),
     )

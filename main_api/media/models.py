@@ -42,6 +42,11 @@ class PendingImage(models.Model):
     #: ``profile_image``, ``main_api.users.references.Target``); empty when none does. Opaque
     #: here: stored with the upload and copied to a re-processing, never interpreted.
     target = models.CharField(max_length=64, blank=True, default="")
+    #: What the reference named by ``target`` held before this upload replaced it (empty: it was
+    #: empty); NULL when the upload replaced nothing (a site image adds a row, a re-processing
+    #: moves references only once it is processed). Opaque here like ``target``: stored with the
+    #: upload and handed back to the owning app when the upload fails, never interpreted.
+    previous_reference = models.TextField(null=True, blank=True)
     media_id = models.CharField(max_length=32, unique=True, null=True, blank=True)
     ai_analysis = models.JSONField(null=True, blank=True)
     formats_available = models.JSONField(default=list, blank=True)

@@ -2,8 +2,10 @@
 sweep, mark complete.
 
 The rows know nothing of who refers to their images: ``target`` is an opaque key of the app
-that owns the reference (``main_api.users.references``), stored and copied, never read here.
-That app also runs the URL replacement, which ends in :func:`pending_image_mark_complete`.
+that owns the reference (``main_api.users.references``), stored and copied, never read here;
+``previous_reference`` (what that reference held before the upload) likewise. That app runs
+the URL replacement, which ends in :func:`pending_image_mark_complete`, and hears of failures
+through :func:`pending_image_failure_handler_register` (connected in its ``AppConfig.ready()``).
 """
 
 from __future__ import annotations
@@ -34,11 +36,19 @@ MAX_REASON_CHARS = 2000
 
 @transaction.atomic
 def pending_image_create(
-    *, user_id: int, upload: CheckedUpload, target: str, written: list[Path], request_id: str | None = None
+    *,
+    user_id: int,
+    upload: CheckedUpload,
+    target: str,
+    written: list[Path],
+    request_id: str | None = None,
+    previous_reference: str | None = None,
 ) -> PendingImage:
     """Write the temp original of ``upload`` (which passed ``uploads.upload_check``) and its
-    ``pending`` row (with ``target``, the owner's key of the field that will refer to it, and
-    the upload's request id); returns the row.
+    ``pending`` row (with ``target``, the owner's key of the field that will refer to it,
+    ``previous_reference``, what that field held before, None when the upload replaces
+    nothing, and the upload's request id); returns the row. Both keys are the owner's: stored,
+    never read here, and handed back to the failure handlers if the upload fails.
 
     The written path is appended to ``written`` so that the caller, which owns the whole
     request's transaction, can remove it if anything later fails. File-system errors propagate.
@@ -55,6 +65,7 @@ def pending_image_create(
         mime_type=upload.image.mime_type,
         data_type=upload.data_type.value,
         target=target,
+        previous_reference=previous_reference,
         status=Status.PENDING,
         request_id=request_id,
     )
@@ -109,11 +120,36 @@ def pending_image_complete(
     return image
 
 
+#: Called with each row :func:`pending_image_fail` fails (see the register function).
+FailureHandler = Callable[[PendingImage], None]
+_failure_handlers: list[FailureHandler] = []
+
+
+def pending_image_failure_handler_register(handler: FailureHandler) -> None:
+    """Have ``handler(image)`` called whenever :func:`pending_image_fail` fails a row, inside the
+    transaction that fails it: with the row (already ``failed``, locked, its ``target`` and
+    ``previous_reference`` as stored) before the temp original is deleted. If the handler
+    raises, the failure is rolled back and the error propagates (a cleanup then answers 500 and
+    the media VM's healer repeats it). It is called again on a repeated failure of the same
+    row, so it must be idempotent.
+
+    The app that owns references calls this from its ``AppConfig.ready()`` (the media app never
+    imports it); registering the same function twice registers it once.
+    """
+    if handler not in _failure_handlers:
+        _failure_handlers.append(handler)
+
+
 @transaction.atomic
 def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
-    """Mark an unfinished image ``failed`` and delete its temp original (the cleanup).
+    """Mark an unfinished image ``failed``, let the failure handlers undo what referred to it
+    (:func:`pending_image_failure_handler_register`) and delete its temp original (the cleanup).
+    Every path that fails a row comes here: the media VM's cleanup, the admin action and
+    ``sweep_stuck``.
 
-    Repeating it is harmless. Finished work (processed/complete) is never destroyed.
+    Repeating it is harmless (the handlers run again and find nothing left to undo). Finished
+    work (processed/complete) is never destroyed: :class:`ConflictError`; an unknown id is a
+    :class:`NotFoundError`.
     """
     image = _locked(image_id)
     if image.is_finished:
@@ -123,6 +159,8 @@ def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
     image.status = Status.FAILED
     image.failure_reason = (reason or image.failure_reason or "cleaned up")[:MAX_REASON_CHARS]
     image.save(update_fields=["status", "failure_reason", "updated_at"])
+    for handler in _failure_handlers:
+        handler(image)
     # Deleted here rather than on commit: if the commit then failed, the row would still be
     # pending without its file, and the media VM's next attempt would fail it again.
     removed = temp_files.remove(image.image_path)

@@ -37,6 +37,11 @@ class ProfileOutputSerializer(serializers.Serializer):
         media_id = serializers.CharField(allow_null=True)
         smart_url = serializers.CharField(allow_null=True)
         created_at = serializers.DateTimeField()
+        failure_reason = serializers.CharField(
+            allow_null=True,
+            help_text="why the upload failed, in words for its owner (e.g. \"We could not read this image: "
+            "the file is damaged or incomplete.\"); null unless status is failed",
+        )
 
     id = serializers.IntegerField()
     username = serializers.CharField()

@@ -67,18 +67,58 @@ def target_for_upload(*, user: User, field: str) -> str:
     return _FIELD_TARGETS[field]
 
 
+#: The single field each replacing :class:`Target` names: (model, column). A site image is not
+#: here: it adds a ``SiteMedia`` row instead of replacing a value.
+_TARGET_FIELDS: dict[str, tuple[type[models.Model], str]] = {
+    Target.PROFILE_IMAGE: (UserProfile, "profile_image_path"),
+    Target.HEADER_IMAGE: (UserProfile, "header_image_path"),
+    Target.ARTIST_LOGO: (ArtistProfile, "logo_path"),
+    Target.PROMOTER_LOGO: (PromoterProfile, "logo_path"),
+}
+
+
+def reference_get_for_update(*, user: User, target: str) -> str | None:
+    """What the field named by ``target`` holds now (``""`` when empty, or when its profile row
+    does not exist yet), its row locked until the caller's transaction ends so that concurrent
+    uploads to the same field replace each other in turn; None for a target that replaces
+    nothing (``Target.SITE_MEDIA`` adds a row, ``Target.NONE`` refers to nothing).
+
+    Read just before :func:`reference_set` and kept with the upload as its
+    ``previous_reference``, which :func:`reference_restore` puts back if the upload fails.
+    """
+    if target not in _TARGET_FIELDS:
+        return None
+    model, column = _TARGET_FIELDS[target]
+    value = model.objects.select_for_update().filter(user=user).values_list(column, flat=True).first()
+    return value or ""
+
+
 def reference_set(*, user: User, target: str, value: str) -> None:
     """Point the profile field named by the :class:`Target` key ``target`` at ``value`` (a site
     image adds a row; ``Target.NONE`` does nothing)."""
-    if target == Target.PROFILE_IMAGE:
-        UserProfile.objects.update_or_create(user=user, defaults={"profile_image_path": value})
-    elif target == Target.HEADER_IMAGE:
-        UserProfile.objects.update_or_create(user=user, defaults={"header_image_path": value})
-    elif target in (Target.ARTIST_LOGO, Target.PROMOTER_LOGO):
-        model = next(m for m, t in _LOGO_TARGETS.items() if t == target)
-        model.objects.update_or_create(user=user, defaults={"logo_path": value})
+    if target in _TARGET_FIELDS:
+        model, column = _TARGET_FIELDS[target]
+        model.objects.update_or_create(user=user, defaults={column: value})
     elif target == Target.SITE_MEDIA:
         SiteMedia.objects.create(user=user, media_path=value)
+
+
+def reference_restore(*, user_id: int, target: str, failed: str, previous: str) -> int:
+    """Undo :func:`reference_set` of the failed upload whose temp path is ``failed``: the field
+    named by ``target`` goes back to ``previous`` (``""``: empty), and a site image's row is
+    removed; the number of fields or rows changed.
+
+    Only what still holds ``failed`` changes, in one conditional ``UPDATE`` (or ``DELETE``): a
+    field the user has since pointed at a newer upload is left alone, and a second call
+    changes nothing.
+    """
+    if target in _TARGET_FIELDS:
+        model, column = _TARGET_FIELDS[target]
+        return model.objects.filter(user_id=user_id, **{column: failed}).update(**{column: previous})
+    if target == Target.SITE_MEDIA:
+        deleted, _ = SiteMedia.objects.filter(user_id=user_id, media_path=failed).delete()
+        return deleted
+    return 0
 
 
 def references_rewrite(*, user_id: int, old: str, new: str) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from main_api.media.failure_reasons import failure_reason_for_owner
+from main_api.media.models import PendingImage
 from main_api.media.selectors import pending_image_smart_url, pending_images_by_path, user_pending_images
 from main_api.users.models import SiteMedia, User, UserProfile, logo_profile_model
 
@@ -18,6 +20,8 @@ class PendingImageView:
     media_id: str | None
     smart_url: str | None
     created_at: object
+    #: Why it failed, in the owner's words (``media.failure_reasons``); None unless failed.
+    failure_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -47,7 +51,8 @@ class ProfileView:
 def user_profile_get(*, user: User) -> ProfileView:
     """The profile of ``user`` (its profile row is created if missing); image references whose
     upload is processed show its smart URL even before the URL replacement has rewritten them,
-    and ``pending_images`` lists the user's 50 most recent uploads."""
+    and ``pending_images`` lists the user's 50 most recent uploads, a failed one with why it
+    failed in words the owner understands (the technical reason stays in the admin)."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
     logo_model = logo_profile_model(user.user_type)
     logo = logo_model.objects.filter(user=user).values_list("logo_path", flat=True).first() if logo_model else None
@@ -81,6 +86,10 @@ def user_profile_get(*, user: User) -> ProfileView:
                 media_id=image.media_id,
                 smart_url=pending_image_smart_url(image),
                 created_at=image.created_at,
+                failure_reason=(
+                    failure_reason_for_owner(image.failure_reason) if image.status == PendingImage.Status.FAILED
+                    else None
+                ),
             )
             for image in user_pending_images(user_id=user.pk)
         ],

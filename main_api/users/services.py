@@ -3,7 +3,8 @@ URL replacement that moves the profile references of processed uploads to their 
 
 Uploads themselves are the media app's: this module checks them with its upload gate
 (``main_api.media.uploads``), writes them with its services and reads them with its selectors.
-The media app never calls back here.
+The media app never imports this module: it calls :func:`failed_upload_references_restore`
+through the failure hook that ``UsersConfig.ready()`` registers.
 """
 
 from __future__ import annotations
@@ -18,11 +19,23 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from main_api.media import temp_files
-from main_api.media.selectors import pending_image_processed_lock, processed_image_ids
+from main_api.media.models import PendingImage
+from main_api.media.selectors import (
+    pending_image_processed_lock,
+    pending_image_smart_url,
+    pending_images_by_path,
+    processed_image_ids,
+)
 from main_api.media.services import pending_image_create, pending_image_mark_complete
 from main_api.media.uploads import uploads_check
 from main_api.users.models import User, UserProfile, logo_profile_model
-from main_api.users.references import reference_set, references_rewrite, target_for_upload
+from main_api.users.references import (
+    reference_get_for_update,
+    reference_restore,
+    reference_set,
+    references_rewrite,
+    target_for_upload,
+)
 from shared.payloads import smart_url
 
 log = logging.getLogger(__name__)
@@ -69,15 +82,18 @@ def user_profile_update(
     community user, ``InvalidImage`` for a file the upload gate refuses, both naming the
     field). Files and rows are then written in one transaction; if any step (or the commit)
     fails, the files already written are removed. ``request_id`` is stored on each new
-    ``pending_images`` row. Not decorated with ``@transaction.atomic`` because the removal has
-    to wrap the commit too.
+    ``pending_images`` row, and so is what the field held before the upload replaced it
+    (``previous_reference``), for :func:`failed_upload_references_restore`. Not decorated with
+    ``@transaction.atomic`` because the removal has to wrap the commit too.
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
     uploads = uploads_check(files)
     with temp_files.removed_on_error() as written, transaction.atomic():
         for upload in uploads:
+            target = targets[upload.field]
             image = pending_image_create(
-                user_id=user.pk, upload=upload, target=targets[upload.field], written=written, request_id=request_id
+                user_id=user.pk, upload=upload, target=target, written=written, request_id=request_id,
+                previous_reference=reference_get_for_update(user=user, target=target),
             )
             reference_set(user=user, target=image.target, value=image.image_path)
         changes = {
@@ -85,6 +101,50 @@ def user_profile_update(
         }
         if changes:
             UserProfile.objects.update_or_create(user=user, defaults=changes)
+
+
+# --- failed uploads --------------------------------------------------------------------------
+
+
+def failed_upload_references_restore(image: PendingImage) -> int:
+    """Give back what the failed upload ``image`` replaced: the field it set goes back to its
+    ``previous_reference`` (empty when there was none) and a site image's row is removed, but
+    only where the field still holds the upload's temp path (a newer upload is never undone).
+    Returns the number of fields or rows changed; a second call changes nothing.
+
+    The media app's failure hook (registered in ``UsersConfig.ready()``): it runs inside the
+    transaction that fails the row, whichever path failed it (the media VM's cleanup, the admin
+    action, ``sweep_stuck``).
+    """
+    restored = reference_restore(
+        user_id=image.user_id, target=image.target, failed=image.image_path, previous=_reference_before(image)
+    )
+    if restored:
+        log.info("pending image %s failed: %s reference(s) to it restored", image.pk, restored)
+    return restored
+
+
+def _reference_before(image: PendingImage) -> str:
+    """What ``image``'s field should hold again: its ``previous_reference``, resolved so that it
+    is never a dead temp path. When that is the temp path of an earlier upload that has failed
+    too, its own previous value is taken instead (repeatedly); when the earlier upload is
+    complete, the URL replacement has already run past it, so its smart URL is written."""
+    value = image.previous_reference or ""
+    seen = {image.image_path}
+    while value:
+        if value in seen:  # a loop of failed uploads (never written so; but never spin on one)
+            return ""
+        seen.add(value)
+        earlier = pending_images_by_path(user_id=image.user_id, image_paths={value}).get(value)
+        if earlier is None:  # a smart URL, or anything else that is not one of our temp paths
+            return value
+        if earlier.status == PendingImage.Status.FAILED:
+            value = earlier.previous_reference or ""
+        elif earlier.status == PendingImage.Status.COMPLETE:
+            return pending_image_smart_url(earlier) or value
+        else:  # pending or processed: its URL replacement is still to come and will rewrite it
+            return value
+    return ""
 
 
 # --- URL replacement -------------------------------------------------------------------------

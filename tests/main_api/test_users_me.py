@@ -60,7 +60,7 @@ def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
 
     assert body["profile_image_path"] == f"{SMART}/{MEDIA_ID}?size=detail"
     assert body["header_image_path"] == header.image_path
-    assert body["logo_path"] == logo.image_path
+    assert body["logo_path"] is None, "the failed logo gave back what was there before: nothing"
     assert body["site_media"][0]["media_path"] == f"{SMART}/{OTHER_MEDIA_ID}?size=detail"
     by_id = {img["id"]: img for img in body["pending_images"]}
     assert by_id[profile.pk]["status"] == "processed"
@@ -73,8 +73,10 @@ def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
         "media_id": None,
         "smart_url": None,
         "created_at": None,
+        "failure_reason": None,
     }
     assert by_id[logo.pk]["status"] == "failed"
+    assert by_id[logo.pk]["failure_reason"] == "We could not process this image; you can upload it again."
     # newest first
     assert [img["id"] for img in body["pending_images"]] == sorted(by_id, reverse=True)
 
