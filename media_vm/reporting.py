@@ -37,10 +37,12 @@ class Reporter:
 
     def complete_payload(self, row: RowMapping) -> CompletePayload:
         """The rich payload of ``POST /api/media/complete/{id}`` for a processed image (its
-        ``media_files`` row): permanent URL, formats and sizes available, the analysis."""
+        ``media_files`` row): permanent URL, formats and sizes available, the analysis, and
+        every variant with its real pixel size (smallest size first, then format and bg)."""
         variants = self.repo.variants(row["media_id"])
         analysis = self.repo.analysis(row["id"]) or {}
         present = {v["size"] for v in variants}
+        order = {s.name: n for n, s in enumerate(SIZES)}
         return {
             "media_id": row["media_id"],
             "permanent_url": f"{self.public_url}/serve/{row['media_id']}",
@@ -49,6 +51,11 @@ class Reporter:
             "formats_available": sorted({v["format"] for v in variants}),
             "sizes_available": [s.name for s in SIZES if s.name in present],
             "ai_analysis": analysis,
+            "variants": [
+                {"size": v["size"], "format": v["format"], "bg": v["bg"], "width": int(v["width"]),
+                 "height": int(v["height"]), "bytes": int(v["bytes"])}
+                for v in sorted(variants, key=lambda v: (order.get(v["size"], len(order)), v["format"], v["bg"]))
+            ],
         }
 
     def complete(self, row: RowMapping) -> dict[str, Any]:

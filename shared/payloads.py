@@ -28,8 +28,25 @@ class PendingListPayload(TypedDict):
     total: int
 
 
+class VariantPayload(TypedDict):
+    """One variant file the media VM made, as the media DB records it: ``size`` (a name of
+    ``shared.sizes.SIZES``), ``format`` (``ImageFormat``), ``bg`` (``BACKGROUNDS``), its real
+    pixel ``width`` and ``height`` and its length in ``bytes``."""
+
+    size: str
+    format: str
+    bg: str
+    width: int
+    height: int
+    bytes: int
+
+
 class CompletePayload(TypedDict):
-    """Body of ``POST /api/media/complete/{id}`` sent by the media VM."""
+    """Body of ``POST /api/media/complete/{id}`` sent by the media VM.
+
+    ``variants`` (every file made, with its real pixel size) is optional: a media VM older
+    than it does not send it, and the main API then knows only ``sizes_available``.
+    """
 
     media_id: str
     permanent_url: str
@@ -38,9 +55,15 @@ class CompletePayload(TypedDict):
     formats_available: list[str]
     sizes_available: list[str]
     ai_analysis: dict[str, Any]
+    variants: NotRequired[list[VariantPayload]]
 
 
-COMPLETE_REQUIRED_KEYS: tuple[str, ...] = tuple(CompletePayload.__annotations__)
+#: Optional keys of :class:`CompletePayload` (``from __future__ import annotations`` hides
+#: ``NotRequired`` from ``__required_keys__``, so they are named here).
+COMPLETE_OPTIONAL_KEYS: tuple[str, ...] = ("variants",)
+COMPLETE_REQUIRED_KEYS: tuple[str, ...] = tuple(
+    key for key in CompletePayload.__annotations__ if key not in COMPLETE_OPTIONAL_KEYS
+)
 
 #: Fields of ``media_ai_analysis`` / ``ai_analysis`` (the rich payload).
 ANALYSIS_FIELDS: tuple[str, ...] = (

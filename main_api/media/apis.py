@@ -6,10 +6,17 @@ from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -27,7 +34,7 @@ from main_api.media import selectors, services, vm_client
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
 from shared.payloads import smart_url
-from shared.sizes import SIZES_BY_NAME, ImageFormat
+from shared.sizes import BACKGROUNDS, SIZES_BY_NAME, ImageFormat
 
 
 class MediaKeyApi(APIView):
@@ -35,6 +42,15 @@ class MediaKeyApi(APIView):
 
     authentication_classes = [MediaKeyAuthentication]
     permission_classes = [HasMediaKey]
+
+
+class MediaKeyOrUser(BasePermission):
+    """The media key, or a signed-in user (the view then limits them to their own images)."""
+
+    message = "A user token or the media key is required."
+
+    def has_permission(self, request: Request, view) -> bool:
+        return isinstance(request.auth, MediaClient) or bool(request.user and request.user.is_authenticated)
 
 
 class PendingImagesApi(MediaKeyApi):
@@ -81,6 +97,18 @@ class PendingImagesApi(MediaKeyApi):
         return Response({"images": data, "total": len(data)})
 
 
+@extend_schema_serializer(component_name="VariantReport")
+class VariantInputSerializer(serializers.Serializer):
+    """One variant file of the media VM's completion (``shared.payloads.VariantPayload``)."""
+
+    size = serializers.ChoiceField(choices=list(SIZES_BY_NAME))
+    format = serializers.ChoiceField(choices=[f.value for f in ImageFormat])
+    bg = serializers.ChoiceField(choices=list(BACKGROUNDS))
+    width = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    height = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    bytes = serializers.IntegerField(min_value=1)
+
+
 class CompleteApi(MediaKeyApi):
     """``POST /api/media/complete/{id}``: the media VM's result for one upload."""
 
@@ -96,6 +124,10 @@ class CompleteApi(MediaKeyApi):
             child=serializers.ChoiceField(choices=list(SIZES_BY_NAME)), required=False, default=list
         )
         ai_analysis = serializers.DictField(required=False, allow_null=True, default=dict)
+        variants = VariantInputSerializer(
+            many=True, required=False,
+            help_text="every variant file made, with its real pixel size (optional: older media VMs leave it out)",
+        )
 
         def validate_media_id(self, value: str) -> str:
             if not is_media_id(value):
@@ -132,6 +164,7 @@ class CompleteApi(MediaKeyApi):
             formats_available=data["formats_available"],
             sizes_available=data["sizes_available"],
             ai_analysis=data["ai_analysis"] or {},
+            variants=[dict(v) for v in data["variants"]] if "variants" in data else None,
         )
         return Response(
             {
@@ -170,21 +203,26 @@ class CleanupApi(MediaKeyApi):
         return Response({"success": True, "message": f"image {image.pk} marked failed and its temp file removed"})
 
 
-class AnalysisApi(MediaKeyApi):
-    """``GET /api/media/analysis/{media_id}``: the AI analysis stored with a processed image."""
+class AnalysisApi(APIView):
+    """``GET /api/media/analysis/{media_id}``: the AI analysis stored with a processed image, to
+    the media key or to the image's owner (their user token); anyone else gets a 404."""
+
+    authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
+    permission_classes = [MediaKeyOrUser]
 
     @extend_schema(
         operation_id="media_analysis",
-        summary="The analysis stored with a processed image",
+        summary="The analysis stored with a processed image (its owner, or the media key)",
         responses={
             200: inline_serializer("AnalysisResult", {"success": serializers.BooleanField(),
                                                       "analysis": serializers.DictField()}),
-            401: ERROR, 404: ERROR,
+            401: ERROR,
+            404: OpenApiResponse(ERROR, description="no such processed image (or another user's)"),
         },
-        tags=["media VM"],
+        tags=["images"],
     )
     def get(self, request: Request, media_id: str) -> Response:
-        image = selectors.pending_image_by_media_id(media_id=media_id)
+        image = selectors.pending_image_by_media_id(media_id=media_id, user_id=_user_id(request))
         return Response({"success": True, "analysis": image.ai_analysis or {}})
 
 
@@ -267,15 +305,6 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     return response
 
 
-class MediaKeyOrUser(BasePermission):
-    """The media key, or a signed-in user (the view then limits them to their own images)."""
-
-    message = "A user token or the media key is required."
-
-    def has_permission(self, request: Request, view) -> bool:
-        return isinstance(request.auth, MediaClient) or bool(request.user and request.user.is_authenticated)
-
-
 class SimilarImagesApi(APIView):
     """``GET /api/media/similar/{media_id}?limit=&min_similarity=&scope=``: the nearest images,
     from the media VM's ``/similar``.
@@ -342,3 +371,157 @@ class SimilarImagesApi(APIView):
             **serializer.validated_data,
         )
         return Response(self.OutputSerializer({"success": True, **similar}).data)
+
+
+# --- uploads as a resource of their owner (/api/uploads) -----------------------------------------
+
+
+@extend_schema_serializer(component_name="Upload")
+class UploadOutputSerializer(serializers.Serializer):
+    """The upload object (``selectors.upload_detail``)."""
+
+    @extend_schema_serializer(component_name="UploadVariant")
+    class VariantSerializer(serializers.Serializer):
+        size = serializers.ChoiceField(choices=list(SIZES_BY_NAME))
+        width = serializers.IntegerField(allow_null=True, help_text="real pixel width of the served file")
+        height = serializers.IntegerField(allow_null=True, help_text="real pixel height of the served file")
+        formats = serializers.ListField(child=serializers.ChoiceField(choices=[f.value for f in ImageFormat]))
+        url = serializers.CharField(help_text="its smart URL (/api/images/{media_id}?size=...)")
+
+    id = serializers.IntegerField()
+    field = serializers.CharField(allow_null=True, help_text="the PATCH /users/me field it came in")
+    data_type = serializers.ChoiceField(choices=PendingImage.DataTypes.values)
+    original_name = serializers.CharField(allow_blank=True)
+    status = serializers.ChoiceField(choices=PendingImage.Status.values)
+    stage = serializers.ChoiceField(
+        choices=[selectors.STAGE_QUEUED, selectors.STAGE_PROCESSED, selectors.STAGE_FAILED],
+        help_text="where processing is: queued, processed, or failed",
+    )
+    failure_reason = serializers.CharField(allow_null=True, help_text="why it failed, in words; null unless failed")
+    attempts = serializers.IntegerField(help_text="processing rounds: 1, plus one per retry")
+    retryable = serializers.BooleanField(help_text="failed, and its original is still kept: POST .../retry")
+    created_at = serializers.DateTimeField()
+    processed_at = serializers.DateTimeField(allow_null=True)
+    media_id = serializers.CharField(allow_null=True)
+    smart_url = serializers.CharField(allow_null=True, help_text="the permanent URL (detail size) once processed")
+    width = serializers.IntegerField(allow_null=True, help_text="of the upright original")
+    height = serializers.IntegerField(allow_null=True, help_text="of the upright original")
+    variants = VariantSerializer(many=True, help_text="narrowest first; empty until processed")
+    background = serializers.ChoiceField(
+        choices=list(BACKGROUNDS), allow_null=True, help_text="a logo's default background; null for other types"
+    )
+    background_removed = serializers.BooleanField(
+        allow_null=True, help_text="a processed logo: whether background removal produced a cut-out"
+    )
+    duplicate_of = serializers.IntegerField(allow_null=True, help_text="id of your earlier upload of this image")
+    analysis = serializers.DictField(allow_null=True, help_text="the stored analysis; null until processed")
+
+
+UPLOAD_EXAMPLE = {
+    "id": 42, "field": "logo_image", "data_type": "logo", "original_name": "logo.png", "status": "complete",
+    "stage": "processed", "failure_reason": None, "attempts": 1, "retryable": False,
+    "created_at": "2026-11-30T08:00:00Z", "processed_at": "2026-11-30T08:00:04Z",
+    "media_id": "0123456789abcdef0123456789abcdef",
+    "smart_url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=detail",
+    "width": 1600, "height": 900,
+    "variants": [
+        {"size": "thumbnail", "width": 300, "height": 300, "formats": ["avif", "webp", "jpeg", "png"],
+         "url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=thumbnail"},
+        {"size": "detail", "width": 1200, "height": 675, "formats": ["avif", "webp", "jpeg", "png"],
+         "url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=detail"},
+    ],
+    "background": "original", "background_removed": True, "duplicate_of": None,
+    "analysis": {"dominant_colors": ["#1e59c7"], "quality_score": 0.82, "width": 1600, "height": 900},
+}
+FAILED_UPLOAD_EXAMPLE = {
+    **UPLOAD_EXAMPLE, "id": 43, "field": "profile_image", "data_type": "profile", "original_name": "me.jpg",
+    "status": "failed", "stage": "failed", "retryable": True, "processed_at": None, "media_id": None,
+    "failure_reason": "We could not read this image: the file is damaged or incomplete.",
+    "smart_url": None, "width": None, "height": None, "variants": [], "background": None,
+    "background_removed": None, "analysis": None,
+}
+
+
+class UploadPagination(CursorPagination):
+    """Newest first, by upload time; ``?cursor=`` from ``next``/``previous``, ``?limit=`` (1-100)."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 20
+    page_size_query_param = "limit"
+    max_page_size = 100
+
+
+class UploadListApi(APIView):
+    """``GET /api/uploads``: the signed-in user's uploads, newest first, a page at a time."""
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=PendingImage.Status.values, required=False)
+        data_type = serializers.ChoiceField(choices=PendingImage.DataTypes.values, required=False)
+        cursor = serializers.CharField(required=False, help_text="from the previous page's next/previous")
+        limit = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="page size (20)")
+
+    OutputSerializer = UploadOutputSerializer
+
+    @extend_schema(
+        operation_id="uploads_list",
+        summary="Your uploads, newest first (cursor-paginated)",
+        parameters=[FilterSerializer],
+        responses={
+            200: OpenApiResponse(
+                inline_serializer("UploadPage", {
+                    "next": serializers.CharField(allow_null=True), "previous": serializers.CharField(allow_null=True),
+                    "results": UploadOutputSerializer(many=True),
+                }),
+                examples=[OpenApiExample("a page", value={
+                    "next": "https://media.example.org/api/uploads?cursor=cD0yMDI2LTExLTMw", "previous": None,
+                    "results": [UPLOAD_EXAMPLE, FAILED_UPLOAD_EXAMPLE],
+                })],
+            ),
+            400: OpenApiResponse(ERROR, description="a bad filter value; extra.fields names it"),
+            401: ERROR,
+            404: OpenApiResponse(ERROR, description="an invalid cursor"),
+        },
+        tags=["uploads"],
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        rows = selectors.uploads_for_user(
+            user_id=request.user.pk, status=filters.validated_data.get("status"),
+            data_type=filters.validated_data.get("data_type"),
+        )
+        paginator = UploadPagination()
+        page = paginator.paginate_queryset(rows, request, view=self) or []
+        data = self.OutputSerializer([selectors.upload_detail(image) for image in page], many=True).data
+        return Response({"next": paginator.get_next_link(), "previous": paginator.get_previous_link(),
+                         "results": data})
+
+
+class UploadDetailApi(APIView):
+    """``GET /api/uploads/{id}``: one upload, to its owner or the media key."""
+
+    authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
+    permission_classes = [MediaKeyOrUser]
+    OutputSerializer = UploadOutputSerializer
+
+    @extend_schema(
+        operation_id="uploads_get",
+        summary="One of your uploads (the media key reads any)",
+        responses={
+            200: OpenApiResponse(UploadOutputSerializer, examples=[
+                OpenApiExample("processed logo", value=UPLOAD_EXAMPLE),
+                OpenApiExample("failed, can be retried", value=FAILED_UPLOAD_EXAMPLE),
+            ]),
+            401: ERROR,
+            404: OpenApiResponse(ERROR, description="no such upload, or someone else's"),
+        },
+        tags=["uploads"],
+    )
+    def get(self, request: Request, upload_id: str) -> Response:
+        image = selectors.upload_get(upload_id=int(upload_id), user_id=_user_id(request))
+        return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
+
+
+def _user_id(request: Request) -> int | None:
+    """The signed-in user's id, None for the media key (which reads every image)."""
+    return None if isinstance(request.auth, MediaClient) else request.user.pk

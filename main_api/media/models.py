@@ -38,6 +38,9 @@ class PendingImage(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     data_type = models.CharField(max_length=16, choices=DataTypes.choices)
+    #: The multipart field it came in (a key of ``shared.data_types.UPLOAD_FIELDS``); empty on
+    #: the rows before it was recorded whose data type has several fields (profile, header).
+    field = models.CharField(max_length=32, blank=True, default="")
     #: Which field refers to this image, as a key of the app that owns that field (e.g.
     #: ``profile_image``, ``main_api.users.references.Target``); empty when none does. Opaque
     #: here: stored with the upload and copied to a re-processing, never interpreted.
@@ -51,6 +54,14 @@ class PendingImage(models.Model):
     ai_analysis = models.JSONField(null=True, blank=True)
     formats_available = models.JSONField(default=list, blank=True)
     sizes_available = models.JSONField(default=list, blank=True)
+    #: Every variant file the media VM made (``shared.payloads.VariantPayload``: size, format,
+    #: bg, real width/height, bytes); empty when the VM did not say (an older VM).
+    variants = models.JSONField(default=list, blank=True)
+    #: The background a logo's smart URLs serve by default: ``original`` or ``removed``
+    #: (``shared.sizes.BACKGROUNDS``); empty for the default, the original.
+    background = models.CharField(max_length=16, blank=True, default="")
+    #: Processing rounds: 1, plus one per retry of a failed upload by its owner or the admin.
+    attempts = models.PositiveIntegerField(default=1)
     processed_at = models.DateTimeField(null=True, blank=True)
     failure_reason = models.TextField(blank=True, default="")
     #: ``X-Request-ID`` of the upload: the media VM logs it with each step and sends it back.

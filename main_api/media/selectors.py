@@ -16,10 +16,12 @@ from django.utils import timezone
 
 from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import temp_files
+from main_api.media.failure_reasons import failure_reason_for_owner
 from main_api.media.models import PendingImage
 from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar_get
 from shared.naming import is_media_id
 from shared.payloads import smart_url
+from shared.sizes import DEFAULT_SIZE, SIZES, SIZES_BY_NAME, ImageFormat
 
 Status = PendingImage.Status
 
@@ -48,14 +50,16 @@ def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float)
         time.sleep(min(LONG_POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
-def pending_image_by_media_id(*, media_id: str) -> PendingImage:
-    """The processed (or complete) image with ``media_id``; :class:`NotFoundError` otherwise."""
+def pending_image_by_media_id(*, media_id: str, user_id: int | None = None) -> PendingImage:
+    """The processed (or complete) image with ``media_id``, of the user ``user_id`` when given
+    (None: anyone's); :class:`NotFoundError` otherwise, also for another user's image, so
+    nobody learns which media ids exist."""
     image = None
     if is_media_id(media_id):
         image = PendingImage.objects.filter(
             media_id=media_id, status__in=(Status.PROCESSED, Status.COMPLETE)
         ).first()
-    if image is None:
+    if image is None or (user_id is not None and image.user_id != user_id):
         raise NotFoundError("no processed image with this media id", {"media_id": media_id})
     return image
 
@@ -290,10 +294,8 @@ def similar_images_get(
     VM's (``media_id``, ``user_id``, ``data_type``, ``similarity``, ``phash_distance``,
     ``duplicate``) plus ``url``, its smart thumbnail URL.
     """
-    image = pending_image_by_media_id(media_id=media_id)
+    pending_image_by_media_id(media_id=media_id, user_id=user_id)
     if user_id is not None:
-        if image.user_id != user_id:
-            raise NotFoundError("no processed image with this media id", {"media_id": media_id})
         if scope != "user":
             raise ApplicationError("scope=all needs the media key", {"scope": scope}, status_code=403)
     params = {"limit": str(limit), "scope": scope}
@@ -306,3 +308,135 @@ def similar_images_get(
     ]
     return {"media_id": media_id, "scope": body.get("scope", scope), "min_similarity": body.get("min_similarity"),
             "results": results, "count": len(results)}
+
+
+# --- uploads as their owner sees them (GET /api/uploads) ----------------------------------------
+
+#: ``stage`` of an upload: where processing is. This module knows the coarse ones; the stages
+#: between ``queued`` and ``processed`` (retrieved, thumbnail_ready, ...) come with live progress.
+STAGE_QUEUED = "queued"
+STAGE_PROCESSED = "processed"
+STAGE_FAILED = "failed"
+
+
+def uploads_for_user(*, user_id: int, status: str | None = None, data_type: str | None = None
+                     ) -> QuerySet[PendingImage]:
+    """The user's uploads, newest first (``created_at``, then id), optionally of one ``status``
+    and one ``data_type`` (already validated by the caller)."""
+    rows = PendingImage.objects.filter(user_id=user_id)
+    if status is not None:
+        rows = rows.filter(status=status)
+    if data_type is not None:
+        rows = rows.filter(data_type=data_type)
+    return rows.order_by("-created_at", "-pk")
+
+
+def upload_get(*, upload_id: int, user_id: int | None) -> PendingImage:
+    """The upload ``upload_id`` of the user ``user_id`` (None: the media key, which reads any).
+    Someone else's upload is a :class:`NotFoundError`, exactly as one that does not exist."""
+    rows = PendingImage.objects.filter(pk=upload_id)
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    image = rows.first()
+    if image is None:
+        raise NotFoundError("no such upload", {"id": upload_id})
+    return image
+
+
+def upload_original_kept(image: PendingImage) -> bool:
+    """Whether the temp original of ``image`` is still on disk (a retry needs it)."""
+    path = temp_files.file_for_url_path(image.image_path)
+    return path is not None and path.is_file()
+
+
+def upload_stage(image: PendingImage) -> str:
+    """``queued`` while pending, ``processed`` once processed or complete, ``failed``."""
+    if image.status == Status.FAILED:
+        return STAGE_FAILED
+    return STAGE_PROCESSED if image.is_finished else STAGE_QUEUED
+
+
+def upload_background(image: PendingImage) -> str | None:
+    """The background a logo's smart URLs serve by default (``original``/``removed``); None
+    for every other data type."""
+    if image.data_type != PendingImage.DataTypes.LOGO:
+        return None
+    return image.background or "original"
+
+
+def _image_url(media_id: str, size: str, background: str | None) -> str:
+    url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size)
+    return f"{url}&bg=removed" if background == "removed" else url
+
+
+def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
+    """The sizes of a processed upload, narrowest first: ``{"size", "width", "height",
+    "formats", "url"}`` each, for a ``srcset`` with ``w`` descriptors. Width and height are
+    the real pixels of the files the media VM made for the upload's background (null when the
+    VM did not report them: an older VM); ``url`` is its smart URL for that size. Empty until
+    the upload is processed."""
+    if not image.is_finished or not image.media_id:
+        return []
+    background = upload_background(image)
+    wanted = background or "original"
+    reported = [v for v in image.variants or [] if isinstance(v, dict)]
+    if wanted != "original" and not any(v.get("bg") == wanted for v in reported):
+        wanted = "original"  # background removal made nothing: the original is what is served
+    by_size: dict[str, dict[str, Any]] = {}
+    for variant in reported:
+        if variant.get("bg") != wanted or variant.get("size") not in SIZES_BY_NAME:
+            continue
+        entry = by_size.setdefault(variant["size"], {
+            "size": variant["size"], "width": variant.get("width"), "height": variant.get("height"), "formats": [],
+        })
+        if variant.get("format") not in entry["formats"]:
+            entry["formats"].append(variant.get("format"))
+    if not by_size:  # an older VM: the sizes without their pixels
+        by_size = {size: {"size": size, "width": None, "height": None, "formats": list(image.formats_available)}
+                   for size in image.sizes_available if size in SIZES_BY_NAME}
+    order = {size.name: n for n, size in enumerate(SIZES)}
+    entries = sorted(by_size.values(), key=lambda e: (e["width"] or 0, order[e["size"]]))
+    for entry in entries:
+        entry["formats"] = [f.value for f in ImageFormat if f.value in entry["formats"]]
+        entry["url"] = _image_url(image.media_id, entry["size"], background)
+    return entries
+
+
+def upload_detail(image: PendingImage) -> dict[str, Any]:
+    """The upload object of ``GET /api/uploads/{id}`` for ``image`` (see the OutputSerializer
+    of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field)."""
+    analysis = image.ai_analysis if image.is_finished and isinstance(image.ai_analysis, dict) else None
+    background = upload_background(image)
+    failed = image.status == Status.FAILED
+    duplicate_of = None
+    duplicate_media_id = (analysis or {}).get("duplicate_of")
+    if isinstance(duplicate_media_id, str) and is_media_id(duplicate_media_id):
+        duplicate_of = (PendingImage.objects.filter(user_id=image.user_id, media_id=duplicate_media_id)
+                        .values_list("pk", flat=True).first())
+    return {
+        "id": image.pk,
+        "field": image.field or None,
+        "data_type": image.data_type,
+        "original_name": image.original_name,
+        "status": image.status,
+        "stage": upload_stage(image),
+        "failure_reason": failure_reason_for_owner(image.failure_reason) if failed else None,
+        "attempts": image.attempts,
+        "retryable": failed and upload_original_kept(image),
+        "created_at": image.created_at,
+        "processed_at": image.processed_at,
+        "media_id": image.media_id if image.is_finished else None,
+        "smart_url": _image_url(image.media_id, DEFAULT_SIZE, background)
+        if image.is_finished and image.media_id else None,
+        "width": _positive_int((analysis or {}).get("width")),
+        "height": _positive_int((analysis or {}).get("height")),
+        "variants": upload_variants(image),
+        "background": background,
+        "background_removed": (analysis or {}).get("background_removed") if background is not None else None,
+        "duplicate_of": duplicate_of,
+        "analysis": analysis,
+    }
+
+
+def _positive_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None

@@ -64,6 +64,7 @@ def pending_image_create(
         original_name=upload.original_name,
         mime_type=upload.image.mime_type,
         data_type=upload.data_type.value,
+        field=upload.field,
         target=target,
         previous_reference=previous_reference,
         status=Status.PENDING,
@@ -87,8 +88,11 @@ def pending_image_complete(
     formats_available: list[str],
     sizes_available: list[str],
     ai_analysis: dict[str, Any],
+    variants: list[dict[str, Any]] | None = None,
 ) -> PendingImage:
-    """Record the media VM's result: the row becomes ``processed``.
+    """Record the media VM's result: the row becomes ``processed``. ``variants`` (each file
+    the VM made: size, format, bg, width, height, bytes; validated by the caller) is stored
+    when given; None (an older VM) keeps what the row has.
 
     Idempotent: the same media id again changes nothing (a ``complete`` row stays
     complete). A different media id for finished work, or a failed row, is a conflict.
@@ -113,6 +117,8 @@ def pending_image_complete(
     image.ai_analysis = ai_analysis
     image.formats_available = formats_available
     image.sizes_available = sizes_available
+    if variants is not None:
+        image.variants = variants
     image.processed_at = timezone.now()
     image.failure_reason = ""
     image.save()
@@ -227,6 +233,7 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             original_name=image.original_name,
             mime_type=image.mime_type,
             data_type=image.data_type,
+            field=image.field,
             target=image.target,
             status=Status.PENDING,
             request_id=request_id,

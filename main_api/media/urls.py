@@ -10,6 +10,8 @@ urlpatterns = [
     re_path(r"^api/media/cleanup/(?P<image_id>[0-9]{1,18})/?$", apis.CleanupApi.as_view(), name="media-cleanup"),
     re_path(r"^api/media/analysis/(?P<media_id>[^/]+)/?$", apis.AnalysisApi.as_view(), name="media-analysis"),
     re_path(r"^api/media/similar/(?P<media_id>[^/]+)/?$", apis.SimilarImagesApi.as_view(), name="media-similar"),
+    re_path(r"^api/uploads/?$", apis.UploadListApi.as_view(), name="uploads"),
+    re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/?$", apis.UploadDetailApi.as_view(), name="upload"),
     path("api/images/<str:media_id>", apis.image_proxy, name="image-proxy"),
     # Everything under /temp_images/ reaches the view, which alone decides what is a file.
     re_path(r"^temp_images/(?P<path>.*)$", apis.TempImageApi.as_view(), name="temp-image"),

@@ -1,0 +1,214 @@
+"""Uploads as a resource of their owner: the variants the media VM reports on completion,
+``GET /api/uploads`` and ``GET /api/uploads/{id}``, and the owner reading their analysis."""
+
+from __future__ import annotations
+
+import pytest
+
+from main_api.media.models import PendingImage
+from tests.main_api.support import (
+    MEDIA_ID,
+    OTHER_MEDIA_ID,
+    client_for,
+    complete_payload,
+    make_pending,
+    media_client,
+)
+
+SMART = "https://cdn.example.test/api/images"
+CORRUPT = "resize_optimize: x.jpg: cannot decode jpeg data: VipsJpeg: premature end of JPEG image"
+
+
+def variant(size: str, fmt: str, width: int, height: int, bg: str = "original") -> dict:
+    return {"size": size, "format": fmt, "bg": bg, "width": width, "height": height, "bytes": 1234}
+
+
+VARIANTS = [
+    variant(size, fmt, w, h)
+    for size, (w, h) in {"thumbnail": (300, 300), "small": (640, 427), "detail": (1200, 800)}.items()
+    for fmt in ("avif", "webp", "jpeg")
+]
+
+
+def complete(image: PendingImage, media_id: str = MEDIA_ID, **overrides):
+    response = media_client().post(
+        f"/api/media/complete/{image.pk}", complete_payload(media_id, **overrides), format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response
+
+
+# --- the completion carries the variants ----------------------------------------------------
+
+
+def test_complete_stores_the_variants_with_their_real_sizes(artist, temp_dir):
+    image = make_pending(artist)
+    complete(image, variants=VARIANTS)
+    image.refresh_from_db()
+    assert image.variants == VARIANTS
+
+
+def test_complete_without_variants_still_works_as_from_an_older_vm(artist, temp_dir):
+    image = make_pending(artist)
+    complete(image)
+    image.refresh_from_db()
+    assert (image.status, image.variants) == ("processed", [])
+
+
+@pytest.mark.parametrize(
+    ("bad", "field"),
+    [
+        pytest.param({"size": "huge"}, "size", id="unknown-size"),
+        pytest.param({"format": "bmp"}, "format", id="unknown-format"),
+        pytest.param({"bg": "transparent"}, "bg", id="unknown-bg"),
+        pytest.param({"width": 0}, "width", id="zero-width"),
+        pytest.param({"height": -5}, "height", id="negative-height"),
+        pytest.param({"bytes": "many"}, "bytes", id="bytes-not-a-number"),
+    ],
+)
+def test_complete_with_a_bad_variant_is_400_naming_it(bad, field, artist, temp_dir):
+    image = make_pending(artist)
+    response = media_client().post(
+        f"/api/media/complete/{image.pk}", complete_payload(variants=[{**VARIANTS[0], **bad}]), format="json"
+    )
+    assert response.status_code == 400
+    assert list(response.json()["extra"]["fields"]["variants"]["0"]) == [field]
+    assert PendingImage.objects.get(pk=image.pk).status == "pending"
+
+
+# --- GET /api/uploads/{id} ------------------------------------------------------------------
+
+
+def test_a_pending_upload_is_queued(artist, temp_dir):
+    image = make_pending(artist, "header_image")
+    body = client_for(artist).get(f"/api/uploads/{image.pk}").json()
+    assert body == {
+        "id": image.pk, "field": "header_image", "data_type": "profile", "original_name": "header_image.jpeg",
+        "status": "pending", "stage": "queued", "failure_reason": None, "attempts": 1, "retryable": False,
+        "created_at": body["created_at"], "processed_at": None, "media_id": None, "smart_url": None,
+        "width": None, "height": None, "variants": [], "background": None, "background_removed": None,
+        "duplicate_of": None, "analysis": None,
+    }
+    assert body["created_at"]
+
+
+def test_a_processed_upload_has_its_sizes_variants_and_analysis(artist, temp_dir):
+    earlier = make_pending(artist, "product_image")
+    complete(earlier, OTHER_MEDIA_ID)
+    image = make_pending(artist, "product_image")
+    analysis = {"quality_score": 0.8, "width": 1800, "height": 1200, "duplicate_of": OTHER_MEDIA_ID}
+    complete(image, variants=list(reversed(VARIANTS)), ai_analysis=analysis)
+
+    body = client_for(artist).get(f"/api/uploads/{image.pk}").json()
+    assert (body["status"], body["stage"], body["media_id"]) == ("processed", "processed", MEDIA_ID)
+    assert body["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail"
+    assert (body["width"], body["height"]) == (1800, 1200)
+    assert body["variants"] == [
+        {"size": size, "width": w, "height": h, "formats": ["avif", "webp", "jpeg"],
+         "url": f"{SMART}/{MEDIA_ID}?size={size}"}
+        for size, w, h in (("thumbnail", 300, 300), ("small", 640, 427), ("detail", 1200, 800))
+    ]
+    assert body["analysis"] == analysis
+    assert body["duplicate_of"] == earlier.pk
+    assert body["processed_at"]
+
+
+def test_an_older_vm_leaves_the_variant_sizes_without_pixels(artist, temp_dir):
+    image = make_pending(artist, "product_image")
+    complete(image, sizes_available=["thumbnail", "detail"], formats_available=["webp", "jpeg"])
+    body = client_for(artist).get(f"/api/uploads/{image.pk}").json()
+    assert body["variants"] == [
+        {"size": "thumbnail", "width": None, "height": None, "formats": ["webp", "jpeg"],
+         "url": f"{SMART}/{MEDIA_ID}?size=thumbnail"},
+        {"size": "detail", "width": None, "height": None, "formats": ["webp", "jpeg"],
+         "url": f"{SMART}/{MEDIA_ID}?size=detail"},
+    ]
+    assert body["duplicate_of"] is None
+
+
+def test_a_failed_upload_says_why_in_words_and_whether_it_can_be_retried(artist, temp_dir):
+    image = make_pending(artist)
+    response = media_client().delete(f"/api/media/cleanup/{image.pk}", {"reason": CORRUPT}, format="json")
+    assert response.status_code == 200
+    body = client_for(artist).get(f"/api/uploads/{image.pk}").json()
+    assert (body["status"], body["stage"]) == ("failed", "failed")
+    assert body["failure_reason"] == "We could not read this image: the file is damaged or incomplete."
+    assert "premature" not in str(body)
+    assert body["retryable"] is False  # the cleanup deleted its original
+
+
+def test_a_logo_has_a_background(artist, temp_dir):
+    image = make_pending(artist, "logo_image", fmt="PNG")
+    complete(image, variants=[*VARIANTS, variant("detail", "png", 1200, 800, bg="removed")],
+             ai_analysis={"background_removed": True})
+    body = client_for(artist).get(f"/api/uploads/{image.pk}").json()
+    assert (body["field"], body["background"], body["background_removed"]) == ("logo_image", "original", True)
+
+
+def test_someone_elses_upload_and_an_unknown_one_are_404(artist, make_user, temp_dir):
+    image = make_pending(artist)
+    other = client_for(make_user("promoter"))
+    for path in (f"/api/uploads/{image.pk}", "/api/uploads/999999"):
+        response = other.get(path)
+        assert response.status_code == 404, path
+        assert set(response.json()) == {"message", "extra"}
+
+
+def test_the_media_key_reads_any_upload_and_nobody_else_without_a_token(artist, client, temp_dir):
+    image = make_pending(artist)
+    assert media_client().get(f"/api/uploads/{image.pk}").json()["id"] == image.pk
+    assert client.get(f"/api/uploads/{image.pk}").status_code == 401
+
+
+# --- GET /api/uploads ---------------------------------------------------------------------
+
+
+def test_the_list_is_the_users_uploads_newest_first_a_page_at_a_time(artist, make_user, temp_dir):
+    mine = [make_pending(artist, "product_image") for _ in range(5)]
+    make_pending(make_user("artist"), "product_image")  # someone else's
+    owner = client_for(artist)
+
+    first = owner.get("/api/uploads?limit=2").json()
+    assert [u["id"] for u in first["results"]] == [mine[4].pk, mine[3].pk]
+    assert first["previous"] is None and first["next"]
+    second = owner.get(first["next"]).json()
+    third = owner.get(second["next"]).json()
+    assert [u["id"] for u in second["results"] + third["results"]] == [mine[2].pk, mine[1].pk, mine[0].pk]
+    assert third["next"] is None
+
+
+def test_the_list_filters_by_status_and_data_type(artist, temp_dir):
+    product = make_pending(artist, "product_image")
+    profile = make_pending(artist, "profile_image")
+    complete(profile)
+    owner = client_for(artist)
+    assert [u["id"] for u in owner.get("/api/uploads?status=processed").json()["results"]] == [profile.pk]
+    assert [u["id"] for u in owner.get("/api/uploads?data_type=product").json()["results"]] == [product.pk]
+    assert owner.get("/api/uploads?status=pending&data_type=profile").json()["results"] == []
+
+
+@pytest.mark.parametrize(("query", "field"), [("status=done", "status"), ("data_type=avatar", "data_type"),
+                                               ("limit=0", "limit")])
+def test_a_bad_filter_is_400_naming_it(query, field, artist, temp_dir):
+    response = client_for(artist).get(f"/api/uploads?{query}")
+    assert response.status_code == 400
+    assert list(response.json()["extra"]["fields"]) == [field]
+
+
+def test_the_list_needs_a_user_token(client, db):
+    assert client.get("/api/uploads").status_code == 401
+    assert media_client().get("/api/uploads").status_code == 401
+
+
+# --- the owner reads the analysis of their image ------------------------------------------
+
+
+def test_the_owner_reads_their_analysis_and_another_user_gets_404(artist, make_user, temp_dir):
+    image = make_pending(artist)
+    complete(image, ai_analysis={"quality_score": 0.5})
+    assert client_for(artist).get(f"/api/media/analysis/{MEDIA_ID}").json() == {
+        "success": True, "analysis": {"quality_score": 0.5},
+    }
+    response = client_for(make_user("promoter")).get(f"/api/media/analysis/{MEDIA_ID}")
+    assert response.status_code == 404
+    assert media_client().get(f"/api/media/analysis/{MEDIA_ID}").status_code == 200

@@ -1,0 +1,41 @@
+"""The upload resource through the real worker (issue 14): the variants the VM reports with
+their real pixel sizes reach ``GET /api/uploads/{id}``, and match the files it serves."""
+
+from __future__ import annotations
+
+import pyvips
+import requests
+
+
+def upload_of(vm, token: str, upload_id: int) -> dict:
+    r = requests.get(f"{vm.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {token}"},
+                     timeout=30)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_reported_variants_are_the_files_the_vm_made(vm):
+    from main_api.media.models import PendingImage
+
+    token = vm.user("painter", "artist")
+    vm.upload(token, "product_image", name="wide.jpg")  # 640x480
+    assert vm.worker().work(burst=True) == 1
+    [row] = vm.rows()
+    image = PendingImage.objects.get()
+
+    on_disk = {}
+    for v in vm.repo.variants(row["media_id"]):
+        file = pyvips.Image.new_from_file(str(vm.settings.storage_root / v["path"]))
+        on_disk[(v["size"], v["format"], v["bg"])] = (file.width, file.height)
+    assert {(v["size"], v["format"], v["bg"]): (v["width"], v["height"]) for v in image.variants} == on_disk
+
+    body = upload_of(vm, token, image.pk)
+    assert (body["status"], body["stage"], body["media_id"]) == ("processed", "processed", row["media_id"])
+    assert (body["width"], body["height"]) == (640, 480)
+    assert body["variants"], body
+    for entry in body["variants"]:
+        assert on_disk[(entry["size"], "jpeg", "original")] == (entry["width"], entry["height"])
+        assert entry["url"].endswith(f"/{row['media_id']}?size={entry['size']}")
+    widths = [entry["width"] for entry in body["variants"]]
+    assert widths == sorted(widths)
+    assert body["analysis"]["width"] == 640
