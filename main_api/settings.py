@@ -208,6 +208,9 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
+#: Days a failed upload's temp original is kept, so that its owner can retry it; then swept
+#: (``python -m main_api sweep_failed``, also run by ``run_scheduler``).
+FAILED_RETENTION_DAYS = _env_int("FAILED_RETENTION_DAYS", 7)
 
 # --- the media VM ---------------------------------------------------------------------------
 

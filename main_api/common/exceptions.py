@@ -40,6 +40,12 @@ class ConflictError(ApplicationError):
     status_code = status.HTTP_409_CONFLICT
 
 
+class GoneError(ApplicationError):
+    """410: what the request needs existed once and has been removed for good."""
+
+    status_code = status.HTTP_410_GONE
+
+
 class UploadTooLarge(ApplicationError, RequestDataTooBig):
     """Raised by the upload handler while the body is still being read.
 

@@ -89,7 +89,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         (None, {"fields": ("user", "status", "data_type", "target", "age", "failure_reason")}),
         ("Upload", {"fields": ("image_path", "previous_reference", "original_name", "mime_type", "request_id",
                                "reprocess_of", "created_at", "updated_at")}),
-        ("Result", {"fields": ("media_id", "large_preview", "variants", "permanent_url", "formats_available",
+        ("Result", {"fields": ("media_id", "large_preview", "variant_links", "permanent_url", "formats_available",
                                "sizes_available", "processed_at", "analysis")}),
     )
     actions = ("retry", "fail_and_clean_up", "reprocess")
@@ -105,7 +105,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: PendingImage | None = None) -> tuple[str, ...]:
-        return ("age", "large_preview", "variants", "analysis")
+        return ("age", "large_preview", "variant_links", "analysis")
 
     @admin.display(description="age", ordering="created_at")
     def age(self, obj: PendingImage) -> str:
@@ -133,7 +133,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="variants")
-    def variants(self, obj: PendingImage) -> str:
+    def variant_links(self, obj: PendingImage) -> str:
         if not (obj.is_finished and obj.media_id):
             return "-"
         media_id = obj.media_id
@@ -156,7 +156,7 @@ class PendingImageAdmin(admin.ModelAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(self, request, queryset, lambda pk: services.pending_image_retry(image_id=pk), "Retried")
 
-    @admin.action(description="Fail and clean up (deletes the temp file)")
+    @admin.action(description="Fail and clean up (the temp file is kept FAILED_RETENTION_DAYS for a retry)")
     def fail_and_clean_up(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = f"failed by {request.user} in the admin"
         _apply(self, request, queryset, lambda pk: services.pending_image_fail(image_id=pk, reason=reason), "Failed")

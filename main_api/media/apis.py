@@ -522,6 +522,35 @@ class UploadDetailApi(APIView):
         return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
 
 
+class UploadRetryApi(APIView):
+    """``POST /api/uploads/{id}/retry``: a failed upload back to the queue (the manual end of the
+    media VM's circuit breaker: once it gives up, nothing retries an upload on its own)."""
+
+    OutputSerializer = UploadOutputSerializer
+
+    @extend_schema(
+        operation_id="uploads_retry",
+        summary="Retry one of your failed uploads",
+        request=None,
+        responses={
+            200: OpenApiResponse(UploadOutputSerializer, description="the upload, pending again", examples=[
+                OpenApiExample("queued again", value={
+                    **FAILED_UPLOAD_EXAMPLE, "status": "pending", "stage": "queued", "failure_reason": None,
+                    "attempts": 2, "retryable": False,
+                }),
+            ]),
+            401: ERROR,
+            404: OpenApiResponse(ERROR, description="no such upload, or someone else's"),
+            409: OpenApiResponse(ERROR, description="the upload has not failed"),
+            410: OpenApiResponse(ERROR, description="its original is no longer kept: upload it again"),
+        },
+        tags=["uploads"],
+    )
+    def post(self, request: Request, upload_id: str) -> Response:
+        image = services.pending_image_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
+        return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
+
+
 def _user_id(request: Request) -> int | None:
     """The signed-in user's id, None for the media key (which reads every image)."""
     return None if isinstance(request.auth, MediaClient) else request.user.pk

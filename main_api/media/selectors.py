@@ -122,6 +122,14 @@ def pending_image_processed_lock(*, image_id: int) -> PendingImage | None:
     return image if image is not None and image.media_id else None
 
 
+def failed_image_ids(*, older_than: timedelta, now: datetime | None = None) -> list[int]:
+    """Ids of the rows failed (and untouched) for longer than ``older_than``, oldest first:
+    the candidates whose temp originals ``services.failed_originals_sweep`` deletes."""
+    cutoff = (now or timezone.now()) - older_than
+    rows = PendingImage.objects.filter(status=Status.FAILED, updated_at__lt=cutoff).order_by("updated_at", "pk")
+    return list(rows.values_list("pk", flat=True))
+
+
 # --- the operations dashboard ----------------------------------------------------------------
 
 #: A pending row untouched this long (since upload or the last retry) has not been picked up.

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from main_api.common.exceptions import ConflictError, NotFoundError
+from main_api.common.exceptions import ConflictError, GoneError, NotFoundError
 from main_api.media import temp_files
 from main_api.media.models import PendingImage
 from main_api.media.uploads import CheckedUpload
@@ -148,10 +148,13 @@ def pending_image_failure_handler_register(handler: FailureHandler) -> None:
 
 @transaction.atomic
 def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
-    """Mark an unfinished image ``failed``, let the failure handlers undo what referred to it
-    (:func:`pending_image_failure_handler_register`) and delete its temp original (the cleanup).
-    Every path that fails a row comes here: the media VM's cleanup, the admin action and
-    ``sweep_stuck``.
+    """Mark an unfinished image ``failed`` and let the failure handlers undo what referred to
+    it (:func:`pending_image_failure_handler_register`). Every path that fails a row comes
+    here: the media VM's cleanup, the admin action and ``sweep_stuck``.
+
+    The temp original is kept, so that the upload can be retried
+    (:func:`pending_image_retry`), until :func:`failed_originals_sweep` deletes it
+    ``FAILED_RETENTION_DAYS`` later.
 
     Repeating it is harmless (the handlers run again and find nothing left to undo). Finished
     work (processed/complete) is never destroyed: :class:`ConflictError`; an unknown id is a
@@ -167,29 +170,77 @@ def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
     image.save(update_fields=["status", "failure_reason", "updated_at"])
     for handler in _failure_handlers:
         handler(image)
-    # Deleted here rather than on commit: if the commit then failed, the row would still be
-    # pending without its file, and the media VM's next attempt would fail it again.
-    removed = temp_files.remove(image.image_path)
-    log.info("pending image %s failed (temp file removed: %s): %s", image.pk, removed, image.failure_reason)
+    log.info("pending image %s failed (temp original kept for a retry): %s", image.pk, image.failure_reason)
+    return image
+
+
+#: Called with each failed row :func:`pending_image_retry` puts back to pending.
+RetryHandler = Callable[[PendingImage], None]
+_retry_handlers: list[RetryHandler] = []
+
+
+def pending_image_retry_handler_register(handler: RetryHandler) -> None:
+    """Have ``handler(image)`` called whenever :func:`pending_image_retry` puts a *failed* row
+    back to ``pending``, inside its transaction (the row already pending, locked): the app that
+    owns references points the field the failure gave back at the upload again. The same
+    contract as :func:`pending_image_failure_handler_register` (raising rolls the retry back;
+    registering twice registers once)."""
+    if handler not in _retry_handlers:
+        _retry_handlers.append(handler)
+
+
+@transaction.atomic
+def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_only: bool = False) -> PendingImage:
+    """Put an unfinished image back to ``pending`` for the media VM, clearing its failure.
+
+    A failed row starts a new processing round (``attempts`` + 1) and the retry handlers run
+    (:func:`pending_image_retry_handler_register`); the media VM takes a failed row listed as
+    pending again from scratch, with a fresh media id. A pending row (stuck, from the admin)
+    only has its clock restarted.
+
+    ``user_id``: only that user's row (another's is a :class:`NotFoundError`, as an unknown
+    id is); ``failed_only``: anything but a failed row is a :class:`ConflictError` (the
+    owner's retry), as finished work always is. The temp original is needed: once it is gone
+    (swept, or deleted), :class:`GoneError` (410); only a new upload helps then.
+    """
+    image = _locked(image_id)
+    if user_id is not None and image.user_id != user_id:
+        raise NotFoundError("no such upload", {"id": image_id})
+    if image.is_finished or (failed_only and image.status != Status.FAILED):
+        raise ConflictError("only a failed upload can be retried", {"id": image.pk, "status": image.status})
+    path = temp_files.file_for_url_path(image.image_path)
+    if path is None or not path.is_file():
+        raise GoneError("the original is no longer kept; the image must be uploaded again", {"id": image.pk})
+    was_failed = image.status == Status.FAILED
+    image.status = Status.PENDING
+    image.failure_reason = ""
+    if was_failed:
+        image.attempts += 1
+    image.save(update_fields=["status", "failure_reason", "attempts", "updated_at"])
+    if was_failed:
+        for handler in _retry_handlers:
+            handler(image)
+        log.info("pending image %s retried (attempt %s)", image.pk, image.attempts)
     return image
 
 
 @transaction.atomic
-def pending_image_retry(*, image_id: int) -> PendingImage:
-    """Put an unfinished image back to ``pending`` for the media VM, clearing its failure.
+def failed_original_sweep_one(*, image_id: int, older_than: timedelta) -> bool:
+    """Delete the temp original of the failed row ``image_id`` if it has been failed (untouched)
+    for longer than ``older_than``; True when a file was deleted. A row retried meanwhile is
+    left alone (it is locked, and re-checked)."""
+    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    if image is None or image.status != Status.FAILED or image.updated_at >= timezone.now() - older_than:
+        return False
+    removed = temp_files.remove(image.image_path)
+    if removed:
+        log.info("pending image %s: failed over %s ago, temp original deleted", image.pk, older_than)
+    return removed
 
-    Needs the temp original: once a cleanup deleted it, only a new upload helps.
-    """
-    image = _locked(image_id)
-    if image.is_finished:
-        raise ConflictError("image is already processed", {"id": image.pk, "status": image.status})
-    path = temp_files.file_for_url_path(image.image_path)
-    if path is None or not path.is_file():
-        raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
-    image.status = Status.PENDING
-    image.failure_reason = ""
-    image.save(update_fields=["status", "failure_reason", "updated_at"])
-    return image
+
+def failed_originals_sweep(*, image_ids: list[int], older_than: timedelta) -> int:
+    """:func:`failed_original_sweep_one` for each id, one transaction each; the files deleted."""
+    return sum(failed_original_sweep_one(image_id=image_id, older_than=older_than) for image_id in image_ids)
 
 
 def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> PendingImage:

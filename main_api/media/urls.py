@@ -12,6 +12,8 @@ urlpatterns = [
     re_path(r"^api/media/similar/(?P<media_id>[^/]+)/?$", apis.SimilarImagesApi.as_view(), name="media-similar"),
     re_path(r"^api/uploads/?$", apis.UploadListApi.as_view(), name="uploads"),
     re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/?$", apis.UploadDetailApi.as_view(), name="upload"),
+    re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/retry/?$", apis.UploadRetryApi.as_view(),
+            name="upload-retry"),
     path("api/images/<str:media_id>", apis.image_proxy, name="image-proxy"),
     # Everything under /temp_images/ reaches the view, which alone decides what is a file.
     re_path(r"^temp_images/(?P<path>.*)$", apis.TempImageApi.as_view(), name="temp-image"),

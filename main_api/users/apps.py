@@ -8,14 +8,19 @@ class UsersConfig(AppConfig):
 
     The top of the dependency order: uses ``media`` (uploads, pending images) and ``common``;
     neither imports it. Plugs into media's hook here: when an upload fails, the references it
-    set are given back (``services.failed_upload_references_restore``).
+    set are given back (``services.failed_upload_references_restore``), and taken again when it is
+    retried (``services.retried_upload_references_reapply``).
     """
 
     name = "main_api.users"
     label = "users"
 
     def ready(self) -> None:
-        from main_api.media.services import pending_image_failure_handler_register
-        from main_api.users.services import failed_upload_references_restore
+        from main_api.media.services import (
+            pending_image_failure_handler_register,
+            pending_image_retry_handler_register,
+        )
+        from main_api.users.services import failed_upload_references_restore, retried_upload_references_reapply
 
         pending_image_failure_handler_register(failed_upload_references_restore)
+        pending_image_retry_handler_register(retried_upload_references_reapply)

@@ -121,6 +121,23 @@ def reference_restore(*, user_id: int, target: str, failed: str, previous: str) 
     return 0
 
 
+def reference_reapply(*, user_id: int, target: str, upload: str, restored: str) -> int:
+    """Undo :func:`reference_restore` when the failed upload whose temp path is ``upload`` is
+    retried: the field named by ``target`` points at ``upload`` again if it still holds
+    ``restored`` (what the failure gave back; a field the user has since pointed elsewhere is
+    left alone), and a site image gets its row back (unless it has one); the number of fields
+    or rows changed."""
+    if target in _TARGET_FIELDS:
+        model, column = _TARGET_FIELDS[target]
+        return model.objects.filter(user_id=user_id, **{column: restored}).update(**{column: upload})
+    if target == Target.SITE_MEDIA:
+        if SiteMedia.objects.filter(user_id=user_id, media_path=upload).exists():
+            return 0
+        SiteMedia.objects.create(user_id=user_id, media_path=upload)
+        return 1
+    return 0
+
+
 def references_rewrite(*, user_id: int, old: str, new: str) -> int:
     """Replace ``old`` by ``new`` in every reference field of the user; the number rewritten."""
     return sum(

@@ -31,6 +31,7 @@ from main_api.media.uploads import uploads_check
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
     reference_get_for_update,
+    reference_reapply,
     reference_restore,
     reference_set,
     references_rewrite,
@@ -122,6 +123,23 @@ def failed_upload_references_restore(image: PendingImage) -> int:
     if restored:
         log.info("pending image %s failed: %s reference(s) to it restored", image.pk, restored)
     return restored
+
+
+def retried_upload_references_reapply(image: PendingImage) -> int:
+    """Point the field a failed upload gave back at the upload again now that it is retried
+    (``image`` is pending again): only where the field still holds what the failure restored
+    (:func:`_reference_before`), so a field the user has since changed is left alone; a site
+    image's row comes back. Returns the number of fields or rows changed.
+
+    The media app's retry hook (registered in ``UsersConfig.ready()``), run inside the
+    transaction of the retry.
+    """
+    changed = reference_reapply(
+        user_id=image.user_id, target=image.target, upload=image.image_path, restored=_reference_before(image)
+    )
+    if changed:
+        log.info("pending image %s retried: %s reference(s) point at it again", image.pk, changed)
+    return changed
 
 
 def _reference_before(image: PendingImage) -> str:

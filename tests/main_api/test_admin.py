@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from main_api.media import temp_files
 from main_api.media.models import PendingImage
 from main_api.users.models import User
 from tests.main_api.support import MEDIA_ID, complete_payload, files_under, make_pending, media_client
@@ -94,7 +95,7 @@ def test_fail_and_clean_up_action(staff_client, artist, temp_dir):
     statuses = dict(PendingImage.objects.values_list("pk", "status"))
     assert (statuses[a.pk], statuses[b.pk], statuses[done.pk]) == ("failed", "failed", "processed")
     assert PendingImage.objects.get(pk=a.pk).failure_reason == "failed by root in the admin"
-    assert [p.name for p in files_under(temp_dir)] == [done.image_path.rsplit("/", 1)[1]]
+    assert len(files_under(temp_dir)) == 3, "the originals are kept for a retry (FAILED_RETENTION_DAYS)"
 
 
 def test_retry_action(staff_client, artist, temp_dir):
@@ -102,12 +103,13 @@ def test_retry_action(staff_client, artist, temp_dir):
     PendingImage.objects.filter(pk=stuck.pk).update(status="failed", failure_reason="VM was down")
     cleaned = make_pending(artist, "header_image")
     media_client().delete(f"/api/media/cleanup/{cleaned.pk}")
+    temp_files.remove(cleaned.image_path)  # swept past FAILED_RETENTION_DAYS
 
     response = run_action(staff_client, "retry", [stuck.pk, cleaned.pk])
 
     messages = [str(m) for m in response.context["messages"]]
     assert "Retried 1 image(s)." in messages
-    assert any("temp original is gone" in m for m in messages)
+    assert any("original is no longer kept" in m for m in messages)
     stuck.refresh_from_db()
     assert (stuck.status, stuck.failure_reason) == ("pending", "")
     assert PendingImage.objects.get(pk=cleaned.pk).status == "failed"

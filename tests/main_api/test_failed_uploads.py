@@ -92,7 +92,7 @@ def test_a_failed_upload_gives_back_the_previous_image(make_user, temp_dir, user
     assert shown(user, field) == smart(MEDIA_ID)
     second.refresh_from_db()
     assert (second.status, second.failure_reason) == ("failed", CORRUPT), "the technical reason is kept"
-    assert second.image_path.rsplit("/", 1)[1] not in [p.name for p in files_under(temp_dir)]
+    assert second.image_path.rsplit("/", 1)[1] in [p.name for p in files_under(temp_dir)], "kept for a retry"
 
 
 @pytest.mark.parametrize("field", ["profile_image", "header_image", "logo_image"])

@@ -242,7 +242,7 @@ def test_complete_with_a_body_that_is_not_json_is_400(artist, temp_dir):
 # --- cleanup ----------------------------------------------------------------------------------
 
 
-def test_cleanup_fails_the_row_and_removes_the_file(artist, temp_dir):
+def test_cleanup_fails_the_row_and_keeps_the_file_for_a_retry(artist, temp_dir):
     image = make_pending(artist)
     assert len(files_under(temp_dir)) == 1
     url = f"/api/media/cleanup/{image.pk}"
@@ -253,7 +253,7 @@ def test_cleanup_fails_the_row_and_removes_the_file(artist, temp_dir):
     assert response.json()["success"] is True and isinstance(response.json()["message"], str)
     image.refresh_from_db()
     assert (image.status, image.failure_reason) == ("failed", "decoder crashed 3 times")
-    assert files_under(temp_dir) == []
+    assert len(files_under(temp_dir)) == 1, "kept until FAILED_RETENTION_DAYS pass"
 
     again = media_client().delete(url)
     assert again.status_code == 200

@@ -67,7 +67,7 @@ def test_sweep_with_fail_and_older_than(stuck_rows, temp_dir):
     assert "stuck over 300 minute(s): 1; re-queued 0, failed 1" in out.getvalue()
     assert status(very) == ("failed", "stuck: pending for over 300 minute(s)")
     assert status(stuck)[0] == status(fresh)[0] == status(orphan)[0] == "pending"
-    assert very.image_path.rsplit("/", 1)[1] not in {p.name for p in files_under(temp_dir)}
+    assert very.image_path.rsplit("/", 1)[1] in {p.name for p in files_under(temp_dir)}, "kept for a retry"
 
 
 def test_sweep_dry_run_and_bad_arguments(stuck_rows):

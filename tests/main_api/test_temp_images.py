@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
+from main_api.media import temp_files
 from main_api.media.services import pending_image_fail
 from tests.main_api.support import OLD_MEDIA_KEY, client_for, make_pending, media_client
 
@@ -94,5 +95,6 @@ def test_a_file_without_its_row_or_a_row_without_its_file_is_404(artist, image, 
     assert client_for(artist).get(f"/temp_images/profiles/{planted.name}").status_code == 404
 
     pending_image_fail(image_id=image.pk, reason="gone")
+    temp_files.remove(image.image_path)  # swept past FAILED_RETENTION_DAYS
     assert client_for(artist).get(image.image_path).status_code == 404
     assert media_client().get(image.image_path).status_code == 404

@@ -3,9 +3,17 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
+from io import StringIO
 
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from main_api.media import temp_files
 from main_api.media.models import PendingImage
+from main_api.users.models import SiteMedia, UserProfile
+from main_api.users.services import temp_urls_replace
 from tests.main_api.support import (
     MEDIA_ID,
     OTHER_MEDIA_ID,
@@ -134,7 +142,9 @@ def test_a_failed_upload_says_why_in_words_and_whether_it_can_be_retried(artist,
     assert (body["status"], body["stage"]) == ("failed", "failed")
     assert body["failure_reason"] == "We could not read this image: the file is damaged or incomplete."
     assert "premature" not in str(body)
-    assert body["retryable"] is False  # the cleanup deleted its original
+    assert body["retryable"] is True, "its original is kept for a retry"
+    temp_files.remove(image.image_path)
+    assert client_for(artist).get(f"/api/uploads/{image.pk}").json()["retryable"] is False
 
 
 def test_a_logo_has_a_background(artist, temp_dir):
@@ -212,3 +222,107 @@ def test_the_owner_reads_their_analysis_and_another_user_gets_404(artist, make_u
     response = client_for(make_user("promoter")).get(f"/api/media/analysis/{MEDIA_ID}")
     assert response.status_code == 404
     assert media_client().get(f"/api/media/analysis/{MEDIA_ID}").status_code == 200
+
+
+# --- retry, and how long a failed original is kept -----------------------------------------
+
+
+def fail(image: PendingImage, reason: str = CORRUPT) -> None:
+    response = media_client().delete(f"/api/media/cleanup/{image.pk}", {"reason": reason}, format="json")
+    assert response.status_code == 200, response.content
+
+
+def test_retry_puts_a_failed_upload_back_in_the_queue_and_its_field_back_on_it(artist, temp_dir):
+    first = make_pending(artist, "profile_image")
+    complete(first)
+    temp_urls_replace()
+    second = make_pending(artist, "profile_image")
+    fail(second)
+    profile = UserProfile.objects.get(user=artist)
+    assert profile.profile_image_path == f"{SMART}/{MEDIA_ID}?size=detail", "the failure gave the first back"
+
+    response = client_for(artist).post(f"/api/uploads/{second.pk}/retry")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["status"], body["stage"], body["attempts"]) == ("pending", "queued", 2)
+    assert (body["failure_reason"], body["retryable"]) == (None, False)
+    second.refresh_from_db()
+    assert (second.status, second.failure_reason, second.attempts) == ("pending", "", 2)
+    profile.refresh_from_db()
+    assert profile.profile_image_path == second.image_path, "the field points at the retried upload again"
+    listed = media_client().get("/api/media/pending/all").json()["images"]
+    assert [i["id"] for i in listed] == [second.pk]
+
+
+def test_retry_leaves_a_field_the_user_has_since_changed(artist, temp_dir):
+    failed = make_pending(artist, "profile_image")
+    fail(failed)
+    newer = make_pending(artist, "profile_image")
+    assert client_for(artist).post(f"/api/uploads/{failed.pk}/retry").status_code == 200
+    assert UserProfile.objects.get(user=artist).profile_image_path == newer.image_path
+
+
+def test_retry_of_a_site_image_gives_it_its_row_back(artist, temp_dir):
+    image = make_pending(artist, "site_image")
+    fail(image)
+    assert not SiteMedia.objects.filter(user=artist).exists()
+    assert client_for(artist).post(f"/api/uploads/{image.pk}/retry").status_code == 200
+    assert list(SiteMedia.objects.filter(user=artist).values_list("media_path", flat=True)) == [image.image_path]
+
+
+def test_retry_of_an_upload_that_has_not_failed_is_409(artist, temp_dir):
+    pending = make_pending(artist, "product_image")
+    done = make_pending(artist, "product_image")
+    complete(done)
+    for image in (pending, done):
+        response = client_for(artist).post(f"/api/uploads/{image.pk}/retry")
+        assert response.status_code == 409, image.status
+        assert set(response.json()) == {"message", "extra"}
+    assert PendingImage.objects.get(pk=pending.pk).attempts == 1
+
+
+def test_retry_once_the_original_is_gone_is_410(artist, temp_dir):
+    image = make_pending(artist, "product_image")
+    fail(image)
+    temp_files.remove(image.image_path)
+    response = client_for(artist).post(f"/api/uploads/{image.pk}/retry")
+    assert response.status_code == 410
+    assert PendingImage.objects.get(pk=image.pk).status == "failed"
+
+
+def test_retry_of_someone_elses_or_an_unknown_upload_is_404(artist, make_user, temp_dir):
+    image = make_pending(artist, "product_image")
+    fail(image)
+    other = client_for(make_user("promoter"))
+    assert other.post(f"/api/uploads/{image.pk}/retry").status_code == 404
+    assert other.post("/api/uploads/999999/retry").status_code == 404
+    assert PendingImage.objects.get(pk=image.pk).status == "failed"
+
+
+def test_failed_originals_are_swept_after_the_retention(artist, settings, temp_dir):
+    settings.FAILED_RETENTION_DAYS = 7
+    old, recent, pending = (make_pending(artist, "product_image") for _ in range(3))
+    fail(old)
+    fail(recent)
+    PendingImage.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=8))
+    PendingImage.objects.filter(pk=pending.pk).update(updated_at=timezone.now() - timedelta(days=30))
+
+    out = StringIO()
+    call_command("sweep_failed", stdout=out)
+
+    assert "originals deleted 1" in out.getvalue()
+    kept = {p.name for p in temp_dir.rglob("*") if p.is_file()}
+    assert kept == {recent.image_path.rsplit("/", 1)[1], pending.image_path.rsplit("/", 1)[1]}
+    assert client_for(artist).post(f"/api/uploads/{old.pk}/retry").status_code == 410
+    assert client_for(artist).post(f"/api/uploads/{recent.pk}/retry").status_code == 200
+
+
+def test_the_scheduler_sweeps_failed_originals_too(artist, settings, temp_dir):
+    settings.FAILED_RETENTION_DAYS = 0
+    image = make_pending(artist, "product_image")
+    fail(image)
+    PendingImage.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timedelta(seconds=1))
+    out = StringIO()
+    call_command("run_scheduler", "--once", stdout=out)
+    assert "deleted 1 expired failed original(s)" in out.getvalue()

@@ -39,3 +39,40 @@ def test_the_reported_variants_are_the_files_the_vm_made(vm):
     widths = [entry["width"] for entry in body["variants"]]
     assert widths == sorted(widths)
     assert body["analysis"]["width"] == 640
+
+
+def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_retry(vm):
+    """The circuit breaker: the VM gives up after MAX_ATTEMPTS and nothing retries on its own;
+    the owner's retry puts it back, and the VM takes it up again with a fresh media id."""
+    from media_vm.checklist import Step
+
+    token = vm.user("painter", "artist")
+    vm.upload(token, "profile_image")
+    outage = {"on": True}
+
+    def before_step(step):
+        if step is Step.RESIZE_OPTIMIZE and outage["on"]:
+            raise RuntimeError("the encoder was away")
+
+    assert vm.worker(before_step=before_step, max_attempts=2).work(burst=True) == 0
+    [row] = vm.rows()
+    assert (row["status"], row["reported"]) == ("failed", True)
+    [shown] = vm.api_images(token)
+    body = upload_of(vm, token, shown["id"])
+    assert (body["status"], body["retryable"], body["attempts"]) == ("failed", True, 1)
+    assert body["failure_reason"] == "Processing failed after several attempts; you can upload it again."
+    # nothing retries it on its own
+    assert vm.worker(before_step=before_step, max_attempts=2).work(burst=True) == 0
+    assert vm.rows()[0]["status"] == "failed"
+
+    outage["on"] = False  # the cause is gone
+    r = requests.post(f"{vm.api_url}/api/uploads/{shown['id']}/retry",
+                      headers={"Authorization": f"Token {token}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert vm.worker(before_step=before_step, max_attempts=2).work(burst=True) == 1
+    [again] = vm.rows()
+    assert again["status"] == "done" and again["media_id"] != row["media_id"]
+    body = upload_of(vm, token, shown["id"])
+    assert (body["status"], body["stage"], body["attempts"], body["media_id"]) == (
+        "processed", "processed", 2, again["media_id"])
+    assert body["failure_reason"] is None

@@ -67,7 +67,7 @@ def test_retrieve_file_failing_every_time_is_retried_then_given_up_with_its_reas
     assert (row["status"], row["reported"]) == ("failed", True)
     assert "retrieve_file failed 2 times" in row["failure_reason"]
     assert [p["status"] for p in vm.api_images(token)] == ["failed"]
-    assert not list(vm.temp_dir.rglob("*.jpg")), "the cleanup removed the temp original"
+    assert list(vm.temp_dir.rglob("*.jpg")), "the temp original is kept for a retry (FAILED_RETENTION_DAYS)"
 
 
 def test_an_empty_original_is_rejected_not_retried(vm):

@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = (
         "Find pending images untouched for longer than --older-than minutes and re-queue them "
         "(they stay pending with their clock restarted; one whose temp original is gone is failed), "
-        "or with --fail mark them failed and delete their temp files."
+        "or with --fail mark them failed (their temp files are kept FAILED_RETENTION_DAYS for a retry)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -1,16 +1,19 @@
-"""``python -m main_api run_scheduler``: the URL replacement every few minutes, in the foreground."""
+"""``python -m main_api run_scheduler``: the URL replacement every few minutes, and the sweep of
+failed uploads' originals past ``FAILED_RETENTION_DAYS`` every hour, in the foreground."""
 
 from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from main_api.media.selectors import failed_image_ids
+from main_api.media.services import failed_originals_sweep
 from main_api.users.services import ReplaceResult, temp_urls_replace
 
 log = logging.getLogger(__name__)
@@ -33,8 +36,34 @@ def replace_job() -> ReplaceResult:
         close_old_connections()
 
 
+#: Seconds between two sweeps of expired failed originals.
+FAILED_SWEEP_INTERVAL_SECONDS = 3600
+
+
+def failed_sweep() -> int:
+    """Delete the originals of uploads failed over ``FAILED_RETENTION_DAYS`` ago (the
+    ``sweep_failed`` command's work); the number deleted."""
+    age = timedelta(days=settings.FAILED_RETENTION_DAYS)
+    removed = failed_originals_sweep(image_ids=failed_image_ids(older_than=age), older_than=age)
+    if removed:
+        log.info("sweep_failed: %s failed upload original(s) deleted", removed)
+    return removed
+
+
+def failed_sweep_job() -> int:
+    """:func:`failed_sweep` as a scheduled run, with fresh database connections."""
+    close_old_connections()
+    try:
+        return failed_sweep()
+    finally:
+        close_old_connections()
+
+
 class Command(BaseCommand):
-    help = "Run replace_temp_urls every REPLACE_URLS_INTERVAL_SECONDS until SIGTERM or Ctrl-C."
+    help = (
+        "Run replace_temp_urls every REPLACE_URLS_INTERVAL_SECONDS, and sweep_failed every hour, "
+        "until SIGTERM or Ctrl-C."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -43,12 +72,13 @@ class Command(BaseCommand):
             default=settings.REPLACE_URLS_INTERVAL_SECONDS,
             help="seconds between runs (default: %(default)s, from REPLACE_URLS_INTERVAL_SECONDS)",
         )
-        parser.add_argument("--once", action="store_true", help="run the job once and exit")
+        parser.add_argument("--once", action="store_true", help="run each job once and exit")
 
     def handle(self, *args, interval: int, once: bool, **options) -> None:
         if once:
             result = temp_urls_replace()
             self.stdout.write(f"completed {result.completed} image(s), rewrote {result.references} reference(s)")
+            self.stdout.write(f"deleted {failed_sweep()} expired failed original(s)")
             return
 
         scheduler = BlockingScheduler(timezone="UTC")
@@ -60,6 +90,11 @@ class Command(BaseCommand):
             max_instances=1,  # a slow run is never overlapped by the next
             coalesce=True,  # runs missed while busy collapse into one
             next_run_time=datetime.now().astimezone(),
+        )
+
+        scheduler.add_job(
+            failed_sweep_job, "interval", seconds=FAILED_SWEEP_INTERVAL_SECONDS, id="sweep_failed",
+            max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone(),
         )
 
         def stop(signum: int, frame: object) -> None:
