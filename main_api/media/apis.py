@@ -276,11 +276,16 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     """
     if not is_media_id(media_id):
         return JsonResponse(error_body("Not found.", {"media_id": media_id}), status=404)
+    params = request.GET.dict()
+    if "bg" not in params:  # a logo's owner may have chosen its background-removed set
+        background = selectors.default_background_for_media(media_id=media_id)
+        if background is not None:
+            params["bg"] = background
     try:
         upstream = vm_client.serve_open(
             media_id=media_id,
             method=request.method or "GET",
-            params=request.GET.dict(),
+            params=params,
             headers={name: request.headers[name] for name in vm_client.REQUEST_HEADERS if name in request.headers},
         )
     except ApplicationError as e:
@@ -519,6 +524,38 @@ class UploadDetailApi(APIView):
     )
     def get(self, request: Request, upload_id: str) -> Response:
         image = selectors.upload_get(upload_id=int(upload_id), user_id=_user_id(request))
+        return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
+
+    @extend_schema_serializer(component_name="UploadPatch")
+    class InputSerializer(serializers.Serializer):
+        background = serializers.ChoiceField(
+            choices=list(BACKGROUNDS),
+            help_text="a logo's default background: its smart URLs serve this set unless they say bg=",
+        )
+
+    @extend_schema(
+        operation_id="uploads_patch",
+        summary="Choose a logo's default background",
+        request=InputSerializer,
+        examples=[OpenApiExample("remove the background", value={"background": "removed"}, request_only=True)],
+        responses={
+            200: OpenApiResponse(UploadOutputSerializer, examples=[OpenApiExample("background removed", value={
+                **UPLOAD_EXAMPLE, "background": "removed",
+                "smart_url": f"{UPLOAD_EXAMPLE['smart_url']}&bg=removed",
+                "variants": [{**v, "url": f"{v['url']}&bg=removed"} for v in UPLOAD_EXAMPLE["variants"]],
+            })]),
+            400: OpenApiResponse(ERROR, description="not original/removed, or not a logo; names the field"),
+            401: ERROR,
+            404: OpenApiResponse(ERROR, description="no such upload, or someone else's"),
+        },
+        tags=["uploads"],
+    )
+    def patch(self, request: Request, upload_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = services.upload_background_set(
+            image_id=int(upload_id), user_id=_user_id(request), background=serializer.validated_data["background"]
+        )
         return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
 
 

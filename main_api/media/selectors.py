@@ -372,6 +372,26 @@ def upload_background(image: PendingImage) -> str | None:
     return image.background or "original"
 
 
+def upload_served_background(image: PendingImage) -> str | None:
+    """``"removed"`` when the logo ``image``'s smart URLs serve its background-removed set by
+    default: its owner chose it and the media VM made that set (or did not say which sets it
+    made: an older VM); None otherwise (the original is served)."""
+    if upload_background(image) != "removed":
+        return None
+    reported = [v for v in image.variants or [] if isinstance(v, dict)]
+    return "removed" if not reported or any(v.get("bg") == "removed" for v in reported) else None
+
+
+def default_background_for_media(*, media_id: str) -> str | None:
+    """What ``/api/images/{media_id}`` serves without ``bg=``: ``"removed"`` for a logo whose
+    owner chose it (:func:`upload_served_background`), else None (the media VM's default)."""
+    if not is_media_id(media_id):
+        return None
+    image = PendingImage.objects.filter(media_id=media_id, data_type=PendingImage.DataTypes.LOGO,
+                                        background="removed").first()
+    return upload_served_background(image) if image is not None else None
+
+
 def _image_url(media_id: str, size: str, background: str | None) -> str:
     url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size)
     return f"{url}&bg=removed" if background == "removed" else url
@@ -385,11 +405,9 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
     the upload is processed."""
     if not image.is_finished or not image.media_id:
         return []
-    background = upload_background(image)
+    background = upload_served_background(image)
     wanted = background or "original"
     reported = [v for v in image.variants or [] if isinstance(v, dict)]
-    if wanted != "original" and not any(v.get("bg") == wanted for v in reported):
-        wanted = "original"  # background removal made nothing: the original is what is served
     by_size: dict[str, dict[str, Any]] = {}
     for variant in reported:
         if variant.get("bg") != wanted or variant.get("size") not in SIZES_BY_NAME:
@@ -415,6 +433,7 @@ def upload_detail(image: PendingImage) -> dict[str, Any]:
     of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field)."""
     analysis = image.ai_analysis if image.is_finished and isinstance(image.ai_analysis, dict) else None
     background = upload_background(image)
+    served = upload_served_background(image)
     failed = image.status == Status.FAILED
     duplicate_of = None
     duplicate_media_id = (analysis or {}).get("duplicate_of")
@@ -434,7 +453,7 @@ def upload_detail(image: PendingImage) -> dict[str, Any]:
         "created_at": image.created_at,
         "processed_at": image.processed_at,
         "media_id": image.media_id if image.is_finished else None,
-        "smart_url": _image_url(image.media_id, DEFAULT_SIZE, background)
+        "smart_url": _image_url(image.media_id, DEFAULT_SIZE, served)
         if image.is_finished and image.media_id else None,
         "width": _positive_int((analysis or {}).get("width")),
         "height": _positive_int((analysis or {}).get("height")),

@@ -21,12 +21,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from main_api.common.exceptions import ConflictError, GoneError, NotFoundError
+from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
 from main_api.media import temp_files
 from main_api.media.models import PendingImage
 from main_api.media.uploads import CheckedUpload
 from shared.data_types import DataType
 from shared.payloads import smart_url
+from shared.sizes import BACKGROUNDS
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,27 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
         for handler in _retry_handlers:
             handler(image)
         log.info("pending image %s retried (attempt %s)", image.pk, image.attempts)
+    return image
+
+
+@transaction.atomic
+def upload_background_set(*, image_id: int, user_id: int | None, background: str) -> PendingImage:
+    """Choose the background the smart URLs of the logo ``image_id`` serve by default:
+    ``original`` or ``removed`` (``shared.sizes.BACKGROUNDS``; ``bg=`` in a URL still overrides).
+    ``user_id``: only that user's upload (another's is a :class:`NotFoundError`; None: any).
+    Any other data type, or another value, is an :class:`ApplicationError` (400) naming the
+    ``background`` field."""
+    image = _locked(image_id)
+    if user_id is not None and image.user_id != user_id:
+        raise NotFoundError("no such upload", {"id": image_id})
+    if background not in BACKGROUNDS:
+        raise ApplicationError("background must be one of " + ", ".join(BACKGROUNDS),
+                               {"field": "background", "value": background})
+    if image.data_type != PendingImage.DataTypes.LOGO:
+        raise ApplicationError("only a logo has a background to choose",
+                               {"field": "background", "data_type": image.data_type})
+    image.background = background
+    image.save(update_fields=["background", "updated_at"])
     return image
 
 

@@ -80,7 +80,7 @@ class FakeServe(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def media_vm(settings) -> Iterator[list[dict]]:
+def media_vm(settings, db) -> Iterator[list[dict]]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeServe)
     server.daemon_threads = True
     FakeServe.requests = []
@@ -120,6 +120,21 @@ def test_an_image_is_streamed_with_its_headers(media_vm):
     assert upstream["path"] == f"/serve/{MEDIA_ID}"
     assert upstream["query"] == {"size": ["grid"], "format": ["webp"], "bg": ["removed"]}
     assert upstream["headers"]["Accept"] == "image/avif,image/webp"
+
+
+def test_a_logo_whose_owner_removed_its_background_is_served_so_unless_bg_is_given(media_vm, make_user,
+                                                                                  main_api_settings):
+    from tests.main_api.support import client_for, complete_payload, make_pending, media_client
+
+    owner = make_user("artist")
+    logo = make_pending(owner, "logo_image", fmt="PNG")
+    media_client().post(f"/api/media/complete/{logo.pk}", complete_payload(MEDIA_ID), format="json")
+    client_for(owner).patch(f"/api/uploads/{logo.pk}", {"background": "removed"}, format="json")
+
+    content_of(Client().get(f"/api/images/{MEDIA_ID}?size=grid"))
+    content_of(Client().get(f"/api/images/{MEDIA_ID}?size=grid&bg=original"))
+    assert [r["query"] for r in media_vm] == [{"size": ["grid"], "bg": ["removed"]},
+                                             {"size": ["grid"], "bg": ["original"]}]
 
 
 def test_a_conditional_request_is_answered_304(media_vm):
@@ -178,7 +193,7 @@ def test_an_invalid_media_id_is_404_without_asking_upstream(media_id, media_vm):
     assert media_vm == []
 
 
-def test_a_media_vm_that_is_down_gives_502(settings):
+def test_a_media_vm_that_is_down_gives_502(settings, db):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -326,3 +326,59 @@ def test_the_scheduler_sweeps_failed_originals_too(artist, settings, temp_dir):
     out = StringIO()
     call_command("run_scheduler", "--once", stdout=out)
     assert "deleted 1 expired failed original(s)" in out.getvalue()
+
+
+# --- a logo's background ------------------------------------------------------------------
+
+
+def processed_logo(user) -> PendingImage:
+    image = make_pending(user, "logo_image", fmt="PNG")
+    complete(image, variants=[*VARIANTS, *(variant(v["size"], v["format"], v["width"], v["height"], bg="removed")
+                                          for v in VARIANTS)], ai_analysis={"background_removed": True})
+    return image
+
+
+def test_a_logo_owner_chooses_the_removed_background_and_its_urls_carry_it(artist, temp_dir):
+    image = processed_logo(artist)
+    response = client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "removed"}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["background"] == "removed"
+    assert body["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail&bg=removed"
+    assert {v["url"] for v in body["variants"]} == {f"{SMART}/{MEDIA_ID}?size={s}&bg=removed"
+                                                    for s in ("thumbnail", "small", "detail")}
+    back = client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "original"}, format="json").json()
+    assert (back["background"], back["smart_url"]) == ("original", f"{SMART}/{MEDIA_ID}?size=detail")
+
+
+@pytest.mark.parametrize("body", [{"background": "transparent"}, {}, {"background": None}])
+def test_a_bad_background_is_400_naming_the_field(body, artist, temp_dir):
+    image = processed_logo(artist)
+    response = client_for(artist).patch(f"/api/uploads/{image.pk}", body, format="json")
+    assert response.status_code == 400
+    assert list(response.json()["extra"]["fields"]) == ["background"]
+
+
+def test_only_a_logo_has_a_background_to_choose(artist, temp_dir):
+    image = make_pending(artist, "product_image")
+    response = client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "removed"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["extra"]["field"] == "background"
+    assert PendingImage.objects.get(pk=image.pk).background == ""
+
+
+def test_someone_elses_logo_is_404(artist, make_user, temp_dir):
+    image = processed_logo(artist)
+    other = client_for(make_user("promoter"))
+    assert other.patch(f"/api/uploads/{image.pk}", {"background": "removed"}, format="json").status_code == 404
+    assert PendingImage.objects.get(pk=image.pk).background == ""
+
+
+def test_the_image_url_serves_the_chosen_background_unless_bg_says_otherwise(artist, temp_dir):
+    from main_api.media.selectors import default_background_for_media
+
+    image = processed_logo(artist)
+    assert default_background_for_media(media_id=MEDIA_ID) is None
+    client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "removed"}, format="json")
+    assert default_background_for_media(media_id=MEDIA_ID) == "removed"
+    assert default_background_for_media(media_id=OTHER_MEDIA_ID) is None
