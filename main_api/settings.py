@@ -16,6 +16,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from main_api.common.logging_setup import logging_config
+from shared.sizes import BACKGROUNDS, SIZES, ImageFormat
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -267,6 +268,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,  # multipart file fields appear as binary in requests
     "PREPROCESSING_HOOKS": ["main_api.common.schema.include_plain_views"],
+    # one schema name for each of the contract's choice sets, wherever a serializer uses it
+    "ENUM_NAME_OVERRIDES": {
+        "ImageSizeEnum": [size.name for size in SIZES],
+        "ImageFormatEnum": [fmt.value for fmt in ImageFormat],
+        "BackgroundEnum": list(BACKGROUNDS),
+    },
 }
 
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
