@@ -6,6 +6,8 @@ from __future__ import annotations
 import pyvips
 import requests
 
+from tests.helpers.fault_proxy import FaultProxy
+
 
 def upload_of(vm, token: str, upload_id: int) -> dict:
     r = requests.get(f"{vm.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {token}"},
@@ -42,37 +44,43 @@ def test_the_reported_variants_are_the_files_the_vm_made(vm):
 
 
 def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_retry(vm):
-    """The circuit breaker: the VM gives up after MAX_ATTEMPTS and nothing retries on its own;
-    the owner's retry puts it back, and the VM takes it up again with a fresh media id."""
-    from media_vm.checklist import Step
+    """The circuit breaker: the main API's temp originals answer 500 (through a fault proxy)
+    until the VM gives up after MAX_ATTEMPTS; nothing retries the upload on its own. Once the
+    fault is gone, the owner's retry puts it back, and the VM takes it up again from scratch
+    with a fresh media id; the profile field points at it again and ends on its smart URL."""
+    from main_api.media.models import PendingImage
+    from main_api.users.models import UserProfile
+    from main_api.users.services import temp_urls_replace
 
     token = vm.user("painter", "artist")
     vm.upload(token, "profile_image")
-    outage = {"on": True}
+    with FaultProxy(vm.api_url) as proxy:
+        proxy.faults[("GET", "/temp_images/")] = "500"
+        assert vm.worker(api_url=proxy.url, max_attempts=2).work(burst=True) == 0
+        [row] = vm.rows()
+        assert (row["status"], row["reported"]) == ("failed", True)
+        assert "retrieve_file failed 2 times" in row["failure_reason"]
+        [shown] = vm.api_images(token)
+        body = upload_of(vm, token, shown["id"])
+        assert (body["status"], body["stage"], body["retryable"], body["attempts"]) == ("failed", "failed", True, 1)
+        assert body["failure_reason"] == "Processing failed after several attempts; you can upload it again."
+        assert UserProfile.objects.get().profile_image_path == "", "the failure gave the empty field back"
+        # nothing retries it on its own
+        assert vm.worker(api_url=proxy.url, max_attempts=2).work(burst=True) == 0
+        assert proxy.hits[("GET", "/temp_images/")] == 2
+        assert vm.rows()[0]["status"] == "failed"
 
-    def before_step(step):
-        if step is Step.RESIZE_OPTIMIZE and outage["on"]:
-            raise RuntimeError("the encoder was away")
-
-    assert vm.worker(before_step=before_step, max_attempts=2).work(burst=True) == 0
-    [row] = vm.rows()
-    assert (row["status"], row["reported"]) == ("failed", True)
-    [shown] = vm.api_images(token)
-    body = upload_of(vm, token, shown["id"])
-    assert (body["status"], body["retryable"], body["attempts"]) == ("failed", True, 1)
-    assert body["failure_reason"] == "Processing failed after several attempts; you can upload it again."
-    # nothing retries it on its own
-    assert vm.worker(before_step=before_step, max_attempts=2).work(burst=True) == 0
-    assert vm.rows()[0]["status"] == "failed"
-
-    outage["on"] = False  # the cause is gone
-    r = requests.post(f"{vm.api_url}/api/uploads/{shown['id']}/retry",
-                      headers={"Authorization": f"Token {token}"}, timeout=30)
-    assert r.status_code == 200, r.text
-    assert vm.worker(before_step=before_step, max_attempts=2).work(burst=True) == 1
+        proxy.faults.clear()  # the cause is gone
+        r = requests.post(f"{vm.api_url}/api/uploads/{shown['id']}/retry",
+                          headers={"Authorization": f"Token {token}"}, timeout=30)
+        assert r.status_code == 200, r.text
+        assert UserProfile.objects.get().profile_image_path == PendingImage.objects.get().image_path
+        assert vm.worker(api_url=proxy.url, max_attempts=2).work(burst=True) == 1
     [again] = vm.rows()
     assert again["status"] == "done" and again["media_id"] != row["media_id"]
     body = upload_of(vm, token, shown["id"])
     assert (body["status"], body["stage"], body["attempts"], body["media_id"]) == (
         "processed", "processed", 2, again["media_id"])
-    assert body["failure_reason"] is None
+    assert body["failure_reason"] is None and body["retryable"] is False
+    temp_urls_replace()
+    assert UserProfile.objects.get().profile_image_path == body["smart_url"]
