@@ -308,6 +308,7 @@ def heic_by_libheif_encoder(
     import pillow_heif
     from PIL import Image
 
+    pillow_heif.register_heif_opener()  # Image.save(format="HEIF") turns the orientation into irot
     image = Image.fromarray(np.ascontiguousarray(picture.cast("uchar").numpy()))
     options: dict[str, object] = {"quality": 92, "chroma": 444}
     if cicp is not None:
@@ -317,7 +318,7 @@ def heic_by_libheif_encoder(
         exif = image.getexif()
         exif[0x0112] = orientation
         options["exif"] = exif.tobytes()
-    pillow_heif.from_pillow(image).save(str(path), **options)
+    image.save(path, format="HEIF", **options)
     return path
 
 
