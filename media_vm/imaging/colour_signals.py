@@ -1,10 +1,11 @@
 """What a file says about its colour outside an ICC profile, read from its header.
 
 - **PNG** (PNG specification, 3rd edition, W3C 2025, sections 11.3.2-11.3.3): the chunks before
-  the first ``IDAT``. Their precedence is the spec's (4.3 "colour spaces"): ``cICP`` first,
-  then ``iCCP`` (an ICC profile: libvips applies it, nothing to do here), then ``sRGB``
-  (sRGB: nothing to do), then ``gAMA`` and ``cHRM`` (each alone or together: a missing
-  ``gAMA`` means the sRGB curve, a missing ``cHRM`` sRGB's primaries).
+  the first ``IDAT``. Their precedence is the spec's (4.3 "colour spaces"), except that an
+  ICC profile (``iCCP``, applied by libvips; :func:`.loading.probe` does not ask here then)
+  beats ``cICP``: ``cICP``, then ``sRGB`` (nothing to do), then ``gAMA`` and ``cHRM`` (each
+  alone or together: a missing ``gAMA`` means the sRGB curve, a missing ``cHRM`` sRGB's
+  primaries).
 - **AVIF/HEIF**: the primary item's ``colr`` property of type ``nclx`` (CICP codes, ITU-T
   H.273) when it has no ICC profile (``prof``/``rICC``), read through libheif (pillow-heif),
   which resolves which property belongs to the primary image.
