@@ -29,6 +29,8 @@ run: install ## the whole system on :8000 and :3001, SQLite under var/
 test: install-dev ## the whole suite (DATABASE_URL=mysql://... for MySQL/MariaDB)
 	@command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
 		|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
+	@command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
+		|| echo "libheif-examples could not be installed: the HEIC tests will say so"
 	$(if $(MYSQL_EXTRA),$(BIN)/python -m pip install --quiet -e '.[mysql]',)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

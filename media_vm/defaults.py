@@ -30,6 +30,11 @@ the header before decoding (``MAX_IMAGE_PIXELS``). 100 MP covers every phone and
 decoded 100 MP RGBA page is 400 MB in memory, the most one worker should ever hold. The image
 pipeline's default (``imaging.defaults.DEFAULT_MAX_PIXELS``) is this same value."""
 
+MAX_IMAGE_FRAMES = 500
+"""Most frames (pages) an accepted file may have; only the first is used. The main API's
+``MAX_IMAGE_FRAMES`` default is the same number, and its upload gate judges with the same code
+(``imaging.judging``), so both refuse the same files."""
+
 HTTP_TIMEOUT = 30.0
 """Seconds before a call to the main API is abandoned (``MAIN_API_TIMEOUT``)."""
 

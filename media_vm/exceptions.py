@@ -22,6 +22,26 @@ class ImageRejected(MediaVMError, ValueError):
     """Permanent: the input is not an image we accept (unsupported, corrupt, truncated, too large)."""
 
 
+class UnsupportedFormat(ImageRejected):
+    """The content is not one of the accepted formats (the loader allow-list refused it)."""
+
+
+class PixelLimitExceeded(ImageRejected):
+    """The header declares more pixels than the limit (one page, upright): a decompression bomb."""
+
+    def __init__(self, message: str, *, width: int, height: int, limit: int) -> None:
+        super().__init__(message)
+        self.width, self.height, self.limit = width, height, limit
+
+
+class FrameLimitExceeded(ImageRejected):
+    """An animation or multi-page file with more frames than the limit."""
+
+    def __init__(self, message: str, *, frames: int, limit: int) -> None:
+        super().__init__(message)
+        self.frames, self.limit = frames, limit
+
+
 class ImageProcessingError(MediaVMError, RuntimeError):
     """Transient or unexpected: processing a valid input failed (e.g. writing a variant)."""
 

@@ -19,5 +19,5 @@ class MediaConfig(AppConfig):
         from main_api.media import uploads
         from main_api.media.metrics import PendingImagesCollector
 
-        uploads.pillow_configure()  # importing uploads also registers its codec check
+        assert uploads.check_image_codecs  # importing uploads registers its codec check
         database_collector_register(PendingImagesCollector())

@@ -12,17 +12,15 @@ One module, in the order a request meets them:
 3. **Content** (:func:`upload_check` -> :func:`check_image`): judged by its bytes only, never
    its name or Content-Type. The magic bytes pick the type (and with it the file extension,
    ``shared.naming.ACCEPTED_TYPES``); files that also carry active content (polyglots) are
-   refused; the pixel count (``MAX_IMAGE_PIXELS``) is checked from the header before any
-   decoding, the frame count against ``MAX_IMAGE_FRAMES``; then Pillow decodes the image
-   (JPEG cheaply at 1/8 scale) to prove it is whole.
-
-   HEIF (HEVC-coded ``heic``/``heix``/``mif1`` files) is the exception: Pillow has no HEVC
-   decoder, so such a file is accepted when its ISO-BMFF boxes parse and its ``ispe``
-   property gives dimensions within the pixel limit; the media VM decodes it, or fails it.
-4. **Start-up**: :func:`check_image_codecs` (a system check) proves Pillow decodes every
-   accepted type (registered when ``MediaConfig.ready()`` imports this module), and
-   :func:`pillow_configure`, called there too, makes Pillow's own decompression-bomb guard
-   agree with ``MAX_IMAGE_PIXELS``.
+   refused; then the media VM's own judging code (``media_vm.imaging.judging.judge``, libvips
+   and, for HEIC, libheif) reads the header (loader allow-list, ``MAX_IMAGE_PIXELS``,
+   ``MAX_IMAGE_FRAMES``) and decodes the first page as the VM will. One verdict, made once:
+   the gate accepts exactly what the VM can turn into variants, damaged-but-decodable files
+   (a bad CRC on an ancillary PNG chunk, megabytes of compressed XMP) included, and refuses
+   what the VM would fail (an HEIC it cannot decode, a truncated file).
+4. **Start-up**: :func:`check_image_codecs` (a system check) proves libvips enforces the
+   loader allow-list and that an HEVC decoder is there for HEIC. pyvips is imported on the
+   first upload, never at start-up (libvips' threads do not survive a ``fork()``).
 
 Every refusal is an :class:`~main_api.common.exceptions.InvalidImage` (400) or
 :class:`~main_api.common.exceptions.UploadTooLarge` (413) whose ``extra["field"]`` names the
@@ -34,14 +32,13 @@ from __future__ import annotations
 import re
 import struct
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
 from django.conf import settings
 from django.core import checks
 from django.core.files.uploadhandler import FileUploadHandler
-from PIL import Image, UnidentifiedImageError, features
 
 from main_api.common.exceptions import ApplicationError, InvalidImage, UploadTooLarge
 from shared.data_types import UPLOAD_FIELDS, DataType
@@ -164,15 +161,6 @@ def uploads_check(files: Mapping[str, Any]) -> list[CheckedUpload]:
     return [upload_check(field=field, file=file, name=getattr(file, "name", None)) for field, file in files.items()]
 
 
-#: mime type -> Pillow's format name (``Image.open(formats=...)`` allowlist).
-PILLOW_FORMATS: dict[str, str] = {
-    "image/jpeg": "JPEG",
-    "image/png": "PNG",
-    "image/gif": "GIF",
-    "image/webp": "WEBP",
-    "image/avif": "AVIF",
-    "image/tiff": "TIFF",
-}
 AVIF_BRANDS = frozenset({b"avif", b"avis"})
 HEIF_BRANDS = frozenset({b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"})
 SNIFF_BYTES = 64
@@ -221,44 +209,32 @@ def _iso_bmff_type(head: bytes) -> str | None:
 
 
 def check_image(file: IO[bytes], *, field: str) -> SniffedImage:
-    """Sniff and decode ``file``; raise :class:`InvalidImage` naming ``field`` if it is unfit.
+    """Sniff and judge ``file``; raise :class:`InvalidImage` naming ``field`` if it is unfit.
 
     The file position is left at the start.
     """
     file.seek(0)
-    head = file.read(SNIFF_BYTES)
+    data = file.read()
     file.seek(0)
-    if not head:
+    if not data:
         raise InvalidImage("file is empty", {"field": field})
-    mime_type = sniff_mime_type(head)
+    mime_type = sniff_mime_type(data[:SNIFF_BYTES])
     if mime_type is None:
         raise InvalidImage(
             "not an accepted image type (JPEG, PNG, WebP, GIF, AVIF, HEIF, TIFF)",
             {"field": field, "accepted": sorted(ACCEPTED_TYPES)},
         )
-    _refuse_polyglots(file, field)
-    limit = int(settings.MAX_IMAGE_PIXELS)
-    try:
-        if mime_type in ("image/heif", "image/avif"):
-            # the boxes give the size before any decoder runs (libavif itself gives up on
-            # huge images with a vague error; the pixel limit deserves a clear one)
-            try:
-                width, height = heif_dimensions(file)
-            except (ValueError, struct.error) as e:
-                raise InvalidImage("image is truncated or corrupt", {"field": field}) from e
-            _check_pixels(width, height, limit, field)
-        if mime_type != "image/heif":
-            width, height = _decode(file, mime_type, limit, field)
-    finally:
-        file.seek(0)
-    return SniffedImage(mime_type, ACCEPTED_TYPES[mime_type], width, height)
+    _refuse_polyglots(data, field)
+    width, height, judged = _judge(data, field)
+    if judged != mime_type and {judged, mime_type} != {"image/avif", "image/heif"}:
+        # libvips sniffed another format than the magic bytes say: not a file to trust
+        raise InvalidImage("image is truncated or corrupt", {"field": field})
+    # an ISO-BMFF file is AVIF or HEIC by its coded pixels, whatever brands its ftyp lists
+    return SniffedImage(judged, ACCEPTED_TYPES[judged], width, height)
 
 
-def _refuse_polyglots(file: IO[bytes], field: str) -> None:
+def _refuse_polyglots(data: bytes, field: str) -> None:
     """Refuse an image that also carries HTML, script, PHP, MVG/MSL or a ZIP archive."""
-    file.seek(0)
-    data = file.read()
-    file.seek(0)
     lowered = data.lower()
     found = next((m for m in ACTIVE_CONTENT_MARKERS if m in lowered), None)
     if found is None and ZIP_EOCD in data[-ZIP_TAIL_BYTES:]:
@@ -270,102 +246,28 @@ def _refuse_polyglots(file: IO[bytes], field: str) -> None:
         )
 
 
-def _check_pixels(width: int, height: int, limit: int, field: str) -> None:
-    if width <= 0 or height <= 0:
-        raise InvalidImage("image is truncated or corrupt", {"field": field})
-    if width * height > limit:
-        raise InvalidImage(
-            f"image is {width}x{height}, over the limit of {limit} pixels",
-            {"field": field, "max_pixels": limit, "width": width, "height": height},
-        )
+def _judge(data: bytes, field: str) -> tuple[int, int, str]:
+    """Width, height and mime type of ``data`` by the media VM's verdict (module doc, step 3)."""
+    # imported here, not at start-up: see step 4
+    from media_vm.exceptions import FrameLimitExceeded, ImageRejected, PixelLimitExceeded
+    from media_vm.imaging.judging import MIME_TYPES, judge
 
-
-def _decode(file: IO[bytes], mime_type: str, limit: int, field: str) -> tuple[int, int]:
-    corrupt = InvalidImage("image is truncated or corrupt", {"field": field})
+    pixels, frames = int(settings.MAX_IMAGE_PIXELS), int(settings.MAX_IMAGE_FRAMES)
     try:
-        with Image.open(file, formats=[PILLOW_FORMATS[mime_type]]) as im:
-            width, height = im.size
-            _check_pixels(width, height, limit, field)
-            if mime_type == "image/jpeg":
-                # Decoding at 1/8 scale still reads every byte of the entropy-coded data,
-                # so truncation shows, at a fraction of the cost.
-                im.draft("RGB", (max(1, width // 8), max(1, height // 8)))
-            frames = int(getattr(im, "n_frames", 1))
-            if frames > int(settings.MAX_IMAGE_FRAMES):
-                raise InvalidImage(
-                    f"animation has {frames} frames, over the limit of {settings.MAX_IMAGE_FRAMES}",
-                    {"field": field, "max_frames": int(settings.MAX_IMAGE_FRAMES), "frames": frames},
-                )
-            im.seek(0)
-            im.load()
-    except Image.DecompressionBombError as e:
+        info = judge(data, max_pixels=pixels, max_frames=frames, name=field)
+    except PixelLimitExceeded as e:
         raise InvalidImage(
-            f"image is over the limit of {limit} pixels", {"field": field, "max_pixels": limit}
+            f"image is {e.width}x{e.height}, over the limit of {e.limit} pixels",
+            {"field": field, "max_pixels": e.limit, "width": e.width, "height": e.height},
         ) from e
-    except InvalidImage:
-        raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error) as e:
-        raise corrupt from e
-    except Exception as e:
-        # Untrusted bytes can trip a decoder in odd ways (IndexError, ZeroDivisionError...);
-        # whatever the decoder's complaint, the file is not an image we can take.
-        raise corrupt from e
-    return width, height
-
-
-# --- HEIF: dimensions from the ISO-BMFF boxes -------------------------------------------------
-
-#: Where the ``ispe`` (image spatial extents) properties live: box path -> (child to enter,
-#: bytes of version/flags that open the child's body).
-_PATH_TO_ISPE: dict[tuple[bytes, ...], tuple[bytes, int]] = {
-    (): (b"meta", 4),
-    (b"meta",): (b"iprp", 0),
-    (b"meta", b"iprp"): (b"ipco", 0),
-}
-_IPCO_PATH = (b"meta", b"iprp", b"ipco")
-_MAX_HEADER_BYTES = 1024 * 1024
-
-
-def heif_dimensions(file: IO[bytes]) -> tuple[int, int]:
-    """Width and height of the largest ``ispe`` property of a HEIF file (the primary image;
-    thumbnails are smaller). Raises :class:`ValueError` when the boxes do not parse.
-    """
-    file.seek(0)
-    data = file.read(_MAX_HEADER_BYTES)
-    extents = list(_ispe_boxes(data, 0, len(data), ()))
-    if not extents:
-        raise ValueError("no ispe property in the HEIF meta box")
-    return max(extents, key=lambda wh: wh[0] * wh[1])
-
-
-def _ispe_boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> Iterator[tuple[int, int]]:
-    pos = start
-    while pos + 8 <= end:
-        size, box_type = struct.unpack(">I4s", data[pos : pos + 8])
-        header = 8
-        if size == 1:
-            if pos + 16 > end:
-                raise ValueError("truncated box header")
-            size = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header:
-            raise ValueError(f"bad size of box {box_type!r}")
-        child = _PATH_TO_ISPE.get(path)
-        wanted = (child is not None and box_type == child[0]) or (path == _IPCO_PATH and box_type == b"ispe")
-        if pos + size > end:
-            if wanted:
-                raise ValueError(f"box {box_type!r} runs past the end of the file")
-            return  # e.g. a large mdat after the meta box
-        if path == _IPCO_PATH and box_type == b"ispe":
-            body = data[pos + header : pos + size]
-            if len(body) < 12:
-                raise ValueError("short ispe box")
-            yield struct.unpack(">II", body[4:12])
-        elif child is not None and box_type == child[0]:
-            yield from _ispe_boxes(data, pos + header + child[1], pos + size, path + (box_type,))
-        pos += size
+    except FrameLimitExceeded as e:
+        raise InvalidImage(
+            f"animation has {e.frames} frames, over the limit of {e.limit}",
+            {"field": field, "max_frames": e.limit, "frames": e.frames},
+        ) from e
+    except ImageRejected as e:
+        raise InvalidImage("image is truncated or corrupt", {"field": field}) from e
+    return info.width, info.height, MIME_TYPES[info.format]
 
 
 # --- 4. start-up -------------------------------------------------------------------------------
@@ -373,19 +275,29 @@ def _ispe_boxes(data: bytes, start: int, end: int, path: tuple[bytes, ...]) -> I
 
 @checks.register(checks.Tags.compatibility)
 def check_image_codecs(app_configs, **kwargs) -> list[checks.CheckMessage]:
-    """System check: Pillow must decode every type the upload accepts by content (HEIF excepted)."""
-    missing = [codec for codec in ("jpg", "zlib", "webp", "avif", "libtiff") if not features.check(codec)]
-    if missing:
+    """System check: libvips enforces the loader allow-list the upload gate judges with, and
+    libheif has an HEVC decoder for HEIC (both come from wheels: pyvips-binary, pillow-heif)."""
+    try:
+        import pillow_heif
+
+        from media_vm.imaging.security import configure_libvips
+
+        configure_libvips()
+        hevc = bool(pillow_heif.libheif_info().get("decoders"))
+    except Exception as e:  # noqa: BLE001 - whatever fails here, uploads cannot be judged
         return [
             checks.Error(
-                f"Pillow lacks the codecs {', '.join(missing)}; uploads of those types would be refused.",
-                hint="Install a Pillow wheel built with them (pip install --force-reinstall pillow).",
+                f"the upload gate cannot judge images: {e}",
+                hint="Install the main API with its image extras: pip install '.[main-api]'.",
+                id="main_api.E001",
+            )
+        ]
+    if not hevc:
+        return [
+            checks.Error(
+                "pillow-heif has no HEVC decoder: HEIC uploads would be refused.",
+                hint="Install the pillow-heif wheel (it carries libheif with libde265).",
                 id="main_api.E001",
             )
         ]
     return []
-
-
-def pillow_configure() -> None:
-    """Make Pillow's own decompression-bomb guard agree with ours (it raises at twice the limit)."""
-    Image.MAX_IMAGE_PIXELS = settings.MAX_IMAGE_PIXELS

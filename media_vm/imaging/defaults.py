@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import os
 
-from media_vm.defaults import MAX_IMAGE_PIXELS
+from media_vm.defaults import MAX_IMAGE_FRAMES, MAX_IMAGE_PIXELS
 
 DEFAULT_MAX_PIXELS: int = MAX_IMAGE_PIXELS
 """Largest accepted image in pixels of one page: the VM's one limit (``media_vm.defaults``)."""
+
+DEFAULT_MAX_FRAMES: int = MAX_IMAGE_FRAMES
+"""Most frames (pages) of an accepted file (``media_vm.defaults``); the first one is used."""
+
+JUDGE_BOX: int = 256
+"""Box the upload gate decodes into to prove a file whole (``judging.judge``). JPEG and WebP
+shrink on load, which still reads every byte of the compressed data; PNG and GIF decode every
+row on the way down. TIFF and HEIF are decoded at full size instead: a TIFF pyramid or a HEIF
+thumbnail would let a smaller box skip the main image."""
 
 AVIF_EFFORT: int = 2
 """AVIF (libaom) ``effort``, 0 fastest .. 9 smallest. The knee of the curve is 2.

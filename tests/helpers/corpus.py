@@ -41,3 +41,36 @@ requires_corpus = pytest.mark.skipif(not corpus_available() and not os.environ.g
 
 #: Marks for a module of corpus tests: ``pytestmark = CORPUS_MARKS``.
 CORPUS_MARKS = [pytest.mark.corpus, requires_corpus]
+
+
+#: ``../shared/bugs``: inputs built to match other services' public bug reports, each with the
+#: right value in its README. Same rules as the corpus: skipped where absent, failing under CI.
+BUGS = CORPUS.parent / "bugs"
+
+
+def bugs_available() -> bool:
+    """True when the bugs folder exists."""
+    return BUGS.is_dir()
+
+
+def bugs_file(name: str) -> Path:
+    """Path of one bugs file; fails the test if the folder is there but the file is not."""
+    path = BUGS / name
+    if bugs_available() and not path.is_file():
+        pytest.fail(f"bugs file missing: {path}")
+    return path
+
+
+#: Skip where ../shared/bugs is absent, except under CI (where the tests then fail).
+requires_bugs = pytest.mark.skipif(
+    not bugs_available() and not os.environ.get("CI"), reason="../shared/bugs not present"
+)
+
+
+def shared_files() -> list[Path]:
+    """Every image file of ``../shared/corpus`` and ``../shared/bugs`` there is (READMEs left out)."""
+    found = []
+    for folder in (CORPUS, BUGS):
+        if folder.is_dir():
+            found.extend(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() != ".md"))
+    return found

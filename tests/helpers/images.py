@@ -243,3 +243,156 @@ def read(path: Path) -> pyvips.Image:
 def region_mean(image: pyvips.Image, x: int, y: int, w: int, h: int) -> np.ndarray:
     """Mean of each band over a rectangle of ``image``."""
     return np.asarray(image.crop(x, y, w, h).numpy(), dtype=np.float64).reshape(-1, image.bands).mean(axis=0)
+
+
+# --- device files: HEIC, CICP, PNG colour chunks, damaged-but-decodable PNGs -----------------
+
+
+def heif_enc_available() -> bool:
+    """True where Debian's ``heif-enc`` (package libheif-examples) is installed."""
+    import shutil
+
+    return shutil.which("heif-enc") is not None
+
+
+def require_heif_enc() -> None:
+    """Skip (fail under CI, where ``.ci/run`` installs it) when ``heif-enc`` is missing."""
+    import os
+
+    import pytest
+
+    if heif_enc_available():
+        return
+    if os.environ.get("CI"):
+        pytest.fail("heif-enc (libheif-examples) is missing and CI is set: .ci/run installs it")
+    pytest.skip("heif-enc not installed (apt-get install libheif-examples; make test does it)")
+
+
+def heif_enc(
+    picture: pyvips.Image, path: Path, *, avif: bool = False, cicp: tuple[int, int] | None = None, quality: int = 92
+) -> Path:
+    """``picture`` (8-bit RGB) encoded by ``heif-enc``: HEIC (x265) or AVIF (aom), 4:4:4. With
+    ``cicp`` = (primaries, transfer), the ``nclx`` box says those codes (ITU-T H.273): the
+    picture's numbers are stored as they are, and ``cicp`` says what they mean.
+
+    heif-enc 1.15 (Debian bookworm) ignores its own ``--colour_primaries`` options for PNG
+    input, so the two codes are written into the ``colr`` box it made; the matrix code it
+    encoded the YCbCr with is left as it is (the decoder needs it)."""
+    import subprocess
+
+    require_heif_enc()
+    source = path.with_suffix(".src.png")
+    picture.cast("uchar").copy(interpretation="srgb").pngsave(str(source))
+    command = ["heif-enc", "-q", str(quality), "-p", "chroma=444", "-o", str(path)]
+    if avif:
+        command += ["-A", "-p", "speed=9"]
+    subprocess.run([*command, str(source)], check=True, capture_output=True, timeout=120)
+    source.unlink()
+    if cicp is not None:
+        data = bytearray(path.read_bytes())
+        if b"colrnclx" not in data:
+            raise ValueError("heif-enc wrote no nclx box (its HEIC has none): use heic_by_libheif_encoder")
+        at = data.index(b"colrnclx") + 8
+        data[at : at + 4] = struct.pack(">HH", *cicp)
+        path.write_bytes(bytes(data))
+    return path
+
+
+def heic_by_libheif_encoder(
+    picture: pyvips.Image, path: Path, *, cicp: tuple[int, int] | None = None, orientation: int = 1
+) -> Path:
+    """``picture`` as HEIC written through pillow-heif's encoder (libheif + x265), for what
+    heif-enc 1.15 cannot write: an ``nclx`` box of (primaries, transfer) codes, matrix 1
+    (BT.709), full range; or ``orientation`` (EXIF 1-8) turned into ``irot``/``imir``
+    transforms by libheif (the EXIF orientation it keeps is reset to 1)."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()  # Image.save(format="HEIF") turns the orientation into irot
+    image = Image.fromarray(np.ascontiguousarray(picture.cast("uchar").numpy()))
+    options: dict[str, object] = {"quality": 92, "chroma": 444}
+    if cicp is not None:
+        options.update(color_primaries=cicp[0], transfer_characteristics=cicp[1], matrix_coefficients=1,
+                       full_range_flag=1)
+    if orientation != 1:
+        exif = image.getexif()
+        exif[0x0112] = orientation
+        options["exif"] = exif.tobytes()
+    image.save(path, format="HEIF", **options)
+    return path
+
+
+def heif_decoded_by_libheif(path: Path) -> np.ndarray:
+    """An independent decode of a HEIF file: Debian's ``heif-convert`` (its own libheif and
+    libde265, not the pillow-heif wheel the pipeline uses) to PNG, as an HxWx3 uint8 array."""
+    import subprocess
+    import tempfile
+
+    require_heif_enc()
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "decoded.png"
+        subprocess.run(["heif-convert", str(path), str(out)], check=True, capture_output=True, timeout=120)
+        image = pyvips.Image.new_from_file(str(out))
+        return np.asarray(image.extract_band(0, n=3).numpy(), dtype=np.uint8)
+
+
+def png_chunk(kind: bytes, body: bytes, *, crc: int | None = None) -> bytes:
+    """One PNG chunk; ``crc`` overrides the right CRC (to damage it)."""
+    right = zlib.crc32(kind + body)
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", right if crc is None else crc)
+
+
+def png_with_chunks(path: Path, pixels: np.ndarray, chunks: list[bytes]) -> Path:
+    """A PNG of ``pixels`` (HxWx3 or HxW uint8, or uint16) written by hand, with ``chunks``
+    (made by :func:`png_chunk`) between IHDR and IDAT."""
+    pixels = np.ascontiguousarray(pixels)
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    colour_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    depth = 16 if pixels.dtype == np.uint16 else 8
+    rows = pixels.astype(">u2" if depth == 16 else np.uint8).reshape(height, -1).view(np.uint8)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    body = png_chunk(b"IHDR", header) + b"".join(chunks) + png_chunk(b"IDAT", zlib.compress(raw, 6))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body + png_chunk(b"IEND", b""))
+    return path
+
+
+def gama_chunk(gamma: float) -> bytes:
+    """``gAMA`` with file gamma ``gamma`` (0.45455 for a 2.2 display curve, 1.0 for linear light)."""
+    return png_chunk(b"gAMA", struct.pack(">I", round(gamma * 100_000)))
+
+
+def chrm_chunk(primaries: tuple[tuple[float, float], ...]) -> bytes:
+    """``cHRM`` from ((rx, ry), (gx, gy), (bx, by), (wx, wy))."""
+    (rx, ry), (gx, gy), (bx, by), (wx, wy) = primaries
+    return png_chunk(b"cHRM", struct.pack(">8I", *(round(v * 100_000) for v in (wx, wy, rx, ry, gx, gy, bx, by))))
+
+
+def smooth_photo(width: int, height: int) -> np.ndarray:
+    """:func:`photo_like` without its pixel-level grain, as HxWx3 uint8: what a phone's
+    denoised photo is like. A variant's colour error against it is colour, not JPEG loss
+    (the grain alone costs ~2.3 ΔE through JPEG q82 with 4:2:0)."""
+    return np.asarray(photo_like(width, height).gaussblur(1.2).cast("uchar").numpy(), dtype=np.uint8)
+
+
+def ancillary_crc_png(path: Path, width: int = 320, height: int = 240) -> Path:
+    """A photo-like PNG whose ancillary ``pHYs`` chunk has a wrong CRC (its pixels intact):
+    browsers and libvips decode it, Pillow refuses it."""
+    phys = png_chunk(b"pHYs", struct.pack(">IIB", 2835, 2835, 1), crc=0xDEADBEEF)
+    return png_with_chunks(path, smooth_photo(width, height), [phys])
+
+
+def big_xmp_png(path: Path, width: int = 320, height: int = 240, *, xmp_bytes: int = 6_000_000) -> Path:
+    """A photo-like PNG carrying a compressed iTXt XMP packet of ``xmp_bytes`` (Photoshop writes
+    its document history there): over Pillow's text-chunk limit, nothing to libvips."""
+    rng = np.random.default_rng(3)
+    entries = []
+    size = 0
+    while size < xmp_bytes:
+        entry = f"<rdf:li stEvt:instanceID='xmp.iid:{rng.integers(1 << 62):016x}' stEvt:action='saved'/>"
+        entries.append(entry)
+        size += len(entry)
+    xmp = ("<x:xmpmeta xmlns:x='adobe:ns:meta/'><rdf:Seq>" + "".join(entries) + "</rdf:Seq></x:xmpmeta>").encode()
+    itxt = png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x01\x00\x00\x00" + zlib.compress(xmp, 9))
+    return png_with_chunks(path, smooth_photo(width, height), [itxt])

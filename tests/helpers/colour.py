@@ -1,0 +1,91 @@
+"""Colour references for the tests, computed by another route than the pipeline's own code.
+
+- :func:`delta_e76`: CIE 1976 ΔE*ab (Euclidean distance in CIELAB, D65 white), from 8-bit sRGB
+  through the IEC 61966-2-1 curve and matrix, all written out here in numpy.
+- :func:`p3_to_srgb_lcms`: Display P3 numbers converted to sRGB by littlecms (Pillow's
+  ``ImageCms``) with the Display P3 ICC profile, relative colorimetric.
+- :func:`gamma_to_srgb`, :func:`p3_gamma_to_srgb`: the PNG gAMA/cHRM maths written out with
+  the published Display P3 -> sRGB matrix (not computed from chromaticities as the pipeline does).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pyvips
+
+#: IEC 61966-2-1:1999 linear sRGB -> XYZ (D65), as the standard prints it.
+SRGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+D65_XYZ = np.array([0.9505, 1.0, 1.0890])
+
+#: Linear Display P3 -> linear sRGB, both D65 (the matrix published with CSS Color 4's sample code).
+P3_TO_SRGB = np.array(
+    [[1.2249401, -0.2249404, 0.0], [-0.0420569, 1.0420571, 0.0], [-0.0196376, -0.0786361, 1.0982735]]
+)
+
+
+def srgb_decode(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_encode(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(np.asarray(linear, dtype=np.float64), 0, 1)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def srgb8_to_lab(rgb: np.ndarray) -> np.ndarray:
+    """HxWx3 8-bit sRGB -> CIELAB (CIE 15:2004, D65 white)."""
+    xyz = srgb_decode(np.asarray(rgb, dtype=np.float64)[..., :3] / 255.0) @ SRGB_TO_XYZ.T
+    t = xyz / D65_XYZ
+    f = np.where(t > (6 / 29) ** 3, np.cbrt(t), t / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def delta_e76(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean CIE 1976 ΔE*ab between two same-size 8-bit sRGB pictures."""
+    if a.shape[:2] != b.shape[:2]:
+        raise ValueError(f"sizes differ: {a.shape} vs {b.shape}")
+    return float(np.sqrt(((srgb8_to_lab(a) - srgb8_to_lab(b)) ** 2).sum(axis=-1)).mean())
+
+
+def as_rgb(image: pyvips.Image) -> np.ndarray:
+    """HxWx3 uint8 of a decoded image (alpha dropped, grey expanded)."""
+    if image.hasalpha():
+        image = image.extract_band(0, n=image.bands - 1)
+    if image.bands == 1:
+        image = image.bandjoin([image, image])
+    return np.asarray(image.cast("uchar").numpy(), dtype=np.uint8)
+
+
+def resized_to(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """``image`` (HxWx3 uint8) resized to ``width`` x ``height`` (to compare a variant with its scene)."""
+    vimage = pyvips.Image.new_from_array(np.ascontiguousarray(image)).copy(interpretation="srgb")
+    scaled = vimage.resize(width / vimage.width, vscale=height / vimage.height, kernel="linear")
+    return np.asarray(scaled.cast("uchar").numpy(), dtype=np.uint8)
+
+
+def p3_to_srgb_lcms(p3: np.ndarray) -> np.ndarray:
+    """Display P3 numbers (HxWx3 uint8) -> sRGB by littlecms through Pillow's ImageCms."""
+    from PIL import Image, ImageCms
+
+    p3_profile = ImageCms.ImageCmsProfile(io.BytesIO(pyvips.Image.profile_load("p3")))
+    srgb_profile = ImageCms.createProfile("sRGB")
+    transform = ImageCms.buildTransform(
+        p3_profile, srgb_profile, "RGB", "RGB", renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC
+    )
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(p3)), transform))
+
+
+def gamma_to_srgb(samples: np.ndarray, file_gamma: float, *, peak: int = 255) -> np.ndarray:
+    """What a browser shows for a PNG with ``gAMA`` = ``file_gamma`` and sRGB primaries:
+    light = sample^(1/gamma) (PNG spec 11.3.3.2), then sRGB-encoded; 8-bit out."""
+    linear = (np.asarray(samples, dtype=np.float64) / peak) ** (1 / file_gamma)
+    return np.round(srgb_encode(linear) * 255).astype(np.uint8)
+
+
+def p3_gamma_to_srgb(samples: np.ndarray, file_gamma: float) -> np.ndarray:
+    """As :func:`gamma_to_srgb` for a PNG whose ``cHRM`` names the Display P3 primaries."""
+    linear = (np.asarray(samples, dtype=np.float64) / 255) ** (1 / file_gamma)
+    return np.round(srgb_encode(linear @ P3_TO_SRGB.T) * 255).astype(np.uint8)
