@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 import numpy as np
 import pyvips
@@ -89,3 +90,53 @@ def p3_gamma_to_srgb(samples: np.ndarray, file_gamma: float) -> np.ndarray:
     """As :func:`gamma_to_srgb` for a PNG whose ``cHRM`` names the Display P3 primaries."""
     linear = (np.asarray(samples, dtype=np.float64) / 255) ** (1 / file_gamma)
     return np.round(srgb_encode(linear @ P3_TO_SRGB.T) * 255).astype(np.uint8)
+
+
+def _s15(value: float) -> bytes:
+    """ICC s15Fixed16Number."""
+    return struct.pack(">i", int(round(value * 65536)))
+
+
+def adobe_rgb_icc() -> bytes:
+    """An ICC v2 display profile with the Adobe RGB (1998) primaries (D50-adapted colorants as
+    published in the Adobe RGB (1998) Color Image Encoding spec, section 4.3.4.3), D50 white and
+    a pure gamma of 563/256 (2.19921875), written byte by byte (ICC.1:2001-04 layout): no Adobe
+    profile ships offline here, and this one is ours to commit."""
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + bytes(4) + _s15(x) + _s15(y) + _s15(z)
+
+    text = b"Adobe RGB (1998) compatible, written by the tests\0"
+    gamma = b"curv" + bytes(4) + struct.pack(">IH", 1, 563) + bytes(2)
+    tags = [
+        (b"desc", b"desc" + bytes(4) + struct.pack(">I", len(text)) + text + bytes(8) + bytes(70)),
+        (b"cprt", b"text" + bytes(4) + b"No copyright: test data\0"),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(0.6097559, 0.3111145, 0.0194702)),
+        (b"gXYZ", xyz(0.2052401, 0.6256714, 0.0608902)),
+        (b"bXYZ", xyz(0.1492240, 0.0632141, 0.7445396)),
+        (b"rTRC", gamma), (b"gTRC", gamma), (b"bTRC", gamma),
+    ]
+    start = 128 + 4 + 12 * len(tags)
+    table, data = struct.pack(">I", len(tags)), b""
+    for signature, body in tags:
+        data += bytes(-len(data) % 4)  # tag data starts on 4-byte boundaries
+        table += signature + struct.pack(">II", start + len(data), len(body))
+        data += body
+    data += bytes(-len(data) % 4)
+    header = (struct.pack(">I", start + len(data)) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntr" + b"RGB "
+              + b"XYZ " + struct.pack(">6H", 2026, 1, 1, 0, 0, 0) + b"acsp" + bytes(24) + bytes(4)
+              + _s15(0.9642) + _s15(1.0) + _s15(0.8249) + bytes(48))
+    assert len(header) == 128
+    return header + table + data
+
+
+def icc_to_srgb_lcms(numbers: np.ndarray, icc: bytes) -> np.ndarray:
+    """RGB numbers (HxWx3 uint8) in the colour space of ``icc`` -> sRGB by littlecms (Pillow's
+    ``ImageCms``), relative colorimetric."""
+    from PIL import Image, ImageCms
+
+    transform = ImageCms.buildTransform(
+        ImageCms.ImageCmsProfile(io.BytesIO(icc)), ImageCms.createProfile("sRGB"), "RGB", "RGB",
+        renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
+    )
+    return np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(numbers)), transform))

@@ -175,3 +175,20 @@ def test_one_pixel_strips_survive_every_crop(tmp_path, width, height):
     for v in variants:
         image = read(v.path)
         assert image.width >= 1 and image.height >= 1 and (image.width, image.height) == (v.width, v.height)
+
+
+def test_an_adobe_rgb_tagged_image_gets_littlecms_colours(tmp_path):
+    """Adobe RGB (1998) numbers with their profile, as a camera or Photoshop writes them: shown as
+    littlecms converts them to sRGB; reading the numbers as sRGB would be visibly off."""
+    from tests.helpers.colour import adobe_rgb_icc, icc_to_srgb_lcms
+
+    icc = adobe_rgb_icc()
+    numbers = photo_like(200, 150).gaussblur(1.0).cast("uchar")
+    tagged = numbers.copy()
+    tagged.set_type(pyvips.GValue.blob_type, "icc-profile-data", icc)
+    source = tmp_path / "adobe.png"  # lossless, so only the colour conversion is measured
+    tagged.pngsave(str(source))
+    reference = icc_to_srgb_lcms(as_rgb(numbers), icc)
+    shown = as_rgb(open_image(source))
+    assert delta_e76(shown, reference) < 2
+    assert delta_e76(as_rgb(numbers), reference) > 3, "the naive reading would not be caught"
