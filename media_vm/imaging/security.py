@@ -54,7 +54,9 @@ def libvips_version() -> tuple[int, int, int]:
 def configure_libvips(*, concurrency: int | None = None, cache_max: int = 0) -> None:
     """Restrict loaders to the allowlist, block untrusted operations and size the cache.
 
-    Idempotent; call once per process (after any fork) before touching an image.
+    Idempotent and thread-safe; call once per process (after any fork) before touching an
+    image. The loader block is applied by the first call only; later calls adjust the cache
+    and concurrency.
     ``concurrency`` sets libvips' worker threads per pipeline (``None`` keeps libvips'
     default, ``VIPS_CONCURRENCY`` or the CPU count); ``cache_max`` is the operation cache
     size, 0 (off) by default because a long-running worker never sees the same input twice.
@@ -67,10 +69,14 @@ def configure_libvips(*, concurrency: int | None = None, cache_max: int = 0) -> 
             found = ".".join(map(str, libvips_version()))
             needed = ".".join(map(str, _MIN_LIBVIPS))
             raise ImageProcessingError(f"libvips {found} cannot block loaders (needs {needed}+)")
-        pyvips.block_untrusted_set(True)
-        pyvips.operation_block_set("VipsForeignLoad", True)
-        for name in ALLOWED_LOADER_CLASSES:
-            pyvips.operation_block_set(name, False)
+        if not _configured:
+            # Once only: blocking every loader and unblocking the allowed ones is not atomic, so
+            # doing it again while another thread opens an image would make that open see no
+            # loader at all (a valid JPEG refused as "not a supported format" under load).
+            pyvips.block_untrusted_set(True)
+            pyvips.operation_block_set("VipsForeignLoad", True)
+            for name in ALLOWED_LOADER_CLASSES:
+                pyvips.operation_block_set(name, False)
         pyvips.cache_set_max(cache_max)
         if cache_max == 0:
             pyvips.cache_set_max_mem(0)

@@ -109,3 +109,48 @@ def test_the_content_decides_not_the_name(tmp_path):
     png_named_jpg = tmp_path / "really-a-png.jpg"
     photo_like(32, 32).pngsave(str(png_named_jpg))
     assert probe(png_named_jpg).format == "png"
+
+
+_CONCURRENT_OPENS = r'''
+import sys, threading
+from media_vm.imaging.judging import judge
+from media_vm.imaging.security import configure_libvips
+data = open(sys.argv[1], "rb").read()
+errors, done = [], threading.Event()
+
+def reconfigure():
+    while not done.is_set():
+        configure_libvips()
+
+def open_many():
+    for _ in range(40):
+        try:
+            judge(data, name="upload")
+        except Exception as e:
+            errors.append(repr(e))
+
+configurer = threading.Thread(target=reconfigure)
+configurer.start()
+openers = [threading.Thread(target=open_many) for _ in range(8)]
+[t.start() for t in openers]
+[t.join() for t in openers]
+done.set()
+configurer.join()
+print(len(errors), errors[:2])
+'''
+
+
+def test_configuring_again_never_blocks_the_loaders_of_images_being_opened(tmp_path):
+    """The gate and the worker call configure_libvips from several threads; blocking every loader
+    and unblocking the allowed ones again made a concurrent open of a valid JPEG fail as "not a
+    supported image format" (one upload in 200 under load). A fresh process, as a server starts."""
+    import subprocess
+    import sys
+
+    from tests.helpers.images import photo_jpeg
+
+    photo = photo_jpeg(tmp_path / "p.jpg", 480, 320, quality=80)
+    run = subprocess.run([sys.executable, "-c", _CONCURRENT_OPENS, str(photo)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "0 []"
