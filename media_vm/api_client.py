@@ -11,7 +11,7 @@ import requests
 
 from media_vm.exceptions import MainAPIError
 from media_vm.logging_setup import current_request_id
-from shared.payloads import CompletePayload, PendingImagePayload
+from shared.payloads import CompletePayload, DeletionPayload, PendingImagePayload
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +81,12 @@ class MainAPIClient:
     def cleanup(self, main_api_id: int, reason: str) -> dict[str, Any]:
         return dict(self._request("DELETE", f"/api/media/cleanup/{int(main_api_id)}", json={"reason": reason},
                                   headers=self._trace()).json())
+
+    def deletions(self, *, limit: int = 100) -> list[DeletionPayload]:
+        """Deleted uploads this VM has not acknowledged erasing yet, oldest first."""
+        body = self._request("GET", "/api/media/deletions", params={"limit": str(int(limit))}).json()
+        return list(body.get("deletions", []))
+
+    def deletion_done(self, deletion_id: int) -> dict[str, Any]:
+        """Acknowledge one deletion (idempotent on the main API's side)."""
+        return dict(self._request("POST", f"/api/media/deletions/{int(deletion_id)}/done").json())

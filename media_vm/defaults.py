@@ -88,3 +88,16 @@ uploads far lower (5 MB). Past it the image is rejected, not retried."""
 REPORT_RETRY_SECONDS = 30.0
 """After a failed delivery of an outcome (callback or cleanup), the healer tries again no sooner
 than this (seconds)."""
+
+DELETIONS_POLL_SECONDS = 10.0
+"""How often a running worker asks the main API for deleted uploads to erase
+(``GET /api/media/deletions``); with the server's variant cache TTL this keeps a deleted
+image's ``/serve`` answering 404 within the 60 s the uploads issue allows."""
+
+DELETION_UNSEEN_GRACE_SECONDS = 120.0
+"""A deletion of an upload this VM has no record of is acknowledged only once it is this old:
+a poll that listed the upload just before its deletion may still register it, and the next
+pass then erases it. Meanwhile the deletion stays listed (harmless: nothing is kept)."""
+
+DELETIONS_BATCH = 100
+"""Deletions fetched and erased per pass."""

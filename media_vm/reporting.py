@@ -4,8 +4,9 @@ The callback step, the give-up path and the healer all report through :class:`Re
 ``complete`` (``POST /api/media/complete/{id}`` with the rich payload) for a processed image,
 ``cleanup`` (``DELETE /api/media/cleanup/{id}`` with the reason) for one given up. Both are
 idempotent on the main API's side, so a report may be repeated; ``reported`` on the media
-file row records that the main API acknowledged it. Later reports (progress, deletion acks)
-belong here too.
+file row records that the main API acknowledged it. ``deletion_done`` acknowledges a deleted
+upload the VM has erased (``POST /api/media/deletions/{id}/done``, idempotent too). Later
+reports (progress) belong here too.
 """
 
 from __future__ import annotations
@@ -91,3 +92,9 @@ class Reporter:
                 outcome = "cleaned_up"
         self.repo.mark_reported(row["id"])
         return outcome
+
+    def deletion_done(self, deletion_id: int) -> None:
+        """Tell the main API the deletion ``deletion_id`` is erased here; raises
+        :class:`MainAPIError` when not delivered (the deletion stays listed, and the next
+        pass erases nothing more and acknowledges it again)."""
+        self.client.deletion_done(deletion_id)

@@ -2,9 +2,10 @@
 
 The media DB is the queue. Each poll registers what the main API lists as pending; then
 up to ``concurrency`` threads claim due images (``media_vm.db.queue``) and run the steps
-that are not done yet. A failed step is judged by ``media_vm.policy``; outcomes reach the
-main API through ``media_vm.reporting``. SIGTERM/SIGINT set a stop flag: running steps
-finish, claims are released, nothing is lost (warm shutdown).
+that are not done yet. Every ``DELETIONS_POLL_SECONDS`` the loop also erases the uploads
+the main API lists as deleted (``media_vm.deletions``). A failed step is judged by
+``media_vm.policy``; outcomes reach the main API through ``media_vm.reporting``.
+SIGTERM/SIGINT set a stop flag: running steps finish, claims are released, nothing is lost (warm shutdown).
 
 Like rq's ``Worker``, it is given its collaborators (media DB, storage, main API client,
 image processes), so a test builds one in a line and calls ``work(burst=True)`` in this
@@ -28,7 +29,8 @@ from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
-from media_vm.defaults import FULL_POLL_EVERY, POLL_ERROR_MAX_SECONDS
+from media_vm.defaults import DELETIONS_POLL_SECONDS, FULL_POLL_EVERY, POLL_ERROR_MAX_SECONDS
+from media_vm.deletions import erase_deleted
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
 from media_vm.healer import heal
 from media_vm.isolation import ImageProcesses
@@ -72,7 +74,7 @@ class Worker:
         self._pool: ThreadPoolExecutor | None = None
         self._poller: threading.Thread | None = None
         self._in_flight: set[Future[None]] = set()
-        self._next_poll = self._next_heal = 0.0
+        self._next_poll = self._next_heal = self._next_erase = 0.0
         self._poll_failures = 0
         self._polled_once = False
 
@@ -283,6 +285,7 @@ class Worker:
         self._poll_failures, self._polled_once = 0, False
         self._next_poll = 0.0
         self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
+        self._next_erase = 0.0  # deletions that arrived while the worker was down: at once
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="media-worker")
         if not burst and self.settings.long_poll_seconds > 0:
             self._poller = threading.Thread(target=self._long_poller, name="media-poller", daemon=True)
@@ -316,6 +319,7 @@ class Worker:
                     self._poll_if_due(burst)
                     self._claim(max_jobs)
                     self._heal_if_due()
+                    self._erase_if_due()
                 except MainAPIError:
                     raise
                 except Exception:  # noqa: BLE001 - e.g. the media DB away for a while: wait and resume
@@ -356,12 +360,28 @@ class Worker:
         """One self-healing cycle over this worker's collaborators (``media_vm.healer``)."""
         return heal(settings=self.settings, repo=self.repo, storage=self.storage, reporter=self.reporter)
 
+    def _erase_if_due(self) -> None:
+        if time.monotonic() >= self._next_erase:
+            self.erase_deleted()
+            self._next_erase = time.monotonic() + DELETIONS_POLL_SECONDS
+
+    def erase_deleted(self) -> dict[str, int]:
+        """One pass over the uploads the main API lists as deleted (``media_vm.deletions``);
+        an unreachable main API is logged and left to the next pass."""
+        try:
+            return erase_deleted(repo=self.repo, storage=self.storage, client=self.client, reporter=self.reporter)
+        except MainAPIError as e:
+            log.warning("worker %s: deletions not fetched (%s); next pass in %.0fs", self.settings.worker_id, e,
+                        DELETIONS_POLL_SECONDS)
+            return {}
+
     def _drained(self) -> bool:
         """Burst mode with nothing running: True when no unfinished image is left; else wait
         for the next one to fall due (a retry's backoff)."""
         due = self.repo.next_due()
         if due is None:
             self.heal()
+            self.erase_deleted()
             return True
         self.stop.wait(min(5.0, max(0.1, (due - utcnow()).total_seconds())))
         return False

@@ -28,6 +28,23 @@ class PendingListPayload(TypedDict):
     total: int
 
 
+class DeletionPayload(TypedDict):
+    """One item of ``GET /api/media/deletions``: a deleted upload the media VM must erase.
+    ``media_id`` is null when the upload was never reported processed; ``main_api_id`` is the
+    deleted upload's id (the ``id`` of the pending list); ``requested_at`` ISO 8601."""
+
+    id: int
+    media_id: str | None
+    main_api_id: int
+    requested_at: str
+
+
+class DeletionListPayload(TypedDict):
+    """``GET /api/media/deletions``: the deletions not yet acknowledged, oldest first."""
+
+    deletions: list[DeletionPayload]
+
+
 class VariantPayload(TypedDict):
     """One variant file the media VM made, as the media DB records it: ``size`` (a name of
     ``shared.sizes.SIZES``), ``format`` (``ImageFormat``), ``bg`` (``BACKGROUNDS``), its real

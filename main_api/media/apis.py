@@ -203,6 +203,71 @@ class CleanupApi(MediaKeyApi):
         return Response({"success": True, "message": f"image {image.pk} marked failed and its temp file removed"})
 
 
+DELETION_EXAMPLE = {"id": 7, "media_id": "3f2a9c0d4b5e6f708192a3b4c5d6e7f8", "main_api_id": 42,
+                    "requested_at": "2026-05-04T10:21:07.512Z"}
+
+
+class MediaDeletionsApi(MediaKeyApi):
+    """``GET /api/media/deletions``: deleted uploads the media VM has not erased yet
+    (``shared.payloads.DeletionListPayload``), oldest first."""
+
+    class FilterSerializer(serializers.Serializer):
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+
+    @extend_schema_serializer(component_name="MediaDeletion")
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField(help_text="the deletion's id, for POST /api/media/deletions/{id}/done")
+        media_id = serializers.CharField(allow_null=True,
+                                         help_text="the image's media id; null when it was never reported processed")
+        main_api_id = serializers.IntegerField(source="pending_image_id",
+                                               help_text="the deleted upload's id (as in /api/media/pending/all)")
+        requested_at = serializers.DateTimeField()
+
+    @extend_schema(
+        operation_id="media_deletions",
+        summary="Deleted uploads to erase from the media VM (not yet acknowledged), oldest first",
+        parameters=[FilterSerializer],
+        responses={
+            200: OpenApiResponse(
+                inline_serializer("MediaDeletionList", {"deletions": OutputSerializer(many=True)}),
+                examples=[OpenApiExample("one to erase", value={"deletions": [DELETION_EXAMPLE]})],
+            ),
+            400: ERROR, 401: ERROR,
+        },
+        tags=["media VM"],
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        deletions = selectors.media_deletions_open(limit=filters.validated_data["limit"])
+        return Response({"deletions": self.OutputSerializer(deletions, many=True).data})
+
+
+class MediaDeletionDoneApi(MediaKeyApi):
+    """``POST /api/media/deletions/{id}/done``: the media VM has erased the image (idempotent)."""
+
+    @extend_schema(
+        operation_id="media_deletion_done",
+        summary="The media VM erased a deleted upload (idempotent)",
+        request=None,
+        responses={
+            200: OpenApiResponse(
+                inline_serializer("MediaDeletionDone", {"success": serializers.BooleanField(),
+                                                        "id": serializers.IntegerField(),
+                                                        "done_at": serializers.DateTimeField()}),
+                examples=[OpenApiExample("acknowledged", value={"success": True, "id": 7,
+                                                                "done_at": "2026-05-04T10:21:09.004Z"})],
+            ),
+            401: ERROR, 404: OpenApiResponse(ERROR, description="no such deletion"),
+        },
+        tags=["media VM"],
+    )
+    def post(self, request: Request, deletion_id: str) -> Response:
+        deletion = services.media_deletion_done(deletion_id=int(deletion_id))
+        return Response({"success": True, "id": deletion.pk,
+                         "done_at": serializers.DateTimeField().to_representation(deletion.done_at)})
+
+
 class AnalysisApi(APIView):
     """``GET /api/media/analysis/{media_id}``: the AI analysis stored with a processed image, to
     the media key or to the image's owner (their user token); anyone else gets a 404."""
@@ -503,7 +568,8 @@ class UploadListApi(APIView):
 
 
 class UploadDetailApi(APIView):
-    """``GET /api/uploads/{id}``: one upload, to its owner or the media key."""
+    """``GET /api/uploads/{id}``: one upload, to its owner or the media key; ``PATCH`` (a logo's
+    background) and ``DELETE`` (the upload and everything of it), to its owner."""
 
     authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
     permission_classes = [MediaKeyOrUser]
@@ -557,6 +623,33 @@ class UploadDetailApi(APIView):
             image_id=int(upload_id), user_id=_user_id(request), background=serializer.validated_data["background"]
         )
         return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
+
+
+    @extend_schema(
+        operation_id="uploads_delete",
+        summary="Delete one of your uploads, and everything of it on the media VM",
+        description=(
+            "204. The profile field or site media row that points at the upload is cleared, its temp "
+            "original deleted, and the media VM erases its original, variants, analysis and fingerprint "
+            "(locally and in the bucket) on its next poll of `GET /api/media/deletions`; within 60 s "
+            "`/api/images/{media_id}` answers 404. Not idempotent by design: the upload is gone, so a "
+            "second DELETE answers 404 like any unknown id."
+        ),
+        request=None,
+        responses={
+            204: OpenApiResponse(description="deleted"),
+            401: ERROR,
+            403: OpenApiResponse(ERROR, description="the media key: only the owner deletes an upload"),
+            404: OpenApiResponse(ERROR, description="no such upload (also: already deleted), or someone else's"),
+        },
+        tags=["uploads"],
+    )
+    def delete(self, request: Request, upload_id: str) -> Response:
+        if isinstance(request.auth, MediaClient):
+            # the media VM reads uploads; erasing one is its owner's decision (or the admin's)
+            raise drf_exceptions.PermissionDenied("only the upload's owner may delete it")
+        services.upload_delete(image_id=int(upload_id), user_id=request.user.pk)
+        return Response(status=204)
 
 
 class UploadRetryApi(APIView):

@@ -90,3 +90,28 @@ class PendingImage(models.Model):
     def is_finished(self) -> bool:
         """Processed or complete: the media VM's work is done and must not be destroyed."""
         return self.status in (self.Status.PROCESSED, self.Status.COMPLETE)
+
+
+
+class MediaDeletion(models.Model):
+    """A deleted upload the media VM must erase: its original under ``bulk/``, every variant,
+    the analysis and the fingerprint. Written in the transaction that deletes the upload's row,
+    listed to the VM (``GET /api/media/deletions``) until it acknowledges it
+    (``POST /api/media/deletions/{id}/done`` sets ``done_at``); the row is kept afterwards as
+    the record of the erasure (ids and times only, nothing of the image)."""
+
+    #: The image's id on the media VM; null when the upload was never reported processed (the
+    #: VM finds its work by ``pending_image_id`` then).
+    media_id = models.CharField(max_length=32, null=True, blank=True)
+    #: The id the deleted ``pending_images`` row had (the VM's ``main_api_id``); not a foreign
+    #: key: the row is gone.
+    pending_image_id = models.BigIntegerField()
+    requested_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "media_deletions"
+        indexes = [models.Index(fields=["done_at", "id"], name="media_deletions_open_idx")]
+
+    def __str__(self) -> str:
+        return f"deletion #{self.pk} of upload {self.pending_image_id}"

@@ -17,7 +17,7 @@ from django.utils import timezone
 from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import temp_files
 from main_api.media.failure_reasons import failure_reason_for_owner
-from main_api.media.models import PendingImage
+from main_api.media.models import MediaDeletion, PendingImage
 from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar_get
 from shared.naming import is_media_id
 from shared.payloads import smart_url
@@ -467,3 +467,8 @@ def upload_detail(image: PendingImage) -> dict[str, Any]:
 
 def _positive_int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def media_deletions_open(*, limit: int) -> list[MediaDeletion]:
+    """Deletions the media VM has not acknowledged yet, oldest first."""
+    return list(MediaDeletion.objects.filter(done_at__isnull=True).order_by("id")[:limit])

@@ -1,4 +1,4 @@
-"""``/users/me``: the signed-in user's profile, and uploads to it."""
+"""``/users/me``: the signed-in user's profile, uploads to it, and erasing the account."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.uploads import upload_fields_check
 from main_api.users.selectors import user_profile_get
-from main_api.users.services import user_profile_update
+from main_api.users.services import user_erase, user_profile_update
 from shared.data_types import UPLOAD_FIELDS
 
 
@@ -70,7 +70,8 @@ class UploadField(serializers.FileField):
 
 
 class UserMeApi(APIView):
-    """``GET /users/me`` and ``PATCH /users/me`` (multipart: image fields, display_name, bio)."""
+    """``GET /users/me``, ``PATCH /users/me`` (multipart: image fields, display_name, bio) and
+    ``DELETE /users/me`` (the account and everything of it)."""
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
     throttle_scope = "uploads"
@@ -135,3 +136,20 @@ class UserMeApi(APIView):
             raise
         metrics.uploads_observed(data_types=[UPLOAD_FIELDS[field].value for field in files], outcome="accepted")
         return Response(self.OutputSerializer(user_profile_get(user=request.user)).data)
+
+    @extend_schema(
+        operation_id="users_me_delete",
+        summary="Erase your account and everything of it",
+        description=(
+            "204. Every upload is deleted as `DELETE /api/uploads/{id}` deletes one (the media VM erases "
+            "its original, variants, analysis and fingerprint on its next poll; within 60 s its smart URLs "
+            "answer 404), then the user, its profiles and its token. The token no longer works afterwards "
+            "(a second call: 401)."
+        ),
+        request=None,
+        responses={204: OpenApiResponse(description="erased"), 401: ERROR},
+        tags=["users"],
+    )
+    def delete(self, request: Request) -> Response:
+        user_erase(user=request.user)
+        return Response(status=204)

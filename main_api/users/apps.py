@@ -9,7 +9,8 @@ class UsersConfig(AppConfig):
     The top of the dependency order: uses ``media`` (uploads, pending images) and ``common``;
     neither imports it. Plugs into media's hook here: when an upload fails, the references it
     set are given back (``services.failed_upload_references_restore``), and taken again when it is
-    retried (``services.retried_upload_references_reapply``).
+    retried (``services.retried_upload_references_reapply``); when it is deleted, every field
+that points at it is cleared (``services.deleted_upload_references_clear``).
     """
 
     name = "main_api.users"
@@ -19,8 +20,14 @@ class UsersConfig(AppConfig):
         from main_api.media.services import (
             pending_image_failure_handler_register,
             pending_image_retry_handler_register,
+            upload_deletion_handler_register,
         )
-        from main_api.users.services import failed_upload_references_restore, retried_upload_references_reapply
+        from main_api.users.services import (
+            deleted_upload_references_clear,
+            failed_upload_references_restore,
+            retried_upload_references_reapply,
+        )
 
         pending_image_failure_handler_register(failed_upload_references_restore)
         pending_image_retry_handler_register(retried_upload_references_reapply)
+        upload_deletion_handler_register(deleted_upload_references_clear)

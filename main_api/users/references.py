@@ -144,3 +144,14 @@ def references_rewrite(*, user_id: int, old: str, new: str) -> int:
         model.objects.filter(user_id=user_id, **{column: old}).update(**{column: new})
         for model, column in REFERENCE_FIELDS
     )
+
+
+def references_clear(*, user_id: int, values: set[str]) -> int:
+    """Empty every reference field of the user that holds one of ``values`` (a deleted upload's
+    temp path and smart URLs) and remove the site media rows that do; the number changed."""
+    changed = sum(
+        model.objects.filter(user_id=user_id, **{f"{column}__in": values}).update(**{column: ""})
+        for model, column in REFERENCE_FIELDS if model is not SiteMedia
+    )
+    deleted, _ = SiteMedia.objects.filter(user_id=user_id, media_path__in=values).delete()
+    return changed + deleted

@@ -26,7 +26,7 @@ from main_api.media.selectors import (
     pending_images_by_path,
     processed_image_ids,
 )
-from main_api.media.services import pending_image_create, pending_image_mark_complete
+from main_api.media.services import pending_image_create, pending_image_mark_complete, upload_delete
 from main_api.media.uploads import uploads_check
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
@@ -34,6 +34,7 @@ from main_api.users.references import (
     reference_reapply,
     reference_restore,
     reference_set,
+    references_clear,
     references_rewrite,
     target_for_upload,
 )
@@ -163,6 +164,50 @@ def _reference_before(image: PendingImage) -> str:
         else:  # pending or processed: its URL replacement is still to come and will rewrite it
             return value
     return ""
+
+
+# --- deletion --------------------------------------------------------------------------------
+
+
+def deleted_upload_references_clear(image: PendingImage) -> int:
+    """Empty every field of the owner that points at the upload being deleted (its temp path
+    or its smart URL, with or without ``bg=removed``) and remove the site media rows that do;
+    the number changed. The media app's deletion hook (registered in ``UsersConfig.ready()``),
+    run inside the transaction of the deletion."""
+    values = {image.image_path}
+    if image.media_id:
+        url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+        values |= {url, f"{url}&bg=removed"}
+    cleared = references_clear(user_id=image.user_id, values=values)
+    if cleared:
+        log.info("upload %s deleted: %s reference(s) to it cleared", image.pk, cleared)
+    return cleared
+
+
+@dataclass
+class ErasureResult:
+    """What :func:`user_erase` did: the user's id and how many uploads it deleted."""
+
+    user_id: int
+    uploads: int
+
+
+@transaction.atomic
+def user_erase(*, user: User) -> ErasureResult:
+    """Erase the account on its owner's request: every upload deleted as ``DELETE
+    /api/uploads/{id}`` deletes one (references cleared, temp original removed once committed,
+    a deletion request recorded for the media VM, which erases the originals, variants,
+    analyses and fingerprints on its next poll), then the user with its profiles and token.
+    One transaction: all of it or nothing. Logs the user's id and the counts, nothing of the
+    content (no name, no file)."""
+    user_id = user.pk
+    image_ids = list(PendingImage.objects.filter(user_id=user_id).order_by("id").values_list("id", flat=True))
+    for image_id in image_ids:
+        upload_delete(image_id=image_id, user_id=user_id)
+    user.delete()
+    log.info("user %s erased on request: %s upload(s) deleted, as many deletions requested of the media VM",
+             user_id, len(image_ids))
+    return ErasureResult(user_id=user_id, uploads=len(image_ids))
 
 
 # --- URL replacement -------------------------------------------------------------------------

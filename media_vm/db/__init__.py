@@ -3,8 +3,8 @@
 ``schema`` (tables), ``migrations``, ``engine`` (engines, ``utcnow``), and the records of each
 concept: ``queue`` (registering, claims, leases, final state), ``checklist`` (steps),
 ``results`` (original, analysis, variants), ``fingerprints``, ``heartbeats`` (and the counts
-of ``/metrics``). :class:`Repository` is all of them over one engine; nothing outside this
-package writes SQL.
+of ``/metrics``), ``deletions`` (erasing a deleted upload). :class:`Repository` is all of them
+over one engine; nothing outside this package writes SQL.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from media_vm.db.base import Claim
 from media_vm.db.checklist import ChecklistRecords
+from media_vm.db.deletions import DeletionRecords
 from media_vm.db.engine import make_engine, ping, utcnow
 from media_vm.db.fingerprints import FingerprintRecords
 from media_vm.db.heartbeats import HeartbeatRecords
@@ -31,7 +32,8 @@ from media_vm.db.schema import (
 )
 
 
-class Repository(QueueRecords, ChecklistRecords, ResultsRecords, FingerprintRecords, HeartbeatRecords):
+class Repository(QueueRecords, ChecklistRecords, ResultsRecords, FingerprintRecords, HeartbeatRecords,
+                 DeletionRecords):
     """Every read and write of the media DB the worker, the healer and the server make."""
 
     def __init__(self, engine: Engine, *, lease_seconds: int = 300) -> None:

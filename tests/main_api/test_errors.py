@@ -16,9 +16,9 @@ def test_an_unknown_url_is_a_json_404(db):
 
 
 def test_a_wrong_method_is_a_json_405(artist):
-    response = client_for(artist).delete("/users/me")
+    response = client_for(artist).put("/users/me")  # DELETE /users/me erases the account (issue 14)
     assert response.status_code == 405
-    assert response.json() == {"message": 'Method "DELETE" not allowed.', "extra": {"code": "method_not_allowed"}}
+    assert response.json() == {"message": 'Method "PUT" not allowed.', "extra": {"code": "method_not_allowed"}}
 
 
 def test_a_crash_is_a_json_500_without_a_trace(artist, monkeypatch):

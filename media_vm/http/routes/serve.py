@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import time
 from calendar import timegm
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 
 #: Finished images whose variant list a server process keeps in memory (a few KB each).
 VARIANT_CACHE_SIZE = 20_000
+#: Seconds a finished image's variant list is kept before the media DB is asked again: a
+#: deleted image (``media_vm.deletions``) stops being served within this time, well inside
+#: the 60 s the uploads issue allows with the worker's ``DELETIONS_POLL_SECONDS``. (Until then
+#: its files are already gone, so a stream answers 404 anyway; a redirect or X-Accel does not
+#: look.) One primary-key query per image per 30 s is nothing next to sending the bytes.
+VARIANT_CACHE_TTL_SECONDS = 30.0
 #: Bytes read from a stream at a time.
 CHUNK_BYTES = 256 * 1024
 BACKGROUNDS = ("original", "removed")
@@ -44,26 +51,29 @@ BACKGROUNDS = ("original", "removed")
 class VariantCache:
     """The variants of an image and whether it has alpha, from the media DB. A finished
     image's set never changes (re-processing makes a new media id), so it is kept in memory
-    after the first request; an unfinished or unknown one is asked of the media DB every time."""
+    after the first request, for ``ttl`` seconds (the image may be deleted); an unfinished or
+    unknown one is asked of the media DB every time."""
 
-    def __init__(self, repo: Repository, size: int = VARIANT_CACHE_SIZE) -> None:
+    def __init__(self, repo: Repository, size: int = VARIANT_CACHE_SIZE,
+                 ttl: float = VARIANT_CACHE_TTL_SECONDS) -> None:
         self.repo = repo
         self.size = size
-        self._cache: OrderedDict[str, tuple[list[Any], bool]] = OrderedDict()
+        self.ttl = ttl
+        self._cache: OrderedDict[str, tuple[float, tuple[list[Any], bool]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def lookup(self, media_id: str) -> tuple[list[Any], bool]:
         """``(variant rows, has alpha)``; ``([], False)`` for an unknown image."""
         with self._lock:
             hit = self._cache.get(media_id)
-            if hit is not None:
+            if hit is not None and time.monotonic() < hit[0]:
                 self._cache.move_to_end(media_id)
-                return hit
+                return hit[1]
         row = self.repo.by_media_id(media_id)
         found = (self.repo.variants(media_id) if row else [], bool(row and row["has_alpha"]))
         if row is not None and row["status"] == JobStatus.DONE.value and found[0]:
             with self._lock:
-                self._cache[media_id] = found
+                self._cache[media_id] = (time.monotonic() + self.ttl, found)
                 while len(self._cache) > self.size:
                     self._cache.popitem(last=False)
         return found

@@ -170,3 +170,31 @@ def test_behind_nginx_serve_answers_with_x_accel_redirect(media_db_url, tmp_path
     assert seen["headers"]["Content-Type"] == "image/webp"
     assert seen["headers"]["Cache-Control"] == "public, max-age=31536000, immutable"
     app.engine.dispose()
+
+
+def test_the_variant_cache_forgets_a_finished_image_after_its_ttl(media_db_url):
+    """A deleted image must not be served from memory for long: the cache keeps a finished
+    image's variants ``VARIANT_CACHE_TTL_SECONDS`` at most (30 s, inside the 60 s allowed)."""
+    import time
+
+    from media_vm.db import Repository, make_engine, migrate
+    from media_vm.http.routes.serve import VARIANT_CACHE_TTL_SECONDS, VariantCache
+
+    assert VARIANT_CACHE_TTL_SECONDS <= 30
+    engine = make_engine(media_db_url)
+    migrate(engine)
+    repo = Repository(engine)
+    repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
+                   "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
+    claim = repo.claim_next("t")
+    row = repo.media_file(claim.media_file_id)
+    repo.save_variants(claim, row["media_id"], [{"size": "detail", "format": "jpeg", "bg": "original",
+                                                  "path": "library/x.jpg", "width": 1, "height": 1, "bytes": 1}])
+    repo.finish(claim, processing_seconds=1.0)
+    cache = VariantCache(repo, ttl=0.2)
+    assert cache.lookup(row["media_id"])[0]
+    repo.deletion_hold(main_api_id=1, media_id=row["media_id"])
+    repo.erase(row["id"])
+    assert cache.lookup(row["media_id"])[0]  # still in memory
+    time.sleep(0.3)
+    assert cache.lookup(row["media_id"]) == ([], False)
