@@ -151,7 +151,10 @@ elif _db["ENGINE"] == "django.db.backends.mysql":
     _db.setdefault("OPTIONS", {})
     _db["OPTIONS"].setdefault("charset", "utf8mb4")
     _db["OPTIONS"].setdefault("init_command", "SET sql_mode='STRICT_TRANS_TABLES'")
-    _db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    # One test database per test process: two runs on one server (a developer's and CI's, or
+    # two checkouts) would otherwise drop each other's test_<name> mid-run.
+    _db["TEST"] = {"NAME": f"test_{_db['NAME']}_{os.getpid()}", "CHARSET": "utf8mb4",
+                   "COLLATION": "utf8mb4_unicode_ci"}
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
