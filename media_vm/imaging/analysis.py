@@ -43,7 +43,7 @@ from shared.data_types import DataType
 from shared.sizes import Fit, Size
 
 #: Bumped when a measure changes meaning, so stored analyses can be told apart.
-ANALYSER_VERSION = "local-2"
+ANALYSER_VERSION = "local-3"
 
 
 @dataclass(frozen=True)
