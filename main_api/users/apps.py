@@ -9,7 +9,8 @@ class UsersConfig(AppConfig):
     The top of the dependency order: uses ``media`` (uploads, pending images) and ``common``;
     neither imports it. Plugs into media's hook here: when an upload fails, the references it
     set are given back (``services.failed_upload_references_restore``), and taken again when it is
-    retried (``services.retried_upload_references_reapply``).
+    retried (``services.retried_upload_references_reapply``). Tells media whether a user keeps
+    the GPS position of their photos (the profile's ``keep_location``).
     """
 
     name = "main_api.users"
@@ -24,3 +25,10 @@ class UsersConfig(AppConfig):
 
         pending_image_failure_handler_register(failed_upload_references_restore)
         pending_image_retry_handler_register(retried_upload_references_reapply)
+
+        from main_api.media.services import location_policy_register
+        from main_api.users.models import UserProfile
+
+        location_policy_register(
+            lambda user_id: UserProfile.objects.filter(user_id=user_id, keep_location=True).exists()
+        )
