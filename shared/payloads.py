@@ -112,6 +112,8 @@ ANALYSIS_LOCAL_FIELDS: tuple[str, ...] = (
     "background_removed",
     "background_reason",
     "phash",
+    "placeholder",
+    "exif",
     "embedding_version",
     "analyser",
 )

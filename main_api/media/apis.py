@@ -446,6 +446,40 @@ class SimilarImagesApi(APIView):
 # --- uploads as a resource of their owner (/api/uploads) -----------------------------------------
 
 
+@extend_schema_serializer(component_name="UploadPlaceholder")
+class PlaceholderSerializer(serializers.Serializer):
+    thumbhash = serializers.CharField(
+        help_text="ThumbHash (github.com/evanw/thumbhash), base64: decode with thumbHashToDataURL for a blurred preview"
+    )
+    dominant_color = serializers.CharField(help_text="#rrggbb, the largest dominant colour (a flat fallback)")
+
+
+@extend_schema_serializer(component_name="UploadGps")
+class GpsSerializer(serializers.Serializer):
+    lat = serializers.FloatField(help_text="decimal degrees, south negative")
+    lon = serializers.FloatField(help_text="decimal degrees, west negative")
+
+
+@extend_schema_serializer(component_name="UploadExif")
+class ExifSerializer(serializers.Serializer):
+    """Each field null when the file does not say."""
+
+    camera_make = serializers.CharField(allow_null=True)
+    camera_model = serializers.CharField(allow_null=True)
+    lens = serializers.CharField(allow_null=True)
+    taken_at = serializers.CharField(
+        allow_null=True, help_text="ISO 8601; with an offset only when the camera recorded one"
+    )
+    exposure_time = serializers.FloatField(allow_null=True, help_text="seconds (0.008 is 1/125)")
+    f_number = serializers.FloatField(allow_null=True)
+    iso = serializers.IntegerField(allow_null=True)
+    focal_length_mm = serializers.FloatField(allow_null=True, help_text="real focal length, not 35 mm-equivalent")
+    gps = GpsSerializer(
+        allow_null=True,
+        help_text="only to the owner, and only stored when the owner's profile has keep_location on (off by default)",
+    )
+
+
 @extend_schema_serializer(component_name="Upload")
 class UploadOutputSerializer(serializers.Serializer):
     """The upload object (``selectors.upload_detail``)."""
@@ -484,6 +518,10 @@ class UploadOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="a processed logo: whether background removal produced a cut-out"
     )
     duplicate_of = serializers.IntegerField(allow_null=True, help_text="id of your earlier upload of this image")
+    placeholder = PlaceholderSerializer(
+        allow_null=True, help_text="what to show while the image loads; null until processed"
+    )
+    exif = ExifSerializer(allow_null=True, help_text="camera facts from the file's EXIF; null until processed")
     analysis = serializers.DictField(allow_null=True, help_text="the stored analysis; null until processed")
 
 
@@ -501,6 +539,9 @@ UPLOAD_EXAMPLE = {
          "url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=detail"},
     ],
     "background": "original", "background_removed": True, "duplicate_of": None,
+    "placeholder": {"thumbhash": "3OcRJYB4d3h/iIeHeEh3eIhw+j3A", "dominant_color": "#1e59c7"},
+    "exif": {"camera_make": None, "camera_model": None, "lens": None, "taken_at": None, "exposure_time": None,
+             "f_number": None, "iso": None, "focal_length_mm": None, "gps": None},
     "analysis": {"dominant_colors": ["#1e59c7"], "quality_score": 0.82, "width": 1600, "height": 900},
 }
 FAILED_UPLOAD_EXAMPLE = {
@@ -508,7 +549,7 @@ FAILED_UPLOAD_EXAMPLE = {
     "status": "failed", "stage": "failed", "retryable": True, "processed_at": None, "media_id": None,
     "failure_reason": "We could not read this image: the file is damaged or incomplete.",
     "smart_url": None, "width": None, "height": None, "variants": [], "background": None,
-    "background_removed": None, "analysis": None,
+    "background_removed": None, "placeholder": None, "exif": None, "analysis": None,
 }
 
 
@@ -589,8 +630,9 @@ class UploadDetailApi(APIView):
         tags=["uploads"],
     )
     def get(self, request: Request, upload_id: str) -> Response:
-        image = selectors.upload_get(upload_id=int(upload_id), user_id=_user_id(request))
-        return Response(self.OutputSerializer(selectors.upload_detail(image)).data)
+        user_id = _user_id(request)
+        image = selectors.upload_get(upload_id=int(upload_id), user_id=user_id)
+        return Response(self.OutputSerializer(selectors.upload_detail(image, owner=user_id is not None)).data)
 
     @extend_schema_serializer(component_name="UploadPatch")
     class InputSerializer(serializers.Serializer):

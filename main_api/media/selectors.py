@@ -428,10 +428,13 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
     return entries
 
 
-def upload_detail(image: PendingImage) -> dict[str, Any]:
+def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
     """The upload object of ``GET /api/uploads/{id}`` for ``image`` (see the OutputSerializer
-    of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field)."""
+    of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field).
+    ``owner``: the reader is the image's owner; anyone else (the media key) gets no GPS position."""
     analysis = image.ai_analysis if image.is_finished and isinstance(image.ai_analysis, dict) else None
+    if analysis is not None and not owner:
+        analysis = analysis_location_strip(analysis)
     background = upload_background(image)
     served = upload_served_background(image)
     failed = image.status == Status.FAILED
@@ -461,8 +464,22 @@ def upload_detail(image: PendingImage) -> dict[str, Any]:
         "background": background,
         "background_removed": (analysis or {}).get("background_removed") if background is not None else None,
         "duplicate_of": duplicate_of,
+        "placeholder": _dict_or_none((analysis or {}).get("placeholder")),
+        "exif": _dict_or_none((analysis or {}).get("exif")),
         "analysis": analysis,
     }
+
+
+def analysis_location_strip(analysis: dict[str, Any]) -> dict[str, Any]:
+    """``analysis`` with ``exif.gps`` set to null (a copy; unchanged when it has no EXIF)."""
+    exif = analysis.get("exif")
+    if not isinstance(exif, dict) or exif.get("gps") is None:
+        return analysis
+    return {**analysis, "exif": {**exif, "gps": None}}
+
+
+def _dict_or_none(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
 
 
 def _positive_int(value: Any) -> int | None:

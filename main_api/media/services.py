@@ -25,6 +25,7 @@ from django.utils import timezone
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
 from main_api.media import temp_files
 from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.selectors import analysis_location_strip
 from main_api.media.uploads import CheckedUpload
 from shared.data_types import DataType
 from shared.payloads import smart_url
@@ -81,6 +82,19 @@ def _locked(image_id: int) -> PendingImage:
     return image
 
 
+#: Answers whether a user keeps the GPS position of their photos (``keep_location``).
+LocationPolicy = Callable[[int], bool]
+_location_policies: list[LocationPolicy] = []
+
+
+def location_policy_register(policy: LocationPolicy) -> None:
+    """Have ``policy(user_id)`` decide whether the EXIF GPS position of that user's photos is
+    stored (``users`` registers the profile's ``keep_location``). With none registered, or when
+    any says no, it is dropped: the private default."""
+    if policy not in _location_policies:
+        _location_policies.append(policy)
+
+
 @transaction.atomic
 def pending_image_complete(
     *,
@@ -94,7 +108,8 @@ def pending_image_complete(
 ) -> PendingImage:
     """Record the media VM's result: the row becomes ``processed``. ``variants`` (each file
     the VM made: size, format, bg, width, height, bytes; validated by the caller) is stored
-    when given; None (an older VM) keeps what the row has.
+    when given; None (an older VM) keeps what the row has. The EXIF GPS position in
+    ``ai_analysis`` is stored only when the owner keeps locations (:func:`location_policy_register`).
 
     Idempotent: the same media id again changes nothing (a ``complete`` row stays
     complete). A different media id for finished work, or a failed row, is a conflict.
@@ -116,7 +131,8 @@ def pending_image_complete(
     image.media_id = media_id
     image.permanent_url = permanent_url or smart_url(settings.SMART_MEDIA_BASE_URL, media_id)
     image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
-    image.ai_analysis = ai_analysis
+    keep_location = bool(_location_policies) and all(policy(image.user_id) for policy in _location_policies)
+    image.ai_analysis = ai_analysis if keep_location else analysis_location_strip(ai_analysis)
     image.formats_available = formats_available
     image.sizes_available = sizes_available
     if variants is not None:

@@ -33,6 +33,8 @@ class UserProfile(models.Model):
     bio = models.TextField(blank=True, default="")
     profile_image_path = models.CharField(max_length=IMAGE_REF_LENGTH, blank=True, default="")
     header_image_path = models.CharField(max_length=IMAGE_REF_LENGTH, blank=True, default="")
+    #: keep the GPS position a photo's EXIF carries (off: it is dropped when the analysis arrives)
+    keep_location = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -12,7 +12,11 @@ works on that copy or on smaller ones cut from it:
   attention) in ``detected_objects`` (:mod:`.faces`); they steer the crops of the variants;
 - text: Tesseract where installed (:mod:`.ocr`);
 - style, medium and kind of subject with confidences (:mod:`.classify`);
-- a perceptual hash and an embedding for duplicates and similarity (:mod:`.fingerprint`).
+- a perceptual hash and an embedding for duplicates and similarity (:mod:`.fingerprint`);
+- camera facts from the EXIF block (:mod:`.exif`), GPS included (the main API keeps it only
+  for owners who ask: ``keep_location``);
+- the loading placeholder: a ThumbHash of a <= ``PLACEHOLDER_BOX`` px downscale and the
+  largest dominant colour (:mod:`.placeholder`).
 
 Run :func:`analyse` where the embedding is needed (the worker stores it apart), or
 :func:`analyse_file` for the analysis fields alone.
@@ -32,10 +36,12 @@ from media_vm.imaging import classify, defaults
 from media_vm.imaging.background import BackgroundDecision, assess_background, remove_background
 from media_vm.imaging.colour_space import flatten_on_white, has_real_alpha
 from media_vm.imaging.dominant_colours import ColourCluster, dominant_colours, flatness, sample_pixels
+from media_vm.imaging.exif import read_exif
 from media_vm.imaging.faces import detect_faces, grey_array, salient_region
 from media_vm.imaging.fingerprint import EMBEDDING_VERSION, Fingerprint, fingerprint
 from media_vm.imaging.loading import decode, probe
 from media_vm.imaging.ocr import NOT_INSTALLED, find_tesseract, read_text
+from media_vm.imaging.placeholder import placeholder
 from media_vm.imaging.quality import quality
 from media_vm.imaging.resizing import resize_exact
 from media_vm.imaging.sizing import output_dims
@@ -43,7 +49,7 @@ from shared.data_types import DataType
 from shared.sizes import Fit, Size
 
 #: Bumped when a measure changes meaning, so stored analyses can be told apart.
-ANALYSER_VERSION = "local-2"
+ANALYSER_VERSION = "local-3"
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,8 @@ def analyse(
         "background_removed": removed,
         "background_reason": reason,
         "phash": prints.phash,
+        "exif": read_exif(info.exif),
+        "placeholder": placeholder(image, clusters[0].hex if clusters else None),
         "embedding_version": EMBEDDING_VERSION,
         "analyser": ANALYSER_VERSION,
     }

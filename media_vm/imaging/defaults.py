@@ -74,6 +74,10 @@ separate resolution part)."""
 COLOUR_SAMPLE_BOX: int = 64
 """Longest side of the downscale that dominant colours are clustered on (<= 4096 pixels)."""
 
+PLACEHOLDER_BOX: int = 100
+"""Longest side of the downscale a ThumbHash is computed from: ThumbHash's own limit (its
+reference encoder refuses larger input; it keeps at most 7 x 7 frequencies anyway)."""
+
 DOMINANT_COLOURS: int = 8
 """k of the k-means over Lab pixels; clusters closer than ``COLOUR_MERGE_DELTA_E`` merge."""
 

@@ -1,4 +1,5 @@
-"""Dominant colours: k-means in CIE Lab over a small downscale, named by the nearest basic colour."""
+"""Dominant colours: k-means in CIE Lab over a small downscale, each named by the nearest CSS
+named colour by CIEDE2000 (:func:`colour_name`)."""
 
 from __future__ import annotations
 
@@ -7,35 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvips
+import webcolors
 
 from media_vm.imaging import defaults
-
-#: Basic colour names and their sRGB values; a cluster is named by the nearest in Lab.
-BASIC_COLOURS: dict[str, tuple[int, int, int]] = {
-    "black": (0, 0, 0),
-    "dark grey": (64, 64, 64),
-    "grey": (128, 128, 128),
-    "light grey": (200, 200, 200),
-    "white": (255, 255, 255),
-    "red": (255, 0, 0),
-    "maroon": (128, 0, 0),
-    "orange": (255, 140, 0),
-    "brown": (139, 69, 19),
-    "beige": (225, 205, 165),
-    "yellow": (255, 255, 0),
-    "olive": (128, 128, 0),
-    "green": (0, 160, 0),
-    "lime": (0, 255, 0),
-    "teal": (0, 128, 128),
-    "cyan": (0, 255, 255),
-    "sky blue": (135, 206, 235),
-    "blue": (0, 0, 255),
-    "navy": (0, 0, 128),
-    "purple": (128, 0, 128),
-    "violet": (180, 100, 230),
-    "pink": (255, 150, 190),
-    "magenta": (255, 0, 255),
-}
 
 
 @dataclass(frozen=True)
@@ -62,19 +37,36 @@ def srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     return np.asarray(image.colourspace("lab").numpy(), dtype=np.float64).reshape(-1, 3)
 
 
-_NAMES = tuple(BASIC_COLOURS)
+#: The named colour CSS Color Module Level 4 added to CSS3's 147 (section 6.1).
+CSS4_ADDED = ("rebeccapurple", "#663399")
 
 
 @functools.cache
-def _name_lab() -> np.ndarray:
-    # Lazy: no libvips work at import time (a server may import this before forking).
-    return srgb_to_lab(np.array([BASIC_COLOURS[n] for n in _NAMES]))
+def css_named_colours() -> tuple[tuple[str, ...], pyvips.Image]:
+    """(names, their CIELAB as a 1 x N libvips image) of the CSS Color Module Level 4 named colours.
+
+    The 147 names of ``webcolors``' CSS3 list plus ``rebeccapurple`` (``#663399``), the one name
+    CSS Color 4 added and ``webcolors`` leaves out: 148. Aliases of one value (``aqua``/``cyan``,
+    ``gray``/``grey``, ...) become one entry under the name ``webcolors.hex_to_name`` gives, so
+    139 distinct colours. Lazy: no libvips work at import time (a server may import this before
+    forking).
+    """
+    hexes = sorted({webcolors.name_to_hex(name) for name in webcolors.names(webcolors.CSS3)})
+    names = tuple(webcolors.hex_to_name(h, spec=webcolors.CSS3) for h in hexes) + (CSS4_ADDED[0],)
+    hexes.append(CSS4_ADDED[1])
+    rgb = np.array([tuple(webcolors.hex_to_rgb(h)) for h in hexes], dtype=np.uint8).reshape(1, -1, 3)
+    lab = pyvips.Image.new_from_array(np.ascontiguousarray(rgb), interpretation="srgb").colourspace("lab")
+    return names, lab.copy_memory()
 
 
 def colour_name(lab: np.ndarray | tuple[float, float, float]) -> str:
-    """The basic colour name nearest (CIE76) to a Lab colour."""
-    distances = np.linalg.norm(_name_lab() - np.asarray(lab, dtype=np.float64), axis=1)
-    return _NAMES[int(np.argmin(distances))]
+    """The CSS named colour nearest to a CIELAB (D65) colour by CIEDE2000 (libvips' ``dE00``,
+    Sharma, Wu and Dalal 2005), e.g. ``#dc273b`` -> ``crimson``, ``#1e59c7`` -> ``royalblue``."""
+    names, reference = css_named_colours()
+    point = np.asarray(lab, dtype=np.float32).reshape(1, 1, 3)
+    sample = pyvips.Image.new_from_array(point, interpretation="lab").replicate(reference.width, 1)
+    distances = np.asarray(sample.dE00(reference).numpy(), dtype=np.float64).reshape(-1)
+    return names[int(np.argmin(distances))]
 
 
 def sample_pixels(image: pyvips.Image) -> tuple[np.ndarray, np.ndarray]:

@@ -87,6 +87,8 @@ class SourceInfo:
     managed: bool = False
     #: the file's bytes when it was probed from memory (``path`` is then only its name)
     data: bytes | None = dataclasses.field(default=None, repr=False)
+    #: the raw EXIF block libvips found in the header (any format), ``None`` without one
+    exif: bytes | None = dataclasses.field(default=None, repr=False)
 
 
 def probe(
@@ -151,6 +153,7 @@ def probe(
         colour=None if header.get_typeof("icc-profile-data") else _colour_signal(loader, path, data),
         managed=bool(header.get_typeof("icc-profile-data")) or header.interpretation == "cmyk",
         data=data,
+        exif=bytes(header.get("exif-data")) if header.get_typeof("exif-data") else None,
     )
 
 

@@ -95,7 +95,7 @@ def test_a_pending_upload_is_queued(artist, temp_dir):
         "status": "pending", "stage": "queued", "failure_reason": None, "attempts": 1, "retryable": False,
         "created_at": body["created_at"], "processed_at": None, "media_id": None, "smart_url": None,
         "width": None, "height": None, "variants": [], "background": None, "background_removed": None,
-        "duplicate_of": None, "analysis": None,
+        "duplicate_of": None, "placeholder": None, "exif": None, "analysis": None,
     }
     assert body["created_at"]
 

@@ -245,5 +245,5 @@ def test_degenerate_sizes_are_analysed(tmp_path, size):
     path = solid_png(tmp_path / "tiny.png", (200, 10, 10), *size)
     result = analyse_file(path, data_type="logo")
     assert (result["width"], result["height"]) == size
-    assert result["dominant_colors"][0]["name"] == "red"
+    assert result["dominant_colors"][0]["name"] == "firebrick"  # #c80a0a: CSS firebrick (#b22222) is nearest
     assert [o for o in result["detected_objects"] if o["label"] == "face"] == []
