@@ -6,11 +6,17 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.sql.elements import ColumnElement
 
 from media_vm.checklist import JobStatus, Step, StepStatus
 from media_vm.db.base import Claim, RecordsBase
 from media_vm.db.engine import utcnow
 from media_vm.db.schema import media_files, processing_checklist
+
+
+def _step_of(claim: Claim, step: Step) -> ColumnElement[bool]:
+    """The checklist row of ``step`` of the claimed image."""
+    return and_(processing_checklist.c.media_file_id == claim.media_file_id, processing_checklist.c.step == step.value)
 
 
 class ChecklistRecords(RecordsBase):
@@ -29,8 +35,7 @@ class ChecklistRecords(RecordsBase):
         with self.engine.begin() as conn:
             conn.execute(
                 update(processing_checklist)
-                .where(and_(processing_checklist.c.media_file_id == claim.media_file_id,
-                            processing_checklist.c.step == step.value))
+                .where(_step_of(claim, step))
                 .values(status=StepStatus.RUNNING.value, attempts=processing_checklist.c.attempts + 1,
                         started_at=now, finished_at=None)
             )
@@ -39,9 +44,7 @@ class ChecklistRecords(RecordsBase):
                 .values(status=JobStatus.PROCESSING.value, updated_at=now)
             )
             attempts = conn.execute(
-                select(processing_checklist.c.attempts).where(and_(
-                    processing_checklist.c.media_file_id == claim.media_file_id,
-                    processing_checklist.c.step == step.value))
+                select(processing_checklist.c.attempts).where(_step_of(claim, step))
             ).scalar_one()
         return int(attempts)
 
@@ -50,8 +53,7 @@ class ChecklistRecords(RecordsBase):
         with self.engine.begin() as conn:
             conn.execute(
                 update(processing_checklist)
-                .where(and_(processing_checklist.c.media_file_id == claim.media_file_id,
-                            processing_checklist.c.step == step.value))
+                .where(_step_of(claim, step))
                 .values(status=StepStatus.FAILED.value if error else StepStatus.DONE.value,
                         last_error=error[:2000] if error else None, finished_at=utcnow())
             )

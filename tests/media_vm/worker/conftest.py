@@ -76,6 +76,13 @@ class InProcessVM:
         r.raise_for_status()
         return list(r.json()["pending_images"])
 
+    def upload_object(self, token: str, upload_id: int) -> dict[str, Any]:
+        """``GET /api/uploads/{upload_id}`` as its owner sees it (asserts a 200)."""
+        r = requests.get(f"{self.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {token}"},
+                         timeout=30)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
     def rows(self) -> list[Any]:
         """Every media_files row, oldest first."""
         from sqlalchemy import select

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyvips
-import requests
 from PIL import Image
 
 from media_vm.imaging.placeholder import decode_thumbhash
@@ -25,13 +24,6 @@ def camera_astronaut(tmp, name: str):
     return path
 
 
-def upload_of(vm, token: str, upload_id: int) -> dict:
-    r = requests.get(f"{vm.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {token}"},
-                     timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
 def test_a_camera_photo_has_its_placeholder_and_exif_and_no_location_by_default(vm):
     from main_api.media.models import PendingImage
 
@@ -39,7 +31,7 @@ def test_a_camera_photo_has_its_placeholder_and_exif_and_no_location_by_default(
     vm.upload(token, "product_image", path=camera_astronaut(vm.tmp, "camera.jpg"))
     assert vm.worker().work(burst=True) == 1
     [row] = vm.rows()
-    body = upload_of(vm, token, PendingImage.objects.get().pk)
+    body = vm.upload_object(token, PendingImage.objects.get().pk)
 
     assert body["exif"] == {
         "camera_make": "Canon", "camera_model": "Canon EOS R5", "lens": "RF24-105mm F4 L IS USM",
@@ -62,4 +54,4 @@ def test_an_owner_who_keeps_locations_gets_the_position(vm):
     UserProfile.objects.filter(user__username="walker").update(keep_location=True)
     vm.upload(token, "product_image", path=camera_astronaut(vm.tmp, "walk.jpg"))
     assert vm.worker().work(burst=True) == 1
-    assert upload_of(vm, token, PendingImage.objects.get().pk)["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}
+    assert vm.upload_object(token, PendingImage.objects.get().pk)["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}

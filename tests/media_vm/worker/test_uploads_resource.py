@@ -9,13 +9,6 @@ import requests
 from tests.helpers.fault_proxy import FaultProxy
 
 
-def upload_of(vm, token: str, upload_id: int) -> dict:
-    r = requests.get(f"{vm.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {token}"},
-                     timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
 def test_the_reported_variants_are_the_files_the_vm_made(vm):
     from main_api.media.models import PendingImage
 
@@ -31,7 +24,7 @@ def test_the_reported_variants_are_the_files_the_vm_made(vm):
         on_disk[(v["size"], v["format"], v["bg"])] = (file.width, file.height)
     assert {(v["size"], v["format"], v["bg"]): (v["width"], v["height"]) for v in image.variants} == on_disk
 
-    body = upload_of(vm, token, image.pk)
+    body = vm.upload_object(token, image.pk)
     assert (body["status"], body["stage"], body["media_id"]) == ("processed", "processed", row["media_id"])
     assert (body["width"], body["height"]) == (640, 480)
     assert body["variants"], body
@@ -61,7 +54,7 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
         assert (row["status"], row["reported"]) == ("failed", True)
         assert "retrieve_file failed 2 times" in row["failure_reason"]
         [shown] = vm.api_images(token)
-        body = upload_of(vm, token, shown["id"])
+        body = vm.upload_object(token, shown["id"])
         assert (body["status"], body["stage"], body["retryable"], body["attempts"]) == ("failed", "failed", True, 1)
         assert body["failure_reason"] == "Processing failed after several attempts; you can upload it again."
         assert UserProfile.objects.get().profile_image_path == "", "the failure gave the empty field back"
@@ -78,7 +71,7 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
         assert vm.worker(api_url=proxy.url, max_attempts=2).work(burst=True) == 1
     [again] = vm.rows()
     assert again["status"] == "done" and again["media_id"] != row["media_id"]
-    body = upload_of(vm, token, shown["id"])
+    body = vm.upload_object(token, shown["id"])
     assert (body["status"], body["stage"], body["attempts"], body["media_id"]) == (
         "processed", "processed", 2, again["media_id"])
     assert body["failure_reason"] is None and body["retryable"] is False
