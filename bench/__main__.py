@@ -275,6 +275,7 @@ def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: 
 
     from tests.e2e.system import running_system
     from tests.helpers.fault_proxy import FaultProxy
+    from tests.helpers.images import numbered_jpeg
 
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-system-"))
@@ -284,9 +285,13 @@ def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: 
         session = requests.Session()
         session.headers["Authorization"] = f"Token {token}"
 
+        serial = iter(range(1, 10**9))
+
         def upload() -> float:
+            # a new comment segment each time: the same bytes again would be a duplicate, not a job
+            numbered = numbered_jpeg(body, next(serial))
             started = time.perf_counter()
-            r = session.patch(f"{system.api_url}/users/me", files={"product_image": ("p.jpg", body)}, timeout=60)
+            r = session.patch(f"{system.api_url}/users/me", files={"product_image": ("p.jpg", numbered)}, timeout=60)
             r.raise_for_status()
             return time.perf_counter() - started
 

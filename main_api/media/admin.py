@@ -88,11 +88,11 @@ class PendingImageAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("user", "status", "data_type", "target", "age", "failure_reason")}),
         ("Upload", {"fields": ("image_path", "previous_reference", "original_name", "mime_type", "request_id",
-                               "reprocess_of", "created_at", "updated_at")}),
+                               "sha256", "duplicate_of", "reprocess_of", "created_at", "updated_at")}),
         ("Result", {"fields": ("media_id", "large_preview", "variant_links", "permanent_url", "formats_available",
                                "sizes_available", "processed_at", "analysis")}),
     )
-    actions = ("retry", "fail_and_clean_up", "reprocess")
+    actions = ("retry", "fail_and_clean_up", "reprocess", "delete_everywhere")
 
     # Read-only: the actions below (services) are the only way to change a row.
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -164,6 +164,13 @@ class PendingImageAdmin(admin.ModelAdmin):
     @admin.action(description="Re-process (a new upload of the same original; the current one keeps serving)")
     def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(self, request, queryset, lambda pk: services.pending_image_reprocess(image_id=pk), "Re-queued")
+
+    @admin.action(description="Delete everywhere (as its owner's DELETE /api/uploads/{id}: the media VM erases it)")
+    def delete_everywhere(self, request: HttpRequest, queryset: QuerySet) -> None:
+        # newest first: a duplicate before the upload it repeats, whose deletion takes it along
+        ids = list(queryset.order_by("-pk").values_list("pk", flat=True))
+        _apply(self, request, PendingImage.objects.filter(pk__in=ids).order_by("-pk"),
+               lambda pk: services.upload_delete(image_id=pk, user_id=None), "Deleted")
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:

@@ -27,7 +27,8 @@ class PendingImage(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_images")
     #: ``/temp_images/{profiles|sites}/{name}``: the URL path of the temp original.
-    image_path = models.CharField(max_length=255, unique=True)
+    #: Null for a duplicate (``duplicate_of``), which has no temp original of its own.
+    image_path = models.CharField(max_length=255, unique=True, null=True, blank=True)
     #: The client's file name, sanitised; stored for people, never used for a path.
     original_name = models.CharField(max_length=255, blank=True, default="")
     mime_type = models.CharField(max_length=32)
@@ -71,6 +72,17 @@ class PendingImage(models.Model):
     reprocess_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reprocessed_as"
     )
+    #: SHA-256 of the uploaded bytes (hex), computed while the upload streamed in; empty on the
+    #: rows from before it was recorded.
+    sha256 = models.CharField(max_length=64, blank=True, default="")
+    #: Set when the same user uploaded the same bytes (same ``sha256``, same data type) while
+    #: this earlier upload was pending or finished: no second processing job is made. The
+    #: duplicate is ``complete`` at once (nothing is left to do for it), has no temp original of
+    #: its own, and shows the earlier upload's state and image; deleting the earlier upload
+    #: deletes its duplicates too.
+    duplicate_of = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="duplicates"
+    )
 
     class Meta:
         db_table = "pending_images"
@@ -81,6 +93,7 @@ class PendingImage(models.Model):
             models.Index(fields=["status", "created_at"], name="pending_images_poll_idx"),
             models.Index(fields=["request_id"], name="pending_images_request_idx"),
             models.Index(fields=["processed_at"], name="pending_images_processed_idx"),
+            models.Index(fields=["user", "sha256"], name="pending_images_sha256_idx"),
         ]
 
     def __str__(self) -> str:

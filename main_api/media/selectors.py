@@ -79,7 +79,8 @@ def pending_images_by_path(*, user_id: int, image_paths: set[str]) -> dict[str, 
 
 def user_pending_images(*, user_id: int, limit: int = 50) -> list[PendingImage]:
     """The user's most recent uploads, newest first."""
-    return list(PendingImage.objects.filter(user_id=user_id).order_by("-created_at", "-pk")[:limit])
+    rows = PendingImage.objects.filter(user_id=user_id).select_related("duplicate_of")
+    return list(rows.order_by("-created_at", "-pk")[:limit])
 
 
 def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tuple[PendingImage, Path]:
@@ -351,8 +352,31 @@ def upload_get(*, upload_id: int, user_id: int | None) -> PendingImage:
     return image
 
 
+def upload_duplicate_find(*, user_id: int, sha256: str, data_type: str) -> PendingImage | None:
+    """The user's earliest upload of the same bytes (``sha256``, hex) and data type that is
+    pending or finished and is not itself a duplicate: a new upload of those bytes repeats it.
+    None when there is none (a failed upload is no model: the same bytes are processed again)."""
+    if not sha256:
+        return None
+    return (PendingImage.objects.filter(
+        user_id=user_id, sha256=sha256, data_type=data_type, duplicate_of__isnull=True,
+        status__in=(Status.PENDING, Status.PROCESSED, Status.COMPLETE),
+    ).order_by("pk").first())
+
+
+def upload_reference_value(image: PendingImage) -> str:
+    """What a profile field refers to ``image`` (not a duplicate) by: its smart URL once it is
+    complete, else its temp path (the URL replacement rewrites that when it completes)."""
+    if image.status == Status.COMPLETE and image.media_id:
+        return smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+    return image.image_path or ""
+
+
 def upload_original_kept(image: PendingImage) -> bool:
-    """Whether the temp original of ``image`` is still on disk (a retry needs it)."""
+    """Whether the temp original of ``image`` is still on disk (a retry needs it); never for a
+    duplicate, which has none of its own."""
+    if not image.image_path:
+        return False
     path = temp_files.file_for_url_path(image.image_path)
     return path is not None and path.is_file()
 
@@ -431,7 +455,21 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
 def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
     """The upload object of ``GET /api/uploads/{id}`` for ``image`` (see the OutputSerializer
     of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field).
-    ``owner``: the reader is the image's owner; anyone else (the media key) gets no GPS position."""
+    ``owner``: the reader is the image's owner; anyone else (the media key) gets no GPS position.
+
+    A duplicate (the same bytes uploaded again) shows the state and image of the upload it
+    repeats, with its own ``id``, ``field``, ``original_name`` and ``created_at``, and
+    ``duplicate_of`` naming that upload; it is not retryable itself (its original is retried)."""
+    if image.duplicate_of is not None:
+        return {
+            **upload_detail(image.duplicate_of, owner=owner),
+            "id": image.pk,
+            "field": image.field or None,
+            "original_name": image.original_name,
+            "created_at": image.created_at,
+            "retryable": False,
+            "duplicate_of": image.duplicate_of_id,
+        }
     analysis = image.ai_analysis if image.is_finished and isinstance(image.ai_analysis, dict) else None
     if analysis is not None and not owner:
         analysis = analysis_location_strip(analysis)

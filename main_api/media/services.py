@@ -72,7 +72,34 @@ def pending_image_create(
         previous_reference=previous_reference,
         status=Status.PENDING,
         request_id=request_id,
+        sha256=upload.sha256,
     )
+
+
+@transaction.atomic
+def pending_image_duplicate_create(
+    *, user_id: int, upload: CheckedUpload, of: PendingImage, target: str, previous_reference: str | None = None
+) -> PendingImage:
+    """Record ``upload`` (which passed ``uploads.upload_check``) as a duplicate of the user's
+    earlier upload ``of`` (same bytes, same data type; ``selectors.upload_duplicate_find``):
+    a ``complete`` row with ``duplicate_of`` set and no temp original, so that the media VM
+    never lists it. ``target`` and ``previous_reference`` as for :func:`pending_image_create`;
+    the caller points the field at ``selectors.upload_reference_value(of)``."""
+    image = PendingImage.objects.create(
+        user_id=user_id,
+        image_path=None,
+        original_name=upload.original_name,
+        mime_type=upload.image.mime_type,
+        data_type=upload.data_type.value,
+        field=upload.field,
+        target=target,
+        previous_reference=previous_reference,
+        status=Status.COMPLETE,
+        sha256=upload.sha256,
+        duplicate_of=of,
+    )
+    log.info("upload %s is a duplicate of upload %s (same bytes): no processing", image.pk, of.pk)
+    return image
 
 
 def _locked(image_id: int) -> PendingImage:
@@ -186,8 +213,9 @@ def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
     image.status = Status.FAILED
     image.failure_reason = (reason or image.failure_reason or "cleaned up")[:MAX_REASON_CHARS]
     image.save(update_fields=["status", "failure_reason", "updated_at"])
-    for handler in _failure_handlers:
-        handler(image)
+    for failed in (image, *image.duplicates.all()):  # a duplicate's field referred to this image too
+        for handler in _failure_handlers:
+            handler(failed)
     log.info("pending image %s failed (temp original kept for a retry): %s", image.pk, image.failure_reason)
     return image
 
@@ -224,6 +252,9 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
     image = _locked(image_id)
     if user_id is not None and image.user_id != user_id:
         raise NotFoundError("no such upload", {"id": image_id})
+    if image.duplicate_of_id is not None:
+        raise ConflictError("this upload repeats an earlier one: retry that one",
+                            {"id": image.pk, "duplicate_of": image.duplicate_of_id})
     if image.is_finished or (failed_only and image.status != Status.FAILED):
         raise ConflictError("only a failed upload can be retried", {"id": image.pk, "status": image.status})
     path = temp_files.file_for_url_path(image.image_path)
@@ -236,8 +267,9 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
         image.attempts += 1
     image.save(update_fields=["status", "failure_reason", "attempts", "updated_at"])
     if was_failed:
-        for handler in _retry_handlers:
-            handler(image)
+        for retried in (image, *image.duplicates.all()):
+            for handler in _retry_handlers:
+                handler(retried)
         log.info("pending image %s retried (attempt %s)", image.pk, image.attempts)
     return image
 
@@ -252,6 +284,8 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
     image = _locked(image_id)
     if user_id is not None and image.user_id != user_id:
         raise NotFoundError("no such upload", {"id": image_id})
+    if image.duplicate_of_id is not None:  # one image: its background is the earlier upload's
+        image = _locked(image.duplicate_of_id)
     if background not in BACKGROUNDS:
         raise ApplicationError("background must be one of " + ", ".join(BACKGROUNDS),
                                {"field": "background", "value": background})
@@ -398,9 +432,11 @@ def upload_deletion_handler_register(handler: DeletionHandler) -> None:
 
 
 @transaction.atomic
-def upload_delete(*, image_id: int, user_id: int | None) -> MediaDeletion:
+def upload_delete(*, image_id: int, user_id: int | None) -> MediaDeletion | None:
     """Delete the upload ``image_id`` for good; returns the deletion request recorded for the
-    media VM.
+    media VM, or None for a duplicate (``duplicate_of``), whose image is the earlier upload's
+    and stays: only the duplicate's row goes, and its field is cleared by the handlers.
+    Deleting the earlier upload deletes its duplicates with it.
 
     In one transaction: the deletion handlers clear what refers to it
     (:func:`upload_deletion_handler_register`), a ``media_deletions`` row asks the media VM to
@@ -417,6 +453,10 @@ def upload_delete(*, image_id: int, user_id: int | None) -> MediaDeletion:
         raise NotFoundError("no such upload", {"id": image_id})
     for handler in _deletion_handlers:
         handler(image)
+    if image.duplicate_of_id is not None:
+        image.delete()
+        log.info("upload %s deleted (a duplicate of upload %s: its image stays)", image_id, image.duplicate_of_id)
+        return None
     deletion = MediaDeletion.objects.create(media_id=image.media_id, pending_image_id=image.pk)
     image_path = image.image_path
     # a re-processing of this upload keeps its own row and media id; it only loses its link

@@ -29,6 +29,7 @@ form field.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 import unicodedata
@@ -58,14 +59,23 @@ def too_large(field: str | None, limit: int) -> UploadTooLarge:
     )
 
 
+#: The attribute of the request under which :class:`SizeLimitUploadHandler` leaves the SHA-256
+#: of each uploaded file: ``{form field: hex digest}``.
+DIGESTS_ATTRIBUTE = "upload_sha256"
+
+
 class SizeLimitUploadHandler(FileUploadHandler):
     """Counts the bytes of each uploaded file and raises :class:`UploadTooLarge` (413) past
-    ``MAX_UPLOAD_BYTES``; a body that cannot fit within the per-file limits is refused unread."""
+    ``MAX_UPLOAD_BYTES``; a body that cannot fit within the per-file limits is refused unread.
+
+    It also hashes each file as it streams in: its SHA-256 (hex) is left on the request as
+    ``request.upload_sha256[field]`` (:data:`DIGESTS_ATTRIBUTE`), for duplicate detection."""
 
     def __init__(self, request=None) -> None:
         super().__init__(request)
         self.limit = int(settings.MAX_UPLOAD_BYTES)
         self.received = 0
+        self.digest = hashlib.sha256()
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         # A body that cannot fit within the per-file limits is refused before it is read.
@@ -77,14 +87,22 @@ class SizeLimitUploadHandler(FileUploadHandler):
     def new_file(self, *args, **kwargs) -> None:
         super().new_file(*args, **kwargs)
         self.received = 0
+        self.digest = hashlib.sha256()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         self.received += len(raw_data)
         if self.received > self.limit:
             raise too_large(self.field_name, self.limit)
+        self.digest.update(raw_data)
         return raw_data
 
     def file_complete(self, file_size: int) -> None:
+        if self.request is not None:
+            digests = getattr(self.request, DIGESTS_ATTRIBUTE, None)
+            if digests is None:
+                digests = {}
+                setattr(self.request, DIGESTS_ATTRIBUTE, digests)
+            digests[self.field_name] = self.digest.hexdigest()
         return None
 
 
@@ -131,6 +149,8 @@ class CheckedUpload:
     file: IO[bytes]
     original_name: str
     image: SniffedImage
+    #: SHA-256 of the file's bytes, hex.
+    sha256: str
 
 
 def original_name_clean(name: str | None) -> str:
@@ -141,24 +161,36 @@ def original_name_clean(name: str | None) -> str:
     return base[-255:]
 
 
-def upload_check(*, field: str, file: IO[bytes], name: str | None = None) -> CheckedUpload:
+def upload_check(*, field: str, file: IO[bytes], name: str | None = None, sha256: str | None = None) -> CheckedUpload:
     """Validate one upload of form field ``field`` (one of ``UPLOAD_FIELDS``) by its content.
+    ``sha256``: the digest :class:`SizeLimitUploadHandler` computed while the file streamed in;
+    when None (a file that did not come through it) it is computed here.
 
     Raises :class:`InvalidImage` naming ``field`` (see :func:`check_image`).
     """
     image = check_image(file, field=field)
+    if sha256 is None:
+        file.seek(0)
+        sha256 = hashlib.file_digest(file, "sha256").hexdigest()  # type: ignore[arg-type]
+        file.seek(0)
     return CheckedUpload(
         field=field,
         data_type=UPLOAD_FIELDS[field],
         file=file,
         original_name=original_name_clean(name),
         image=image,
+        sha256=sha256,
     )
 
 
-def uploads_check(files: Mapping[str, Any]) -> list[CheckedUpload]:
-    """:func:`upload_check` for each ``{field: uploaded file}``, in order; the first refusal raises."""
-    return [upload_check(field=field, file=file, name=getattr(file, "name", None)) for field, file in files.items()]
+def uploads_check(files: Mapping[str, Any], digests: Mapping[str, str] | None = None) -> list[CheckedUpload]:
+    """:func:`upload_check` for each ``{field: uploaded file}``, in order; the first refusal
+    raises. ``digests``: ``{field: SHA-256 hex}`` as the upload handler left them on the request."""
+    digests = digests or {}
+    return [
+        upload_check(field=field, file=file, name=getattr(file, "name", None), sha256=digests.get(field))
+        for field, file in files.items()
+    ]
 
 
 AVIF_BRANDS = frozenset({b"avif", b"avis"})

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+from main_api.users.services import user_erase
 
 
 class UserProfileInline(admin.StackedInline):
@@ -30,6 +33,16 @@ class UserAdmin(DjangoUserAdmin):
     fieldsets = (*DjangoUserAdmin.fieldsets, ("Platform", {"fields": ("user_type",)}))
     add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Platform", {"fields": ("user_type",)}))
     inlines = (UserProfileInline, ArtistProfileInline, PromoterProfileInline)
+
+    # Deleting a user here erases them as DELETE /users/me does: every upload is deleted through
+    # its service (references cleared, temp originals removed, the media VM told to erase the
+    # originals and variants), never by a bare cascade that would leave the VM's copies behind.
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        user_erase(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for user in queryset:
+            user_erase(user=user)
 
 
 @admin.register(UserProfile)

@@ -17,7 +17,7 @@ from main_api.common import metrics
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
-from main_api.media.uploads import upload_fields_check
+from main_api.media.uploads import DIGESTS_ATTRIBUTE, upload_fields_check
 from main_api.users.selectors import user_profile_get
 from main_api.users.services import user_erase, user_profile_update
 from shared.data_types import UPLOAD_FIELDS
@@ -42,6 +42,12 @@ class ProfileOutputSerializer(serializers.Serializer):
             help_text="why the upload failed, in words for its owner (e.g. \"We could not read this image: "
             "the file is damaged or incomplete.\"); null unless status is failed",
         )
+        field = serializers.CharField(allow_null=True, help_text="the upload field it came in")
+        stage = serializers.CharField(help_text="where processing is: queued, processed or failed "
+                                      "(GET /api/uploads/{id} has the upload in full)")
+        duplicate_of = serializers.IntegerField(
+            allow_null=True, help_text="the id of your earlier upload of the same bytes, which this one "
+            "shares its image with (no second processing); null otherwise")
 
     id = serializers.IntegerField()
     username = serializers.CharField()
@@ -126,7 +132,8 @@ class UserMeApi(APIView):
             data = dict(serializer.validated_data)
             files = {field: data.pop(field) for field in UPLOAD_FIELDS if field in data}
             user_profile_update(
-                user=request.user, files=files, request_id=getattr(request, "request_id", None), **data
+                user=request.user, files=files, request_id=getattr(request, "request_id", None),
+                digests=getattr(request, DIGESTS_ATTRIBUTE, None), **data
             )
         except ApplicationError as e:
             field = e.extra.get("field")

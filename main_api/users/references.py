@@ -146,6 +146,21 @@ def references_rewrite(*, user_id: int, old: str, new: str) -> int:
     )
 
 
+def reference_clear(*, user_id: int, target: str, values: set[str]) -> int:
+    """Empty the one field named by ``target`` if it holds one of ``values``, or remove one site
+    media row that does (``Target.SITE_MEDIA``); the number changed (0 or 1). For an upload that
+    shares its image with another (a duplicate), whose other references must stay."""
+    if target in _TARGET_FIELDS:
+        model, column = _TARGET_FIELDS[target]
+        return model.objects.filter(user_id=user_id, **{f"{column}__in": values}).update(**{column: ""})
+    if target == Target.SITE_MEDIA:
+        row = SiteMedia.objects.filter(user_id=user_id, media_path__in=values).order_by("-pk").first()
+        if row is not None:
+            row.delete()
+            return 1
+    return 0
+
+
 def references_clear(*, user_id: int, values: set[str]) -> int:
     """Empty every reference field of the user that holds one of ``values`` (a deleted upload's
     temp path and smart URLs) and remove the site media rows that do; the number changed."""

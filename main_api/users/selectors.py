@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 from main_api.media.failure_reasons import failure_reason_for_owner
 from main_api.media.models import PendingImage
-from main_api.media.selectors import pending_image_smart_url, pending_images_by_path, user_pending_images
+from main_api.media.selectors import (
+    pending_image_smart_url,
+    pending_images_by_path,
+    upload_stage,
+    user_pending_images,
+)
 from main_api.users.models import SiteMedia, User, UserProfile, logo_profile_model
 
 
@@ -22,6 +27,12 @@ class PendingImageView:
     created_at: object
     #: Why it failed, in the owner's words (``media.failure_reasons``); None unless failed.
     failure_reason: str | None
+    #: The upload field it came in (empty on rows from before it was recorded).
+    field: str | None = None
+    #: Where processing is (``media.selectors.upload_stage``): queued, processed or failed.
+    stage: str = ""
+    #: The id of the earlier upload of the same bytes this one repeats, or None.
+    duplicate_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -78,19 +89,25 @@ def user_profile_get(*, user: User) -> ProfileView:
         header_image_path=shown(profile.header_image_path),
         logo_path=shown(logo),
         site_media=[SiteMediaView(id=s.pk, media_path=shown(s.media_path) or "") for s in sites],
-        pending_images=[
-            PendingImageView(
-                id=image.pk,
-                status=image.status,
-                data_type=image.data_type,
-                media_id=image.media_id,
-                smart_url=pending_image_smart_url(image),
-                created_at=image.created_at,
-                failure_reason=(
-                    failure_reason_for_owner(image.failure_reason) if image.status == PendingImage.Status.FAILED
-                    else None
-                ),
-            )
-            for image in user_pending_images(user_id=user.pk)
-        ],
+        pending_images=[_pending_image_view(image) for image in user_pending_images(user_id=user.pk)],
+    )
+
+
+def _pending_image_view(image: PendingImage) -> PendingImageView:
+    """One entry of ``pending_images``; a duplicate shows the state and image of the upload it
+    repeats (``duplicate_of``)."""
+    source = image.duplicate_of or image
+    return PendingImageView(
+        id=image.pk,
+        status=source.status,
+        data_type=image.data_type,
+        media_id=source.media_id,
+        smart_url=pending_image_smart_url(source),
+        created_at=image.created_at,
+        failure_reason=(
+            failure_reason_for_owner(source.failure_reason) if source.status == PendingImage.Status.FAILED else None
+        ),
+        field=image.field or None,
+        stage=upload_stage(source),
+        duplicate_of=image.duplicate_of_id,
     )

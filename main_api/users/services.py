@@ -25,13 +25,21 @@ from main_api.media.selectors import (
     pending_image_smart_url,
     pending_images_by_path,
     processed_image_ids,
+    upload_duplicate_find,
+    upload_reference_value,
 )
-from main_api.media.services import pending_image_create, pending_image_mark_complete, upload_delete
+from main_api.media.services import (
+    pending_image_create,
+    pending_image_duplicate_create,
+    pending_image_mark_complete,
+    upload_delete,
+)
 from main_api.media.uploads import uploads_check
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
     reference_get_for_update,
     reference_reapply,
+    reference_clear,
     reference_restore,
     reference_set,
     references_clear,
@@ -76,6 +84,7 @@ def user_profile_update(
     display_name: str | None = None,
     bio: str | None = None,
     request_id: str | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> None:
     """Apply ``PATCH /users/me``: text fields and uploads (``{upload field: file}``), all
     together or not at all.
@@ -87,17 +96,30 @@ def user_profile_update(
     ``pending_images`` row, and so is what the field held before the upload replaced it
     (``previous_reference``), for :func:`failed_upload_references_restore`. Not decorated with
     ``@transaction.atomic`` because the removal has to wrap the commit too.
+
+    Duplicates: a file whose bytes (SHA-256, ``digests`` as the upload handler computed them
+    while the body streamed in, ``{field: hex}``; computed here when missing) and data type
+    match an earlier pending or finished upload of the user makes no second processing job:
+    its row is a duplicate of the earlier one and its field refers to the earlier image.
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
-    uploads = uploads_check(files)
+    uploads = uploads_check(files, digests)
     with temp_files.removed_on_error() as written, transaction.atomic():
         for upload in uploads:
             target = targets[upload.field]
+            previous = reference_get_for_update(user=user, target=target)
+            earlier = upload_duplicate_find(user_id=user.pk, sha256=upload.sha256, data_type=upload.data_type.value)
+            if earlier is not None:
+                image = pending_image_duplicate_create(
+                    user_id=user.pk, upload=upload, of=earlier, target=target, previous_reference=previous,
+                )
+                reference_set(user=user, target=image.target, value=upload_reference_value(earlier))
+                continue
             image = pending_image_create(
                 user_id=user.pk, upload=upload, target=target, written=written, request_id=request_id,
-                previous_reference=reference_get_for_update(user=user, target=target),
+                previous_reference=previous,
             )
-            reference_set(user=user, target=image.target, value=image.image_path)
+            reference_set(user=user, target=image.target, value=image.image_path or "")
         changes = {
             name: value for name, value in (("display_name", display_name), ("bio", bio)) if value is not None
         }
@@ -119,7 +141,7 @@ def failed_upload_references_restore(image: PendingImage) -> int:
     action, ``sweep_stuck``).
     """
     restored = reference_restore(
-        user_id=image.user_id, target=image.target, failed=image.image_path, previous=_reference_before(image)
+        user_id=image.user_id, target=image.target, failed=_referred_by(image), previous=_reference_before(image)
     )
     if restored:
         log.info("pending image %s failed: %s reference(s) to it restored", image.pk, restored)
@@ -136,11 +158,19 @@ def retried_upload_references_reapply(image: PendingImage) -> int:
     transaction of the retry.
     """
     changed = reference_reapply(
-        user_id=image.user_id, target=image.target, upload=image.image_path, restored=_reference_before(image)
+        user_id=image.user_id, target=image.target, upload=_referred_by(image), restored=_reference_before(image)
     )
     if changed:
         log.info("pending image %s retried: %s reference(s) point at it again", image.pk, changed)
     return changed
+
+
+def _referred_by(image: PendingImage) -> str:
+    """The value a field holds while it refers to the unfinished upload ``image``: its temp
+    path, or for a duplicate the temp path of the upload it repeats."""
+    if image.duplicate_of is not None:
+        return upload_reference_value(image.duplicate_of)
+    return image.image_path or ""
 
 
 def _reference_before(image: PendingImage) -> str:
@@ -173,15 +203,30 @@ def deleted_upload_references_clear(image: PendingImage) -> int:
     """Empty every field of the owner that points at the upload being deleted (its temp path
     or its smart URL, with or without ``bg=removed``) and remove the site media rows that do;
     the number changed. The media app's deletion hook (registered in ``UsersConfig.ready()``),
-    run inside the transaction of the deletion."""
-    values = {image.image_path}
-    if image.media_id:
-        url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
-        values |= {url, f"{url}&bg=removed"}
-    cleared = references_clear(user_id=image.user_id, values=values)
+    run inside the transaction of the deletion.
+
+    A duplicate shares its image with the upload it repeats: only its own field (or one site
+    media row) is cleared, and only where it still refers to that image."""
+    if image.duplicate_of is not None:
+        cleared = reference_clear(user_id=image.user_id, target=image.target,
+                                  values=_upload_values(image.duplicate_of))
+        if cleared:
+            log.info("duplicate upload %s deleted: %s reference(s) to it cleared", image.pk, cleared)
+        return cleared
+    cleared = references_clear(user_id=image.user_id, values=_upload_values(image))
     if cleared:
         log.info("upload %s deleted: %s reference(s) to it cleared", image.pk, cleared)
     return cleared
+
+
+def _upload_values(image: PendingImage) -> set[str]:
+    """Every value by which a field may refer to the upload ``image``: its temp path and its
+    smart URLs (with and without ``bg=removed``)."""
+    values = {image.image_path} if image.image_path else set()
+    if image.media_id:
+        url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+        values |= {url, f"{url}&bg=removed"}
+    return values
 
 
 @dataclass
@@ -201,7 +246,8 @@ def user_erase(*, user: User) -> ErasureResult:
     One transaction: all of it or nothing. Logs the user's id and the counts, nothing of the
     content (no name, no file)."""
     user_id = user.pk
-    image_ids = list(PendingImage.objects.filter(user_id=user_id).order_by("id").values_list("id", flat=True))
+    # newest first: a duplicate goes before the upload it repeats (whose deletion would take it along)
+    image_ids = list(PendingImage.objects.filter(user_id=user_id).order_by("-id").values_list("id", flat=True))
     for image_id in image_ids:
         upload_delete(image_id=image_id, user_id=user_id)
     user.delete()

@@ -2,7 +2,8 @@
 
 Reads a JSON job on stdin ({"url", "tokens", "files", "uploads", "clients"}), sends
 ``uploads`` PATCH /users/me requests from ``clients`` threads (each client uses its own
-token, round-robin over the files), and prints a JSON summary: status counts and latency
+token, round-robin over the files, each upload numbered so that no two are the same bytes:
+the main API would take a repeat for a duplicate and make no job), and prints a JSON summary: status counts and latency
 percentiles. It stops after the requested count or 300 s, whichever comes first.
 """
 
@@ -16,6 +17,8 @@ from collections import Counter
 from pathlib import Path
 
 import requests
+
+from tests.helpers.images import numbered_jpeg
 
 
 def main() -> int:
@@ -35,6 +38,7 @@ def main() -> int:
             if time.monotonic() > deadline:
                 return
             name, body = payloads[(n + i) % len(payloads)]
+            body = numbered_jpeg(body, n * per_client + i)
             started = time.monotonic()
             try:
                 r = session.patch(url, files={"product_image": (name, body)}, timeout=60)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import struct
 import zlib
 
@@ -19,11 +20,24 @@ FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color=(200, 30, 90)) -> bytes:
-    """An encoded image of ``size`` with a gradient, so it is not trivially compressible."""
+_serials = itertools.count(1)
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color=(200, 30, 90), *,
+                serial: int | None = None) -> bytes:
+    """An encoded image of ``size`` with a gradient, so it is not trivially compressible.
+
+    Each call makes different bytes (a serial number is drawn into the bottom-right pixels),
+    so that uploading it never counts as a duplicate of an earlier upload (the main API
+    deduplicates by SHA-256); pass the same ``serial`` to make the same bytes twice."""
     im = Image.new("RGB", size, color)
     for x in range(0, size[0], 4):
         im.putpixel((x, x % size[1]), (x % 256, 255 - x % 256, 0))
+    number = next(_serials) if serial is None else serial
+    for bit in range(24):  # 24 pixels along the bottom row, black or white by the serial's bits
+        x = size[0] - 1 - bit % size[0]
+        y = size[1] - 1 - bit // size[0]
+        im.putpixel((x, y), (255, 255, 255) if number >> bit & 1 else (0, 0, 0))
     buf = io.BytesIO()
     options = {"quality": 80} if fmt in ("JPEG", "WEBP", "AVIF") else {}
     if fmt == "AVIF":

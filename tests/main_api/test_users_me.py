@@ -74,6 +74,9 @@ def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
         "smart_url": None,
         "created_at": None,
         "failure_reason": None,
+        "field": "header_image",
+        "stage": "queued",
+        "duplicate_of": None,
     }
     assert by_id[logo.pk]["status"] == "failed"
     assert by_id[logo.pk]["failure_reason"] == "We could not process this image; you can upload it again."

@@ -11,6 +11,7 @@ image processes) stays in ``tests/faults``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.helpers import images
 from tests.helpers.databases import fresh_mysql_database
 
 MEDIA_KEY = "in-process-media-key-0123456789abcdef"
+_photo_seeds = itertools.count(1)
 
 
 @dataclass
@@ -62,9 +64,12 @@ class InProcessVM:
         return str(user_token_get(user=user_create(username=name, user_type=user_type)))
 
     def upload(self, token: str, field_name: str = "product_image", *, path: Path | None = None,
-               name: str = "photo.jpg", seed: int = 1) -> Path:
-        """PATCH /users/me with one photo (made here unless ``path``); returns the file sent."""
-        path = path or images.photo_jpeg(self.tmp / name, 640, 480, quality=85, seed=seed)
+               name: str = "photo.jpg", seed: int | None = None) -> Path:
+        """PATCH /users/me with one photo (made here unless ``path``); returns the file sent.
+        Each call draws a different photo unless ``seed`` is given: the main API treats the
+        same bytes uploaded again by a user as a duplicate and makes no second job."""
+        path = path or images.photo_jpeg(self.tmp / name, 640, 480, quality=85,
+                                         seed=next(_photo_seeds) if seed is None else seed)
         r = requests.patch(f"{self.api_url}/users/me", headers={"Authorization": f"Token {token}"},
                            files={field_name: (path.name, path.read_bytes(), "application/octet-stream")}, timeout=30)
         assert r.status_code == 200, r.text
