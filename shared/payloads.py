@@ -21,6 +21,9 @@ class PendingImagePayload(TypedDict):
     status: str
     created_at: str
     request_id: NotRequired[str | None]
+    #: Whether the owner keeps the GPS position of their photos; absent (an older main API):
+    #: false, and the media VM stores no position.
+    keep_location: NotRequired[bool]
 
 
 class PendingListPayload(TypedDict):

@@ -66,13 +66,22 @@ class PendingImagesApi(MediaKeyApi):
 
     class OutputSerializer(serializers.ModelSerializer):
         user_id = serializers.IntegerField()
+        keep_location = serializers.SerializerMethodField(
+            help_text="whether the owner keeps the GPS position of their photos (profile keep_location): "
+            "when false the media VM stores no position at all")
 
         class Meta:
             model = PendingImage
             fields = (
                 "id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at",
-                "request_id",
+                "request_id", "keep_location",
             )
+
+        def get_keep_location(self, image: PendingImage) -> bool:
+            kept: dict[int, bool] = self.context.setdefault("keep_location", {})
+            if image.user_id not in kept:
+                kept[image.user_id] = services.location_kept(image.user_id)
+            return kept[image.user_id]
 
     @extend_schema(
         operation_id="media_pending_all",
@@ -93,7 +102,7 @@ class PendingImagesApi(MediaKeyApi):
             limit=filters.validated_data["limit"], after=filters.validated_data.get("after"),
             wait=filters.validated_data["wait"],
         )
-        data = self.OutputSerializer(images, many=True).data
+        data = self.OutputSerializer(images, many=True, context={"keep_location": {}}).data
         return Response({"images": data, "total": len(data)})
 
 

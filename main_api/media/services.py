@@ -122,6 +122,12 @@ def location_policy_register(policy: LocationPolicy) -> None:
         _location_policies.append(policy)
 
 
+def location_kept(user_id: int) -> bool:
+    """Whether the EXIF GPS position of ``user_id``'s photos may be stored: every registered
+    :data:`LocationPolicy` says yes (none registered: no)."""
+    return bool(_location_policies) and all(policy(user_id) for policy in _location_policies)
+
+
 @transaction.atomic
 def pending_image_complete(
     *,
@@ -158,7 +164,7 @@ def pending_image_complete(
     image.media_id = media_id
     image.permanent_url = permanent_url or smart_url(settings.SMART_MEDIA_BASE_URL, media_id)
     image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
-    keep_location = bool(_location_policies) and all(policy(image.user_id) for policy in _location_policies)
+    keep_location = location_kept(image.user_id)
     image.ai_analysis = ai_analysis if keep_location else analysis_location_strip(ai_analysis)
     image.formats_available = formats_available
     image.sizes_available = sizes_available

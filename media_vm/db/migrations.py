@@ -41,8 +41,16 @@ def _migration_3(conn: Connection) -> None:
     conn.execute(text(f"ALTER TABLE media_files ADD COLUMN request_id {column}"))
 
 
+def _migration_4(conn: Connection) -> None:
+    """``media_files.keep_location``: whether the owner keeps the GPS position of their photos
+    (false: the analysis is stored without one). Rows from before it: false, the private default."""
+    if "keep_location" in {c["name"] for c in inspect(conn).get_columns("media_files")}:
+        return  # a new database: migration 1 made the table with it
+    conn.execute(text("ALTER TABLE media_files ADD COLUMN keep_location BOOLEAN NOT NULL DEFAULT FALSE"))
+
+
 #: Applied in order; append new ones, never edit an applied one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3, _migration_4)
 
 
 

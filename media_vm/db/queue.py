@@ -37,7 +37,8 @@ class QueueRecords(RecordsBase):
             ).first()
             if exists:
                 if exists.status == JobStatus.FAILED.value and exists.reported:
-                    return self._requeue(conn, exists.id, now, item.get("request_id"))
+                    return self._requeue(conn, exists.id, now, item.get("request_id"),
+                                         bool(item.get("keep_location", False)))
                 return False
         try:
             with self.engine.begin() as conn:
@@ -51,6 +52,7 @@ class QueueRecords(RecordsBase):
                         original_name=str(item.get("original_name") or "")[:255],
                         mime_type=str(item.get("mime_type") or "")[:50],
                         request_id=str(item.get("request_id") or "")[:64] or None,
+                        keep_location=bool(item.get("keep_location", False)),
                         status=JobStatus.QUEUED.value,
                         reported=False,
                         has_alpha=False,
@@ -71,14 +73,15 @@ class QueueRecords(RecordsBase):
             # another worker registered it between our check and our insert
             return False
 
-    def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None) -> bool:
+    def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None, keep_location: bool) -> bool:
         """A failed image listed as pending again: every step from scratch, a fresh media id."""
         changed = conn.execute(
             update(media_files).where(and_(media_files.c.id == file_id,
                                            media_files.c.status == JobStatus.FAILED.value))
             .values(status=JobStatus.QUEUED.value, reported=False, failure_reason=None, media_id=new_media_id(),
                     bulk_path=None, next_attempt_at=None, lease_owner=None, lease_expires_at=None,
-                    claim_token=None, updated_at=now, request_id=str(request_id or "")[:64] or None)
+                    claim_token=None, updated_at=now, request_id=str(request_id or "")[:64] or None,
+                    keep_location=keep_location)
         ).rowcount
         if changed:
             conn.execute(update(processing_checklist).where(processing_checklist.c.media_file_id == file_id)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -36,6 +37,9 @@ media_files = Table(
     Column("mime_type", String(50), nullable=False, default=""),
     # the X-Request-ID of the upload, from the pending list: log lines and callbacks carry it
     Column("request_id", String(64)),
+    # the owner keeps the GPS position of their photos (pending list's keep_location); when
+    # false the analysis is stored without one
+    Column("keep_location", Boolean, nullable=False, default=False, server_default=false()),
     Column("status", String(20), nullable=False, index=True),
     Column("bulk_path", String(500)),
     Column("width", Integer),

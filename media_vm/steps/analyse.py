@@ -27,4 +27,8 @@ class VisualAnalysis:
         ctx.repo.save_fingerprint(ctx.claim, fingerprint)  # before looking: see find_duplicate
         duplicate = find_duplicate(ctx.repo, fingerprint, media_file_id=row["id"])
         analysis = {**result["analysis"], **(duplicate or {"duplicate_of": None})}
+        exif = analysis.get("exif")
+        if isinstance(exif, dict) and exif.get("gps") is not None and not row.get("keep_location"):
+            # the owner does not keep locations: the position is never stored, here or on the main API
+            analysis["exif"] = {**exif, "gps": None}
         ctx.repo.save_analysis(ctx.claim, analysis)

@@ -116,6 +116,7 @@ def test_pending_all_lists_pending_rows_oldest_first(artist, make_user, temp_dir
         "status": "pending",
         "created_at": item["created_at"],
         "request_id": None,  # uploaded through the service, not over HTTP
+        "keep_location": False,  # the profile's default: the media VM stores no GPS position
     }
     assert datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")) == second.created_at
 

@@ -38,6 +38,9 @@ def test_a_camera_photo_has_its_placeholder_and_exif_and_no_location_by_default(
         "taken_at": "2024-05-01T14:30:15+02:00", "exposure_time": 0.008, "f_number": 2.8, "iso": 400,
         "focal_length_mm": 50.0, "gps": None,
     }
+    stored = vm.repo.analysis(row["id"])  # the media VM's own record holds no position either
+    assert stored["exif"]["camera_model"] == "Canon EOS R5" and stored["exif"]["gps"] is None
+    assert row["keep_location"] is False
     [file] = [v for v in vm.repo.variants(row["media_id"])
               if (v["size"], v["format"], v["bg"]) == ("thumbnail", "jpeg", "original")]
     thumbnail = as_rgb(pyvips.Image.new_from_file(str(vm.settings.storage_root / file["path"])))  # the file served
@@ -55,3 +58,5 @@ def test_an_owner_who_keeps_locations_gets_the_position(vm):
     vm.upload(token, "product_image", path=camera_astronaut(vm.tmp, "walk.jpg"))
     assert vm.worker().work(burst=True) == 1
     assert vm.upload_object(token, PendingImage.objects.get().pk)["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}
+    [row] = vm.rows()
+    assert vm.repo.analysis(row["id"])["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}
