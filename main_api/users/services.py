@@ -37,9 +37,9 @@ from main_api.media.services import (
 from main_api.media.uploads import uploads_check
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
+    reference_clear,
     reference_get_for_update,
     reference_reapply,
-    reference_clear,
     reference_restore,
     reference_set,
     references_clear,

@@ -123,3 +123,32 @@ def test_users_and_profiles_are_registered(staff_client, artist):
                 "/admin/users/promoterprofile/", "/admin/users/sitemedia/", f"/admin/users/user/{artist.pk}/change/"):
         assert staff_client.get(url).status_code == 200, url
     assert staff_client.get("/admin").status_code == 302
+
+
+def test_delete_everywhere_action_goes_through_the_deletion_flow(staff_client, artist, temp_dir):
+    done = make_pending(artist, "profile_image")
+    media_client().post(f"/api/media/complete/{done.pk}", complete_payload(MEDIA_ID), format="json")
+    pending = make_pending(artist, "header_image")
+
+    response = run_action(staff_client, "delete_everywhere", [done.pk, pending.pk])
+
+    assert "Deleted 2 image(s)." in [str(m) for m in response.context["messages"]]
+    assert not PendingImage.objects.filter(pk__in=[done.pk, pending.pk]).exists()
+    from main_api.media.models import MediaDeletion
+
+    asked = {(d.pending_image_id, d.media_id) for d in MediaDeletion.objects.all()}
+    assert asked == {(done.pk, MEDIA_ID), (pending.pk, None)}, "the media VM is asked to erase both"
+
+
+def test_deleting_a_user_in_the_admin_erases_their_uploads(staff_client, artist, temp_dir):
+    image = make_pending(artist, "profile_image")
+    media_client().post(f"/api/media/complete/{image.pk}", complete_payload(MEDIA_ID), format="json")
+
+    response = staff_client.post(f"/admin/users/user/{artist.pk}/delete/", {"post": "yes"}, follow=True)
+
+    assert response.status_code == 200
+    assert not User.objects.filter(pk=artist.pk).exists()
+    from main_api.media.models import MediaDeletion
+
+    [deletion] = MediaDeletion.objects.all()
+    assert (deletion.pending_image_id, deletion.media_id) == (image.pk, MEDIA_ID)

@@ -10,11 +10,10 @@ import hashlib
 
 import pytest
 import requests
-from django.contrib.admin.sites import site as admin_site
 from rest_framework.authtoken.models import Token
 
 from main_api.media.models import MediaDeletion, PendingImage
-from main_api.users.models import User, UserProfile
+from main_api.users.models import UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.images import image_bytes
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, media_client, upload
@@ -181,14 +180,3 @@ def test_the_hash_is_computed_while_the_body_streams_in_over_real_http(live_serv
     first, second = PendingImage.objects.filter(user=artist).order_by("pk")
     assert first.sha256 == second.sha256 == hashlib.sha256(data).hexdigest()
     assert second.duplicate_of_id == first.pk
-
-
-def test_deleting_a_user_in_the_admin_erases_their_uploads_through_the_flow(artist, temp_dir, rf):
-    upload(client_for(artist), profile_image=("a.jpg", image_bytes()))
-    image = newest(artist)
-    media_client().post(f"/api/media/complete/{image.pk}", complete_payload(), format="json")
-    model_admin = admin_site._registry[User]
-    model_admin.delete_queryset(rf.post("/"), User.objects.filter(pk=artist.pk))
-    assert not User.objects.filter(pk=artist.pk).exists()
-    deletion = MediaDeletion.objects.get()
-    assert (deletion.media_id, deletion.pending_image_id) == (MEDIA_ID, image.pk), "the media VM is told"
