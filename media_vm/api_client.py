@@ -20,6 +20,10 @@ __all__ = ["REQUEST_ID_HEADER", "MainAPIClient", "MainAPIError"]
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
+#: A progress report waits at most this long: it must never hold up the image it reports on.
+PROGRESS_TIMEOUT_SECONDS = 5.0
+
+
 class MainAPIClient:
     """The main API's ``/api/media/*`` over one keep-alive session; every failure is a
     :class:`MainAPIError` (``permanent`` for a 4xx that retrying will not change)."""
@@ -77,6 +81,13 @@ class MainAPIClient:
     def complete(self, main_api_id: int, payload: CompletePayload) -> dict[str, Any]:
         return dict(self._request("POST", f"/api/media/complete/{int(main_api_id)}", json=payload,
                                   headers=self._trace()).json())
+
+    def progress(self, main_api_id: int, stage: str, media_id: str | None = None) -> dict[str, Any]:
+        """Report a stage (``shared.statuses.PROGRESS_STAGES``) of an upload; the main API keeps
+        stages monotonic, so a repeated or late report is harmless."""
+        body: dict[str, Any] = {"stage": stage} | ({"media_id": media_id} if media_id else {})
+        return dict(self._request("POST", f"/api/media/progress/{int(main_api_id)}", json=body,
+                                  headers=self._trace(), timeout=min(self.timeout, PROGRESS_TIMEOUT_SECONDS)).json())
 
     def cleanup(self, main_api_id: int, reason: str) -> dict[str, Any]:
         return dict(self._request("DELETE", f"/api/media/cleanup/{int(main_api_id)}", json={"reason": reason},

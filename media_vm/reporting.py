@@ -5,8 +5,9 @@ The callback step, the give-up path and the healer all report through :class:`Re
 ``cleanup`` (``DELETE /api/media/cleanup/{id}`` with the reason) for one given up. Both are
 idempotent on the main API's side, so a report may be repeated; ``reported`` on the media
 file row records that the main API acknowledged it. ``deletion_done`` acknowledges a deleted
-upload the VM has erased (``POST /api/media/deletions/{id}/done``, idempotent too). Later
-reports (progress) belong here too.
+upload the VM has erased (``POST /api/media/deletions/{id}/done``, idempotent too).
+``progress`` reports a stage as it is reached (``POST /api/media/progress/{id}``): best effort,
+never retried and never failing the step (the final report carries the outcome).
 """
 
 from __future__ import annotations
@@ -23,8 +24,13 @@ from media_vm.exceptions import MainAPIError
 from media_vm.logging_setup import job_context
 from shared.payloads import CompletePayload
 from shared.sizes import SIZES
+from shared.statuses import UploadStage
 
 log = logging.getLogger(__name__)
+
+#: The stages reached once the thumbnail is written and registered. Today's order makes every
+#: size after the analysis, so the thumbnail is servable from ``variants_ready`` on.
+THUMBNAIL_SERVABLE = frozenset({UploadStage.THUMBNAIL_READY, UploadStage.VARIANTS_READY})
 
 
 class Reporter:
@@ -58,6 +64,20 @@ class Reporter:
                 for v in sorted(variants, key=lambda v: (order.get(v["size"], len(order)), v["format"], v["bg"]))
             ],
         }
+
+    def progress(self, row: RowMapping, stage: UploadStage) -> bool:
+        """Tell the main API the image (its ``media_files`` row) reached ``stage``, with its
+        media id once its thumbnail is servable (``thumbnail_ready``, ``variants_ready``: the
+        main API then shows the id and the thumbnail URL); True when delivered. A failure is
+        logged, not raised: progress is for people watching, and the callback reports the
+        outcome anyway."""
+        media_id = row["media_id"] if stage in THUMBNAIL_SERVABLE else None
+        try:
+            self.client.progress(row["main_api_id"], stage.value, media_id)
+        except MainAPIError as e:
+            log.info("progress %s of %s not delivered (%s)", stage.value, row["main_api_id"], e)
+            return False
+        return True
 
     def complete(self, row: RowMapping) -> dict[str, Any]:
         """Call back with the image's payload; raises :class:`MainAPIError` when not delivered."""

@@ -35,6 +35,7 @@ from main_api.media.models import PendingImage
 from shared.naming import is_media_id
 from shared.payloads import smart_url
 from shared.sizes import BACKGROUNDS, SIZES_BY_NAME, ImageFormat
+from shared.statuses import PROGRESS_STAGES, UploadStage
 
 
 class MediaKeyApi(APIView):
@@ -186,6 +187,43 @@ class CompleteApi(MediaKeyApi):
                 "smart_url_preview": smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id),
             }
         )
+
+
+class ProgressApi(MediaKeyApi):
+    """``POST /api/media/progress/{id}``: the media VM reached a stage with an upload."""
+
+    class InputSerializer(serializers.Serializer):
+        stage = serializers.ChoiceField(choices=[s.value for s in PROGRESS_STAGES])
+        media_id = serializers.CharField(max_length=32, required=False, allow_null=True, default=None,
+                                         help_text="the image's media id; recorded from thumbnail_ready on")
+        reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="",
+                                       help_text="free text for the logs")
+
+        def validate_media_id(self, value: str | None) -> str | None:
+            if value is not None and not is_media_id(value):
+                raise serializers.ValidationError("not a media id (32 lowercase hex digits)")
+            return value
+
+    @extend_schema(
+        operation_id="media_progress",
+        summary="The media VM reached a stage (monotonic: a late or repeated report changes nothing)",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("ProgressResult", {"id": serializers.IntegerField(),
+                                                      "stage": serializers.CharField(),
+                                                      "changed": serializers.BooleanField()}),
+            400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR,
+        },
+        tags=["media VM"],
+    )
+    def post(self, request: Request, image_id: str) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = services.pending_image_progress(image_id=int(image_id), stage=data["stage"],
+                                                 media_id=data["media_id"])
+        return Response({"id": result.image.pk, "stage": selectors.upload_stage(result.image),
+                         "changed": result.changed})
 
 
 class CleanupApi(MediaKeyApi):
@@ -507,15 +545,19 @@ class UploadOutputSerializer(serializers.Serializer):
     original_name = serializers.CharField(allow_blank=True)
     status = serializers.ChoiceField(choices=PendingImage.Status.values)
     stage = serializers.ChoiceField(
-        choices=[selectors.STAGE_QUEUED, selectors.STAGE_PROCESSED, selectors.STAGE_FAILED],
-        help_text="where processing is: queued, processed, or failed",
+        choices=[stage.value for stage in UploadStage],
+        help_text="where processing is, only ever forward: queued, retrieved, thumbnail_ready, analysed, "
+        "variants_ready, processed; or failed at any point",
     )
     failure_reason = serializers.CharField(allow_null=True, help_text="why it failed, in words; null unless failed")
     attempts = serializers.IntegerField(help_text="processing rounds: 1, plus one per retry")
     retryable = serializers.BooleanField(help_text="failed, and its original is still kept: POST .../retry")
     created_at = serializers.DateTimeField()
     processed_at = serializers.DateTimeField(allow_null=True)
-    media_id = serializers.CharField(allow_null=True)
+    media_id = serializers.CharField(allow_null=True, help_text="the image's id on the media VM, from "
+                                     "thumbnail_ready on; null before (and once failed)")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="the thumbnail's smart URL, servable from "
+                                          "thumbnail_ready on; null before")
     smart_url = serializers.CharField(allow_null=True, help_text="the permanent URL (detail size) once processed")
     width = serializers.IntegerField(allow_null=True, help_text="of the upright original")
     height = serializers.IntegerField(allow_null=True, help_text="of the upright original")
@@ -539,6 +581,7 @@ UPLOAD_EXAMPLE = {
     "stage": "processed", "failure_reason": None, "attempts": 1, "retryable": False,
     "created_at": "2026-11-30T08:00:00Z", "processed_at": "2026-11-30T08:00:04Z",
     "media_id": "0123456789abcdef0123456789abcdef",
+    "thumbnail_url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=thumbnail",
     "smart_url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=detail",
     "width": 1600, "height": 900,
     "variants": [
@@ -557,7 +600,7 @@ FAILED_UPLOAD_EXAMPLE = {
     **UPLOAD_EXAMPLE, "id": 43, "field": "profile_image", "data_type": "profile", "original_name": "me.jpg",
     "status": "failed", "stage": "failed", "retryable": True, "processed_at": None, "media_id": None,
     "failure_reason": "We could not read this image: the file is damaged or incomplete.",
-    "smart_url": None, "width": None, "height": None, "variants": [], "background": None,
+    "thumbnail_url": None, "smart_url": None, "width": None, "height": None, "variants": [], "background": None,
     "background_removed": None, "placeholder": None, "exif": None, "analysis": None,
 }
 

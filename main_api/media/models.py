@@ -61,6 +61,10 @@ class PendingImage(models.Model):
     #: The background a logo's smart URLs serve by default: ``original`` or ``removed``
     #: (``shared.sizes.BACKGROUNDS``); empty for the default, the original.
     background = models.CharField(max_length=16, blank=True, default="")
+    #: The last stage the media VM reported of this round (``shared.statuses.PROGRESS_STAGES``:
+    #: retrieved, thumbnail_ready, analysed, variants_ready); empty until the first report. The
+    #: upload's ``stage`` is derived from it and the status (``selectors.upload_stage``).
+    progress = models.CharField(max_length=24, blank=True, default="")
     #: Processing rounds: 1, plus one per retry of a failed upload by its owner or the admin.
     attempts = models.PositiveIntegerField(default=1)
     processed_at = models.DateTimeField(null=True, blank=True)

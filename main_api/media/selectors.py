@@ -22,6 +22,7 @@ from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar
 from shared.naming import is_media_id
 from shared.payloads import smart_url
 from shared.sizes import DEFAULT_SIZE, SIZES, SIZES_BY_NAME, ImageFormat
+from shared.statuses import UploadStage
 
 Status = PendingImage.Status
 
@@ -323,9 +324,9 @@ def similar_images_get(
 
 #: ``stage`` of an upload: where processing is. This module knows the coarse ones; the stages
 #: between ``queued`` and ``processed`` (retrieved, thumbnail_ready, ...) come with live progress.
-STAGE_QUEUED = "queued"
-STAGE_PROCESSED = "processed"
-STAGE_FAILED = "failed"
+STAGE_QUEUED = UploadStage.QUEUED.value
+STAGE_PROCESSED = UploadStage.PROCESSED.value
+STAGE_FAILED = UploadStage.FAILED.value
 
 
 def uploads_for_user(*, user_id: int, status: str | None = None, data_type: str | None = None
@@ -382,10 +383,14 @@ def upload_original_kept(image: PendingImage) -> bool:
 
 
 def upload_stage(image: PendingImage) -> str:
-    """``queued`` while pending, ``processed`` once processed or complete, ``failed``."""
+    """Where ``image`` is (``shared.statuses.UploadStage``): ``failed``; ``processed`` once
+    processed or complete; while pending, the last stage the media VM reported (``retrieved``,
+    ``thumbnail_ready``, ``analysed``, ``variants_ready``) or ``queued`` before any."""
     if image.status == Status.FAILED:
         return STAGE_FAILED
-    return STAGE_PROCESSED if image.is_finished else STAGE_QUEUED
+    if image.is_finished:
+        return STAGE_PROCESSED
+    return image.progress or STAGE_QUEUED
 
 
 def upload_background(image: PendingImage) -> str | None:
@@ -476,6 +481,8 @@ def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
     background = upload_background(image)
     served = upload_served_background(image)
     failed = image.status == Status.FAILED
+    # the media id is known from thumbnail_ready on (a progress report), and for good once processed
+    media_id = image.media_id if image.media_id and (image.is_finished or image.status == Status.PENDING) else None
     duplicate_of = None
     duplicate_media_id = (analysis or {}).get("duplicate_of")
     if isinstance(duplicate_media_id, str) and is_media_id(duplicate_media_id):
@@ -493,7 +500,8 @@ def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
         "retryable": failed and upload_original_kept(image),
         "created_at": image.created_at,
         "processed_at": image.processed_at,
-        "media_id": image.media_id if image.is_finished else None,
+        "media_id": media_id,
+        "thumbnail_url": _image_url(media_id, "thumbnail", served) if media_id else None,
         "smart_url": _image_url(image.media_id, DEFAULT_SIZE, served)
         if image.is_finished and image.media_id else None,
         "width": _positive_int((analysis or {}).get("width")),

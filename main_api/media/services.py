@@ -30,6 +30,7 @@ from main_api.media.uploads import CheckedUpload
 from shared.data_types import DataType
 from shared.payloads import smart_url
 from shared.sizes import BACKGROUNDS
+from shared.statuses import PROGRESS_STAGES, UPLOAD_STAGE_ORDER, UploadStage
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,52 @@ def location_kept(user_id: int) -> bool:
     """Whether the EXIF GPS position of ``user_id``'s photos may be stored: every registered
     :data:`LocationPolicy` says yes (none registered: no)."""
     return bool(_location_policies) and all(policy(user_id) for policy in _location_policies)
+
+
+@dataclass(frozen=True)
+class ProgressResult:
+    """What :func:`pending_image_progress` did: the row, and whether the report moved it."""
+
+    image: PendingImage
+    changed: bool
+
+
+@transaction.atomic
+def pending_image_progress(*, image_id: int, stage: str, media_id: str | None = None) -> ProgressResult:
+    """Record that the media VM reached ``stage`` (one of ``shared.statuses.PROGRESS_STAGES``)
+    with the upload ``image_id``. Stages only move forward: a stage at or before the one
+    recorded, or a report on a row that is no longer pending (processed, complete, failed),
+    changes nothing (``changed`` False), so late and repeated reports are harmless. From
+    ``thumbnail_ready`` on, ``media_id`` (validated by the caller) is recorded with the
+    thumbnail URL, so the upload shows both before it is processed.
+
+    An unknown id is a :class:`NotFoundError`; a stage that is not a progress stage an
+    :class:`ApplicationError` (400); a media id that belongs to another upload a
+    :class:`ConflictError`."""
+    try:
+        reported = UploadStage(stage)
+    except ValueError:
+        reported = None
+    if reported not in PROGRESS_STAGES:
+        raise ApplicationError("stage must be one of " + ", ".join(s.value for s in PROGRESS_STAGES),
+                               {"field": "stage", "value": stage})
+    image = _locked(image_id)
+    if image.status != Status.PENDING:
+        return ProgressResult(image, False)
+    current = UploadStage(image.progress) if image.progress else UploadStage.QUEUED
+    if UPLOAD_STAGE_ORDER[reported] <= UPLOAD_STAGE_ORDER[current]:
+        return ProgressResult(image, False)
+    image.progress = reported.value
+    fields = ["progress", "updated_at"]
+    if media_id and UPLOAD_STAGE_ORDER[reported] >= UPLOAD_STAGE_ORDER[UploadStage.THUMBNAIL_READY]:
+        if PendingImage.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
+            raise ConflictError("media id already belongs to another image", {"media_id": media_id})
+        image.media_id = media_id
+        image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
+        fields += ["media_id", "thumbnail_url"]
+    image.save(update_fields=fields)
+    log.info("pending image %s: %s", image.pk, reported.value)
+    return ProgressResult(image, True)
 
 
 @transaction.atomic
@@ -270,8 +317,11 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
     image.status = Status.PENDING
     image.failure_reason = ""
     if was_failed:
+        # a new round: the media VM starts over with a fresh media id
         image.attempts += 1
-    image.save(update_fields=["status", "failure_reason", "attempts", "updated_at"])
+        image.progress, image.media_id, image.thumbnail_url = "", None, ""
+    image.save(update_fields=["status", "failure_reason", "attempts", "progress", "media_id", "thumbnail_url",
+                              "updated_at"])
     if was_failed:
         for retried in (image, *image.duplicates.all()):
             for handler in _retry_handlers:

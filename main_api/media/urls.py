@@ -7,6 +7,7 @@ from main_api.media import apis
 urlpatterns = [
     re_path(r"^api/media/pending/all/?$", apis.PendingImagesApi.as_view(), name="media-pending-all"),
     re_path(r"^api/media/complete/(?P<image_id>[0-9]{1,18})/?$", apis.CompleteApi.as_view(), name="media-complete"),
+    re_path(r"^api/media/progress/(?P<image_id>[0-9]{1,18})/?$", apis.ProgressApi.as_view(), name="media-progress"),
     re_path(r"^api/media/cleanup/(?P<image_id>[0-9]{1,18})/?$", apis.CleanupApi.as_view(), name="media-cleanup"),
     re_path(r"^api/media/deletions/?$", apis.MediaDeletionsApi.as_view(), name="media-deletions"),
     re_path(r"^api/media/deletions/(?P<deletion_id>[0-9]{1,18})/done/?$", apis.MediaDeletionDoneApi.as_view(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from media_vm.checklist import Step
 from media_vm.steps.context import StepContext
+from shared.statuses import UploadStage
 
 
 class VisualAnalysis:
@@ -32,3 +33,4 @@ class VisualAnalysis:
             # the owner does not keep locations: the position is never stored, here or on the main API
             analysis["exif"] = {**exif, "gps": None}
         ctx.repo.save_analysis(ctx.claim, analysis)
+        ctx.reporter.progress(row, UploadStage.ANALYSED)

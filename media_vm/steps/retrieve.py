@@ -6,6 +6,7 @@ from media_vm.checklist import Step
 from media_vm.defaults import MAX_ORIGINAL_BYTES
 from media_vm.exceptions import OriginalRejected
 from media_vm.steps.context import StepContext
+from shared.statuses import UploadStage
 
 
 class RetrieveFile:
@@ -25,3 +26,4 @@ class RetrieveFile:
             ctx.storage.delete(relpath)
             raise OriginalRejected("the main API sent an empty original")
         ctx.repo.save_original(ctx.claim, relpath)
+        ctx.reporter.progress(row, UploadStage.RETRIEVED)

@@ -7,6 +7,7 @@ from typing import Any
 
 from media_vm.checklist import Step
 from media_vm.steps.context import StepContext
+from shared.statuses import UploadStage
 from shared.data_types import DataType
 
 
@@ -33,3 +34,5 @@ class ResizeOptimize:
         ]
         ctx.storage.publish([r["path"] for r in rows])
         ctx.repo.save_variants(ctx.claim, row["media_id"], rows)
+        # the thumbnail is servable from here (it is made with the other sizes, not before them)
+        ctx.reporter.progress(row, UploadStage.VARIANTS_READY)

@@ -93,7 +93,8 @@ def test_a_pending_upload_is_queued(artist, temp_dir):
     assert body == {
         "id": image.pk, "field": "header_image", "data_type": "profile", "original_name": "header_image.jpeg",
         "status": "pending", "stage": "queued", "failure_reason": None, "attempts": 1, "retryable": False,
-        "created_at": body["created_at"], "processed_at": None, "media_id": None, "smart_url": None,
+        "created_at": body["created_at"], "processed_at": None, "media_id": None, "thumbnail_url": None,
+        "smart_url": None,
         "width": None, "height": None, "variants": [], "background": None, "background_removed": None,
         "duplicate_of": None, "placeholder": None, "exif": None, "analysis": None,
     }

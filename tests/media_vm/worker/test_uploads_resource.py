@@ -77,3 +77,42 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
     assert body["failure_reason"] is None and body["retryable"] is False
     temp_urls_replace()
     assert UserProfile.objects.get().profile_image_path == body["smart_url"]
+
+
+def test_the_vm_reports_each_stage_as_it_reaches_it(vm):
+    """Before each step the upload object shows the stage the previous step reported: the VM
+    posts progress as it goes, and the media id appears before the callback."""
+    from main_api.media.models import PendingImage
+
+    token = vm.user("watcher", "artist")
+    vm.upload(token, "product_image")
+    upload_id = PendingImage.objects.get().pk
+    seen: dict[str, tuple[str, str | None]] = {}
+
+    def before_step(step):
+        body = vm.upload_object(token, upload_id)
+        seen[step.value] = (body["stage"], body["media_id"])
+
+    assert vm.worker(before_step=before_step).work(burst=True) == 1
+    [row] = vm.rows()
+    assert seen == {
+        "retrieve_file": ("queued", None),
+        "ai_visual_analysis": ("retrieved", None),
+        "resize_optimize": ("analysed", None),
+        "update_callback": ("variants_ready", row["media_id"]),
+    }
+    assert vm.upload_object(token, upload_id)["stage"] == "processed"
+
+
+def test_undelivered_progress_never_holds_up_the_image(vm):
+    from main_api.media.models import PendingImage
+
+    token = vm.user("patient", "artist")
+    vm.upload(token, "product_image")
+    with FaultProxy(vm.api_url) as proxy:
+        proxy.faults[("POST", "/api/media/progress/")] = "500"
+        assert vm.worker(api_url=proxy.url).work(burst=True) == 1
+        assert proxy.hits[("POST", "/api/media/progress/")] == 3, "one try per stage, no retries"
+    [row] = vm.rows()
+    assert row["status"] == "done"
+    assert PendingImage.objects.get().status == "processed"
