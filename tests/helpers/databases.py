@@ -1,7 +1,7 @@
 """Test databases: SQLite files and throw-away MariaDB/MySQL databases.
 
-``TEST_MYSQL_URL`` names a server to create databases on (``.ci/run`` and
-``make test-mysql`` set it). Where it is unset, MySQL cases are reported as skipped with
+``TEST_MYSQL_URL`` names a server to create databases on (``.ci/run``, ``make test-mysql``,
+and ``make test`` where a MariaDB answers at 127.0.0.1:3306 set it). Where it is unset, MySQL cases are reported as skipped with
 the reason; under CI (``CI`` set) a missing or unreachable server is an error.
 """
 
@@ -28,7 +28,11 @@ IN_CI = bool(os.environ.get("CI"))
 if IN_CI and not TEST_MYSQL_URL:
     raise RuntimeError("CI is set but TEST_MYSQL_URL is not: the MySQL tests would not run")
 
-needs_mysql = pytest.mark.skipif(not TEST_MYSQL_URL, reason="TEST_MYSQL_URL not set (make test-mysql runs these)")
+needs_mysql = pytest.mark.skipif(
+    not TEST_MYSQL_URL,
+    reason="TEST_MYSQL_URL not set (make test sets it when a MariaDB answers at 127.0.0.1:3306 and mysqlclient "
+    "installs)",
+)
 
 
 def _admin_connect(url: str):  # type: ignore[no-untyped-def]
