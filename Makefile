@@ -2,10 +2,25 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# MySQL/MariaDB runs need mysqlclient (system headers: libmariadb-dev pkg-config)
-MYSQL_EXTRA := $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(CI)),mysql,)
+LOCAL_MYSQL_URL := mysql://root@127.0.0.1:3306/test
+# A MariaDB answering at 127.0.0.1:3306 as root without a password (as CI's does): `make test`
+# runs the MySQL cases on it. Probed once, and only by the targets that use it.
+MARIADB_PROBE = $(eval MARIADB_PROBE := $(shell \
+	if command -v mariadb >/dev/null 2>&1; then \
+	  mariadb --connect-timeout=2 -h 127.0.0.1 -P 3306 -u root -e 'SELECT 1' >/dev/null 2>&1 && echo yes; \
+	else \
+	  $(PYTHON) -c "import socket; s = socket.create_connection(('127.0.0.1', 3306), 2); s.settimeout(2); \
+	    assert s.recv(5)[4:5] == bytes([10])" >/dev/null 2>&1 && echo yes; \
+	fi))$(MARIADB_PROBE)
+# TEST_MYSQL_URL only enables the MySQL-specific cases; the main database stays SQLite.
+# `make test TEST_MYSQL_URL=` leaves them out.
+TEST_MYSQL_URL ?= $(if $(MARIADB_PROBE),$(LOCAL_MYSQL_URL))
+# MySQL/MariaDB runs need mysqlclient (system packages: libmariadb-dev pkg-config)
+MYSQL_EXTRA = $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(CI)),mysql,)
+# Found here rather than asked for: a mysqlclient that cannot be installed skips, not fails.
+MYSQL_FOUND = $(filter file,$(origin TEST_MYSQL_URL))
 
-.PHONY: run test test-mysql bench lint install install-dev clean
+.PHONY: run test test-mysql manage bench lint install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,23 +31,37 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev$(if $(MYSQL_EXTRA),$(comma)$(MYSQL_EXTRA))]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-comma := ,
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+	$(if $(MYSQL_EXTRA),@$(MYSQL_EXTRA_INSTALL))
+
+# mysqlclient builds against libmariadb-dev, found by pkg-config: installed with apt where missing
+define MYSQL_EXTRA_INSTALL
+$(BIN)/python -c 'import MySQLdb' 2>/dev/null || { \
+  { pkg-config --exists libmariadb 2>/dev/null || pkg-config --exists mysqlclient 2>/dev/null || \
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libmariadb-dev pkg-config >/dev/null; } || \
+    echo "libmariadb-dev and pkg-config could not be installed (mysqlclient builds against them)"; }; \
+  $(BIN)/python -m pip install --quiet -e '.[mysql]' $(if $(MYSQL_FOUND),|| echo "mysqlclient could not be installed: the MySQL cases will be skipped"); }
+endef
+
+manage: install ## a management command with make run's settings: make manage ARGS=createsuperuser
+	$(BIN)/python deploy/dev_run.py manage $(ARGS)
 
 run: install ## the whole system on :8000 and :3001, SQLite under var/
 	$(BIN)/python deploy/dev_run.py
 
-test: install-dev ## the whole suite (DATABASE_URL=mysql://... for MySQL/MariaDB)
+test: install-dev ## the whole suite on SQLite, and the MySQL cases on a MariaDB at 127.0.0.1:3306 if one answers
 	@command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
 		|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
 	@command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
 		|| echo "libheif-examples could not be installed: the HEIC tests will say so"
-	$(if $(MYSQL_EXTRA),$(BIN)/python -m pip install --quiet -e '.[mysql]',)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@url='$(TEST_MYSQL_URL)'; \
+	if [ -n "$$url" ] && [ -n "$(MYSQL_FOUND)" ] && ! $(BIN)/python -c 'import MySQLdb' 2>/dev/null; then url=; fi; \
+	if [ -n "$$url" ]; then echo "MySQL cases on $$url"; else echo "no MariaDB at 127.0.0.1:3306 (or no mysqlclient): the MySQL cases are skipped"; fi; \
+	TEST_MYSQL_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-mysql: ## the suite against the local MariaDB
 	$(MAKE) test DATABASE_URL=mysql://root@127.0.0.1:3306/test TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test

@@ -108,5 +108,13 @@ def main() -> int:
     return 0
 
 
+def manage(args: list[str]) -> int:
+    """``python deploy/dev_run.py manage <command> ...`` (``make manage ARGS=...``): a main API
+    management command with ``make run``'s settings (dev mode, its secrets, its database)."""
+    return subprocess.run([PY, "-m", "main_api", *args], env=dev_env(), cwd=ROOT).returncode
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["manage"]:
+        sys.exit(manage(sys.argv[2:]))
     sys.exit(main())

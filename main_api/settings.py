@@ -61,14 +61,24 @@ RUNNING_TESTS = "pytest" in sys.modules
 DJANGO_ENV = os.environ.get("DJANGO_ENV", "test" if RUNNING_TESTS else "production").strip().lower()
 DEBUG = _env_bool("DJANGO_DEBUG", default=False)
 
+class SettingsError(ImproperlyConfigured, SystemExit):
+    """A setting the operator must fix: still an ImproperlyConfigured to code that catches one,
+    but a command line that lets it through ends with its one-line message, not a traceback."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = f"ImproperlyConfigured: {message}"  # what the interpreter prints; exit status 1
+
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     if DEBUG or DJANGO_ENV in ("dev", "development", "test"):
         SECRET_KEY = "insecure-dev-only-key-never-use-in-production"  # dev/test only
     else:
-        raise ImproperlyConfigured(
+        raise SettingsError(
             "DJANGO_SECRET_KEY is not set. Production mode (DJANGO_DEBUG off) needs a secret key; "
-            "set DJANGO_SECRET_KEY, or DJANGO_ENV=dev on a developer machine."
+            "set DJANGO_SECRET_KEY, or on a developer machine use make run's settings: "
+            "make manage ARGS=<command> (or DJANGO_ENV=dev)."
         )
 
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,16 @@ T = TypeVar("T")
 
 
 def _child(conn: Connection) -> None:  # runs in the child process
+    # Ctrl-C reaches the whole foreground process group: the worker shuts down warmly and
+    # stops this process itself; here it would only print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        _serve(conn)
+    except (KeyboardInterrupt, EOFError, BrokenPipeError, ConnectionResetError):
+        return  # interrupted before SIGINT was ignored, or the worker went away: nothing to say
+
+
+def _serve(conn: Connection) -> None:
     from media_vm.imaging import configure_libvips
 
     configure_libvips()
@@ -35,15 +46,19 @@ def _child(conn: Connection) -> None:  # runs in the child process
         except EOFError:
             return
         try:
-            conn.send(("ok", func(*args, **kwargs)))
+            result = ("ok", func(*args, **kwargs))
         except BaseException as e:  # noqa: BLE001 - every failure goes back to the parent
             # causes do not survive pickling: a storage failure is named as such here
             if is_environmental(e):
                 e = StorageUnavailable(f"{type(e).__name__}: {e}")
-            try:
-                conn.send(("error", e))
-            except Exception:  # noqa: BLE001 - an exception that does not pickle
-                conn.send(("error", ImageProcessingError(f"{type(e).__name__}: {e}")))
+            result = ("error", e)
+        try:
+            conn.send(result)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the worker is gone (killed, or stopped this call)
+        except Exception as e:  # noqa: BLE001 - a result or an exception that does not pickle
+            error = result[1] if result[0] == "error" else e
+            conn.send(("error", ImageProcessingError(f"{type(error).__name__}: {error}")))
 
 
 class ImageProcess:

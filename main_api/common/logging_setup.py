@@ -76,6 +76,10 @@ def logging_config(*, log_format: str, level: str = "INFO") -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": "WARNING"},
         "loggers": {
+            # Django's own default config gives "django" a console handler of its own (with
+            # DEBUG on) on top of propagation to ours: every request warning was printed twice.
+            # Naming it here replaces those handlers; its records reach the root's console.
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
             "main_api": {"level": level},
             "apscheduler": {"level": "WARNING"},
         },

@@ -23,6 +23,7 @@ from media_vm.checklist import STEPS
 from tests.e2e.system import ROOT, free_port, running_system, wait_until
 from tests.e2e.variants import check_geometry, fetch
 from tests.helpers import images
+from tests.helpers.processes import reaped
 
 VARIANTS_PER_PHOTO = 18  # 6 sizes x AVIF, WebP, JPEG
 
@@ -63,7 +64,8 @@ def upload_photos(system, tmp, count):
 def workers(system, host, count, *args):
     return [subprocess.Popen([sys.executable, "-m", "media_vm", "worker", *args], cwd=ROOT,
                              env={**system.env, **host.env, "WORKER_ID": f"{host.name}-{n}"},
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for n in range(count)]
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            for n in range(count)]
 
 
 def stored_files(root: Path) -> list[str]:
@@ -96,7 +98,8 @@ def test_workers_on_two_hosts_process_each_image_once_and_every_vm_serves_every_
     # must work for the eight to be done: the work is provably shared between the hosts
     procs = workers(system, host_a, 2, "--once", "--max-jobs", "2") + \
         workers(system, host_b, 2, "--once", "--max-jobs", "2")
-    outputs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
+    with reaped(*procs):
+        outputs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [o[-2000:] for o in outputs]
 
     rows = system.media_rows()

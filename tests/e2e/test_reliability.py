@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.system import ROOT, running_system, wait_until
 from tests.helpers import images
 from tests.helpers.fault_proxy import FaultProxy
+from tests.helpers.processes import reaped
 
 
 def upload_photos(system, token, tmp, count, *, size=(900, 600)):
@@ -47,8 +48,10 @@ def test_several_worker_processes_never_process_an_image_twice(fresh_system, tmp
         upload_photos(system, system.token, tmp_path, 12)
         procs = [subprocess.Popen([sys.executable, "-m", "media_vm", "worker", "--once", "--concurrency", "2"],
                                   cwd=ROOT, env={**system.env, "WORKER_ID": f"w{n}"},
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for n in range(3)]
-        outputs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                 for n in range(3)]
+        with reaped(*procs):
+            outputs = [p.communicate(timeout=600)[0].decode(errors="replace") for p in procs]
         assert [p.returncode for p in procs] == [0, 0, 0], outputs
         rows = system.media_rows()
         assert len(rows) == 12

@@ -23,10 +23,14 @@ def system(tmp_path_factory):
 
 @pytest.fixture
 def private_mariadb(tmp_path):
-    """A MariaDB server of this test's own, which the test may stop and start."""
-    from tests.helpers.databases import PrivateMariaDB
+    """A MariaDB server of this test's own, which the test may stop and start; stopped after
+    the test whatever happened (a failed start stops it too)."""
+    from tests.helpers.databases import PrivateMariaDB, require_private_mariadb
 
+    require_private_mariadb()
     server = PrivateMariaDB(tmp_path / "mariadb")
-    server.start()
-    yield server
-    server.stop()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

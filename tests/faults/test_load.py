@@ -9,6 +9,7 @@ import sys
 
 from tests.e2e.system import ROOT
 from tests.helpers import images
+from tests.helpers.processes import reaped
 
 UPLOADS, CLIENTS = 200, 20
 
@@ -32,8 +33,10 @@ def test_two_hundred_uploads_from_twenty_clients(fresh_system, tmp_path):
 
         workers = [subprocess.Popen([sys.executable, "-m", "media_vm", "worker", "--once", "--concurrency", "2"],
                                     cwd=ROOT, env={**system.env, "WORKER_ID": f"load-w{n}"},
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for n in range(2)]
-        outputs = [w.communicate(timeout=900)[0] for w in workers]
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    start_new_session=True) for n in range(2)]
+        with reaped(*workers):
+            outputs = [w.communicate(timeout=900)[0] for w in workers]
         assert [w.returncode for w in workers] == [0, 0], [o[-2000:] for o in outputs]
         assert "HTTP 5" not in "".join(outputs), "the main API answered a worker with a 5xx"
         rows = system.media_rows()

@@ -1,15 +1,17 @@
 """Test databases: SQLite files and throw-away MariaDB/MySQL databases.
 
-``TEST_MYSQL_URL`` names a server to create databases on (``.ci/run`` and
-``make test-mysql`` set it). Where it is unset, MySQL cases are reported as skipped with
+``TEST_MYSQL_URL`` names a server to create databases on (``.ci/run``, ``make test-mysql``,
+and ``make test`` where a MariaDB answers at 127.0.0.1:3306 set it). Where it is unset, MySQL cases are reported as skipped with
 the reason; under CI (``CI`` set) a missing or unreachable server is an error.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -26,7 +28,11 @@ IN_CI = bool(os.environ.get("CI"))
 if IN_CI and not TEST_MYSQL_URL:
     raise RuntimeError("CI is set but TEST_MYSQL_URL is not: the MySQL tests would not run")
 
-needs_mysql = pytest.mark.skipif(not TEST_MYSQL_URL, reason="TEST_MYSQL_URL not set (make test-mysql runs these)")
+needs_mysql = pytest.mark.skipif(
+    not TEST_MYSQL_URL,
+    reason="TEST_MYSQL_URL not set (make test sets it when a MariaDB answers at 127.0.0.1:3306 and mysqlclient "
+    "installs)",
+)
 
 
 def _admin_connect(url: str):  # type: ignore[no-untyped-def]
@@ -66,60 +72,120 @@ DB_KINDS = [pytest.param("sqlite", id="sqlite"), pytest.param("mysql", id="mysql
 
 MARIADBD = shutil.which("mariadbd") or shutil.which("mysqld") or ("/usr/sbin/mariadbd" if os.path.exists(
     "/usr/sbin/mariadbd") else None)
+MARIADB_INSTALL_DB = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
 try:
-    import MySQLdb  # noqa: F401 - mysqlclient: `make test-mysql` and CI install it
+    import MySQLdb  # noqa: F401 - mysqlclient: `make test` installs it where a MariaDB answers, CI always
     HAVE_MYSQLCLIENT = True
 except ImportError:
     HAVE_MYSQLCLIENT = False
+
+
+def private_mariadb_missing() -> list[str]:
+    """What this machine lacks to start a private MariaDB server and talk to it (empty: nothing)."""
+    missing = []
+    if not MARIADBD:
+        missing.append("the mariadbd binary (apt-get install mariadb-server)")
+    if not MARIADB_INSTALL_DB:
+        missing.append("mariadb-install-db (apt-get install mariadb-server)")
+    if not HAVE_MYSQLCLIENT:
+        missing.append("mysqlclient, to connect to it (make test installs it when a MariaDB answers at "
+                       "127.0.0.1:3306; else: apt-get install libmariadb-dev pkg-config, pip install -e '.[mysql]')")
+    return missing
+
+
+def require_private_mariadb() -> None:
+    """Skip the test, with what is missing, outside CI; fail it under CI, which must run it."""
+    missing = private_mariadb_missing()
+    if missing:
+        reason = "a private MariaDB server needs " + "; ".join(missing)
+        if IN_CI:
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
 needs_mariadbd = pytest.mark.skipif(
-    not IN_CI and not (MARIADBD and HAVE_MYSQLCLIENT),
-    reason="a private MariaDB server needs the mariadbd binary and mysqlclient (make test-mysql installs it)",
+    not IN_CI and bool(private_mariadb_missing()),
+    reason="a private MariaDB server needs " + "; ".join(private_mariadb_missing()),
 )
 
 
 class PrivateMariaDB:
     """A MariaDB server of the test's own (temp datadir, free port) that a test may stop and
-    start again without disturbing the shared server other tests use."""
+    start again without disturbing the shared server other tests use.
 
-    def __init__(self, root: Path) -> None:
-        if not MARIADBD:
-            raise RuntimeError("mariadbd not found: install mariadb-server")
+    The server runs in a process group of its own; :meth:`start` leaves no server behind when
+    it fails (or is interrupted), and :meth:`stop` kills the group if it does not end in time.
+    """
+
+    def __init__(self, root: Path, *, start_timeout: float = 60) -> None:
+        missing = private_mariadb_missing()
+        if missing:
+            raise RuntimeError("a private MariaDB server needs " + "; ".join(missing))
         self.root = root
         self.datadir = root / "data"
         self.port = _free_port()
+        self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
-        install = shutil.which("mariadb-install-db") or shutil.which("mysql_install_db")
-        subprocess.run([install, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
+        root.mkdir(parents=True, exist_ok=True)
+        subprocess.run([MARIADB_INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
                         "--auth-root-authentication-method=normal", "--skip-test-db"],
                        check=True, capture_output=True, timeout=180)
 
+    def _log_tail(self) -> str:
+        path = self.root / "mariadbd.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else "(no log)"
+
     def start(self) -> None:
-        log = open(self.root / "mariadbd.log", "ab")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(
-            [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
-             "--bind-address=127.0.0.1", f"--socket={self.root / 'mariadb.sock'}", "--user=root",
-             "--skip-grant-tables", "--innodb-buffer-pool-size=32M", f"--pid-file={self.root / 'mariadb.pid'}"],
-            stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
+        assert MARIADBD is not None
+        with open(self.root / "mariadbd.log", "ab") as log:
+            self.proc = subprocess.Popen(
+                [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
+                 "--bind-address=127.0.0.1", f"--socket={self.root / 'mariadb.sock'}", "--user=root",
+                 "--skip-grant-tables", "--innodb-buffer-pool-size=32M", f"--pid-file={self.root / 'mariadb.pid'}"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._wait_until_it_answers()
+        except BaseException:
+            self.stop()  # failed or interrupted: never leave a server behind
+            raise
+
+    def _wait_until_it_answers(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + self.start_timeout
         error: Exception | None = None
-        while time.monotonic() < deadline:
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"private mariadbd exited with code {self.proc.returncode} while starting; "
+                                   f"its log ends:\n{self._log_tail()}")
             try:
                 _admin_connect(self.url("")).close()
                 return
-            except ImportError:
-                raise  # no mysqlclient: waiting will not help
             except Exception as e:  # noqa: BLE001 - not up yet
                 error = e
-                if self.proc.poll() is not None:
-                    raise RuntimeError((self.root / "mariadbd.log").read_text()[-2000:]) from None
-                time.sleep(0.2)
-        self.stop()  # never leave a server behind
-        raise TimeoutError(f"private mariadbd did not answer within 60 s: {error!r}")
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"private mariadbd (pid {self.proc.pid}) was running but did not accept a connection on "
+                    f"127.0.0.1:{self.port} within {self.start_timeout:g} s; last error: {error!r}; "
+                    f"its log ends:\n{self._log_tail()}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=60)
+        """Stop the server (SIGTERM to its process group, SIGKILL after 60 s); safe to call twice."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        else:  # the server is gone; anything it left in its group is not
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def url(self, database: str) -> str:
         return f"mysql://root@127.0.0.1:{self.port}/{database}"

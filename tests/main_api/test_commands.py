@@ -17,6 +17,7 @@ from rest_framework.authtoken.models import Token
 
 from main_api import __main__ as cli
 from main_api.users.models import ArtistProfile, PromoterProfile, User, UserProfile
+from tests.helpers.processes import stop
 from tests.main_api.images import decoded_size, image_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,7 +92,7 @@ def test_serve_runs_the_api_under_gunicorn(tmp_path):
     token = manage("create_user", "served", "--type", "artist").strip().splitlines()[-1]
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "main_api", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -122,8 +123,7 @@ def test_serve_runs_the_api_under_gunicorn(tmp_path):
         css = requests.get(f"{base}/static/admin/css/base.css", timeout=10)  # whitenoise, for the admin
         assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server, timeout=20)
 
 
 def test_collectstatic_gathers_the_admin_files(settings, tmp_path):

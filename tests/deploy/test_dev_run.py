@@ -1,0 +1,48 @@
+"""``make manage ARGS=...`` (``python deploy/dev_run.py manage ...``): management commands with
+``make run``'s settings, on a machine whose environment has none of them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSET = ("DJANGO_SECRET_KEY", "DJANGO_ENV", "DJANGO_DEBUG", "DATABASE_URL", "MEDIA_API_KEY", "MAIN_API_KEY")
+
+# deploy/dev_run.py's manage(), its var/ (secrets, SQLite) moved under the test's tmp_path
+RUN_DEV_RUN = (
+    "import sys; from pathlib import Path; sys.path.insert(0, 'deploy'); import dev_run; "
+    "dev_run.VAR = Path(sys.argv[1]); sys.exit(dev_run.manage(sys.argv[2:]))"
+)
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
+    env["DJANGO_SETTINGS_MODULE"] = "main_api.settings"
+    return env
+
+
+def test_dev_run_manage_runs_check_with_make_runs_settings(tmp_path):
+    done = subprocess.run([sys.executable, "-c", RUN_DEV_RUN, str(tmp_path / "var"), "check"], cwd=ROOT,
+                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "System check identified no issues" in done.stdout
+    assert "Traceback" not in done.stderr
+    assert (tmp_path / "var" / "dev-secrets.json").is_file()  # the same secrets make run uses
+
+
+def test_without_those_settings_a_command_ends_in_one_line_naming_the_fix():
+    done = subprocess.run([sys.executable, "-m", "main_api", "createsuperuser", "--noinput"], cwd=ROOT,
+                          env=clean_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "DJANGO_SECRET_KEY is not set" in done.stderr and "make manage" in done.stderr
+
+
+def test_the_makefile_has_the_manage_target():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nmanage: install" in makefile
+    assert "$(BIN)/python deploy/dev_run.py manage $(ARGS)" in makefile
