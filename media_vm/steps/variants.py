@@ -7,8 +7,8 @@ from typing import Any
 
 from media_vm.checklist import Step
 from media_vm.steps.context import StepContext
-from shared.statuses import UploadStage
 from shared.data_types import DataType
+from shared.statuses import UploadStage
 
 
 class ResizeOptimize:
