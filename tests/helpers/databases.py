@@ -1,8 +1,9 @@
 """Test databases: SQLite files and throw-away MariaDB/MySQL databases.
 
 ``TEST_MYSQL_URL`` names a server to create databases on (``.ci/run``, ``make test-mysql``,
-and ``make test`` where a MariaDB answers at 127.0.0.1:3306 set it). Where it is unset, MySQL cases are reported as skipped with
-the reason; under CI (``CI`` set) a missing or unreachable server is an error.
+and ``make test`` where a MariaDB answers at 127.0.0.1:3306 set it). Where it is unset, MySQL
+cases are reported as skipped with the reason; under CI (``CI`` set) a missing or unreachable
+server is an error.
 """
 
 from __future__ import annotations
