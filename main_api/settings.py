@@ -174,6 +174,33 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- cache (the upload budget) ------------------------------------------------------------
+
+#: Redis (``redis://host:6379/0``) for the cache when set; else a table of the main database
+#: (``django_cache``, made by ``migrate``). Either way every process and host shares it.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "oaf")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # an unreachable Redis costs a request half a second, then the throttle fails open
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # culling past MAX_ENTRIES would drop live budgets; expired rows are culled first anyway
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    }
+
 # --- static files (the admin's) -----------------------------------------------------------
 
 STATIC_URL = "static/"
@@ -211,6 +238,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+#: Files per user and period (DRF rate syntax), counted in the shared cache below
+#: (main_api.common.throttling): a PATCH with six images costs six.
 UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
 #: Days a failed upload's temp original is kept, so that its owner can retry it; then swept
 #: (``python -m main_api sweep_failed``, also run by ``run_scheduler``).
