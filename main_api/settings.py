@@ -223,6 +223,35 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+#: Production mode: neither a developer machine (DJANGO_ENV=dev, DJANGO_DEBUG=1) nor a test run.
+PRODUCTION = not DEBUG and DJANGO_ENV not in ("dev", "development", "test")
+#: Plain HTTP on purpose (docker compose on localhost, test servers): no Secure cookies, no HSTS.
+#: Production mode is HTTPS behind a TLS proxy unless this says otherwise; dev and tests are plain.
+INSECURE_HTTP = _env_bool("DJANGO_INSECURE_HTTP", default=not PRODUCTION)
+if not INSECURE_HTTP:
+    # nginx terminates TLS and sets X-Forwarded-Proto (deploy/nginx/main_api.conf); gunicorn
+    # listens on loopback only, so no client can send this header past it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD")
+
+#: Deploy checks (``check --deploy``) that do not apply here, each with its reason.
+SILENCED_SYSTEM_CHECKS = [
+    # SECURE_SSL_REDIRECT: nginx redirects port 80 to HTTPS; the app's own port is on loopback,
+    # where the media VM, health checks and the scheduler reach it over plain HTTP.
+    "security.W008",
+]
+if not INSECURE_HTTP and not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    # includeSubDomains binds every subdomain of the operator's domain to HTTPS: their decision
+    # (DJANGO_HSTS_INCLUDE_SUBDOMAINS=1), not this app's.
+    SILENCED_SYSTEM_CHECKS.append("security.W005")
+if not INSECURE_HTTP and not SECURE_HSTS_PRELOAD:
+    # preload lists are domain-wide and hard to leave: the operator opts in (DJANGO_HSTS_PRELOAD=1).
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
 # --- uploads -------------------------------------------------------------------------------
 
 MAX_UPLOAD_BYTES = _env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)

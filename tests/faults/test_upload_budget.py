@@ -8,8 +8,6 @@ restart, lives in Redis when ``REDIS_URL`` is set, and a Redis outage lets uploa
 
 from __future__ import annotations
 
-import contextlib
-import os
 import secrets
 import shutil
 import socket
@@ -17,79 +15,15 @@ import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
-import requests
 
-from shared.data_types import UPLOAD_FIELDS
-from tests.e2e.system import System, free_port, wait_until
-from tests.helpers.databases import fresh_mysql_database
-from tests.main_api.images import image_bytes
+from tests.e2e.system import free_port, wait_until
+from tests.helpers.api_servers import Servers, api_servers
 
 pytestmark = pytest.mark.e2e
 
 RATE = 10  # per hour: nothing comes back during a test, so counts are exact
-
-
-class Servers:
-    """``count`` main API servers on one database (no media VM: nothing here needs it)."""
-
-    def __init__(self, system: System, count: int):
-        self.system = system
-        self.urls: list[str] = []
-        for i in range(count):
-            self.urls.append(self.start(i))
-
-    def start(self, i: int, port: int | None = None) -> str:
-        port = port or free_port()
-        url = f"http://127.0.0.1:{port}"
-        proc = self.system.spawn(f"main-api-{i}", ["-m", "main_api", "serve", "--port", str(port)])
-        wait_until(lambda: self.system._alive(proc) and self.system._ok(f"{url}/health"), timeout=60,
-                   what=f"main API server {i}")
-        return url
-
-    def restart(self, i: int) -> None:
-        """Stop server ``i`` (its processes and their memory go) and start it again on its port."""
-        self.system.stop_process(f"main-api-{i}")
-        self.start(i, int(self.urls[i].rsplit(":", 1)[1]))
-
-    def patch(self, i: int, token: str, *, files: int = 0) -> requests.Response:
-        """``PATCH /users/me`` on server ``i`` with ``files`` images (or a bio alone)."""
-        fields = list(UPLOAD_FIELDS)[:files]
-        parts = {f: (f"{f}.png", image_bytes("PNG", color=(i, n, 9)), "image/png") for n, f in enumerate(fields)}
-        return requests.patch(f"{self.urls[i % len(self.urls)]}/users/me", headers={"Authorization": f"Token {token}"},
-                              files=parts or None, data=None if parts else {"bio": "x"}, timeout=60)
-
-    def pending(self, token: str) -> int:
-        r = requests.get(f"{self.urls[0]}/users/me", headers={"Authorization": f"Token {token}"}, timeout=30)
-        r.raise_for_status()
-        return len(r.json()["pending_images"])
-
-    def log(self) -> str:
-        return "".join(self.system.log(f"main-api-{i}") for i in range(len(self.urls)))
-
-
-@contextlib.contextmanager
-def api_servers(tmp: Path, count: int = 2, **env: str) -> Iterator[Servers]:
-    """Migrated database (this run's kind), ``count`` servers with ``env``; all stopped after."""
-    with contextlib.ExitStack() as stack:
-        main_url = os.environ.get("DATABASE_URL", "")
-        if main_url.startswith("mysql"):
-            main_url = stack.enter_context(fresh_mysql_database(main_url))
-        else:
-            main_url = f"sqlite:///{tmp / 'main_api.sqlite3'}"
-        system = System(tmp, main_db_url=main_url, media_db_url=f"sqlite:///{tmp / 'unused.sqlite3'}",
-                        extra_env={"UPLOAD_THROTTLE_RATE": f"{RATE}/hour", "GUNICORN_WORKERS": "2", **env})
-        try:
-            system.manage("migrate", "--noinput")  # makes the cache table too
-            yield Servers(system, count)
-        except BaseException:
-            for name in system.procs:
-                print(f"---- {name} ----\n{system.log(name)[-3000:]}")
-            raise
-        finally:
-            system.stop()
 
 
 def spread(servers: Servers, token: str, requests_count: int, *, clients: int = 8) -> Counter[int]:
@@ -106,7 +40,7 @@ def spread(servers: Servers, token: str, requests_count: int, *, clients: int = 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory) -> Iterator[Servers]:
     """Two servers on one database, the default cache (the database's)."""
-    with api_servers(tmp_path_factory.mktemp("budget")) as s:
+    with api_servers(tmp_path_factory.mktemp("budget"), UPLOAD_THROTTLE_RATE=f"{RATE}/hour") as s:
         yield s
 
 
@@ -158,7 +92,8 @@ def test_with_redis_url_the_budget_lives_in_redis(tmp_path):
     prefix = f"oaf-test-{secrets.token_hex(6)}"
     client = redis.Redis(host="127.0.0.1", port=6379, db=0)
     try:
-        with api_servers(tmp_path, REDIS_URL="redis://127.0.0.1:6379/0", CACHE_KEY_PREFIX=prefix) as servers:
+        with api_servers(tmp_path, UPLOAD_THROTTLE_RATE=f"{RATE}/hour", REDIS_URL="redis://127.0.0.1:6379/0",
+                         CACHE_KEY_PREFIX=prefix) as servers:
             token = servers.system.create_user("redis-user")
             assert spread(servers, token, 24) == {200: RATE, 429: 24 - RATE}
             assert any(b"throttle_uploads_" in key for key in client.scan_iter(f"{prefix}:*")), \
