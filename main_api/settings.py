@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -78,6 +79,7 @@ if DJANGO_ENV == "test":
 INSTALLED_APPS = [
     "main_api.common.admin_site.AdminConfig",  # django.contrib.admin with operations pages (the dashboard)
     "django.contrib.auth",
+    "axes",  # lockout after repeated failed logins (the admin's)
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: answers a locked-out login attempt with 429
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "main_api.urls"
@@ -164,6 +168,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 if DJANGO_ENV == "test":
     # Hashing dominates user creation; tests create many users.
@@ -237,6 +246,25 @@ if not INSECURE_HTTP:
     SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 31_536_000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
     SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD")
+
+# --- login lockout (django-axes; the admin's login is the only password endpoint) ------------
+
+#: Failed logins after which a username, and separately an address, is locked out.
+AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 5)
+#: Minutes a lockout lasts after the last failure; 0: until an operator unlocks it (README).
+_cooloff_minutes = _env_int("LOGIN_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
+# each on its own: one username from anywhere, and one address trying any usernames
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True  # a right password clears the failures of that username and address
+AXES_LOCKOUT_CALLABLE = "main_api.common.lockout.lockout_response"
+if INSECURE_HTTP:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+else:
+    # behind nginx every request comes from 127.0.0.1: the client is the address nginx appended
+    # to X-Forwarded-For (the right-most; whatever a client put to its left is ignored)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
 
 #: Deploy checks (``check --deploy``) that do not apply here, each with its reason.
 SILENCED_SYSTEM_CHECKS = [
