@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -88,6 +89,7 @@ if DJANGO_ENV == "test":
 INSTALLED_APPS = [
     "main_api.common.admin_site.AdminConfig",  # django.contrib.admin with operations pages (the dashboard)
     "django.contrib.auth",
+    "axes",  # lockout after repeated failed logins (the admin's)
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
@@ -114,6 +116,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # last, as django-axes asks: answers a locked-out login attempt with 429
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "main_api.urls"
@@ -175,6 +179,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 if DJANGO_ENV == "test":
     # Hashing dominates user creation; tests create many users.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -183,6 +192,33 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- cache (the upload budget) ------------------------------------------------------------
+
+#: Redis (``redis://host:6379/0``) for the cache when set; else a table of the main database
+#: (``django_cache``, made by ``migrate``). Either way every process and host shares it.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "oaf")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # an unreachable Redis costs a request half a second, then the throttle fails open
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "django_cache",
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
+            # culling past MAX_ENTRIES would drop live budgets; expired rows are culled first anyway
+            "OPTIONS": {"MAX_ENTRIES": 1_000_000},
+        }
+    }
 
 # --- static files (the admin's) -----------------------------------------------------------
 
@@ -206,6 +242,54 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+#: Production mode: neither a developer machine (DJANGO_ENV=dev, DJANGO_DEBUG=1) nor a test run.
+PRODUCTION = not DEBUG and DJANGO_ENV not in ("dev", "development", "test")
+#: Plain HTTP on purpose (docker compose on localhost, test servers): no Secure cookies, no HSTS.
+#: Production mode is HTTPS behind a TLS proxy unless this says otherwise; dev and tests are plain.
+INSECURE_HTTP = _env_bool("DJANGO_INSECURE_HTTP", default=not PRODUCTION)
+if not INSECURE_HTTP:
+    # nginx terminates TLS and sets X-Forwarded-Proto (deploy/nginx/main_api.conf); gunicorn
+    # listens on loopback only, so no client can send this header past it.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
+    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD")
+
+# --- login lockout (django-axes; the admin's login is the only password endpoint) ------------
+
+#: Failed logins after which a username, and separately an address, is locked out.
+AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 5)
+#: Minutes a lockout lasts after the last failure; 0: until an operator unlocks it (README).
+_cooloff_minutes = _env_int("LOGIN_COOLOFF_MINUTES", 15)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
+# each on its own: one username from anywhere, and one address trying any usernames
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True  # a right password clears the failures of that username and address
+AXES_LOCKOUT_CALLABLE = "main_api.common.lockout.lockout_response"
+if INSECURE_HTTP:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+else:
+    # behind nginx every request comes from 127.0.0.1: the client is the address nginx appended
+    # to X-Forwarded-For (the right-most; whatever a client put to its left is ignored)
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+
+#: Deploy checks (``check --deploy``) that do not apply here, each with its reason.
+SILENCED_SYSTEM_CHECKS = [
+    # SECURE_SSL_REDIRECT: nginx redirects port 80 to HTTPS; the app's own port is on loopback,
+    # where the media VM, health checks and the scheduler reach it over plain HTTP.
+    "security.W008",
+]
+if not INSECURE_HTTP and not SECURE_HSTS_INCLUDE_SUBDOMAINS:
+    # includeSubDomains binds every subdomain of the operator's domain to HTTPS: their decision
+    # (DJANGO_HSTS_INCLUDE_SUBDOMAINS=1), not this app's.
+    SILENCED_SYSTEM_CHECKS.append("security.W005")
+if not INSECURE_HTTP and not SECURE_HSTS_PRELOAD:
+    # preload lists are domain-wide and hard to leave: the operator opts in (DJANGO_HSTS_PRELOAD=1).
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
+
 # --- uploads -------------------------------------------------------------------------------
 
 MAX_UPLOAD_BYTES = _env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
@@ -221,6 +305,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+#: Files per user and period (DRF rate syntax), counted in the shared cache below
+#: (main_api.common.throttling): a PATCH with six images costs six.
 UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
 #: Days a failed upload's temp original is kept, so that its owner can retry it; then swept
 #: (``python -m main_api sweep_failed``, also run by ``run_scheduler``).

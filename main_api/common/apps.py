@@ -1,6 +1,16 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+def cache_tables_create(*, using: str = "default", verbosity: int = 1, **kwargs: Any) -> None:
+    """After every ``migrate``: make the table of each database cache in ``CACHES`` that is
+    missing (``createcachetable``; idempotent, nothing to do with Redis)."""
+    call_command("createcachetable", database=using, verbosity=0 if verbosity < 2 else verbosity)
 
 
 class CommonConfig(AppConfig):
@@ -19,3 +29,6 @@ class CommonConfig(AppConfig):
             checks,  # noqa: F401 - registers the system checks
             schema,  # noqa: F401 - registers the OpenAPI auth extensions
         )
+
+        # the upload budget lives in the cache: migrate (make run, compose, systemd, tests) makes its table
+        post_migrate.connect(cache_tables_create, sender=self, dispatch_uid="main_api.common.cache_tables")

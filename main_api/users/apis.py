@@ -102,7 +102,8 @@ class UserMeApi(APIView):
     OutputSerializer = ProfileOutputSerializer
 
     def get_throttles(self):
-        # Only uploads are throttled; reading the profile is cheap.
+        # Only uploads are throttled; reading the profile is cheap. This refuses a user whose
+        # budget is spent before the body is read; patch() charges one unit per file.
         return [UploadRateThrottle()] if self.request.method == "PATCH" else []
 
     @extend_schema(operation_id="users_me_get", summary="The signed-in user's profile",
@@ -119,7 +120,9 @@ class UserMeApi(APIView):
             400: OpenApiResponse(ERROR, description="not an image we accept, or an unknown field; names the field"),
             401: ERROR,
             413: OpenApiResponse(ERROR, description="a file over MAX_UPLOAD_BYTES"),
-            429: ERROR,
+            429: OpenApiResponse(ERROR, description=(
+                "over the upload budget (UPLOAD_THROTTLE_RATE files per user; each file costs one, a PATCH "
+                "without files one); nothing is stored; Retry-After says when the request would fit")),
         },
         tags=["users"],
     )
@@ -127,6 +130,9 @@ class UserMeApi(APIView):
         files: dict = {}
         try:
             upload_fields_check(request.FILES)  # unknown fields, several files in one: named errors
+            # the upload budget counts files (a PATCH without one costs one); 429 spends nothing
+            n_files = sum(len(parts) for _, parts in request.FILES.lists())
+            UploadRateThrottle().charge(request, self, cost=max(1, n_files))
             serializer = self.InputSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)

@@ -62,6 +62,8 @@ class System:
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "DJANGO_DEBUG": "0",
+            # production mode over plain HTTP on loopback: said explicitly, as compose does
+            "DJANGO_INSECURE_HTTP": "1",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": main_db_url,
             "MEDIA_API_KEY": self.key,

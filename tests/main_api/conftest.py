@@ -11,14 +11,18 @@ from tests.main_api import support
 
 
 @pytest.fixture(autouse=True)
-def main_api_settings(settings, tmp_path):
+def main_api_settings(settings, tmp_path, request):
     """Temp images under tmp_path, a known media key, a recognisable smart URL base."""
     settings.TEMP_IMAGES_DIR = tmp_path / "temp_images"
     settings.MEDIA_API_KEYS = [support.MEDIA_KEY]
     settings.SMART_MEDIA_BASE_URL = "https://cdn.example.test/api/images"
     settings.MAX_UPLOAD_BYTES = 5 * 1024 * 1024
     settings.MAX_IMAGE_PIXELS = 100_000_000
-    cache.clear()  # upload throttle counters; SQLite reuses user ids across tests
+    # upload budgets live in the database cache's table, which a transactional test's flush
+    # leaves alone, and SQLite reuses user ids across tests (tests without a database skip it)
+    if request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(request.fixturenames):
+        request.getfixturevalue("db")  # the database now (transactional_db or the marker still decide how)
+        cache.clear()
     return settings
 
 
