@@ -9,8 +9,6 @@ restart, lives in Redis when ``REDIS_URL`` is set, and a Redis outage lets uploa
 from __future__ import annotations
 
 import secrets
-import shutil
-import socket
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -18,8 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.e2e.system import free_port, wait_until
 from tests.helpers.api_servers import Servers, api_servers
+from tests.helpers.redis_servers import private_redis as start_private_redis
+from tests.helpers.redis_servers import require_shared_redis
 
 pytestmark = pytest.mark.e2e
 
@@ -74,19 +73,9 @@ def test_files_are_counted_and_a_request_over_the_budget_stores_nothing(servers)
 
 # --- Redis ------------------------------------------------------------------------------------
 
-def redis_answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
 def test_with_redis_url_the_budget_lives_in_redis(tmp_path):
     """The machine's Redis at 127.0.0.1:6379, under a key prefix of this test's own."""
-    if not redis_answers("127.0.0.1", 6379):
-        pytest.skip("no Redis at 127.0.0.1:6379")
+    require_shared_redis()
     import redis
 
     prefix = f"oaf-test-{secrets.token_hex(6)}"
@@ -107,19 +96,8 @@ def test_with_redis_url_the_budget_lives_in_redis(tmp_path):
 @pytest.fixture
 def private_redis(tmp_path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """A redis-server of this test's own, which it may stop."""
-    server = shutil.which("redis-server")
-    if not server:
-        pytest.skip("redis-server not installed (apt-get install redis-server)")
-    port = free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_until(lambda: redis_answers("127.0.0.1", port), timeout=20, what="the private redis-server")
-        yield port, proc
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with start_private_redis(tmp_path) as server:
+        yield server
 
 
 def test_a_redis_outage_lets_uploads_through_with_a_warning(tmp_path, private_redis):
