@@ -39,7 +39,7 @@ def check_invocation(argv: list[str], monkeypatch) -> str:
         if sub == "serve":
             from main_api.__main__ import gunicorn_argv
 
-            assert "main_api.wsgi:application" in gunicorn_argv(args)
+            assert "main_api.asgi:application" in gunicorn_argv(args)
             return "main_api serve"
         from django.core.management import get_commands, load_command_class
 
