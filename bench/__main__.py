@@ -1,6 +1,6 @@
 """``python -m bench [--only SECTION,...] [--quick]``: every figure of issue 5, with ratios.
 
-Sections: pipeline, quality, memory, serving, upload, e2e, throughput. Each prints its
+Sections: pipeline, quality, memory, serving, slow_clients, system (upload, e2e, throughput). Each prints its
 figures as it goes; at the end the run is written to ``bench/results.json`` and the
 README's Performance section is rewritten between its markers. References are measured
 in the same run on the same machine, so the ratios hold where absolute times do not.
@@ -268,6 +268,40 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
     return results
 
 
+# --- slow clients: the main API's latency with 100 of them connected --------------------------------
+
+def section_slow_clients(requests_each: int) -> dict[str, Any]:
+    """p99 of ``GET /health`` and an authenticated ``GET /users/me`` against the very command the
+    shipped setups run (``python -m main_api serve``), with no other client and then with 100 slow
+    ones (70 trickling a PATCH body, 30 stuck mid-headers, all confirmed open before and after)."""
+    from tests.helpers.served_api import SlowClients, latencies_ms, p99, served_main_api
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-slow-"))
+    out: dict[str, Any] = {"slow_clients": 100, "requests_each": requests_each}
+    with served_main_api(tmp) as api:
+        latencies_ms(api, "/users/me", 10, auth=True)  # warm up: connections, imports
+        out["idle"] = {"health_p99_ms": p99(latencies_ms(api, "/health", requests_each)),
+                       "me_p99_ms": p99(latencies_ms(api, "/users/me", requests_each, auth=True))}
+        clients = SlowClients(api, bodies=70, heads=30).open()
+        try:
+            time.sleep(0.5)
+            opened = clients.open_count()
+            slow = {"health_p99_ms": p99(latencies_ms(api, "/health", requests_each)),
+                    "me_p99_ms": p99(latencies_ms(api, "/users/me", requests_each, auth=True))}
+            slow["open_before"], slow["open_after"] = opened, clients.open_count()
+        finally:
+            clients.close()
+        out["slow"] = slow
+    shutil.rmtree(tmp, ignore_errors=True)
+    idle, slow = out["idle"], out["slow"]
+    say(f"7. slow clients: main API (python -m main_api serve), {requests_each} requests each; "
+        f"{slow['open_before']}/{slow['open_after']} of 100 slow clients open before/after")
+    say(f"   /health   p99 {idle['health_p99_ms']:6.1f} ms idle, {slow['health_p99_ms']:6.1f} ms with 100 slow clients")
+    say(f"   /users/me p99 {idle['me_p99_ms']:6.1f} ms idle, {slow['me_p99_ms']:6.1f} ms with 100 slow clients "
+        "(goal < 200 ms)")
+    return out
+
+
 # --- 4-6. the system: upload latency, end to end, throughput ------------------------------------
 
 def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: int) -> dict[str, Any]:
@@ -393,6 +427,12 @@ def readme_table(results: dict[str, Any]) -> str:
                     f"{s['accel']['rps']:.0f} req/s | {s['s3_redirect_over_accel_rps']:.2f}x |")
         rows.append(f"| `/serve` from S3, streamed | {s['s3_stream']['rps']:.0f} req/s | bounded by the store: moto "
                     f"on the same 2 cores, not a real S3 | |")
+    slow = r.get("slow_clients", {})
+    if "slow" in slow:
+        for path, key in (("/health", "health_p99_ms"), ("/users/me", "me_p99_ms")):
+            measured, idle = slow["slow"][key], slow["idle"][key]
+            rows.append(f"| `{path}` p99, 100 slow clients connected | {measured:.1f} ms | "
+                        f"{idle:.1f} ms with none; goal < 200 ms | {measured / 200:.2f}x of goal |")
     sysr = r.get("system", {})
     if "upload" in sysr:
         u = sysr["upload"]
@@ -442,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
         results["memory"] = section_memory(inputs, 100 if args.quick else 500)
     if wanted("serving"):
         results["serving"] = section_serving(inputs, 5 if args.quick else 10)
+    if wanted("slow_clients"):
+        results["slow_clients"] = section_slow_clients(100 if args.quick else 300)
     if wanted("system"):
         results["system"] = section_system(inputs, 20 if args.quick else 50, 5 if args.quick else 10,
                                            8 if args.quick else 20)

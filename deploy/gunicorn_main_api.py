@@ -1,26 +1,34 @@
 """gunicorn settings for the main API (``python -m main_api serve``).
 
-Sync workers suit Django's blocking ORM; uploads are capped at 5 MiB per file, so a
-request never holds a worker long. Override any of these with GUNICORN_* env vars or
-gunicorn's own flags.
+ASGI: Django's ASGI app (``main_api.asgi``) in uvicorn workers (``main_api.common.serving``).
+A slow client costs a socket on an event loop, not one of a few threads, so 100 clients
+trickling a body or stuck mid-headers leave ``/health`` and the API answering; sync views
+still run, each request's sync code in a thread of its own. Read timeouts: request head
+``REQUEST_HEADER_TIMEOUT_SECONDS`` (10 s, in the worker), a stalled body
+``REQUEST_BODY_TIMEOUT_SECONDS`` (30 s, 408, in ``main_api.common.asgi``). Override any of
+these with GUNICORN_* env vars or gunicorn's own flags.
 """
 
 import multiprocessing
 import os
 
-wsgi_app = "main_api.wsgi:application"
+wsgi_app = "main_api.asgi:application"
 workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+worker_class = "main_api.common.serving.UvicornWorker"
+# the arbiter restarts a worker whose event loop has not checked in for this long
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 20
+# uvicorn's timeout_keep_alive: an idle keep-alive connection is closed after this
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
-# the upload limit is enforced in Django while reading; this caps headers only
+# the upload limit is enforced while reading (main_api.common.asgi); these cap the request head,
+# enforced by the worker's protocol (431)
+limit_request_line = 8190
 limit_request_field_size = 16384
+limit_request_fields = 100
 # several gunicorns share a host (main API, media VM, tests): no shared control socket
 control_socket_disable = True
 

@@ -1,7 +1,9 @@
 """``python -m main_api <command>``: the main API's ``manage.py``.
 
 Besides every Django management command there is ``serve [--port P] [--host H]``,
-which replaces this process with gunicorn serving ``main_api.wsgi``.
+which replaces this process with gunicorn serving ``main_api.asgi`` in uvicorn workers.
+In production mode (``DJANGO_DEBUG`` off) it first collects the static files the admin and
+``/api/docs/`` need (quietly; ``collectstatic`` skips what is already there).
 """
 
 from __future__ import annotations
@@ -27,12 +29,33 @@ def gunicorn_argv(argv: list[str]) -> list[str]:
     if GUNICORN_CONFIG.is_file():
         command += ["--config", str(GUNICORN_CONFIG)]
     else:
-        command += ["--workers", "2", "--threads", "4", "--timeout", "60", "--access-logfile", "-"]
+        command += ["--workers", "2", "--worker-class", "main_api.common.serving.UvicornWorker", "--timeout", "60",
+                    "--access-logfile", "-"]
     # The deploy config names its own bind address; flags given here win over it.
     if args.host or args.port or not GUNICORN_CONFIG.is_file():
         command += ["--bind", f"{args.host or '127.0.0.1'}:{args.port or 8000}"]
-    command += ["--chdir", str(PROJECT_ROOT), "main_api.wsgi:application"]
+    command += ["--chdir", str(PROJECT_ROOT), "main_api.asgi:application"]
     return command
+
+
+def static_files_collect() -> None:
+    """Run ``collectstatic`` quietly when the settings serve hashed static files (production
+    mode), which answer 500 for a page naming a file that was never collected.
+
+    Exits with a one-line message (status 1) if collecting fails, e.g. an unwritable ``STATIC_ROOT``.
+    """
+    import django
+    from django.conf import settings
+
+    if "Manifest" not in settings.STORAGES["staticfiles"]["BACKEND"]:
+        return  # DEBUG and tests serve the files from the apps' folders
+    django.setup()
+    from django.core.management import call_command
+
+    try:
+        call_command("collectstatic", "--noinput", verbosity=0)
+    except Exception as e:  # noqa: BLE001 - any failure here means the admin would answer 500
+        sys.exit(f"python -m main_api serve: cannot collect the static files into {settings.STATIC_ROOT}: {e}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         from django.conf import settings
 
         settings.DATABASES  # noqa: B018 - loading the settings is the point
+        static_files_collect()
         os.execvp(command[0], command)
     from django.core.management import execute_from_command_line
 

@@ -122,6 +122,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "main_api.urls"
 WSGI_APPLICATION = "main_api.wsgi.application"
+ASGI_APPLICATION = "main_api.asgi.application"
 # The API's own routes carry no trailing slash and are matched with or without one;
 # redirecting a PATCH to add a slash would drop its body.
 APPEND_SLASH = False
@@ -305,6 +306,8 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
+#: Seconds a request body may stall (no bytes arriving) before the API answers 408 and closes.
+REQUEST_BODY_TIMEOUT_SECONDS = _env_float("REQUEST_BODY_TIMEOUT_SECONDS", 30.0)
 #: Files per user and period (DRF rate syntax), counted in the shared cache below
 #: (main_api.common.throttling): a PATCH with six images costs six.
 UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")

@@ -51,6 +51,13 @@ from shared.naming import ACCEPTED_TYPES
 FORM_OVERHEAD_BYTES = 1024 * 1024
 
 
+def request_body_limit() -> int:
+    """The largest request body, in bytes, the main API reads: every upload field at
+    ``MAX_UPLOAD_BYTES`` plus :data:`FORM_OVERHEAD_BYTES`. Enforced on the wire by
+    ``main_api.common.asgi.RequestBodyGuard`` and again here by the upload handler."""
+    return int(settings.MAX_UPLOAD_BYTES) * len(UPLOAD_FIELDS) + FORM_OVERHEAD_BYTES
+
+
 def too_large(field: str | None, limit: int) -> UploadTooLarge:
     """The 413 error for ``field`` (None when the whole request is too large)."""
     return UploadTooLarge(
@@ -79,8 +86,7 @@ class SizeLimitUploadHandler(FileUploadHandler):
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
         # A body that cannot fit within the per-file limits is refused before it is read.
-        ceiling = self.limit * len(UPLOAD_FIELDS) + FORM_OVERHEAD_BYTES
-        if content_length and content_length > ceiling:
+        if content_length and content_length > request_body_limit():
             raise too_large(None, self.limit)
         return None
 

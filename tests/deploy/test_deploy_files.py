@@ -39,7 +39,7 @@ def check_invocation(argv: list[str], monkeypatch) -> str:
         if sub == "serve":
             from main_api.__main__ import gunicorn_argv
 
-            assert "main_api.wsgi:application" in gunicorn_argv(args)
+            assert "main_api.asgi:application" in gunicorn_argv(args)
             return "main_api serve"
         from django.core.management import get_commands, load_command_class
 
@@ -142,6 +142,9 @@ def test_systemd_units_run_real_commands(monkeypatch, db):
                 seen.add(check_invocation(argv, monkeypatch))
     assert {"main_api serve", "main_api run_scheduler", "media_vm serve", "media_vm worker"} <= seen
     assert "WORKER_ID=%H-worker-%i" in (DEPLOY / "systemd" / "oaf-media-worker@.service").read_text()
+    # the admin and /api/docs/ need the static files before the first request (issue 13, item 10)
+    main_api = unit_exec_lines(DEPLOY / "systemd" / "oaf-main-api.service")
+    assert any("main_api collectstatic --noinput" in line for line in main_api[:-1])
 
 
 def settings_read(package: str) -> set[str]:
@@ -188,6 +191,12 @@ def test_nginx_limits_caches_and_accel_redirect():
     assert "proxy_cache oaf_images;" in images and "$oaf_image_accept" in images
     assert "listen 443 ssl" in main and "ssl_certificate " in main and "return 301 https://" in main
     assert "proxy_set_header X-Request-ID $request_id;" in main
+    # slow clients wait at nginx and are timed out there, at most as long as the API would wait
+    assert "proxy_request_buffering on;" in main
+    assert re.search(r"client_header_timeout (\d+)s;", main) and int(re.search(r"client_header_timeout (\d+)s;",
+                                                                               main).group(1)) <= 10
+    assert re.search(r"client_body_timeout (\d+)s;", main) and int(re.search(r"client_body_timeout (\d+)s;",
+                                                                             main).group(1)) <= 30
     vm = (DEPLOY / "nginx" / "media_vm.conf").read_text()
     accel = vm.split("location /_variants/", 1)[1].split("}", 1)[0]
     assert "internal;" in accel and "alias /var/lib/oaf/media/;" in accel

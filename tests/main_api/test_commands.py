@@ -50,7 +50,7 @@ def test_create_user_again_prints_the_same_token_and_refuses_another_type(db):
 def test_serve_uses_the_deploy_config_when_there_is_one(tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "GUNICORN_CONFIG", tmp_path / "missing.py")
     argv = cli.gunicorn_argv([])
-    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8000" and argv[-1] == "main_api.wsgi:application"
+    assert argv[argv.index("--bind") + 1] == "127.0.0.1:8000" and argv[-1] == "main_api.asgi:application"
     assert "--config" not in argv
 
     config = tmp_path / "gunicorn.py"

@@ -1,0 +1,174 @@
+"""The main API's ASGI layer: what stands between uvicorn and Django's ``ASGIHandler``.
+
+Django's ``ASGIHandler`` reads the whole request body into a temp file before any
+middleware or view runs, so the upload gate's size limit (``main_api.media.uploads``) and
+any timeout would only act once everything has arrived. :class:`RequestBodyGuard` is a
+pure ASGI middleware in front of it that acts while the body is still on the wire:
+
+- a ``Content-Length`` above :func:`~main_api.media.uploads.request_body_limit` is answered
+  413 at once, before a byte of the body is read;
+- a body without one (``Transfer-Encoding: chunked``) is counted as it streams in, and
+  answered 413 the moment it passes the same limit; nothing more is read;
+- a body that stalls (no bytes for ``REQUEST_BODY_TIMEOUT_SECONDS``) is answered 408.
+
+Each of those answers is the API's JSON error (``{"message", "extra"}``) with
+``Connection: close``, so the server drops the rest of the body instead of reading it.
+
+:class:`ASGIHandler` is Django's, with one change: a chunked body, which arrives whole but
+without a ``Content-Length``, is given the length it turned out to have, so that Django's
+multipart parser reads it (it reads nothing without one, and the upload would be a silent 200).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyRefused(Exception):
+    """Raised inside the wrapped ``receive`` to stop Django reading a body; carries the answer."""
+
+    def __init__(self, status: int, message: str, extra: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.extra = extra
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+async def _answer(send: Send, status: int, message: str, extra: dict[str, Any]) -> None:
+    body = json.dumps({"message": message, "extra": extra}).encode()
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            # the server closes the connection after the answer instead of reading the rest of the body
+            (b"connection", b"close"),
+        ],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestBodyGuard:
+    """ASGI middleware: caps a request body's size and the wait between its bytes (module doc).
+
+    ``max_body_bytes``, ``max_file_bytes`` (named in the 413, as the upload gate names it)
+    and ``read_timeout`` are callables read per request, so that settings changed at run time
+    (tests) apply; bytes, bytes and seconds.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: Callable[[], int], max_file_bytes: Callable[[], int],
+                 read_timeout: Callable[[], float]) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_file_bytes = max_file_bytes
+        self.read_timeout = read_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_body_bytes()
+        per_file = self.max_file_bytes()
+        too_large = (f"request body is larger than the limit of {limit} bytes (at most {per_file} bytes per file)",
+                     {"field": None, "max_bytes": per_file, "max_body_bytes": limit})
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                length = int(declared)
+            except ValueError:
+                length = -1
+            if length < 0:
+                extra = {"content_length": declared.decode("latin-1")}
+                await _answer(send, 400, "Content-Length is not a number", extra)
+                return
+            if length > limit:
+                log.info("refused a body of %d bytes (limit %d) on %s %s", length, limit, scope["method"],
+                         scope["path"])
+                await _answer(send, 413, *too_large)
+                return
+
+        timeout = self.read_timeout()
+        received = 0
+        body_done = False
+        started = False
+
+        async def guarded_receive() -> Message:
+            nonlocal received, body_done
+            if body_done:
+                # after the body only a disconnect can come, whenever it comes: no timeout
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                stalled = f"no request body bytes for {timeout:g} s"
+                raise BodyRefused(408, stalled, {"timeout_seconds": timeout}) from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyRefused(413, *too_large)
+                body_done = not message.get("more_body", False)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, guarded_receive, tracking_send)
+        except BodyRefused as refused:
+            if started:  # cannot happen with Django (it reads the body first); never answer twice
+                raise
+            log.info("answered %d after %d body bytes on %s %s: %s", refused.status, received, scope["method"],
+                     scope["path"], refused.message)
+            await _answer(send, refused.status, refused.message, refused.extra)
+
+
+class ASGIHandler(DjangoASGIHandler):
+    """Django's ASGI handler, which also reads chunked request bodies (module doc)."""
+
+    def create_request(self, scope: Scope, body_file: Any) -> Any:
+        if _header(scope, b"content-length") is None and _header(scope, b"transfer-encoding") is not None:
+            size = body_file.seek(0, 2)
+            body_file.seek(0)
+            scope = {**scope, "headers": [*scope.get("headers", ()), (b"content-length", str(size).encode())]}
+        return super().create_request(scope, body_file)
+
+
+def application_for(django_app: ASGIApp) -> ASGIApp:
+    """``django_app`` behind :class:`RequestBodyGuard` with the limits from the settings:
+    ``request_body_limit()`` bytes (``MAX_UPLOAD_BYTES`` per file) and
+    ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes."""
+    from main_api.media.uploads import request_body_limit
+
+    return RequestBodyGuard(
+        django_app,
+        max_body_bytes=request_body_limit,
+        max_file_bytes=lambda: int(settings.MAX_UPLOAD_BYTES),
+        read_timeout=lambda: float(settings.REQUEST_BODY_TIMEOUT_SECONDS),
+    )

@@ -1,0 +1,167 @@
+"""The main API's gunicorn worker: uvicorn's event loop, with limits on the header phase.
+
+An asyncio server holds a slow client for the cost of a socket, not a thread, so slow
+clients cannot take the request slots away from everyone else. What uvicorn leaves open
+is the header phase: it has no timeout for a request whose headers never finish and no
+limit on their size (with httptools). :class:`GuardedHttpToolsProtocol` adds both, with
+gunicorn's own settings for the sizes so that ``limit_request_*`` keep their meaning:
+
+- a connection whose request line and headers are not complete within
+  ``REQUEST_HEADER_TIMEOUT_SECONDS`` (default 10) of its first byte (or of connecting) is
+  closed (408 if it sent anything);
+- a request line longer than ``limit_request_line``, a header field longer than
+  ``limit_request_field_size`` or more than ``limit_request_fields`` fields: 431 and closed.
+
+The body is the ASGI app's business (``main_api.common.asgi.RequestBodyGuard``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn_worker import UvicornWorker as BaseUvicornWorker
+
+#: Seconds a client has to send its request line and headers.
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+
+
+def header_timeout_seconds() -> float:
+    """``REQUEST_HEADER_TIMEOUT_SECONDS`` from the environment (seconds, > 0), else the default."""
+    raw = os.environ.get("REQUEST_HEADER_TIMEOUT_SECONDS", "").strip()
+    value = float(raw) if raw else DEFAULT_HEADER_TIMEOUT_SECONDS
+    if value <= 0:
+        raise ValueError(f"REQUEST_HEADER_TIMEOUT_SECONDS must be > 0, got {raw!r}")
+    return value
+
+
+class HeadersRefused(Exception):
+    """Raised in a parser callback to stop parsing; httptools hands it back wrapped."""
+
+
+def _status_line(status: int, reason: str, message: str) -> bytes:
+    body = json.dumps({"message": message, "extra": {}}).encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "connection: close\r\n\r\n"
+    ).encode() + body
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a header timeout and header size limits (module doc).
+
+    The limits come from attributes the worker sets on uvicorn's ``Config``
+    (``header_timeout``, ``limit_request_line``, ``limit_request_field_size``,
+    ``limit_request_fields``); without them, gunicorn's defaults apply.
+    """
+
+    def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self.header_timeout = float(getattr(config, "header_timeout", DEFAULT_HEADER_TIMEOUT_SECONDS))
+        self.limit_line = int(getattr(config, "limit_request_line", 4094)) or 1 << 30
+        self.limit_field = int(getattr(config, "limit_request_field_size", 8190)) or 1 << 30
+        self.limit_fields = int(getattr(config, "limit_request_fields", 100)) or 1 << 30
+        self.header_timer: asyncio.TimerHandle | None = None
+        self.refusal: bytes | None = None
+        self.received_any = False
+        # bytes of the current request's head so far (None once it is complete): httptools buffers
+        # a field until its end, so an endless one is cut off here, by the size of all the limits
+        self.head_bytes: int | None = 0
+        self.limit_head = self.limit_line + self.limit_fields * (self.limit_field + 4)
+
+    def _arm_header_timer(self) -> None:
+        if self.header_timer is None:
+            self.header_timer = self.loop.call_later(self.header_timeout, self._header_timed_out)
+
+    def _disarm_header_timer(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _header_timed_out(self) -> None:
+        self.header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.received_any:
+            self.transport.write(_status_line(408, "Request Timeout", "request headers took too long"))
+        self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self.received_any = True
+        if self.head_bytes is not None:
+            self.head_bytes += len(data)
+            if self.head_bytes > self.limit_head and not self.transport.is_closing():
+                self.transport.write(_status_line(431, "Request Header Fields Too Large", "request head too large"))
+                self.transport.close()
+                return
+        super().data_received(data)
+
+    def timeout_keep_alive_handler(self) -> None:
+        self._disarm_header_timer()
+        super().timeout_keep_alive_handler()
+
+    def send_400_response(self, msg: str) -> None:
+        if self.refusal is None:
+            super().send_400_response(msg)
+            return
+        self.transport.write(self.refusal)
+        self.transport.close()
+
+    def _refuse(self, message: str) -> None:
+        self.refusal = _status_line(431, "Request Header Fields Too Large", message)
+        raise HeadersRefused(message)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.header_fields = 0
+        self._arm_header_timer()
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.limit_line:
+            self._refuse("request line too long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # httptools may hand a field over in pieces only when it spans reads; the sum is what counts
+        self.header_fields += 1
+        if len(name) + len(value) > self.limit_field:
+            self._refuse("header field too long")
+        if self.header_fields > self.limit_fields:
+            self._refuse("too many header fields")
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        self.head_bytes = None
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self.head_bytes = 0
+        # the keep-alive timer (uvicorn's) covers the idle time; ours starts with the next request
+        self._disarm_header_timer()
+
+
+class UvicornWorker(BaseUvicornWorker):
+    """gunicorn worker running uvicorn with :class:`GuardedHttpToolsProtocol`; passes gunicorn's
+    ``limit_request_*`` settings and ``REQUEST_HEADER_TIMEOUT_SECONDS`` on to it."""
+
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": GuardedHttpToolsProtocol, "lifespan": "off"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.config.header_timeout = header_timeout_seconds()  # type: ignore[attr-defined]
+        self.config.limit_request_line = self.cfg.limit_request_line  # type: ignore[attr-defined]
+        self.config.limit_request_field_size = self.cfg.limit_request_field_size  # type: ignore[attr-defined]
+        self.config.limit_request_fields = self.cfg.limit_request_fields  # type: ignore[attr-defined]
