@@ -9,7 +9,9 @@ per thread, one error mapping.
 - :func:`similar_get`: the VM's ``/similar`` JSON.
 - :func:`media_vm_status_get`: the VM's ``/health`` and ``/metrics`` for the admin dashboard.
 
-Every request goes through :func:`_request`: a VM that cannot be reached (or answers an error
+Every request goes through :func:`_request`, which sends the media key (``Authorization:
+Bearer <first MEDIA_API_KEY>``, the scheme the VM uses towards us): the VM answers only
+``/serve`` and a bare ``/health`` without it. A VM that cannot be reached (or answers an error
 of its own) is :class:`MediaBackendUnavailable` (502), one too slow :class:`MediaBackendTimeout`
 (504), both :class:`MediaBackendError`.
 """
@@ -66,6 +68,13 @@ def _session() -> requests.Session:
     return session
 
 
+def media_key_header() -> dict[str, str]:
+    """``{"Authorization": "Bearer <key>"}`` with the first of ``MEDIA_API_KEY`` (the current
+    key while rotating; the VM accepts every key of its ``MAIN_API_KEY``), or ``{}`` without one."""
+    keys = settings.MEDIA_API_KEYS
+    return {"Authorization": f"Bearer {keys[0]}"} if keys else {}
+
+
 def _request(
     method: str, path: str, *, media_id: str | None = None, timeout: float | None = None, **kwargs: Any
 ) -> requests.Response:
@@ -77,9 +86,10 @@ def _request(
     """
     timeout = float(settings.MEDIA_PROXY_TIMEOUT if timeout is None else timeout)
     extra = {"media_id": media_id} if media_id is not None else {}
+    headers = {**kwargs.pop("headers", {}), **media_key_header()}
     try:
         return _session().request(method, f"{settings.MEDIA_BACKEND_URL}{path}", timeout=(timeout, timeout),
-                                  allow_redirects=False, **kwargs)
+                                  allow_redirects=False, headers=headers, **kwargs)
     except requests.Timeout as e:
         log.warning("media backend timed out on %s: %s", path, e)
         raise MediaBackendTimeout("media backend timed out", extra) from e
