@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -30,6 +29,7 @@ from main_api.common.authentication import (
 )
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
 from main_api.common.schema import ERROR
+from main_api.common.views import read_only_view
 from main_api.media import selectors, services, vm_client
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
@@ -332,7 +332,7 @@ class TempImageApi(APIView):
         return super().handle_exception(exc)
 
 
-@require_http_methods(["GET", "HEAD"])
+@read_only_view  # a POST is a JSON 405, not Django's HTML CSRF page
 def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     """``GET /api/images/{media_id}?size=&format=&bg=``: public, proxied to the media VM.
 

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -37,8 +38,11 @@ log = logging.getLogger(__name__)
 QUERY_PARAMS = ("size", "format", "bg")
 REQUEST_HEADERS = ("Accept", "If-None-Match", "If-Modified-Since")
 RESPONSE_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Location")
-#: Upstream answers passed through as they are; any other becomes a 502.
+#: Upstream answers passed through as they are (a 4xx only with the VM's JSON error body); any
+#: other 4xx becomes the same status with our JSON error, anything else a 502.
 PASSED_STATUSES = frozenset({200, 302, 304, 400, 404})
+#: Upstream 4xx that say the main API, not its client, is at fault (a wrong media key): 502.
+VM_FAULT_STATUSES = frozenset({401, 403, 407})
 CHUNK_BYTES = 64 * 1024
 
 _local = threading.local()
@@ -102,7 +106,9 @@ def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: d
     """Open ``{MEDIA_BACKEND_URL}/serve/{media_id}`` as a stream; the caller closes it.
 
     Raises :class:`MediaBackendUnavailable` (502) when the VM cannot be reached or answers
-    with an error of its own, :class:`MediaBackendTimeout` (504) when it is too slow.
+    with an error of its own, :class:`MediaBackendTimeout` (504) when it is too slow, and an
+    :class:`ApplicationError` of the VM's status when it refused the client's request with a
+    4xx this module does not pass through (431 for oversized headers, 414, ...).
     """
     response = _request(
         method, f"/serve/{media_id}", media_id=media_id,
@@ -110,13 +116,28 @@ def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: d
         headers={k: v for k, v in headers.items() if k in REQUEST_HEADERS},
         stream=True,
     )
-    if response.status_code not in PASSED_STATUSES:
-        response.close()
-        log.warning("media backend answered %s for %s", response.status_code, media_id)
-        raise MediaBackendUnavailable(
-            "media backend error", {"media_id": media_id, "upstream_status": response.status_code}
-        )
-    return response
+    code = response.status_code
+    if code in PASSED_STATUSES and (code < 400 or _is_json(response)):
+        return response
+    response.close()
+    extra = {"media_id": media_id, "upstream_status": code}
+    if 400 <= code < 500 and code not in VM_FAULT_STATUSES:
+        # The client's request was at fault (a 431 for an 8-16 kB Accept, ...): its error, not ours.
+        log.info("media backend refused a request for %s with %s", media_id, code)
+        raise ApplicationError(f"the media backend refused the request: {_reason(code)}", extra, status_code=code)
+    log.warning("media backend answered %s for %s", code, media_id)
+    raise MediaBackendUnavailable("media backend error", extra)
+
+
+def _is_json(response: requests.Response) -> bool:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/json"
+
+
+def _reason(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return str(code)
 
 
 def passed_headers(response: requests.Response) -> dict[str, Any]:
