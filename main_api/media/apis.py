@@ -301,8 +301,15 @@ class FirstRendererNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+#: The policy an original is sent with: nothing loads, nothing runs, no frame holds it.
+ORIGINAL_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+
 class TempImageApi(APIView):
-    """``GET /temp_images/<subdir>/<name>``: a temp original, to its owner or the media key."""
+    """``GET /temp_images/<subdir>/<name>``: a temp original, to its owner or the media key,
+    as a download (``Content-Disposition: attachment``) with ``nosniff`` and :data:`ORIGINAL_CSP`:
+    the file is the upload byte for byte, so serving carries the guarantee that nothing in it
+    runs (the upload gate's polyglot filter is the second line)."""
 
     authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
     permission_classes = [AllowAny]
@@ -321,8 +328,12 @@ class TempImageApi(APIView):
             user_id=user.pk if user.is_authenticated else None,
             media_key=isinstance(request.auth, MediaClient),
         )
-        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type)
+        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type, as_attachment=True,
+                                filename=image.original_name or file_path.name)
         response["Cache-Control"] = "private, no-store"
+        # The original is stored byte for byte: whatever it carries, no browser renders or runs it.
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = ORIGINAL_CSP
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
