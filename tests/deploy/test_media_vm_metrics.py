@@ -28,7 +28,8 @@ def test_histogram_and_retries(kind, tmp_path):
             repo.finish(claim, processing_seconds=seconds)
 
         status = []
-        body = b"".join(app({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "Bearer k"}, lambda s, h: status.append(s)))
+        environ = {"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "Bearer k"}
+        body = b"".join(app(environ, lambda s, h: status.append(s)))
         app.engine.dispose()
 
     assert status == ["200 OK"]
