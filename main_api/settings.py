@@ -109,6 +109,7 @@ MIDDLEWARE = [
     "main_api.common.middleware.RequestIdMiddleware",
     "main_api.common.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "main_api.common.middleware.RefusedMethodsMiddleware",  # TRACE: 405 on every path
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -346,7 +347,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": _renderers,
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "main_api.common.parsers.JSONParser",  # a too deeply nested body is a 400, not a 500
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],

@@ -96,6 +96,9 @@ def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
+    if not os.environ.get("MAIN_API_KEY", "").strip():
+        print("MAIN_API_KEY is not set: /similar, /metrics and the detail of /health will answer 401 to everyone",
+              file=sys.stderr)
     config = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_media_vm.py"
     argv = [sys.executable, "-m", "gunicorn", "media_vm.http:create_app()", "--bind", f"{args.host}:{args.port}"]
     if config.exists():

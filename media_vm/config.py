@@ -97,6 +97,9 @@ class Settings:
 
     main_api_url: str = defaults.MAIN_API_URL
     main_api_key: str = field(default="", repr=False)
+    #: Every key of ``MAIN_API_KEY`` (several while rotating): the keys this VM's server accepts
+    #: from the main API on everything but ``/serve`` (see :attr:`accepted_keys`)
+    main_api_keys: tuple[str, ...] = field(default=(), repr=False)
     database_url: str = defaults.MEDIA_DATABASE_URL
     storage_root: Path = PROJECT_ROOT / "var" / "media"
     #: "local": bulk/ and library/ are the files under storage_root; "s3": they are objects in
@@ -125,6 +128,15 @@ class Settings:
     openai_vision_model: str = defaults.OPENAI_VISION_MODEL
     provider_timeout: float = defaults.PROVIDER_TIMEOUT_SECONDS
 
+    @property
+    def accepted_keys(self) -> tuple[str, ...]:
+        """The media keys the server accepts: every key of ``MAIN_API_KEY``; a ``Settings`` made
+        in code with only ``main_api_key`` accepts that one. Empty: nothing but ``/serve`` and
+        the anonymous ``/health`` answers."""
+        if self.main_api_keys:
+            return self.main_api_keys
+        return (self.main_api_key,) if self.main_api_key else ()
+
     @classmethod
     def from_env(cls) -> Settings:
         storage = Path(os.environ.get("MEDIA_STORAGE_ROOT", "var/media"))
@@ -140,6 +152,7 @@ class Settings:
         return cls(
             main_api_url=os.environ.get("MAIN_API_URL", defaults.MAIN_API_URL).rstrip("/"),
             main_api_key=os.environ.get("MAIN_API_KEY", "").split(",")[0].strip(),
+            main_api_keys=tuple(k.strip() for k in os.environ.get("MAIN_API_KEY", "").split(",") if k.strip()),
             database_url=_resolve_sqlite(os.environ.get("MEDIA_DATABASE_URL", defaults.MEDIA_DATABASE_URL)),
             storage_root=storage,
             storage_backend=backend,

@@ -1,4 +1,4 @@
-"""Middleware of the main API: the request id, and the request metrics."""
+"""Middleware of the main API: the request id, the request metrics, and methods refused everywhere."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from main_api.common import metrics
+from main_api.common.exceptions import error_body
 from main_api.common.logging_setup import request_id_var
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -63,3 +64,21 @@ class MetricsMiddleware:
             view=view, method=request.method or "", status=response.status_code, seconds=time.perf_counter() - started
         )
         return response
+
+
+#: Methods no view of the main API takes, refused before any view or middleware sees them:
+#: TRACE echoes the request back (cross-site tracing), TRACK is IIS's TRACE, CONNECT is a proxy's.
+REFUSED_METHODS = frozenset({"TRACE", "TRACK", "CONNECT"})
+
+
+class RefusedMethodsMiddleware:
+    """Answers :data:`REFUSED_METHODS` with a JSON 405 on every path (Django's plain views would
+    otherwise run a TRACE as if it were a GET)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (request.method or "").upper() in REFUSED_METHODS:
+            return JsonResponse(error_body("Method not allowed.", {"method": request.method}), status=405)
+        return self.get_response(request)

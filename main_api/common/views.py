@@ -1,10 +1,42 @@
-"""JSON answers for what never reaches a DRF view (unknown URLs, crashes)."""
+"""JSON answers for what never reaches a DRF view (unknown URLs, crashes, methods a plain view
+does not take), and the plain views ``/health`` and ``/metrics``."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from main_api.common.exceptions import error_body
+
+PlainView = Callable[..., HttpResponse]
+
+
+def read_only_view(view: PlainView) -> PlainView:
+    """For a plain Django view that only reads (``GET``/``HEAD``): ``OPTIONS`` answers its
+    ``Allow``, any other method a JSON 405 with ``Allow``, never Django's HTML CSRF page.
+
+    It is CSRF-exempt: CSRF guards writes, and every method it lets through is a read.
+    DRF views have all of this already.
+    """
+    allow = "GET, HEAD, OPTIONS"
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        if request.method == "OPTIONS":
+            response = HttpResponse(status=200)
+            response["Content-Length"] = "0"
+        else:
+            response = JsonResponse(error_body("Method not allowed.", {"method": request.method, "allowed":
+                                                                      allow.split(", ")}), status=405)
+        response["Allow"] = allow
+        return response
+
+    return csrf_exempt(wrapped)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -27,6 +59,7 @@ def server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse(error_body("Internal server error."), status=500)
 
 
+@read_only_view
 def health(request: HttpRequest) -> JsonResponse:
     """``GET /health``: 200 when the database answers and the temp folder is writable."""
     import tempfile
@@ -50,6 +83,7 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if ok else "unhealthy", **checks}, status=200 if ok else 503)
 
 
+@read_only_view
 def metrics(request: HttpRequest) -> HttpResponse:
     """``GET /metrics``: Prometheus text, to a scraper holding ``METRICS_TOKEN`` or a media key.
 

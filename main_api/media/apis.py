@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.http import require_http_methods
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -30,6 +29,7 @@ from main_api.common.authentication import (
 )
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
 from main_api.common.schema import ERROR
+from main_api.common.views import read_only_view
 from main_api.media import selectors, services, vm_client
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
@@ -348,8 +348,15 @@ class FirstRendererNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+#: The policy an original is sent with: nothing loads, nothing runs, no frame holds it.
+ORIGINAL_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'"
+
+
 class TempImageApi(APIView):
-    """``GET /temp_images/<subdir>/<name>``: a temp original, to its owner or the media key."""
+    """``GET /temp_images/<subdir>/<name>``: a temp original, to its owner or the media key,
+    as a download (``Content-Disposition: attachment``) with ``nosniff`` and :data:`ORIGINAL_CSP`:
+    the file is the upload byte for byte, so serving carries the guarantee that nothing in it
+    runs (the upload gate's polyglot filter is the second line)."""
 
     authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
     permission_classes = [AllowAny]
@@ -368,8 +375,12 @@ class TempImageApi(APIView):
             user_id=user.pk if user.is_authenticated else None,
             media_key=isinstance(request.auth, MediaClient),
         )
-        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type)
+        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type, as_attachment=True,
+                                filename=image.original_name or file_path.name)
         response["Cache-Control"] = "private, no-store"
+        # The original is stored byte for byte: whatever it carries, no browser renders or runs it.
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Content-Security-Policy"] = ORIGINAL_CSP
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
@@ -379,7 +390,7 @@ class TempImageApi(APIView):
         return super().handle_exception(exc)
 
 
-@require_http_methods(["GET", "HEAD"])
+@read_only_view  # a POST is a JSON 405, not Django's HTML CSRF page
 def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     """``GET /api/images/{media_id}?size=&format=&bg=``: public, proxied to the media VM.
 

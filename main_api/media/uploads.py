@@ -12,7 +12,8 @@ One module, in the order a request meets them:
 3. **Content** (:func:`upload_check` -> :func:`check_image`): judged by its bytes only, never
    its name or Content-Type. The magic bytes pick the type (and with it the file extension,
    ``shared.naming.ACCEPTED_TYPES``); files that also carry active content (polyglots) are
-   refused; then the media VM's own judging code (``media_vm.imaging.judging.judge``, libvips
+   refused (:func:`_refuse_polyglots`: the raw bytes, and every PNG text chunk decoded, see
+   below); then the media VM's own judging code (``media_vm.imaging.judging.judge``, libvips
    and, for HEIC, libheif) reads the header (loader allow-list, ``MAX_IMAGE_PIXELS``,
    ``MAX_IMAGE_FRAMES``) and decodes the first page as the VM will. One verdict, made once:
    the gate accepts exactly what the VM can turn into variants, damaged-but-decodable files
@@ -21,6 +22,17 @@ One module, in the order a request meets them:
 4. **Start-up**: :func:`check_image_codecs` (a system check) proves libvips enforces the
    loader allow-list and that an HEVC decoder is there for HEIC. pyvips is imported on the
    first upload, never at start-up (libvips' threads do not survive a ``fork()``).
+
+**The polyglot rule.** An original is stored byte for byte and only ever sent to its owner and
+to the media VM (``/temp_images/``, with ``nosniff``, ``Content-Disposition: attachment`` and a
+``Content-Security-Policy`` that runs nothing): that is what guarantees no browser runs what an
+image carries. The filter is the second line: it refuses files where markup is plainly
+written, so a file never stored can never be mis-served. It reads the raw bytes (any format:
+comments, trailing data) for :data:`ACTIVE_CONTENT_MARKERS`, and in a PNG every text chunk,
+``tEXt``, ``zTXt`` and ``iTXt``, decompressed where it is compressed, for those markers and
+for HTML markup (:data:`MARKUP_IN_TEXT`: a tag, an event handler, a ``javascript:`` URL).
+XMP packets (``iTXt`` "XML:com.adobe.xmp") are XML by design, read by no browser, and left
+out. Pixel data is never read as text: compressed pixels hold any short string by chance.
 
 Every refusal is an :class:`~main_api.common.exceptions.InvalidImage` (400) or
 :class:`~main_api.common.exceptions.UploadTooLarge` (413) whose ``extra["field"]`` names the
@@ -33,7 +45,8 @@ import hashlib
 import re
 import struct
 import unicodedata
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -208,9 +221,24 @@ SNIFF_BYTES = 64
 #: each is long enough that compressed pixel data, read case-blind, holds one by chance in
 #: about one 5 MB upload in 7 000 (the 5-byte ones dominate; shorter markers would be common).
 ACTIVE_CONTENT_MARKERS: tuple[bytes, ...] = (
-    b"<?php", b"<script", b"<html", b"<!doctype", b"<svg ", b"<svg\n", b"<svg\t", b"<iframe",
+    b"<?php", b"<script", b"<html", b"<!doctype", b"<svg ", b"<svg\n", b"<svg\t", b"<svg/", b"<iframe",
     b"javascript:", b"push graphic-context", b"viewbox", b"<image", b"<?xml-stylesheet",
+    b"onerror=", b"onload=",  # 7-8 bytes: rarer by chance than the 5-byte ones above
 )
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
+#: The keyword of an XMP packet in a PNG text chunk: XML by design, never rendered, left out.
+XMP_KEYWORD = b"XML:com.adobe.xmp"
+#: HTML markup in a PNG text chunk (case-blind): a tag as a browser's tokenizer opens one
+#: (``<svg/``, ``<img ``, ``</``, ``<!``, ``<?``), an event handler inside anything tag-like
+#: (``<x:y onfocus=``), or a script URL. Text chunks hold plain text (titles, comments, prompts);
+#: ``<lora:name:0.8>`` in a Stable Diffusion prompt is not a tag by this rule and passes.
+MARKUP_IN_TEXT = re.compile(
+    rb"<[a-z][a-z0-9-]*[\s/>]|</[a-z]|<!|<\?|<[^<>]*\bon[a-z]+\s*=|(?:java|vb)script\s*:", re.IGNORECASE
+)
+#: Most bytes the PNG text chunks of one upload may decompress to (XMP left out): a zlib bomb in a
+#: zTXt is refused before it costs more.
+MAX_PNG_TEXT_BYTES = 8 * 1024 * 1024
 #: A ZIP (or JAR, DOCX, ...) is found by its end-of-central-directory record near the end.
 ZIP_EOCD = b"PK\x05\x06"
 ZIP_TAIL_BYTES = 65_536 + 22
@@ -272,7 +300,8 @@ def check_image(file: IO[bytes], *, field: str) -> SniffedImage:
 
 
 def _refuse_polyglots(data: bytes, field: str) -> None:
-    """Refuse an image that also carries HTML, script, PHP, MVG/MSL or a ZIP archive."""
+    """Refuse an image that also carries HTML, script, PHP, MVG/MSL or a ZIP archive, in its raw
+    bytes or, for a PNG, in any text chunk once decompressed (the module doc's polyglot rule)."""
     lowered = data.lower()
     found = next((m for m in ACTIVE_CONTENT_MARKERS if m in lowered), None)
     if found is None and ZIP_EOCD in data[-ZIP_TAIL_BYTES:]:
@@ -282,6 +311,78 @@ def _refuse_polyglots(data: bytes, field: str) -> None:
             "image carries active content (a polyglot file) and is refused",
             {"field": field, "found": found.decode("ascii")},
         )
+    if data.startswith(PNG_SIGNATURE):
+        _refuse_markup_in_png_text(data, field)
+
+
+def png_text_chunks(data: bytes) -> Iterator[tuple[bytes, bytes, bytes]]:
+    """``(chunk type, keyword, text)`` of every ``tEXt``, ``zTXt`` and ``iTXt`` chunk of the PNG
+    ``data``, compressed text decompressed, XMP packets (:data:`XMP_KEYWORD`) left out.
+
+    A chunk walk over the whole file (CRCs are not checked: the gate accepts a bad CRC on an
+    ancillary chunk, as libvips does); it stops at ``IEND`` or where the file is cut short.
+    The text of a damaged compressed chunk is what decompresses before the damage. Raises
+    :class:`ValueError` when the text decompresses to more than :data:`MAX_PNG_TEXT_BYTES` in all.
+    """
+    budget = MAX_PNG_TEXT_BYTES
+    pos = len(PNG_SIGNATURE)
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
+        pos += 12 + length
+        if kind == b"IEND":
+            return
+        if kind not in PNG_TEXT_CHUNKS:
+            continue
+        keyword, _, rest = body.partition(b"\x00")
+        if keyword == XMP_KEYWORD:
+            continue
+        if kind == b"tEXt":
+            text = rest
+        elif kind == b"zTXt":  # compression method (0: zlib), then the compressed text
+            text = _inflate(rest[1:], budget)
+        else:  # iTXt: compressed flag, method, language tag \0, translated keyword \0, text
+            compressed, rest = rest[:1] == b"\x01", rest[2:]
+            language, _, rest = rest.partition(b"\x00")
+            translated, _, rest = rest.partition(b"\x00")
+            text = language + b"\x00" + translated + b"\x00" + (_inflate(rest, budget) if compressed else rest)
+        budget -= len(text)
+        if budget < 0:
+            raise ValueError(f"PNG text chunks decompress to more than {MAX_PNG_TEXT_BYTES} bytes")
+        yield kind, keyword, text
+
+
+def _inflate(compressed: bytes, budget: int) -> bytes:
+    """At most ``budget + 1`` bytes of zlib-compressed ``compressed`` (what precedes any damage)."""
+    limit = max(budget, 0) + 1
+    inflater = zlib.decompressobj()
+    out = bytearray()
+    for start in range(0, len(compressed), 16_384):  # in pieces, so damage keeps what came before
+        try:
+            out += inflater.decompress(compressed[start : start + 16_384], limit - len(out))
+        except zlib.error:
+            break
+        if len(out) >= limit or inflater.eof:
+            break
+    return bytes(out)
+
+
+def _refuse_markup_in_png_text(data: bytes, field: str) -> None:
+    try:
+        chunks = list(png_text_chunks(data))
+    except ValueError as e:
+        raise InvalidImage(f"image is refused: its {e}", {"field": field, "max_text_bytes": MAX_PNG_TEXT_BYTES}) from e
+    for kind, keyword, text in chunks:
+        lowered = text.lower()
+        marker = next((m for m in ACTIVE_CONTENT_MARKERS if m in lowered), None)
+        match = MARKUP_IN_TEXT.search(text) if marker is None else None
+        if marker is not None or match is not None:
+            found = marker if marker is not None else match.group(0)[:40]  # type: ignore[union-attr]
+            raise InvalidImage(
+                "image carries active content (a polyglot file) and is refused",
+                {"field": field, "found": found.decode("latin-1"), "chunk": kind.decode("ascii"),
+                 "keyword": keyword[:79].decode("latin-1")},
+            )
 
 
 def _judge(data: bytes, field: str) -> tuple[int, int, str]:

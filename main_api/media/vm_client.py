@@ -9,7 +9,9 @@ per thread, one error mapping.
 - :func:`similar_get`: the VM's ``/similar`` JSON.
 - :func:`media_vm_status_get`: the VM's ``/health`` and ``/metrics`` for the admin dashboard.
 
-Every request goes through :func:`_request`: a VM that cannot be reached (or answers an error
+Every request goes through :func:`_request`, which sends the media key (``Authorization:
+Bearer <first MEDIA_API_KEY>``, the scheme the VM uses towards us): the VM answers only
+``/serve`` and a bare ``/health`` without it. A VM that cannot be reached (or answers an error
 of its own) is :class:`MediaBackendUnavailable` (502), one too slow :class:`MediaBackendTimeout`
 (504), both :class:`MediaBackendError`.
 """
@@ -21,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -35,8 +38,11 @@ log = logging.getLogger(__name__)
 QUERY_PARAMS = ("size", "format", "bg")
 REQUEST_HEADERS = ("Accept", "If-None-Match", "If-Modified-Since")
 RESPONSE_HEADERS = ("Content-Type", "Content-Length", "ETag", "Last-Modified", "Location")
-#: Upstream answers passed through as they are; any other becomes a 502.
+#: Upstream answers passed through as they are (a 4xx only with the VM's JSON error body); any
+#: other 4xx becomes the same status with our JSON error, anything else a 502.
 PASSED_STATUSES = frozenset({200, 302, 304, 400, 404})
+#: Upstream 4xx that say the main API, not its client, is at fault (a wrong media key): 502.
+VM_FAULT_STATUSES = frozenset({401, 403, 407})
 CHUNK_BYTES = 64 * 1024
 
 _local = threading.local()
@@ -66,6 +72,13 @@ def _session() -> requests.Session:
     return session
 
 
+def media_key_header() -> dict[str, str]:
+    """``{"Authorization": "Bearer <key>"}`` with the first of ``MEDIA_API_KEY`` (the current
+    key while rotating; the VM accepts every key of its ``MAIN_API_KEY``), or ``{}`` without one."""
+    keys = settings.MEDIA_API_KEYS
+    return {"Authorization": f"Bearer {keys[0]}"} if keys else {}
+
+
 def _request(
     method: str, path: str, *, media_id: str | None = None, timeout: float | None = None, **kwargs: Any
 ) -> requests.Response:
@@ -77,9 +90,10 @@ def _request(
     """
     timeout = float(settings.MEDIA_PROXY_TIMEOUT if timeout is None else timeout)
     extra = {"media_id": media_id} if media_id is not None else {}
+    headers = {**kwargs.pop("headers", {}), **media_key_header()}
     try:
         return _session().request(method, f"{settings.MEDIA_BACKEND_URL}{path}", timeout=(timeout, timeout),
-                                  allow_redirects=False, **kwargs)
+                                  allow_redirects=False, headers=headers, **kwargs)
     except requests.Timeout as e:
         log.warning("media backend timed out on %s: %s", path, e)
         raise MediaBackendTimeout("media backend timed out", extra) from e
@@ -92,7 +106,9 @@ def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: d
     """Open ``{MEDIA_BACKEND_URL}/serve/{media_id}`` as a stream; the caller closes it.
 
     Raises :class:`MediaBackendUnavailable` (502) when the VM cannot be reached or answers
-    with an error of its own, :class:`MediaBackendTimeout` (504) when it is too slow.
+    with an error of its own, :class:`MediaBackendTimeout` (504) when it is too slow, and an
+    :class:`ApplicationError` of the VM's status when it refused the client's request with a
+    4xx this module does not pass through (431 for oversized headers, 414, ...).
     """
     response = _request(
         method, f"/serve/{media_id}", media_id=media_id,
@@ -100,13 +116,28 @@ def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: d
         headers={k: v for k, v in headers.items() if k in REQUEST_HEADERS},
         stream=True,
     )
-    if response.status_code not in PASSED_STATUSES:
-        response.close()
-        log.warning("media backend answered %s for %s", response.status_code, media_id)
-        raise MediaBackendUnavailable(
-            "media backend error", {"media_id": media_id, "upstream_status": response.status_code}
-        )
-    return response
+    code = response.status_code
+    if code in PASSED_STATUSES and (code < 400 or _is_json(response)):
+        return response
+    response.close()
+    extra = {"media_id": media_id, "upstream_status": code}
+    if 400 <= code < 500 and code not in VM_FAULT_STATUSES:
+        # The client's request was at fault (a 431 for an 8-16 kB Accept, ...): its error, not ours.
+        log.info("media backend refused a request for %s with %s", media_id, code)
+        raise ApplicationError(f"the media backend refused the request: {_reason(code)}", extra, status_code=code)
+    log.warning("media backend answered %s for %s", code, media_id)
+    raise MediaBackendUnavailable("media backend error", extra)
+
+
+def _is_json(response: requests.Response) -> bool:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower() == "application/json"
+
+
+def _reason(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return str(code)
 
 
 def passed_headers(response: requests.Response) -> dict[str, Any]:

@@ -8,13 +8,14 @@ from django.core.files import File
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from main_api.common import metrics
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.common.parsers import JSONParser
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.uploads import DIGESTS_ATTRIBUTE, upload_fields_check

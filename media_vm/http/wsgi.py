@@ -21,6 +21,8 @@ class Request:
 
     environ: dict[str, Any]
     params: dict[str, str] = field(default_factory=dict)
+    #: Whether it carries a valid media key (set by the app before its route sees it).
+    has_media_key: bool = False
 
     @property
     def method(self) -> str:

@@ -121,6 +121,27 @@ def test_every_service_has_a_healthcheck_and_its_volumes(compose):
         assert "media:/data/media" in env[name]["volumes"]
 
 
+def test_compose_publishes_nothing_of_the_media_vm(compose):
+    """Browsers get smart URLs on the main API (its /api/images proxy); the VM stays on the
+    compose network, where only the main API and the workers reach it."""
+    services = compose["services"]
+    for name, service in services.items():
+        if "media_vm" in str(service.get("command", "")):
+            assert not service.get("ports"), f"{name} publishes {service['ports']}"
+    assert "/api/images" in services["main-api"]["environment"]["SMART_MEDIA_BASE_URL"]
+
+
+def test_nginx_on_the_vm_host_allows_only_private_callers():
+    vm = (DEPLOY / "nginx" / "media_vm.conf").read_text()
+    server = vm.split("server {", 1)[1]
+    # the allow-list applies to the whole server block, /metrics and /similar included
+    assert server.index("deny all;") < server.index("location ")
+    assert "allow 0.0.0.0/0" not in vm and "allow all" not in vm
+    locations = set(re.findall(r"location\s+(=?\s*\S+)\s*\{", vm))
+    assert locations == {"/serve/", "/similar/", "= /health", "= /metrics", "/_variants/", "/"}, locations
+    assert "location / { return 404; }" in vm
+
+
 def unit_exec_lines(path: Path) -> list[str]:
     return [line.split("=", 1)[1] for line in path.read_text().splitlines() if line.startswith(("ExecStart=",
                                                                                                  "ExecStartPre="))]

@@ -16,7 +16,8 @@ from tests.helpers.databases import DB_KINDS, media_database
 @pytest.mark.parametrize("kind", DB_KINDS)
 def test_histogram_and_retries(kind, tmp_path):
     with media_database(kind, tmp_path) as url:
-        app = MediaApp(replace(Settings(), database_url=url, storage_root=tmp_path / "media"))
+        app = MediaApp(replace(Settings(), database_url=url, storage_root=tmp_path / "media",
+                               main_api_key="k"))
         repo = app.repo
         for main_id, seconds, resize_attempts in ((1, 0.5, 1), (2, 4.0, 3), (3, 45.0, 2)):
             repo.register({"id": main_id, "user_id": 1, "image_path": "/temp_images/profiles/x.png",
@@ -27,7 +28,8 @@ def test_histogram_and_retries(kind, tmp_path):
             repo.finish(claim, processing_seconds=seconds)
 
         status = []
-        body = b"".join(app({"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET"}, lambda s, h: status.append(s)))
+        environ = {"PATH_INFO": "/metrics", "REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "Bearer k"}
+        body = b"".join(app(environ, lambda s, h: status.append(s)))
         app.engine.dispose()
 
     assert status == ["200 OK"]

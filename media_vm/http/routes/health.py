@@ -2,7 +2,11 @@
 
 200 ``{"status": "ok", "database": "ok", "storage": "ok"}``; 503 with ``"status":
 "unhealthy"`` and what is wrong under ``database``/``storage`` (kept at the top level for the
-main API's dashboard and load balancers), plus ``message`` and ``extra`` like every error.
+main API's dashboard), plus ``message`` and ``extra`` like every error.
+
+Without a media key the answer is the status alone (``{"status": "ok"}`` or ``{"status":
+"unhealthy"}``, same status codes): enough for a load balancer or a container healthcheck,
+nothing about the VM's insides for anyone else.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ class HealthRoute:
         except Exception as e:  # noqa: BLE001 - any failure is the answer, not a 500
             checks["database"] = f"error: {type(e).__name__}"
         checks["storage"] = self.storage.health()
-        if all(v == "ok" for v in checks.values()):
+        healthy = all(v == "ok" for v in checks.values())
+        if not request.has_media_key:
+            return json_response(200 if healthy else 503, {"status": "ok" if healthy else "unhealthy"})
+        if healthy:
             return json_response(200, {"status": "ok", **checks})
         failing = ", ".join(k for k, v in checks.items() if v != "ok")
         return json_response(503, {"status": "unhealthy", **checks, "message": f"unhealthy: {failing}",

@@ -88,8 +88,8 @@ class MediaDBCollector(Collector):
 
 
 class MetricsRoute:
-    """Answers ``/metrics`` with :class:`MediaDBCollector`'s metrics (no auth: keep the VM's
-    port on the private network)."""
+    """Answers ``/metrics`` with :class:`MediaDBCollector`'s metrics (to a media key only, see
+    :mod:`media_vm.http.auth`: Prometheus scrapes with ``Authorization: Bearer <key>``)."""
 
     def __init__(self, repo: Repository) -> None:
         self.registry = CollectorRegistry()

@@ -2,7 +2,9 @@
 fingerprints the analysis stored (:func:`media_vm.similarity.nearest`).
 
 200 with :func:`~media_vm.similarity.nearest`'s body; 400 for a bad parameter; 404 for an
-unknown id or an image without a fingerprint. The main API's ``/api/media/similar`` asks here.
+unknown id or an image without a fingerprint. The main API's ``/api/media/similar`` asks here,
+with the media key: the answer names other users' images (401 without it, see
+:mod:`media_vm.http.auth`).
 """
 
 from __future__ import annotations

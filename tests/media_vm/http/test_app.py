@@ -11,21 +11,27 @@ from prometheus_client.parser import text_string_to_metric_families
 from media_vm.config import Settings
 from media_vm.http import MediaApp
 
+KEY = "vm-test-key"
+
 
 @pytest.fixture
 def app(media_db_url, tmp_path):
-    app = MediaApp(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media"))
+    app = MediaApp(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media",
+                           main_api_key=KEY))
     yield app
     app.engine.dispose()
 
 
-def call(app, method, path, query=""):
+def call(app, method, path, query="", *, key=KEY):
     seen = {}
 
     def start_response(status, headers):
         seen["status"], seen["headers"] = status, dict(headers)
 
-    body = b"".join(app({"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}, start_response))
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query}
+    if key:
+        environ["HTTP_AUTHORIZATION"] = f"Bearer {key}"
+    body = b"".join(app(environ, start_response))
     return seen["status"], seen["headers"], body
 
 

@@ -13,12 +13,13 @@ from media_vm.http.negotiation import negotiate
 from tests.helpers.wsgi import serving
 
 FORMATS = ("avif", "webp", "jpeg")
+KEY = "vm-test-key"
 
 
 @pytest.fixture
 def served(media_db_url, tmp_path):
     """A media server with one opaque image (all formats, sizes detail+thumbnail) and one logo."""
-    settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media")
+    settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media", main_api_key=KEY)
     app = MediaApp(settings)
     repo = app.repo
     contents = {}
@@ -132,9 +133,10 @@ def test_unknown_ids_are_404_json(served):
 
 def test_health_and_metrics(served):
     base, _, _ = served
-    r = requests.get(f"{base}/health")
+    key = {"Authorization": f"Bearer {KEY}"}
+    r = requests.get(f"{base}/health", headers=key)
     assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok", "storage": "ok"}
-    text = requests.get(f"{base}/metrics").text
+    text = requests.get(f"{base}/metrics", headers=key).text
     assert 'media_vm_jobs{state="done"} 2' in text
     assert "media_vm_processing_seconds_count 2" in text
 

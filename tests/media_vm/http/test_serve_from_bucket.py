@@ -17,6 +17,9 @@ from tests.e2e.system import free_port
 from tests.helpers import images
 from tests.helpers.wsgi import serving
 
+KEY = "vm-test-key"
+KEY_HEADER = {"Authorization": f"Bearer {KEY}"}
+
 # -- /serve from the bucket ---------------------------------------------------------------
 
 
@@ -24,7 +27,8 @@ from tests.helpers.wsgi import serving
 def served_from_s3(request, s3_bucket, media_db_url, tmp_path):
     """A media server on the bucket with one finished image whose variants were published."""
     settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
-                       storage_backend="s3", s3=s3_bucket.settings(serve=request.param, url_expires=600))
+                       storage_backend="s3", s3=s3_bucket.settings(serve=request.param, url_expires=600),
+                       main_api_key=KEY)
     app = MediaApp(settings)
     repo = app.repo
     repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
@@ -54,7 +58,7 @@ def served_from_s3(request, s3_bucket, media_db_url, tmp_path):
 
 def test_serve_answers_from_the_bucket(served_from_s3):
     mode, base, media_id, bodies, _ = served_from_s3
-    assert requests.get(f"{base}/health", timeout=10).json()["storage"] == "ok"
+    assert requests.get(f"{base}/health", headers=KEY_HEADER, timeout=10).json()["storage"] == "ok"
 
     r = requests.get(f"{base}/serve/{media_id}?size=detail", headers={"Accept": "image/avif,image/webp"},
                      allow_redirects=False, timeout=10)
@@ -107,7 +111,7 @@ def test_serve_from_the_bucket_keeps_etags_head_and_missing_objects_honest(serve
 def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_url, tmp_path):
     dead = s3_bucket.settings(endpoint_url=f"http://127.0.0.1:{free_port()}")
     app = MediaApp(replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "vm",
-                              storage_backend="s3", s3=dead))
+                              storage_backend="s3", s3=dead, main_api_key=KEY))
     app.repo.register({"id": 1, "user_id": 3, "image_path": "/temp_images/profiles/x.jpg",
                        "original_name": "x", "mime_type": "image/jpeg", "data_type": "product"})
     claim = app.repo.claim_next("t")
@@ -121,7 +125,8 @@ def test_serve_and_health_say_when_the_store_is_unreachable(s3_bucket, media_db_
             r = requests.get(f"{base}/serve/{row['media_id']}?size=detail", timeout=30)
             assert r.status_code == 503 and r.json() == {"message": "storage unavailable", "extra": {}}
             assert r.headers["Cache-Control"] == "no-store"
-            health = requests.get(f"{base}/health", timeout=30)
+            assert requests.get(f"{base}/health", timeout=30).json() == {"status": "unhealthy"}  # anonymous
+            health = requests.get(f"{base}/health", headers=KEY_HEADER, timeout=30)
             assert health.status_code == 503
             assert health.json()["storage"] == "error: object store unreachable (EndpointConnectionError)"
     finally:
