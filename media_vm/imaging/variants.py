@@ -64,11 +64,18 @@ def make_variants(
     max_pixels: int = defaults.DEFAULT_MAX_PIXELS,
     avif_effort: int = defaults.AVIF_EFFORT,
     focus: tuple[float, float, float, float] | None = None,
+    sizes: tuple[Size, ...] = SIZES,
+    removed_sizes: tuple[Size, ...] | None = None,
 ) -> list[VariantFile]:
     """Write every variant of ``source`` into ``out_dir`` (created if needed) and return them.
 
     ``focus`` (x, y, w, h normalised to the upright image, from :func:`.cropping.crop_focus`)
     is what the square and header crops keep; without it libvips' attention decides.
+
+    ``sizes``: the sizes of the original-background set (default all); ``removed_sizes``: those
+    of a logo's background-removed set (None: the same as ``sizes``; empty: no removal is even
+    tried). The decode is shrunk on load for the largest of them only, so the thumbnail alone
+    (``sizes=(thumbnail,), removed_sizes=()``) decodes a fraction of a 12 MP photo.
 
     Raises :class:`ImageRejected` for input we do not accept (nothing is written then) and
     :class:`ImageProcessingError` when writing fails (files of this call are removed).
@@ -78,18 +85,24 @@ def make_variants(
     if not 0 <= avif_effort <= 9:
         raise ValueError(f"avif_effort must be 0-9, got {avif_effort}")
     data_type = DataType(data_type)
+    removed_sizes = sizes if removed_sizes is None else removed_sizes
+    if data_type is not DataType.LOGO:
+        removed_sizes = ()
+    if not sizes and not removed_sizes:
+        return []
     info = probe(Path(source), max_pixels=max_pixels)
-    image = decode(info, fit=decode_box(info.width, info.height))
+    image = decode(info, fit=decode_box(info.width, info.height, tuple({*sizes, *removed_sizes})))
     original = (info.width, info.height)
 
-    sets: list[tuple[str, pyvips.Image, tuple[ImageFormat, ...]]] = [
-        ("original", image, formats_for(has_alpha=bool(image.hasalpha()), data_type=data_type))
+    sets: list[tuple[str, pyvips.Image, tuple[ImageFormat, ...], tuple[Size, ...]]] = [
+        ("original", image, formats_for(has_alpha=bool(image.hasalpha()), data_type=data_type), sizes)
     ]
     try:
-        if data_type is DataType.LOGO:
+        if removed_sizes:
             decision = assess_background(image)
             if decision.removable:
-                sets.append(("removed", remove_background(image, decision).copy_memory(), REMOVED_BG_FORMATS))
+                sets.append(("removed", remove_background(image, decision).copy_memory(), REMOVED_BG_FORMATS,
+                             removed_sizes))
     except pyvips.Error as e:
         raise ImageProcessingError(f"{info.path.name}: background removal failed: {error_detail(e)}") from e
 
@@ -103,8 +116,8 @@ def make_variants(
     # core at once, the costliest first so that no core idles at the end.
     jobs: list[tuple[str, Size, pyvips.Image, ImageFormat]] = []
     try:
-        for bg, base, formats in sets:
-            for size in SIZES:
+        for bg, base, formats, set_sizes in sets:
+            for size in set_sizes:
                 variant = render_size(base, size, original, focus).copy_memory()
                 jobs.extend((bg, size, variant, fmt) for fmt in formats)
     except pyvips.Error as e:
