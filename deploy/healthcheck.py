@@ -27,7 +27,7 @@ def http_ok(url: str) -> bool:
 
 
 def worker_alive(max_age: float) -> bool:
-    """True when the worker named ``WORKER_ID`` wrote its heartbeat (at each poll) recently."""
+    """True when the worker named ``WORKER_ID`` wrote its heartbeat (every ``HEARTBEAT_SECONDS``) recently."""
     from sqlalchemy import select
 
     from media_vm.config import Settings

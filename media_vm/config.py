@@ -113,6 +113,7 @@ class Settings:
     accel_redirect_prefix: str = ""
     max_attempts: int = defaults.MAX_ATTEMPTS
     lease_seconds: int = defaults.LEASE_SECONDS
+    heartbeat_seconds: float = defaults.HEARTBEAT_SECONDS
     retry_base_seconds: float = defaults.RETRY_BASE_SECONDS
     max_image_pixels: int = defaults.MAX_IMAGE_PIXELS
     http_timeout: float = defaults.HTTP_TIMEOUT
@@ -164,6 +165,7 @@ class Settings:
             accel_redirect_prefix=accel,
             max_attempts=_int("MAX_ATTEMPTS", defaults.MAX_ATTEMPTS),
             lease_seconds=_int("LEASE_SECONDS", defaults.LEASE_SECONDS),
+            heartbeat_seconds=_float("HEARTBEAT_SECONDS", defaults.HEARTBEAT_SECONDS),
             retry_base_seconds=_float("RETRY_BASE_SECONDS", defaults.RETRY_BASE_SECONDS),
             max_image_pixels=_int("MAX_IMAGE_PIXELS", defaults.MAX_IMAGE_PIXELS),
             http_timeout=_float("MAIN_API_TIMEOUT", defaults.HTTP_TIMEOUT),

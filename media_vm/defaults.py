@@ -22,7 +22,20 @@ RETRY_BASE_SECONDS = 2.0
 """First retry delay of a failed step; doubles with each attempt (``RETRY_BASE_SECONDS``)."""
 
 LEASE_SECONDS = 300
-"""How long a claim holds without renewal; a dead worker's claim is taken over after it."""
+"""How long a claim holds without renewal, the last resort for a worker that writes no
+heartbeat; a worker that does is taken over far sooner (``HEARTBEAT_SECONDS``)."""
+
+HEARTBEAT_SECONDS = 5.0
+"""How often a running worker writes its heartbeat (``HEARTBEAT_SECONDS``). A worker that has
+missed ``HEARTBEAT_MISSED`` of them (15 s by default) counts as dead: another worker takes its
+claims over, however long their leases still run. On the same host a worker whose process is
+gone is taken over at the next heartbeat of any other worker there, or at once by a worker
+that starts."""
+
+HEARTBEAT_MISSED = 3
+"""Heartbeats a worker may miss before its claims are taken over: a busy host or a slow media
+DB can delay one or two; a takeover of a live worker costs only repeated work (the lease fencing
+keeps its writes out), but it is work thrown away."""
 
 MAX_IMAGE_PIXELS = 100_000_000
 """Largest accepted image, in pixels of one page (width x height after orientation), read from

@@ -29,11 +29,12 @@ from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
-from media_vm.defaults import DELETIONS_POLL_SECONDS, FULL_POLL_EVERY, POLL_ERROR_MAX_SECONDS
+from media_vm.defaults import DELETIONS_POLL_SECONDS, FULL_POLL_EVERY, HEARTBEAT_MISSED, POLL_ERROR_MAX_SECONDS
 from media_vm.deletions import erase_deleted
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
 from media_vm.healer import heal
 from media_vm.isolation import ImageProcesses
+from media_vm.liveness import ProcessIdentity, pid_exists, this_process
 from media_vm.logging_setup import job_context
 from media_vm.policy import Action, decide
 from media_vm.reporting import Reporter
@@ -58,6 +59,8 @@ class Worker:
                  before_step: Callable[[Step], None] | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if settings.heartbeat_seconds <= 0:
+            raise ValueError("heartbeat_seconds must be positive")
         self.settings = settings
         self.repo = repo
         self.storage = storage
@@ -70,9 +73,13 @@ class Worker:
         self.stop = threading.Event()
         self.wake = threading.Event()  # set by the poller thread when new work arrived
         self.processed = 0
+        #: the process behind this worker, written with each heartbeat whatever WORKER_ID says
+        self.identity: ProcessIdentity = this_process()
         # the loop's state, set up by work()
         self._pool: ThreadPoolExecutor | None = None
         self._poller: threading.Thread | None = None
+        self._heart: threading.Thread | None = None
+        self._heart_stop = threading.Event()  # set after the last image: beats go on through a warm shutdown
         self._in_flight: set[Future[None]] = set()
         self._next_poll = self._next_heal = self._next_erase = 0.0
         self._poll_failures = 0
@@ -271,16 +278,60 @@ class Worker:
             if burst and self._poll_failures >= self.settings.max_attempts and not self._polled_once:
                 raise
 
+    # -- liveness --------------------------------------------------------------------
+
+    def beat(self) -> None:
+        """Write this worker's heartbeat: its process, and that it counts as alive for
+        ``HEARTBEAT_MISSED`` heartbeat periods from now; past that its claims are taken over."""
+        self.repo.heartbeat(self.settings.worker_id, process=self.identity,
+                            alive_seconds=HEARTBEAT_MISSED * self.settings.heartbeat_seconds)
+
+    def take_over_dead(self) -> int:
+        """End at once the leases of this host's workers whose process is gone (a worker killed
+        with SIGKILL, or one that crashed, this worker's own earlier run under the same
+        ``WORKER_ID`` included), so their images are claimed now rather than when their
+        heartbeat or lease runs out. Returns how many claims were freed."""
+        freed = 0
+        for row in self.repo.workers_of_host(self.identity.host_key):
+            if row["pid"] == self.identity.pid or pid_exists(row["pid"]):
+                continue
+            n = self.repo.take_over_dead(row["worker_id"], pid=row["pid"])
+            if n:
+                log.warning("worker %s: worker %s (pid %s on this host) is gone; took over its %s claim(s)",
+                            self.settings.worker_id, row["worker_id"], row["pid"], n)
+            freed += n
+        return freed
+
+    def _heartbeat_loop(self) -> None:
+        """The heartbeat thread: beat every ``heartbeat_seconds`` and take over the claims of
+        this host's dead workers; a media DB that is away is tried again at the next beat."""
+        while not self._heart_stop.wait(self.settings.heartbeat_seconds):
+            try:
+                self.beat()
+                if self.take_over_dead():
+                    self.wake.set()
+            except Exception:  # noqa: BLE001 - the media DB away: the next beat tries again
+                log.warning("worker %s: heartbeat not written; trying again in %.0fs", self.settings.worker_id,
+                            self.settings.heartbeat_seconds, exc_info=True)
+
     # -- the loop --------------------------------------------------------------------
 
     def setup(self, *, burst: bool) -> None:
-        """Before the loop: libvips configured, the media DB migrated, the thread pool and
-        (long-running, with long polling) the poller thread started."""
+        """Before the loop: libvips configured, the media DB migrated, the claims of this host's
+        dead workers taken over, the first heartbeat written and the heartbeat thread, the
+        thread pool and (long-running, with long polling) the poller thread started."""
         from media_vm.imaging import configure_libvips
 
         configure_libvips()
         migrate(self.repo.engine)
         self.stop.clear()
+        # before this process's first heartbeat: a dead earlier run of this WORKER_ID is found
+        # by its pid, which the first beat overwrites
+        self.take_over_dead()
+        self.beat()
+        self._heart_stop.clear()
+        self._heart = threading.Thread(target=self._heartbeat_loop, name="media-heartbeat", daemon=True)
+        self._heart.start()
         self._in_flight = set()
         self._poll_failures, self._polled_once = 0, False
         self._next_poll = 0.0
@@ -298,6 +349,10 @@ class Worker:
         self.stop.set()  # the poller thread ends with the loop
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        self._heart_stop.set()  # beats until the last running image is finished or handed back
+        if self._heart is not None:
+            self._heart.join(timeout=10)
+            self._heart = None
         if self.images is not None:
             self.images.stop()
         for fut in self._in_flight:

@@ -55,10 +55,14 @@ class MediaKeyOrUser(BasePermission):
 
 
 class PendingImagesApi(MediaKeyApi):
-    """``GET /api/media/pending/all``: pending uploads, oldest first."""
+    """``GET /api/media/pending/all``: pending uploads, each user's oldest first (round-robin
+    over users, so one user's backlog never hides another's uploads)."""
 
     class FilterSerializer(serializers.Serializer):
-        limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+        limit = serializers.IntegerField(
+            min_value=1, max_value=500, required=False,
+            help_text="most rows listed (default: the MEDIA_PENDING_LIST_SIZE setting, 100)",
+        )
         after = serializers.IntegerField(min_value=0, required=False, help_text="only rows with a larger id")
         wait = serializers.FloatField(
             min_value=0, max_value=30, default=0,
@@ -86,7 +90,7 @@ class PendingImagesApi(MediaKeyApi):
 
     @extend_schema(
         operation_id="media_pending_all",
-        summary="Pending uploads, oldest first",
+        summary="Pending uploads, each user's oldest first, round-robin over users",
         parameters=[FilterSerializer],
         responses={
             200: inline_serializer(
@@ -100,7 +104,8 @@ class PendingImagesApi(MediaKeyApi):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         images = selectors.pending_images_for_media_wait(
-            limit=filters.validated_data["limit"], after=filters.validated_data.get("after"),
+            limit=filters.validated_data.get("limit") or settings.MEDIA_PENDING_LIST_SIZE,
+            after=filters.validated_data.get("after"),
             wait=filters.validated_data["wait"],
         )
         data = self.OutputSerializer(images, many=True, context={"keep_location": {}}).data

@@ -1,33 +1,84 @@
-"""Workers' heartbeats and the counts ``/metrics`` and ``/health`` report."""
+"""Workers' heartbeats, the takeover of a dead worker's claims, and the counts ``/metrics`` and
+``/health`` report."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
+from media_vm.checklist import JobStatus
 from media_vm.db.base import RecordsBase
 from media_vm.db.engine import utcnow
 from media_vm.db.schema import media_files, processing_checklist, worker_heartbeats
+from media_vm.liveness import ProcessIdentity
 
 #: Upper bounds (seconds) of the ``media_vm_processing_seconds`` histogram's buckets.
 PROCESSING_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
 
 
 class HeartbeatRecords(RecordsBase):
-    def heartbeat(self, worker_id: str, *, queue_depth: int, poll_ok: bool) -> None:
+    def heartbeat(self, worker_id: str, *, queue_depth: int | None = None, poll_ok: bool | None = None,
+                  process: ProcessIdentity | None = None, alive_seconds: float | None = None) -> None:
+        """Record that ``worker_id`` is alive now: the poller passes what its last poll saw
+        (``queue_depth``, ``poll_ok``), the heartbeat thread its ``process`` and how long it
+        counts as alive without another beat (``alive_seconds``); what is not given is kept."""
         now = utcnow()
+        values: dict[str, Any] = {"last_seen": now}
+        if queue_depth is not None:
+            values["queue_depth"] = queue_depth
+        if poll_ok is not None:
+            values["last_poll_ok"] = poll_ok
+        if process is not None:
+            values.update(host=process.host, host_key=process.host_key, pid=process.pid)
+        if alive_seconds is not None:
+            values["alive_until"] = now + timedelta(seconds=alive_seconds)
         with self.engine.begin() as conn:
             changed = conn.execute(update(worker_heartbeats).where(worker_heartbeats.c.worker_id == worker_id)
-                                   .values(last_seen=now, queue_depth=queue_depth, last_poll_ok=poll_ok)).rowcount
+                                   .values(**values)).rowcount
             if not changed:
                 try:
                     with conn.begin_nested():
                         conn.execute(insert(worker_heartbeats).values(
-                            worker_id=worker_id, last_seen=now, queue_depth=queue_depth, last_poll_ok=poll_ok))
+                            {"worker_id": worker_id, "queue_depth": 0, "last_poll_ok": True, **values}))
                 except IntegrityError:
                     pass
+
+    def workers_of_host(self, host_key: str) -> list[RowMapping]:
+        """Heartbeat rows (``worker_id``, ``pid``) written by processes of the host ``host_key``
+        names (``media_vm.liveness``): the ones whose pid this host can check."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(worker_heartbeats.c.worker_id, worker_heartbeats.c.pid)
+                .where(worker_heartbeats.c.host_key == host_key, worker_heartbeats.c.pid.is_not(None))
+            ).mappings())
+
+    def take_over_dead(self, worker_id: str, *, pid: int) -> int:
+        """``worker_id``'s process ``pid`` is gone: end its heartbeat (unless another process
+        wrote it since) and the leases of its claims now, so any worker claims them at once;
+        the claim tokens stay, so a write of the dead process could never land. Returns how
+        many claims were freed."""
+        now = utcnow()
+        past = now - timedelta(seconds=1)
+        with self.engine.begin() as conn:
+            # the row still names the dead process (a new one of the same WORKER_ID writes its
+            # own pid before it claims anything): otherwise its claims may be the new one's
+            still_dead = conn.execute(update(worker_heartbeats)
+                                      .where(worker_heartbeats.c.worker_id == worker_id,
+                                             worker_heartbeats.c.pid == pid)
+                                      .values(alive_until=past)).rowcount
+            if not still_dead:
+                return 0
+            return int(conn.execute(
+                update(media_files).where(
+                    media_files.c.lease_owner == worker_id,
+                    media_files.c.lease_expires_at >= now,
+                    media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+                ).values(lease_expires_at=past, updated_at=now)
+            ).rowcount)
 
     def stats(self) -> dict[str, Any]:
         """Counts for ``/metrics`` and ``/health``."""

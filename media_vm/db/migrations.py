@@ -9,8 +9,9 @@ import fcntl
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import String, inspect, select, text
+from sqlalchemy import BigInteger, DateTime, Integer, String, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from media_vm.db.schema import media_fingerprints, metadata, schema_version
@@ -42,6 +43,27 @@ def _migration_3(conn: Connection) -> None:
 
 
 def _migration_4(conn: Connection) -> None:
+    """Fair claims and quick takeover of a dead worker's claims: ``media_files.claimed_at_us``
+    (round-robin over users) with an index by user, and the process behind each heartbeat
+    (``worker_heartbeats.host``, ``host_key``, ``pid``, ``alive_until``)."""
+    inspector = inspect(conn)
+    _add_columns(conn, "media_files", {"claimed_at_us": BigInteger()})
+    if "ix_media_files_user" not in {i["name"] for i in inspector.get_indexes("media_files")}:
+        conn.execute(text("CREATE INDEX ix_media_files_user ON media_files (user_id, status)"))
+    _add_columns(conn, "worker_heartbeats", {"host": String(255), "host_key": String(120), "pid": Integer(),
+                                             "alive_until": DateTime()})
+
+
+def _add_columns(conn: Connection, table: str, columns: dict[str, Any]) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for each column the table lacks (a new database has them
+    all already: migration 1 creates the tables as ``schema`` describes them now)."""
+    present = {c["name"] for c in inspect(conn).get_columns(table)}
+    for name, type_ in columns.items():
+        if name not in present:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {type_.compile(dialect=conn.dialect)}"))
+
+
+def _migration_5(conn: Connection) -> None:
     """``media_files.keep_location``: whether the owner keeps the GPS position of their photos
     (false: the analysis is stored without one). Rows from before it: false, the private default."""
     if "keep_location" in {c["name"] for c in inspect(conn).get_columns("media_files")}:
@@ -50,7 +72,9 @@ def _migration_4(conn: Connection) -> None:
 
 
 #: Applied in order; append new ones, never edit an applied one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_migration_1, _migration_2, _migration_3, _migration_4)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5,
+)
 
 
 

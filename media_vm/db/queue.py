@@ -6,22 +6,28 @@ the update takes the row lock and re-reads the committed row, on SQLite the data
 lock serialises writers, so two workers (threads, processes or hosts) never both win.
 Each claim gets a fresh ``claim_token``; every later write by the worker names it, so a
 worker whose lease was taken over cannot overwrite the new owner's work.
+
+A lease is taken over when it runs out, or sooner when its worker is dead: its heartbeat
+(``media_vm.db.heartbeats``) is past its ``alive_until``, or a worker of its host found its
+process gone and ended the lease. Claims go round-robin over users (:meth:`claim_next`).
 """
 
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from media_vm.checklist import STEPS, JobStatus, StepStatus
 from media_vm.db.base import Claim, RecordsBase
 from media_vm.db.engine import utcnow
-from media_vm.db.schema import media_files, processing_checklist
+from media_vm.db.schema import media_files, processing_checklist, worker_heartbeats
 from shared.naming import new_media_id
 
 
@@ -96,17 +102,39 @@ class QueueRecords(RecordsBase):
 
 
     def claim_next(self, worker_id: str, *, candidates: int = 20) -> Claim | None:
-        """Take the oldest image that is due and not held by a live lease."""
+        """Take the next image that is due and not held by a live worker, fairly between users.
+
+        One candidate per user, that user's oldest claimable image; users are served in order
+        of (fewest images in flight, served longest ago, oldest candidate), a round-robin over
+        the users with work waiting, so one user's backlog holds back another's first image by
+        at most one image per worker: Nagle's fair queuing, round-robin over sources (J. Nagle,
+        "On packet switches with infinite storage", IEEE Trans. Commun. 35(4), 1987), with
+        users as the sources and every image costing the same. Up to ``candidates`` users' heads
+        are tried, then up to ``candidates`` of the oldest claimable rows (other workers may
+        win the race for the heads). None when nothing can be claimed."""
         now = utcnow()
-        claimable = and_(
-            media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
-            or_(media_files.c.lease_expires_at.is_(None), media_files.c.lease_expires_at < now),
-            or_(media_files.c.next_attempt_at.is_(None), media_files.c.next_attempt_at <= now),
+        claimable = self._claimable(now, worker_id)
+        heads = (select(media_files.c.user_id, func.min(media_files.c.id).label("head"))
+                 .where(claimable).group_by(media_files.c.user_id).subquery())
+        busy = (select(media_files.c.user_id, func.count().label("in_flight"))
+                .where(self._in_flight(now)).group_by(media_files.c.user_id).subquery())
+        served = (select(media_files.c.user_id, func.max(media_files.c.claimed_at_us).label("last"))
+                  .where(media_files.c.user_id.in_(select(heads.c.user_id)))
+                  .group_by(media_files.c.user_id).subquery())
+        order = (
+            select(heads.c.head)
+            .select_from(heads.outerjoin(busy, busy.c.user_id == heads.c.user_id)
+                         .outerjoin(served, served.c.user_id == heads.c.user_id))
+            .order_by(func.coalesce(busy.c.in_flight, 0), func.coalesce(served.c.last, 0), heads.c.head)
+            .limit(candidates)
         )
         with self.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(
-                select(media_files.c.id).where(claimable).order_by(media_files.c.id).limit(candidates)
-            )]
+            ids = [r[0] for r in conn.execute(order)]
+            # when other workers win every user's head, the oldest claimable rows after them,
+            # so losing a race never reads as an empty queue
+            ids += [r[0] for r in conn.execute(select(media_files.c.id).where(claimable)
+                                               .order_by(media_files.c.id).limit(candidates))
+                    if r[0] not in ids]
         for file_id in ids:
             token = secrets.token_hex(16)
             with self.engine.begin() as conn:
@@ -117,12 +145,37 @@ class QueueRecords(RecordsBase):
                         lease_owner=worker_id,
                         lease_expires_at=now + timedelta(seconds=self.lease_seconds),
                         claim_token=token,
+                        claimed_at_us=time.time_ns() // 1000,
                         updated_at=now,
                     )
                 ).rowcount
             if changed == 1:
                 return Claim(file_id, token, worker_id)
         return None
+
+    @staticmethod
+    def _unheld(now: datetime, worker_id: str | None = None) -> ColumnElement[bool]:
+        """No live worker holds the row: no lease, an expired lease, or a lease of a worker
+        whose heartbeat ran out (never ``worker_id``'s own: a worker that could not write its
+        heartbeat for a while, the media DB away, does not take its own images over)."""
+        dead = select(worker_heartbeats.c.worker_id).where(worker_heartbeats.c.alive_until < now)
+        if worker_id is not None:
+            dead = dead.where(worker_heartbeats.c.worker_id != worker_id)
+        return or_(media_files.c.lease_expires_at.is_(None), media_files.c.lease_expires_at < now,
+                   media_files.c.lease_owner.in_(dead))
+
+    def _claimable(self, now: datetime, worker_id: str) -> ColumnElement[bool]:
+        return and_(
+            media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+            self._unheld(now, worker_id),
+            or_(media_files.c.next_attempt_at.is_(None), media_files.c.next_attempt_at <= now),
+        )
+
+    @staticmethod
+    def _in_flight(now: datetime) -> ColumnElement[bool]:
+        """Rows a worker holds now (its lease runs)."""
+        return and_(media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
+                    media_files.c.lease_owner.is_not(None), media_files.c.lease_expires_at >= now)
 
     def renew(self, claim: Claim) -> None:
         """Extend the lease; raises LeaseLost when another worker holds the row now."""
@@ -144,7 +197,7 @@ class QueueRecords(RecordsBase):
             rows = conn.execute(
                 select(media_files.c.next_attempt_at).where(and_(
                     media_files.c.status.in_([JobStatus.QUEUED.value, JobStatus.PROCESSING.value]),
-                    or_(media_files.c.lease_expires_at.is_(None), media_files.c.lease_expires_at < now),
+                    self._unheld(now),
                 ))
             ).all()
         if not rows:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -49,6 +50,9 @@ media_files = Table(
     Column("lease_owner", String(120)),
     Column("lease_expires_at", DateTime),
     Column("claim_token", String(32)),
+    # when the row was last claimed, in microseconds since the epoch: the claim serves first the
+    # user served longest ago (round-robin over users, ``media_vm.db.queue``)
+    Column("claimed_at_us", BigInteger),
     Column("next_attempt_at", DateTime),
     # whether the main API has acknowledged the final state (complete or cleanup)
     Column("reported", Boolean, nullable=False, default=False),
@@ -58,6 +62,7 @@ media_files = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("completed_at", DateTime),
     Index("ix_media_files_claim", "status", "next_attempt_at"),
+    Index("ix_media_files_user", "user_id", "status"),
     mysql_charset="utf8mb4",
 )
 
@@ -123,6 +128,14 @@ worker_heartbeats = Table(
     Column("last_seen", DateTime, nullable=False),
     Column("queue_depth", Integer, nullable=False, default=0),
     Column("last_poll_ok", Boolean, nullable=False, default=True),
+    # the process behind the heartbeat, whatever WORKER_ID says (``media_vm.liveness``): its host
+    # name (for people), the key that tells one host's processes (boot id and pid namespace),
+    # its pid, and until when it counts as alive (three heartbeat periods after its last beat);
+    # its claims are taken over past that, or at once when its host sees its pid gone
+    Column("host", String(255)),
+    Column("host_key", String(120)),
+    Column("pid", Integer),
+    Column("alive_until", DateTime),
     mysql_charset="utf8mb4",
 )
 

@@ -212,6 +212,15 @@ class System:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(select(media_files).order_by(media_files.c.id)).mappings()]
 
+    def heartbeat(self, worker_id: str) -> dict[str, Any] | None:
+        """The ``worker_heartbeats`` row of ``worker_id`` (None before its first beat)."""
+        from media_vm.db import worker_heartbeats
+
+        with self.engine.connect() as conn:
+            row = conn.execute(select(worker_heartbeats).where(worker_heartbeats.c.worker_id == worker_id)).mappings()
+            first = row.first()
+            return dict(first) if first else None
+
     def step_status(self, step: str) -> str | None:
         """Status of ``step`` of the first image in the media DB (None before there is one)."""
         rows = self.media_rows()

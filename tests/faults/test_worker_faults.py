@@ -65,9 +65,11 @@ def test_sigkill_at_every_step_still_finishes_exactly_once(fresh_system, tmp_pat
 
 
 def test_a_stale_worker_calling_back_late_changes_nothing(fresh_system, tmp_path):
-    """A worker frozen mid-callback (SIGSTOP: a paused VM, a partition) loses its lease; when it
-    wakes after another worker finished the image, its late callback and writes change nothing."""
-    with fresh_system(LEASE_SECONDS=2) as system:
+    """A worker frozen mid-callback (SIGSTOP: a paused VM, a partition, a host gone: its pid
+    still exists, only its silence tells) misses three heartbeats and is taken over long before
+    its 300 s lease could run out; when it wakes after another worker finished the image, its
+    late callback and writes change nothing."""
+    with fresh_system(LEASE_SECONDS=300, HEARTBEAT_SECONDS=1) as system:
         upload_one(system, tmp_path)
         stale = system.spawn("stale", ["-m", "media_vm", "worker", "--once"],
                              env={"WORKER_ID": "stale", "MEDIA_VM_FAILPOINTS": "update_callback=sleep:3"})
@@ -75,10 +77,13 @@ def test_a_stale_worker_calling_back_late_changes_nothing(fresh_system, tmp_path
                    what="the stale worker at its callback")
         os.kill(stale.pid, signal.SIGSTOP)
         try:
-            wait_until(lambda: lease_expired(system), timeout=30, what="its lease to expire")
+            lease = system.media_rows()[0]["lease_expires_at"]
+            wait_until(lambda: heartbeat_ran_out(system, "stale"), timeout=30, what="its heartbeat to run out")
             run = system.worker("--once", env={"WORKER_ID": "rescuer"})
             assert run.returncode == 0, run.stderr[-3000:]
             row = assert_finished_once(system, retried_step="update_callback")
+            taken_over_at = system.checklist(row["id"])["update_callback"]["started_at"]
+            assert taken_over_at < lease, "taken over before the stale worker's lease could run out"
             before = system.manage("shell", "-c", _ROW_STATE)
         finally:
             os.kill(stale.pid, signal.SIGCONT)
@@ -87,6 +92,14 @@ def test_a_stale_worker_calling_back_late_changes_nothing(fresh_system, tmp_path
         # the stale callback was a no-op: same row, same media id, same processed_at
         assert system.manage("shell", "-c", _ROW_STATE) == before
         assert system.media_rows()[0] == row
+
+
+def heartbeat_ran_out(system, worker_id):
+    """Past the worker's ``alive_until`` by the claim's own clock (whole seconds, as stored)."""
+    from media_vm.db import utcnow
+
+    beat = system.heartbeat(worker_id)
+    return beat is not None and beat["alive_until"] < utcnow()
 
 
 _ROW_STATE = (

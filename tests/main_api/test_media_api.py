@@ -127,6 +127,20 @@ def test_pending_all_lists_pending_rows_oldest_first(artist, make_user, temp_dir
         assert response.status_code == 400 and "limit" in response.json()["extra"]["fields"]
 
 
+def test_pending_all_is_fair_between_users_so_a_backlog_hides_nobody(artist, make_user, temp_dir, settings):
+    """One user's backlog longer than a listing: each user's oldest row first, round-robin."""
+    settings.MEDIA_PENDING_LIST_SIZE = 4
+    backlog = [make_pending(artist, "site_image") for _ in range(6)]
+    other = make_user("promoter")
+    late = make_pending(other, "logo_image", fmt="PNG")
+    late_second = make_pending(other, "event_image")
+
+    listed = [img["id"] for img in media_client().get("/api/media/pending/all").json()["images"]]
+    assert listed == [backlog[0].pk, late.pk, backlog[1].pk, late_second.pk]
+    newer = media_client().get(f"/api/media/pending/all?after={backlog[2].pk}&limit=2").json()["images"]
+    assert [img["id"] for img in newer] == [backlog[3].pk, late.pk]
+
+
 def test_pending_all_when_there_is_nothing(db):
     assert media_client().get("/api/media/pending/all/").json() == {"images": [], "total": 0}
 

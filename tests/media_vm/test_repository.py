@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text, update
 
 from media_vm.checklist import STEPS, JobStatus, StepStatus
-from media_vm.db import MIGRATIONS, Repository, make_engine, media_files, migrate, schema_version, utcnow
+from media_vm.db import (
+    MIGRATIONS,
+    Repository,
+    make_engine,
+    media_files,
+    migrate,
+    schema_version,
+    utcnow,
+    worker_heartbeats,
+)
 from media_vm.exceptions import LeaseLost
+from media_vm.liveness import ProcessIdentity, pid_exists, this_process
 
 
 def item(main_api_id: int, **extra):
@@ -41,6 +53,26 @@ def test_migration_3_adds_the_request_id_to_a_database_made_before_it(media_db_u
     repo = Repository(engine)
     repo.register(item(1, request_id="req-abc"))
     assert repo.by_main_api_id(1)["request_id"] == "req-abc"
+    engine.dispose()
+
+
+def test_migration_4_adds_the_claim_order_and_the_heartbeat_process_to_a_database_made_before_it(media_db_url):
+    engine = make_engine(media_db_url)
+    migrate(engine)
+    with engine.begin() as conn:  # as a version-3 database was
+        conn.execute(text("DROP INDEX ix_media_files_user ON media_files" if engine.dialect.name == "mysql"
+                          else "DROP INDEX ix_media_files_user"))
+        conn.execute(text("ALTER TABLE media_files DROP COLUMN claimed_at_us"))
+        for column in ("host", "host_key", "pid", "alive_until"):
+            conn.execute(text(f"ALTER TABLE worker_heartbeats DROP COLUMN {column}"))
+        conn.execute(schema_version.update().values(version=3))
+    assert migrate(engine) == len(MIGRATIONS)
+    repo = Repository(engine)
+    repo.register(item(1))
+    repo.heartbeat("w", process=this_process(), alive_seconds=15)
+    assert repo.claim_next("w") is not None
+    assert repo.media_file(1)["claimed_at_us"] > 0
+    assert [r["worker_id"] for r in repo.workers_of_host(this_process().host_key)] == ["w"]
     engine.dispose()
 
 
@@ -138,3 +170,82 @@ def test_concurrent_processes_never_claim_the_same_image(repo, media_db_url):
     assert sorted(claimed) == sorted(set(claimed)), "an image was claimed twice"
     assert len(claimed) == 60
     assert sum(1 for _, ids in results if ids) >= 2, "the race never happened: one process took everything"
+
+
+# --- fairness between users ------------------------------------------------------------------
+
+
+def claim_order(repo: Repository) -> list[int]:
+    """main API ids in the order one worker claims and finishes them, one at a time."""
+    order = []
+    while (claim := repo.claim_next("w")) is not None:
+        order.append(repo.media_file(claim.media_file_id)["main_api_id"])
+        repo.finish(claim, processing_seconds=1.0)
+    return order
+
+
+def test_claims_go_round_robin_over_users(repo):
+    for main_api_id in range(1, 6):  # user 7's burst of five, then user 8's one and user 9's two
+        repo.register(item(main_api_id))
+    repo.register(item(6, user_id=8))
+    repo.register(item(7, user_id=9))
+    repo.register(item(8, user_id=9))
+    assert claim_order(repo) == [1, 6, 7, 2, 8, 3, 4, 5]
+
+
+def test_the_user_with_fewest_images_in_flight_is_served_first(repo):
+    repo.register(item(1))
+    repo.register(item(2))
+    repo.register(item(3, user_id=8))
+    held = repo.claim_next("w1")
+    assert repo.media_file(held.media_file_id)["main_api_id"] == 1
+    # user 7 has one image in flight, user 8 none: user 8's image although user 7's is older
+    assert repo.media_file(repo.claim_next("w2").media_file_id)["main_api_id"] == 3
+    assert repo.media_file(repo.claim_next("w3").media_file_id)["main_api_id"] == 2
+
+
+# --- a dead worker's claims --------------------------------------------------------------------
+
+
+def end_heartbeat(repo: Repository, worker_id: str) -> None:
+    """As if ``worker_id`` had missed its heartbeats: its ``alive_until`` is past."""
+    with repo.engine.begin() as conn:
+        conn.execute(update(worker_heartbeats).where(worker_heartbeats.c.worker_id == worker_id)
+                     .values(alive_until=utcnow() - timedelta(seconds=5)))
+
+
+def test_a_claim_is_taken_over_once_its_workers_heartbeat_ran_out_long_before_its_lease(repo):
+    repo.register(item(1))
+    repo.heartbeat("frozen", process=this_process(), alive_seconds=15)
+    claim = repo.claim_next("frozen")
+    assert repo.claim_next("rescuer") is None, "a live worker's claim is not taken"
+    end_heartbeat(repo, "frozen")
+    assert repo.claim_next("frozen") is None, "a worker never takes its own claim over"
+    assert repo.next_due() is not None, "a burst worker sees the image as due"
+    rescued = repo.claim_next("rescuer")
+    assert rescued is not None and rescued.media_file_id == claim.media_file_id
+    assert repo.media_file(claim.media_file_id)["lease_expires_at"] > utcnow() + timedelta(seconds=50)
+    with pytest.raises(LeaseLost):  # the frozen worker, awake again, writes nothing
+        repo.step_started(claim, STEPS[0])
+    repo.step_started(rescued, STEPS[0])
+
+
+def test_the_claims_of_a_gone_process_are_freed_at_once_unless_a_new_one_wrote_the_heartbeat(repo):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    identity = this_process()
+    dead = ProcessIdentity(identity.host, identity.host_key, gone.pid)
+    assert not pid_exists(gone.pid) and pid_exists(identity.pid)
+    repo.register(item(1))
+    repo.register(item(2))
+    repo.heartbeat("victim", process=dead, alive_seconds=15)
+    claim = repo.claim_next("victim")
+    assert [dict(r) for r in repo.workers_of_host(identity.host_key)] == [{"worker_id": "victim", "pid": gone.pid}]
+    assert repo.take_over_dead("victim", pid=gone.pid) == 1
+    rescued = repo.claim_next("rescuer")
+    assert rescued is not None and rescued.media_file_id == claim.media_file_id
+    # a new process of the same WORKER_ID beat (and claimed) since: its claims are its own
+    repo.heartbeat("victim", process=identity, alive_seconds=15)
+    repo.claim_next("victim")
+    assert repo.take_over_dead("victim", pid=gone.pid) == 0
+    assert repo.claim_next("rescuer") is None
