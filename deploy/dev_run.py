@@ -73,8 +73,8 @@ def main() -> int:
     running = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in procs.items()}
     print(f"""
   main API      http://127.0.0.1:8000/users/me     (admin: http://127.0.0.1:8000/admin/)
-  media VM      http://127.0.0.1:3001/health       (detail and /metrics need the media key:
-                -H "Authorization: Bearer $(python3 -c 'import json; print(json.load(open("var/dev-secrets.json"))["media_key"])')")
+  media VM      http://127.0.0.1:3001/health       (its detail and /metrics need the media key,
+                "media_key" in var/dev-secrets.json: -H "Authorization: Bearer <key>")
   demo token    {token}
 
   try:  curl -X PATCH -H 'Authorization: Token {token}' -F profile_image=@photo.jpg http://127.0.0.1:8000/users/me

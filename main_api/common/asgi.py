@@ -5,7 +5,7 @@ middleware or view runs, so the upload gate's size limit (``main_api.media.uploa
 any timeout would only act once everything has arrived. :class:`RequestBodyGuard` is a
 pure ASGI middleware in front of it that acts while the body is still on the wire:
 
-- a ``Content-Length`` above :func:`~main_api.media.uploads.request_body_limit` is answered
+- a ``Content-Length`` above the body limit (``main_api.media.uploads.request_body_limit``) is answered
   413 at once, before a byte of the body is read;
 - a body without one (``Transfer-Encoding: chunked``) is counted as it streams in, and
   answered 413 the moment it passes the same limit; nothing more is read;
@@ -160,15 +160,14 @@ class ASGIHandler(DjangoASGIHandler):
         return super().create_request(scope, body_file)
 
 
-def application_for(django_app: ASGIApp) -> ASGIApp:
-    """``django_app`` behind :class:`RequestBodyGuard` with the limits from the settings:
-    ``request_body_limit()`` bytes (``MAX_UPLOAD_BYTES`` per file) and
-    ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes."""
-    from main_api.media.uploads import request_body_limit
-
+def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int]) -> ASGIApp:
+    """``django_app`` behind :class:`RequestBodyGuard`: at most ``max_body_bytes()`` bytes of
+    body (the project passes ``main_api.media.uploads.request_body_limit``: this app does not
+    import the media app), ``MAX_UPLOAD_BYTES`` per file and ``REQUEST_BODY_TIMEOUT_SECONDS``
+    between body bytes, from the settings."""
     return RequestBodyGuard(
         django_app,
-        max_body_bytes=request_body_limit,
+        max_body_bytes=max_body_bytes,
         max_file_bytes=lambda: int(settings.MAX_UPLOAD_BYTES),
         read_timeout=lambda: float(settings.REQUEST_BODY_TIMEOUT_SECONDS),
     )
