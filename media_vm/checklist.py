@@ -28,6 +28,7 @@ class Step(str, Enum):
     """The per-image checklist, in the order the steps run."""
 
     RETRIEVE_FILE = "retrieve_file"
+    MAKE_THUMBNAIL = "make_thumbnail"  # the thumbnail set first, servable within about a second
     AI_VISUAL_ANALYSIS = "ai_visual_analysis"
     RESIZE_OPTIMIZE = "resize_optimize"
     UPDATE_CALLBACK = "update_callback"

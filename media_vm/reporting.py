@@ -28,9 +28,9 @@ from shared.statuses import UploadStage
 
 log = logging.getLogger(__name__)
 
-#: The stages reached once the thumbnail is written and registered. Today's order makes every
-#: size after the analysis, so the thumbnail is servable from ``variants_ready`` on.
-THUMBNAIL_SERVABLE = frozenset({UploadStage.THUMBNAIL_READY, UploadStage.VARIANTS_READY})
+#: The stages reached once the thumbnail is written and registered (``make_thumbnail`` runs
+#: before the analysis and the other sizes): the media id goes with them.
+THUMBNAIL_SERVABLE = frozenset({UploadStage.THUMBNAIL_READY, UploadStage.ANALYSED, UploadStage.VARIANTS_READY})
 
 
 class Reporter:

@@ -429,7 +429,8 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     for name, value in vm_client.passed_headers(upstream).items():
         response[name] = value
     if upstream.status_code in (200, 304):
-        response["Cache-Control"] = "public, max-age=3600"
+        # an hour, or less when the VM says less (a stand-in for a size still being made)
+        response["Cache-Control"] = vm_client.proxy_cache_control(upstream.headers.get("Cache-Control"))
     elif upstream.status_code == 302:  # a signed URL: only as the VM allows (private, short)
         response["Cache-Control"] = upstream.headers.get("Cache-Control", "no-cache")
     else:

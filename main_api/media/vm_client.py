@@ -19,6 +19,7 @@ of its own) is :class:`MediaBackendUnavailable` (502), one too slow :class:`Medi
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -143,6 +144,22 @@ def _reason(code: int) -> str:
 def passed_headers(response: requests.Response) -> dict[str, Any]:
     """The upstream headers the client gets."""
     return {name: response.headers[name] for name in RESPONSE_HEADERS if name in response.headers}
+
+
+#: How long ``/api/images`` lets browsers and shared caches (nginx, a CDN) keep an image.
+PROXY_MAX_AGE_SECONDS = 3600
+_MAX_AGE = re.compile(r"(?:^|,)\s*(?:s-)?max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+
+def proxy_cache_control(upstream: str | None) -> str:
+    """The ``Cache-Control`` of a 200/304 of ``/api/images``: ``public, max-age=3600``, or the
+    media VM's own when it allows less (a stand-in for a size still being made says
+    ``max-age=5``: an hour would keep the stand-in in every cache long after the real size
+    exists). ``upstream``: the VM's header, None when it sent none."""
+    ages = [int(m) for m in _MAX_AGE.findall(upstream or "")]
+    if ages and min(ages) < PROXY_MAX_AGE_SECONDS:
+        return f"public, max-age={min(ages)}"
+    return f"public, max-age={PROXY_MAX_AGE_SECONDS}"
 
 
 def body_chunks(response: requests.Response) -> Iterator[bytes]:

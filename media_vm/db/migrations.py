@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer, String, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from media_vm.db.schema import media_fingerprints, metadata, schema_version
+from media_vm.db.schema import media_fingerprints, metadata, processing_checklist, schema_version
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,24 @@ def _migration_5(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE media_files ADD COLUMN keep_location BOOLEAN NOT NULL DEFAULT FALSE"))
 
 
+def _migration_6(conn: Connection) -> None:
+    """The ``make_thumbnail`` step in the checklist of every image registered before it: done
+    where ``resize_optimize`` is (its variants include the thumbnail), else pending (then it
+    makes the thumbnail first, and ``resize_optimize`` the sizes that are left)."""
+    resize = {row.media_file_id: row.status for row in conn.execute(
+        select(processing_checklist.c.media_file_id, processing_checklist.c.status)
+        .where(processing_checklist.c.step == "resize_optimize"))}
+    have = set(conn.execute(select(processing_checklist.c.media_file_id)
+                            .where(processing_checklist.c.step == "make_thumbnail")).scalars())
+    rows = [{"media_file_id": file_id, "step": "make_thumbnail", "status": "done" if status == "done" else "pending",
+             "attempts": 0} for file_id, status in resize.items() if file_id not in have]
+    if rows:
+        conn.execute(processing_checklist.insert(), rows)
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from media_vm.db.base import Claim, RecordsBase
@@ -57,6 +57,22 @@ class ResultsRecords(RecordsBase):
             conn.execute(delete(media_variants).where(media_variants.c.media_file_id == claim.media_file_id))
             if rows:
                 conn.execute(insert(media_variants), rows)
+
+    def add_variants(self, claim: Claim, media_id: str, variants: Iterable[dict[str, Any]]) -> None:
+        """Register ``variants`` (each ``{size, format, bg, path, width, height, bytes}``) next to
+        those the image has, replacing any of the same size, format and background: the
+        thumbnail set first, the other sizes later. Fenced by the claim like every write."""
+        self.renew(claim)
+        now = utcnow()
+        rows = [{**v, "media_file_id": claim.media_file_id, "media_id": media_id, "created_at": now} for v in variants]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            for row in rows:
+                conn.execute(delete(media_variants).where(and_(
+                    media_variants.c.media_file_id == claim.media_file_id, media_variants.c.size == row["size"],
+                    media_variants.c.format == row["format"], media_variants.c.bg == row["bg"])))
+            conn.execute(insert(media_variants), rows)
 
     def stored_names(self) -> set[str]:
         """Every storage name the media DB records: originals (``bulk/...``) and variants

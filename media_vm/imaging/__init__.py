@@ -15,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from media_vm.imaging.analysis import Analysis, analyse, analyse_file
+    from media_vm.imaging.analysis import Analysis, analyse, analyse_file, measure_focus
     from media_vm.imaging.cropping import crop_focus
     from media_vm.imaging.loading import SourceInfo, open_image, probe
     from media_vm.imaging.security import configure_libvips
@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "Analysis": "analysis",
     "analyse": "analysis",
     "analyse_file": "analysis",
+    "measure_focus": "analysis",
     "crop_focus": "cropping",
     "SourceInfo": "loading",
     "open_image": "loading",
@@ -45,6 +46,7 @@ __all__ = [
     "configure_libvips",
     "crop_focus",
     "make_variants",
+    "measure_focus",
     "open_image",
     "probe",
     "variant_file_name",

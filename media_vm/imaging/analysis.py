@@ -160,6 +160,23 @@ def analyse(
     return Analysis(fields, prints, _sha256(info.path), image)
 
 
+def measure_focus(
+    source: Path, *, max_pixels: int = defaults.DEFAULT_MAX_PIXELS
+) -> tuple[float, float, float, float] | None:
+    """What the subject-aware crops keep (:func:`.cropping.crop_focus`), measured without the
+    rest of the analysis: the faces and the salient region of the same ``ANALYSIS_BOX``
+    shrink-on-load copy :func:`analyse` looks at, so the result is the one the full analysis
+    gives and the thumbnail, made before it, is cut like the other sizes. Raises
+    :class:`ImageRejected` like :func:`analyse`."""
+    from media_vm.imaging.cropping import crop_focus
+
+    info = probe(Path(source), max_pixels=max_pixels)
+    image = decode(info, fit=(defaults.ANALYSIS_BOX, defaults.ANALYSIS_BOX))
+    objects = [face.as_object() for face in detect_faces(image)]
+    objects.append(salient_region(image).as_object())
+    return crop_focus({"detected_objects": objects})
+
+
 def analyse_file(
     source: Path,
     *,

@@ -13,10 +13,13 @@ from media_vm.steps.analyse import VisualAnalysis
 from media_vm.steps.callback import UpdateCallback
 from media_vm.steps.context import StepContext, StepImpl
 from media_vm.steps.retrieve import RetrieveFile
+from media_vm.steps.thumbnail import MakeThumbnail
 from media_vm.steps.variants import ResizeOptimize
 
 #: The steps in the order they run (the order of ``media_vm.checklist.Step``).
-CHECKLIST: tuple[StepImpl, ...] = (RetrieveFile(), VisualAnalysis(), ResizeOptimize(), UpdateCallback())
+CHECKLIST: tuple[StepImpl, ...] = (
+    RetrieveFile(), MakeThumbnail(), VisualAnalysis(), ResizeOptimize(), UpdateCallback(),
+)
 
-__all__ = ["CHECKLIST", "ResizeOptimize", "RetrieveFile", "StepContext", "StepImpl", "UpdateCallback",
-           "VisualAnalysis"]
+__all__ = ["CHECKLIST", "MakeThumbnail", "ResizeOptimize", "RetrieveFile", "StepContext", "StepImpl",
+           "UpdateCallback", "VisualAnalysis"]

@@ -46,6 +46,9 @@ VARIANT_CACHE_TTL_SECONDS = 30.0
 #: Bytes read from a stream at a time.
 CHUNK_BYTES = 256 * 1024
 BACKGROUNDS = ("original", "removed")
+#: Cache-Control of a stand-in: the size asked for does not exist (yet: the thumbnail is made
+#: first, the other sizes follow within seconds), so the nearest one answers, for a short while.
+STAND_IN = "public, max-age=5"
 
 
 class VariantCache:
@@ -94,7 +97,8 @@ class ServeRoute:
         return self.send(request, self.choose(request, request.params["media_id"]))
 
     def choose(self, request: Request, media_id: str) -> Any:
-        """The variant row that answers the request; ``HTTPError`` when none does."""
+        """The variant row that answers the request, with ``stand_in`` True when the size asked
+        for does not exist and the nearest one answers instead; ``HTTPError`` when none does."""
         size = request.query.get("size", DEFAULT_SIZE)
         fmt = FORMAT_ALIASES.get(request.query.get("format", "auto").lower())
         bg = request.query.get("bg", "original")
@@ -119,14 +123,16 @@ class ServeRoute:
         variant = of_size.get(fmt or "")
         if variant is None:
             raise HTTPError(404, f"no {fmt} variant of this image")
-        return variant
+        return {**variant, "stand_in": chosen_size != size}
 
     def send(self, request: Request, variant: Any) -> Response:
-        """The variant's bytes, or where to get them (see the module docstring)."""
+        """The variant's bytes, or where to get them (see the module docstring). A stand-in
+        (another size than the one asked for, see :meth:`choose`) is cached only briefly
+        (:data:`STAND_IN`): the real size may come a few seconds later."""
         name = variant["path"]
         etag = f'"{variant["media_id"]}-{variant["size"]}-{variant["bg"]}-{variant["bytes"]}.{variant["format"]}"'
         headers = [
-            ("Cache-Control", IMMUTABLE), ("ETag", etag), ("Vary", "Accept"),
+            ("Cache-Control", STAND_IN if variant.get("stand_in") else IMMUTABLE), ("ETag", etag), ("Vary", "Accept"),
             ("Last-Modified", formatdate(timegm(variant["created_at"].timetuple()), usegmt=True)),
         ]
         inm = request.header("If-None-Match")

@@ -143,3 +143,15 @@ def vm(live_server, transactional_db, settings, tmp_path, media_test_db_url):
         worker.stop.set()
     with contextlib.suppress(Exception):
         engine.dispose()
+
+
+@pytest.fixture
+def media_server(vm, settings):
+    """The VM's HTTP app on loopback over the harness's media DB and storage; the main API's
+    ``/api/images`` proxies to it (``MEDIA_BACKEND_URL``). Yields its base URL."""
+    from media_vm.http import MediaApp
+    from tests.helpers.wsgi import serving
+
+    with serving(MediaApp(vm.settings)) as url:
+        settings.MEDIA_BACKEND_URL = url
+        yield url

@@ -26,18 +26,8 @@ def stored_names(storage, media_id: str) -> list[str]:
     return [name for name in storage.list_names() if media_id in name]
 
 
-@pytest.fixture
-def media_server(vm, settings):
-    """The VM's HTTP app on loopback over the harness's media DB and storage; the main API's
-    ``/api/images`` proxies to it. Yields a function that (re)builds it on other settings."""
-    from media_vm.http import MediaApp
-
-    with serving(MediaApp(vm.settings)) as url:
-        settings.MEDIA_BACKEND_URL = url
-        yield url
-
-
-def processed_upload(vm, token: str, field: str = "profile_image", worker=None, seed: int = 1) -> PendingImage:
+def processed_upload(vm, token: str, field: str = "profile_image", worker=None, seed: int | None = None
+                     ) -> PendingImage:
     """One upload, processed by the worker and its URL replacement run: the field holds its
     smart URL."""
     from main_api.users.services import temp_urls_replace

@@ -97,8 +97,9 @@ def test_the_vm_reports_each_stage_as_it_reaches_it(vm):
     [row] = vm.rows()
     assert seen == {
         "retrieve_file": ("queued", None),
-        "ai_visual_analysis": ("retrieved", None),
-        "resize_optimize": ("analysed", None),
+        "make_thumbnail": ("retrieved", None),
+        "ai_visual_analysis": ("thumbnail_ready", row["media_id"]),
+        "resize_optimize": ("analysed", row["media_id"]),
         "update_callback": ("variants_ready", row["media_id"]),
     }
     assert vm.upload_object(token, upload_id)["stage"] == "processed"
@@ -112,7 +113,51 @@ def test_undelivered_progress_never_holds_up_the_image(vm):
     with FaultProxy(vm.api_url) as proxy:
         proxy.faults[("POST", "/api/media/progress/")] = "500"
         assert vm.worker(api_url=proxy.url).work(burst=True) == 1
-        assert proxy.hits[("POST", "/api/media/progress/")] == 3, "one try per stage, no retries"
+        assert proxy.hits[("POST", "/api/media/progress/")] == 4, "one try per stage, no retries"
     [row] = vm.rows()
     assert row["status"] == "done"
     assert PendingImage.objects.get().status == "processed"
+
+
+def test_the_thumbnail_is_served_before_the_other_sizes_exist(vm, media_server):
+    """Right after thumbnail_ready, before the analysis and the other sizes: the thumbnail is
+    served for a year; another size falls back to it with a short Cache-Control, through the
+    VM and through the main API's proxy (which must not stretch it to an hour)."""
+    from main_api.media.models import PendingImage
+
+    token = vm.user("eager", "artist")
+    vm.upload(token, "product_image")
+    upload_id = PendingImage.objects.get().pk
+    answers: dict[str, tuple[int, str, tuple[int, int] | None]] = {}
+    jpeg = {"Accept": "image/jpeg"}
+
+    def before_step(step):
+        if step.value != "ai_visual_analysis":
+            return
+        body = vm.upload_object(token, upload_id)
+        assert body["stage"] == "thumbnail_ready" and body["thumbnail_url"]
+        for name, url in (("thumbnail", f"{media_server}/serve/{body['media_id']}?size=thumbnail"),
+                          ("detail", f"{media_server}/serve/{body['media_id']}?size=detail"),
+                          ("proxy-detail", f"{vm.api_url}/api/images/{body['media_id']}?size=detail")):
+            r = requests.get(url, headers=jpeg, timeout=30)
+            answers[name] = (r.status_code, r.headers.get("Cache-Control", ""),
+                             jpeg_dims(r.content) if r.status_code == 200 else None)
+
+    assert vm.worker(before_step=before_step).work(burst=True) == 1
+    assert answers["thumbnail"] == (200, "public, max-age=31536000, immutable", (300, 300))
+    assert answers["detail"] == (200, "public, max-age=5", (300, 300)), "a stand-in, briefly"
+    assert answers["proxy-detail"] == (200, "public, max-age=5", (300, 300))
+    # once done, the real size with the long cache
+    [row] = vm.rows()
+    r = requests.get(f"{vm.api_url}/api/images/{row['media_id']}?size=detail", headers=jpeg, timeout=30)
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "public, max-age=3600"
+    assert jpeg_dims(r.content) != (300, 300)
+
+
+def jpeg_dims(data: bytes) -> tuple[int, int]:
+    import io
+
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as im:
+        return im.size
