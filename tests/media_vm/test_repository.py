@@ -76,6 +76,33 @@ def test_migration_4_adds_the_claim_order_and_the_heartbeat_process_to_a_databas
     engine.dispose()
 
 
+def test_migrations_5_and_6_keep_location_and_the_thumbnail_step_for_a_database_made_before_them(media_db_url):
+    from media_vm.checklist import Step, StepStatus
+    from media_vm.db.schema import processing_checklist
+
+    engine = make_engine(media_db_url)
+    migrate(engine)
+    repo = Repository(engine)
+    repo.register(item(1))  # its variants made already
+    repo.register(item(2))  # still to be made
+    claim = repo.claim_next("w")
+    repo.step_started(claim, Step.RESIZE_OPTIMIZE)
+    repo.step_finished(claim, Step.RESIZE_OPTIMIZE)
+    with engine.begin() as conn:  # as a version-4 database was
+        conn.execute(processing_checklist.delete().where(processing_checklist.c.step == Step.MAKE_THUMBNAIL.value))
+        conn.execute(text("ALTER TABLE media_files DROP COLUMN keep_location"))
+        conn.execute(schema_version.update().values(version=4))
+    assert migrate(engine) == len(MIGRATIONS)
+    done = repo.checklist(claim.media_file_id)[Step.MAKE_THUMBNAIL]["status"]
+    other = next(r["id"] for r in [repo.by_main_api_id(1), repo.by_main_api_id(2)] if r["id"] != claim.media_file_id)
+    assert (done, repo.checklist(other)[Step.MAKE_THUMBNAIL]["status"]) == (StepStatus.DONE.value,
+                                                                          StepStatus.PENDING.value)
+    assert repo.by_main_api_id(1)["keep_location"] is False
+    assert migrate(engine) == len(MIGRATIONS)  # and again: nothing doubled
+    assert len(repo.checklist(other)) == len(Step)
+    engine.dispose()
+
+
 def test_the_upload_request_id_is_kept_with_the_row_and_renewed_on_requeue(repo):
     repo.register(item(1, request_id="first-upload"))
     assert repo.by_main_api_id(1)["request_id"] == "first-upload"

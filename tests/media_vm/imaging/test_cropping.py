@@ -66,3 +66,30 @@ def test_a_portrait_thumbnail_keeps_the_face(tmp_path):
         faces = detect_faces(image)
         assert faces, f"{size}: no face in the crop"
 
+
+
+def test_the_focus_measured_for_the_thumbnail_is_the_analysis_focus(tmp_path):
+    """``measure_focus`` (run before the analysis, so the thumbnail comes first) finds what the
+    full analysis finds: the thumbnail is cut like every other size."""
+    from media_vm.imaging import measure_focus
+
+    path, _ = tall_portrait(tmp_path / "portrait.jpg")
+    focus = measure_focus(path)
+    assert focus is not None and focus[2] > 0, "a face box, not the attention point"
+    assert focus == crop_focus(analyse_file(path, data_type="profile"))
+
+
+def test_the_thumbnail_alone_matches_the_full_set(tmp_path):
+    """``sizes=(thumbnail,)`` makes only the thumbnail set, pixel-identical in size to the one
+    the full call makes, and a later call for the other sizes makes none of it again."""
+    from shared.sizes import SIZES, SIZES_BY_NAME
+
+    path, _ = tall_portrait(tmp_path / "portrait.jpg")
+    thumb = make_variants(path, tmp_path / "a", stem="p", data_type="profile", sizes=(SIZES_BY_NAME["thumbnail"],))
+    assert {(v.size, v.bg) for v in thumb} == {("thumbnail", "original")}
+    rest = make_variants(path, tmp_path / "a", stem="p", data_type="profile",
+                         sizes=tuple(s for s in SIZES if s.name != "thumbnail"))
+    assert "thumbnail" not in {v.size for v in rest} and len({v.size for v in rest}) == len(SIZES) - 1
+    full = make_variants(path, tmp_path / "b", stem="p", data_type="profile")
+    assert {(v.format, v.width, v.height) for v in thumb} == {
+        (v.format, v.width, v.height) for v in full if v.size == "thumbnail"}
