@@ -315,6 +315,16 @@ UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
 #: Days a failed upload's temp original is kept, so that its owner can retry it; then swept
 #: (``python -m main_api sweep_failed``, also run by ``run_scheduler``).
 FAILED_RETENTION_DAYS = _env_int("FAILED_RETENTION_DAYS", 7)
+#: Live upload events (``GET /api/uploads/events``): kept this long for ``Last-Event-ID`` replay
+#: (at least 24 h), then swept by ``run_scheduler``.
+UPLOAD_EVENT_RETENTION_HOURS = max(24, _env_int("UPLOAD_EVENT_RETENTION_HOURS", 48))
+#: Seconds a stream ticket (``POST /api/uploads/events/ticket``) is valid, reconnects included.
+UPLOAD_EVENT_TICKET_SECONDS = _env_int("UPLOAD_EVENT_TICKET_SECONDS", 600)
+#: Seconds between two looks of a process's event poller for new events: without Redis the
+#: delivery delay; with it, only the safety net (a Redis announcement wakes it at once).
+UPLOAD_EVENTS_POLL_SECONDS = _env_float("UPLOAD_EVENTS_POLL_SECONDS", 0.25)
+#: Seconds between the comments that keep an idle stream open through proxies.
+UPLOAD_EVENTS_KEEPALIVE_SECONDS = _env_float("UPLOAD_EVENTS_KEEPALIVE_SECONDS", 15.0)
 
 # --- the media VM ---------------------------------------------------------------------------
 

@@ -197,6 +197,7 @@ class CompleteApi(MediaKeyApi):
 class ProgressApi(MediaKeyApi):
     """``POST /api/media/progress/{id}``: the media VM reached a stage with an upload."""
 
+    @extend_schema_serializer(component_name="ProgressReport")
     class InputSerializer(serializers.Serializer):
         stage = serializers.ChoiceField(choices=[s.value for s in PROGRESS_STAGES])
         media_id = serializers.CharField(max_length=32, required=False, allow_null=True, default=None,

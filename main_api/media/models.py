@@ -132,3 +132,26 @@ class MediaDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"deletion #{self.pk} of upload {self.pending_image_id}"
+
+
+class UploadEvent(models.Model):
+    """A change of one upload, as its owner's event stream sends it (``GET /api/uploads/events``,
+    ``event: upload``): the upload object at that moment. ``id`` increases, so a client that
+    reconnects with ``Last-Event-ID`` is sent what it missed; kept ``UPLOAD_EVENT_RETENTION_HOURS``
+    (at least 24) for that, then swept."""
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="upload_events")
+    #: The upload's id (not a foreign key: an upload's events outlive nothing, but a deletion
+    #: must not wait on them).
+    upload_id = models.BigIntegerField()
+    #: The upload object (``selectors.upload_detail``) as JSON.
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "upload_events"
+        indexes = [models.Index(fields=["user", "id"], name="upload_events_user_idx")]
+
+    def __str__(self) -> str:
+        return f"event #{self.pk} of upload {self.upload_id}"

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
 from main_api.media import temp_files
+from main_api.media.events import upload_event_record
 from main_api.media.models import MediaDeletion, PendingImage
 from main_api.media.selectors import analysis_location_strip
 from main_api.media.uploads import CheckedUpload
@@ -62,7 +63,7 @@ def pending_image_create(
     )
     written.append(path)
     temp_files.write_atomically(temp_files.iter_chunks(upload.file), path)
-    return PendingImage.objects.create(
+    image = PendingImage.objects.create(
         user_id=user_id,
         image_path=url_path,
         original_name=upload.original_name,
@@ -75,6 +76,8 @@ def pending_image_create(
         request_id=request_id,
         sha256=upload.sha256,
     )
+    upload_event_record(image)
+    return image
 
 
 @transaction.atomic
@@ -100,6 +103,7 @@ def pending_image_duplicate_create(
         duplicate_of=of,
     )
     log.info("upload %s is a duplicate of upload %s (same bytes): no processing", image.pk, of.pk)
+    upload_event_record(image)
     return image
 
 
@@ -171,6 +175,7 @@ def pending_image_progress(*, image_id: int, stage: str, media_id: str | None = 
         image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
         fields += ["media_id", "thumbnail_url"]
     image.save(update_fields=fields)
+    upload_event_record(image)
     log.info("pending image %s: %s", image.pk, reported.value)
     return ProgressResult(image, True)
 
@@ -220,6 +225,7 @@ def pending_image_complete(
     image.processed_at = timezone.now()
     image.failure_reason = ""
     image.save()
+    upload_event_record(image)
     log.info("pending image %s processed as media %s", image.pk, media_id)
     return image
 
@@ -269,6 +275,7 @@ def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
     for failed in (image, *image.duplicates.all()):  # a duplicate's field referred to this image too
         for handler in _failure_handlers:
             handler(failed)
+    upload_event_record(image)
     log.info("pending image %s failed (temp original kept for a retry): %s", image.pk, image.failure_reason)
     return image
 
@@ -327,6 +334,7 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
             for handler in _retry_handlers:
                 handler(retried)
         log.info("pending image %s retried (attempt %s)", image.pk, image.attempts)
+    upload_event_record(image)
     return image
 
 
@@ -350,6 +358,7 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
                                {"field": "background", "data_type": image.data_type})
     image.background = background
     image.save(update_fields=["background", "updated_at"])
+    upload_event_record(image)
     return image
 
 
@@ -419,6 +428,7 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             request_id=request_id,
             reprocess_of=image,
         )
+    upload_event_record(again)
     log.info("pending image %s queued again as %s", image.pk, again.pk)
     return again
 
@@ -548,4 +558,5 @@ def pending_image_mark_complete(*, image: PendingImage) -> PendingImage:
     holds its smart URL. The URL replacement (``main_api.users.services``) calls it last."""
     image.status = Status.COMPLETE
     image.save(update_fields=["status", "updated_at"])
+    upload_event_record(image)
     return image

@@ -47,7 +47,7 @@ def test_the_upload_request_id_reaches_every_step_and_comes_back_on_the_callback
         worker_lines = json_lines(run.stderr)
         steps = [e for e in worker_lines if " step " in e["message"] and "attempt" in e["message"]]
         assert [e["message"].split(" step ")[1].split()[0] for e in steps] == [
-            "retrieve_file", "ai_visual_analysis", "resize_optimize", "update_callback"]
+            "retrieve_file", "make_thumbnail", "ai_visual_analysis", "resize_optimize", "update_callback"]
         for entry in steps:
             assert entry["request_id"] == REQUEST_ID and entry["job_id"] == row["media_id"], entry
             assert entry["service"] == "media_vm" and entry["level"] == "INFO"

@@ -108,7 +108,8 @@ def test_corrupt_and_bomb_inputs_fail_the_analysis_with_a_reason_and_are_not_ret
     assert rows["big.jpg"]["status"] == "failed" and "limit" in rows["big.jpg"]["failure_reason"]
     assert rows["corrupt.jpg"]["status"] == "failed" and rows["corrupt.jpg"]["failure_reason"]
     for name in ("big.jpg", "corrupt.jpg"):
-        assert steps_state(vm, rows[name])["ai_visual_analysis"] == ("failed", 1), name
+        # the first step that decodes it (the thumbnail, made first) refuses it, once: no retry
+        assert steps_state(vm, rows[name])["make_thumbnail"] == ("failed", 1), name
     assert sorted(p["status"] for p in vm.api_images(token)) == ["failed", "failed", "processed"]
 
 
@@ -156,7 +157,7 @@ def test_unwritable_storage_is_waited_out_past_max_attempts_never_given_up(vm):
     seen = []
 
     def before_step(step):
-        if step is Step.RESIZE_OPTIMIZE:
+        if step is Step.MAKE_THUMBNAIL:  # the first step that writes under library/
             seen.append(vm.rows()[0]["status"])
             if len(seen) == 5:
                 blocker.unlink()  # the operator frees the storage
@@ -165,7 +166,7 @@ def test_unwritable_storage_is_waited_out_past_max_attempts_never_given_up(vm):
     assert seen == ["processing"] * 5, "the upload was never given up meanwhile"
     row = only_row(vm)
     assert row["status"] == "done"
-    assert steps_state(vm, row)["resize_optimize"] == ("done", 5)
+    assert steps_state(vm, row)["make_thumbnail"] == ("done", 5)
     assert [p["status"] for p in vm.api_images(token)] == ["processed"]
 
 
@@ -213,6 +214,8 @@ def test_warm_shutdown_finishes_the_running_step_and_hands_the_image_back(vm):
     def before_step(step):
         if step is Step.RESIZE_OPTIMIZE:
             signal.raise_signal(signal.SIGTERM)  # as systemd stops the service mid-step
+            # the handler runs in the main thread when it next wakes: the step is still running then
+            assert worker.stop.wait(10), "the SIGTERM handler never ran"
 
     worker.before_step = before_step
     previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)

@@ -1,0 +1,157 @@
+"""Upload events: what changed, for the owner's live stream (``GET /api/uploads/events``).
+
+Every change of an upload's state (uploaded, a stage reported, processed, complete, failed,
+retried, its background chosen) records an :class:`~main_api.media.models.UploadEvent` row in
+the transaction of the change, holding the upload object as it now is. The rows are the
+source of truth: a stream replays them after ``Last-Event-ID`` and each main API process reads
+new ones with one poller (``main_api.media.event_stream``), never one query per stream.
+
+With ``REDIS_URL`` set, each committed event is also published on Redis (channel
+:data:`CHANNEL`, the message is the event id) so that the pollers of every process and host
+look at once instead of at their next tick: pub/sub is the wake-up, the table the content.
+A Redis that does not answer is logged and ignored: it never fails an upload or a callback,
+and the pollers fall back to their own interval.
+
+Tickets: ``EventSource`` cannot send an ``Authorization`` header, so a browser asks for a
+ticket (``POST /api/uploads/events/ticket``), a signed, timestamped user id valid
+``UPLOAD_EVENT_TICKET_SECONDS`` (600) for every reconnect within them; the long-lived token
+never goes into a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+from django.utils import timezone
+
+from main_api.media.models import PendingImage, UploadEvent
+
+log = logging.getLogger(__name__)
+
+#: The Redis channel events are announced on (prefixed with ``CACHE_KEY_PREFIX``).
+CHANNEL = "upload-events"
+_TICKET_SALT = "main_api.media.events.ticket"
+
+
+def channel_name() -> str:
+    """The Redis pub/sub channel of this deployment: ``{CACHE_KEY_PREFIX}:upload-events``."""
+    return f"{getattr(settings, 'CACHE_KEY_PREFIX', 'oaf')}:{CHANNEL}"
+
+
+def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with datetimes as ISO 8601 strings, as JSON stores and sends it."""
+    import json
+
+    return dict(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
+
+
+def upload_event_record(image: PendingImage) -> list[int]:
+    """Record that ``image`` changed: one event with its upload object for it and one for each
+    of its duplicates (they show its state), in the caller's transaction; announced on Redis
+    once that commits. Returns the event ids."""
+    from main_api.media.selectors import upload_detail
+
+    ids = []
+    for upload in (image, *image.duplicates.all()):
+        event = UploadEvent.objects.create(
+            user_id=upload.user_id, upload_id=upload.pk, payload=_json_ready(upload_detail(upload, owner=True)),
+        )
+        ids.append(event.pk)
+    if ids:
+        last = ids[-1]
+        transaction.on_commit(lambda: announce(last))
+    return ids
+
+
+def upload_events_after(*, after: int, user_id: int | None = None, limit: int = 500) -> list[UploadEvent]:
+    """Events with an id above ``after``, oldest first, at most ``limit``; only the user's when
+    ``user_id`` is given (a stream's replay), else everyone's (the process's poller)."""
+    rows = UploadEvent.objects.filter(pk__gt=after)
+    if user_id is not None:
+        rows = rows.filter(user_id=user_id)
+    return list(rows.order_by("pk")[:limit])
+
+
+def upload_events_last_id() -> int:
+    """The id of the newest event (0 when there is none): where a poller starts."""
+    return UploadEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def upload_events_sweep(*, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete the events older than ``older_than`` (``UPLOAD_EVENT_RETENTION_HOURS``); the
+    number deleted."""
+    cutoff = (now or timezone.now()) - older_than
+    deleted, _ = UploadEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+_redis_lock = threading.Lock()
+_redis_client: Any = None
+
+
+def _redis() -> Any:
+    """One sync Redis client per process (None without ``REDIS_URL``), with short timeouts: a
+    Redis that hangs must not hold up the request that changed an upload."""
+    global _redis_client
+    url = getattr(settings, "REDIS_URL", "") or ""
+    if not url:
+        return None
+    with _redis_lock:
+        if _redis_client is None:
+            import redis
+
+            _redis_client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        return _redis_client
+
+
+def announce(event_id: int) -> bool:
+    """Publish ``event_id`` on the Redis channel (nothing without ``REDIS_URL``); True when
+    published. A Redis error is logged as a warning and swallowed: the pollers still find the
+    event at their next tick."""
+    client = _redis()
+    if client is None:
+        return False
+    try:
+        client.publish(channel_name(), str(event_id))
+    except Exception as e:  # noqa: BLE001 - any Redis failure: the table still holds the event
+        log.warning("upload events: Redis did not take event %s (%s); streams get it by polling", event_id, e)
+        return False
+    return True
+
+
+# --- tickets --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A signed ticket for ``GET /api/uploads/events?ticket=...`` and when it expires."""
+
+    ticket: str
+    expires_at: datetime
+
+
+def event_ticket_issue(*, user_id: int) -> Ticket:
+    """A ticket bound to ``user_id``, valid ``UPLOAD_EVENT_TICKET_SECONDS`` from now (Django's
+    ``TimestampSigner`` over the id, keyed by ``SECRET_KEY``)."""
+    ticket = signing.TimestampSigner(salt=_TICKET_SALT).sign(str(int(user_id)))
+    return Ticket(ticket, timezone.now() + timedelta(seconds=settings.UPLOAD_EVENT_TICKET_SECONDS))
+
+
+def event_ticket_user(ticket: str) -> int | None:
+    """The user id a ticket was issued to, or None when it is forged, malformed or expired."""
+    try:
+        value = signing.TimestampSigner(salt=_TICKET_SALT).unsign(
+            ticket, max_age=settings.UPLOAD_EVENT_TICKET_SECONDS)
+        return int(value)
+    except (signing.BadSignature, ValueError):
+        return None
