@@ -127,6 +127,12 @@ class MetricsDoc(APIView):
 PLAIN_VIEWS: dict[str, type[APIView]] = {"image-proxy": ImageProxyDoc, "health": HealthDoc, "metrics": MetricsDoc}
 
 
+def plain_view_document(url_name: str, doc_view: type[APIView]) -> None:
+    """Have the schema document the plain (non-DRF) view routed as ``url_name`` by
+    ``doc_view``'s ``get`` (an app registers its own in ``AppConfig.ready()``)."""
+    PLAIN_VIEWS[url_name] = doc_view
+
+
 def _named_patterns(resolver: URLResolver, prefix: str = "") -> list[tuple[str, URLPattern]]:
     found = []
     for entry in resolver.url_patterns:
@@ -151,6 +157,8 @@ def include_plain_views(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list
     added = []
     for route, pattern in _named_patterns(get_resolver()):
         path = enumerator.get_path_from_regex(route)
+        if route.endswith("/?$") and path.endswith("/"):
+            path = path[:-1]
         callback = PLAIN_VIEWS[pattern.name].as_view()
         added.append((path, route, "GET", callback))
     return [*endpoints, *added]

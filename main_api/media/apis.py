@@ -7,6 +7,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, S
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
+    OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
@@ -30,7 +31,7 @@ from main_api.common.authentication import (
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
 from main_api.common.schema import ERROR
 from main_api.common.views import read_only_view
-from main_api.media import selectors, services, vm_client
+from main_api.media import events, selectors, services, vm_client
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
 from shared.payloads import smart_url
@@ -762,6 +763,53 @@ class UploadDetailApi(APIView):
             raise drf_exceptions.PermissionDenied("only the upload's owner may delete it")
         services.upload_delete(image_id=int(upload_id), user_id=request.user.pk)
         return Response(status=204)
+
+
+class UploadEventTicketApi(APIView):
+    """``POST /api/uploads/events/ticket``: a ticket for the event stream (``EventSource`` cannot
+    send an ``Authorization`` header, and the long-lived token never goes into a URL)."""
+
+    @extend_schema_serializer(component_name="EventTicket")
+    class OutputSerializer(serializers.Serializer):
+        ticket = serializers.CharField(help_text="for GET /api/uploads/events?ticket=...")
+        expires_at = serializers.DateTimeField(help_text="valid until then, for every reconnect; then ask again")
+
+    @extend_schema(
+        operation_id="uploads_events_ticket",
+        summary="A ticket (10 minutes) to open your upload event stream from a browser",
+        request=None,
+        responses={200: OutputSerializer, 401: ERROR},
+        tags=["uploads"],
+    )
+    def post(self, request: Request) -> Response:
+        ticket = events.event_ticket_issue(user_id=request.user.pk)
+        return Response(self.OutputSerializer({"ticket": ticket.ticket, "expires_at": ticket.expires_at}).data)
+
+
+class UploadEventsDoc(APIView):
+    """Documents ``main_api.media.event_stream.upload_events``; never routed."""
+
+    @extend_schema(
+        operation_id="uploads_events",
+        summary="Your upload events as Server-Sent Events (text/event-stream)",
+        description=(
+            "Each message: `id: <n>` (increasing), `event: upload`, `data: <the upload object as JSON>` "
+            "(its `stage` and `status` say what happened); a `: keep-alive` comment every 15 s. Reconnect "
+            "with `Last-Event-ID` (EventSource does) to be sent what you missed (kept 48 h). Authenticate "
+            "with `?ticket=` from POST /api/uploads/events/ticket (browsers), your session cookie, or the "
+            "`Authorization: Token` header (other clients)."
+        ),
+        parameters=[
+            OpenApiParameter("ticket", OpenApiTypes.STR, description="from POST /api/uploads/events/ticket"),
+            OpenApiParameter("Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER,
+                             description="the last id received: replay from there"),
+        ],
+        responses={(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="the stream"),
+                   401: OpenApiResponse(ERROR, description="no valid ticket, token or session")},
+        tags=["uploads"],
+    )
+    def get(self, request: Request) -> Response:  # pragma: no cover - documentation only
+        raise NotImplementedError
 
 
 class UploadRetryApi(APIView):

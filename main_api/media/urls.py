@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from main_api.media import apis
+from main_api.media import apis, event_stream
 
 urlpatterns = [
     re_path(r"^api/media/pending/all/?$", apis.PendingImagesApi.as_view(), name="media-pending-all"),
@@ -15,6 +15,8 @@ urlpatterns = [
     re_path(r"^api/media/analysis/(?P<media_id>[^/]+)/?$", apis.AnalysisApi.as_view(), name="media-analysis"),
     re_path(r"^api/media/similar/(?P<media_id>[^/]+)/?$", apis.SimilarImagesApi.as_view(), name="media-similar"),
     re_path(r"^api/uploads/?$", apis.UploadListApi.as_view(), name="uploads"),
+    re_path(r"^api/uploads/events/?$", event_stream.upload_events, name="upload-events"),
+    re_path(r"^api/uploads/events/ticket/?$", apis.UploadEventTicketApi.as_view(), name="upload-events-ticket"),
     re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/?$", apis.UploadDetailApi.as_view(), name="upload"),
     re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/retry/?$", apis.UploadRetryApi.as_view(),
             name="upload-retry"),
