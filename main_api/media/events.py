@@ -46,11 +46,23 @@ def channel_name() -> str:
     return f"{getattr(settings, 'CACHE_KEY_PREFIX', 'oaf')}:{CHANNEL}"
 
 
+class _ApiJSONEncoder(DjangoJSONEncoder):
+    """Datetimes exactly as the API renders them (DRF's ``DateTimeField``), so an event's upload
+    object is the one ``GET /api/uploads/{id}`` answers."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, datetime):
+            from rest_framework.fields import DateTimeField
+
+            return DateTimeField().to_representation(o)
+        return super().default(o)
+
+
 def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` with datetimes as ISO 8601 strings, as JSON stores and sends it."""
+    """``value`` with datetimes as the API writes them, as JSON stores and sends it."""
     import json
 
-    return dict(json.loads(json.dumps(value, cls=DjangoJSONEncoder)))
+    return dict(json.loads(json.dumps(value, cls=_ApiJSONEncoder)))
 
 
 def upload_event_record(image: PendingImage) -> list[int]:

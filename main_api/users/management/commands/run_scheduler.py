@@ -1,5 +1,6 @@
-"""``python -m main_api run_scheduler``: the URL replacement every few minutes, and the sweep of
-failed uploads' originals past ``FAILED_RETENTION_DAYS`` every hour, in the foreground."""
+"""``python -m main_api run_scheduler``: the URL replacement every few minutes, and every hour the
+sweep of failed uploads' originals past ``FAILED_RETENTION_DAYS`` and of upload events past
+``UPLOAD_EVENT_RETENTION_HOURS``, in the foreground."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from main_api.media.events import upload_events_sweep
 from main_api.media.selectors import failed_image_ids
 from main_api.media.services import failed_originals_sweep
 from main_api.users.services import ReplaceResult, temp_urls_replace
@@ -51,12 +53,23 @@ def failed_sweep() -> int:
 
 
 def failed_sweep_job() -> int:
-    """:func:`failed_sweep` as a scheduled run, with fresh database connections."""
+    """:func:`failed_sweep` and :func:`events_sweep` as a scheduled run, with fresh database
+    connections; the number of originals deleted."""
     close_old_connections()
     try:
+        events_sweep()
         return failed_sweep()
     finally:
         close_old_connections()
+
+
+def events_sweep() -> int:
+    """Delete the upload events older than ``UPLOAD_EVENT_RETENTION_HOURS`` (a stream replays
+    at most that far back); the number deleted."""
+    removed = upload_events_sweep(older_than=timedelta(hours=settings.UPLOAD_EVENT_RETENTION_HOURS))
+    if removed:
+        log.info("upload events: %s older than %s h deleted", removed, settings.UPLOAD_EVENT_RETENTION_HOURS)
+    return removed
 
 
 class Command(BaseCommand):
@@ -79,6 +92,7 @@ class Command(BaseCommand):
             result = temp_urls_replace()
             self.stdout.write(f"completed {result.completed} image(s), rewrote {result.references} reference(s)")
             self.stdout.write(f"deleted {failed_sweep()} expired failed original(s)")
+            self.stdout.write(f"deleted {events_sweep()} expired upload event(s)")
             return
 
         scheduler = BlockingScheduler(timezone="UTC")

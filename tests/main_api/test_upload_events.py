@@ -1,0 +1,81 @@
+"""Upload events on the main API's side (issue 15): every change of an upload records the upload
+object for its owner's stream, duplicates included; tickets are bound to one user and expire;
+old events are swept. The stream itself, over real processes and Redis, is
+``tests/e2e/test_live_progress.py``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+
+from django.core import signing
+from django.core.management import call_command
+from django.utils import timezone
+
+from main_api.media import events
+from main_api.media.models import UploadEvent
+from tests.main_api.images import image_bytes
+from tests.main_api.support import MEDIA_ID, client_for, complete_payload, media_client, upload
+
+
+def stages(user) -> list[tuple[int, str, str]]:
+    return [(e.upload_id, e.payload["status"], e.payload["stage"])
+            for e in UploadEvent.objects.filter(user=user).order_by("pk")]
+
+
+def test_every_change_is_an_event_with_the_upload_object(artist, temp_dir):
+    client = client_for(artist)
+    data = image_bytes()
+    upload(client, profile_image=("a.jpg", data))
+    upload(client, header_image=("b.jpg", data))  # a duplicate: it shows the first one's state
+    first, second = (e.upload_id for e in UploadEvent.objects.order_by("pk"))
+    for stage, media_id in (("retrieved", None), ("thumbnail_ready", MEDIA_ID)):
+        body = {"stage": stage} | ({"media_id": media_id} if media_id else {})
+        media_client().post(f"/api/media/progress/{first}", body, format="json")
+    media_client().post(f"/api/media/progress/{first}", {"stage": "retrieved"}, format="json")  # late: no event
+    media_client().post(f"/api/media/complete/{first}", complete_payload(), format="json")
+
+    assert stages(artist) == [
+        (first, "pending", "queued"), (second, "pending", "queued"),
+        (first, "pending", "retrieved"), (second, "pending", "retrieved"),
+        (first, "pending", "thumbnail_ready"), (second, "pending", "thumbnail_ready"),
+        (first, "processed", "processed"), (second, "processed", "processed"),
+    ]
+    last = UploadEvent.objects.filter(upload_id=second).latest("pk").payload
+    assert last == client.get(f"/api/uploads/{second}").json(), "the event carries the upload object itself"
+    assert not UploadEvent.objects.exclude(user=artist).exists()
+
+
+def test_failure_and_retry_are_events(artist, temp_dir):
+    client = client_for(artist)
+    upload(client, profile_image=("a.jpg", image_bytes()))
+    [event] = UploadEvent.objects.all()
+    media_client().delete(f"/api/media/cleanup/{event.upload_id}")
+    client.post(f"/api/uploads/{event.upload_id}/retry")
+    assert [s[1:] for s in stages(artist)] == [("pending", "queued"), ("failed", "failed"), ("pending", "queued")]
+    assert UploadEvent.objects.latest("pk").payload["attempts"] == 2
+
+
+def test_tickets_are_bound_to_their_user_and_expire(artist, make_user, monkeypatch, settings):
+    issued = events.event_ticket_issue(user_id=artist.pk)
+    assert events.event_ticket_user(issued.ticket) == artist.pk
+    assert events.event_ticket_user(issued.ticket.replace(str(artist.pk), str(artist.pk + 1), 1)) is None
+    assert events.event_ticket_user("junk") is None
+    assert abs((issued.expires_at - timezone.now()).total_seconds() - 600) < 5
+    later = signing.time.time() + 601
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    assert events.event_ticket_user(issued.ticket) is None, "expired after UPLOAD_EVENT_TICKET_SECONDS"
+    r = client_for(artist).post("/api/uploads/events/ticket")
+    assert r.status_code == 200 and set(r.json()) == {"ticket", "expires_at"}
+
+
+def test_old_events_are_swept_by_the_scheduler(artist, temp_dir):
+    upload(client_for(artist), profile_image=("a.jpg", image_bytes()))
+    old = UploadEvent.objects.get()
+    UploadEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(hours=49))
+    upload(client_for(artist), header_image=("b.jpg", image_bytes()))
+    out = StringIO()
+    call_command("run_scheduler", "--once", stdout=out)
+    assert "deleted 1 expired upload event(s)" in out.getvalue()
+    assert list(UploadEvent.objects.values_list("upload_id", flat=True)) != [old.upload_id]
+    assert UploadEvent.objects.count() == 1
