@@ -44,6 +44,7 @@ def ensure_inputs() -> dict[str, Path]:
         "logo_alpha.png": lambda p: logo().pngsave(p),
         "large.webp": lambda p: photo(5000, 3300, 3).webpsave(p, Q=85),
         "upload_2mb.jpg": lambda p: photo(2400, 1600, 4).jpegsave(p, Q=92),
+        "photo_12mp_2mb.jpg": lambda p: photo(4000, 3000, 5).jpegsave(p, Q=78),  # 12 MP, about 2 MB
     }
     paths = {}
     for name, make in made.items():
