@@ -641,6 +641,8 @@ def readme_table(results: dict[str, Any]) -> str:
                     f"{live['me_streams_p99_ms']:.1f} ms | {live['me_idle_p99_ms']:.1f} ms with none; goal < 200 ms | "
                     f"{live['me_streams_p99_ms'] / 200:.2f}x of goal |")
     for case, rec in r.get("recovery", {}).items():
+        if not isinstance(rec, dict):
+            continue  # where and when it ran
         rows.append(f"| worker {case} mid-image -> image resumed elsewhere (done) | {rec['resumed_s']:.1f} s "
                     f"({rec['done_s']:.1f} s) | goal resumed < 60 s; lease 300 s | "
                     f"{rec['resumed_s'] / 60:.2f}x of goal |")
@@ -652,7 +654,8 @@ def readme_table(results: dict[str, Any]) -> str:
                        and r[name].get("cpu", mach["cpu"]) != mach["cpu"])
     if elsewhere:
         head += " Kept from an earlier run on another machine: " + ", ".join(
-            f"{name} ({r[name]['cpu']}, {str(r[name].get('when', ''))[:10]})" for name in elsewhere) + "."
+            f"{name} ({r[name]['cpu']}{', ' + str(r[name]['when'])[:10] if r[name].get('when') else ''})"
+            for name in elsewhere) + "."
     return head + "\n\n" + "\n".join(rows)
 
 
