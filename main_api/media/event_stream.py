@@ -23,11 +23,12 @@ import asyncio
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
@@ -36,11 +37,24 @@ from main_api.common.exceptions import error_body
 from main_api.media import events
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Events one poll reads at most (the next poll goes on from there at once).
 POLL_BATCH = 500
 #: The ``retry:`` (ms) an ``EventSource`` waits before reconnecting after a drop.
 RECONNECT_MS = 2000
+
+
+def _in_thread(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """``func`` run in an executor thread, its database connection first checked (Django's
+    ``close_old_connections``: one past ``CONN_MAX_AGE`` or broken, e.g. after MariaDB's
+    ``wait_timeout``, is closed and opened again), as no request cycle does it in these threads."""
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        close_old_connections()
+        return func(*args, **kwargs)
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
 class EventHub:
@@ -74,7 +88,7 @@ class EventHub:
         """Start the poller (and the Redis listener, with ``REDIS_URL``) once."""
         if self._tasks:
             return
-        self.last_id = await sync_to_async(events.upload_events_last_id, thread_sensitive=False)()
+        self.last_id = await _in_thread(events.upload_events_last_id)()
         self._tasks.append(asyncio.ensure_future(self._poll_forever()))
         if getattr(settings, "REDIS_URL", ""):
             self._tasks.append(asyncio.ensure_future(self._listen_forever()))
@@ -99,8 +113,7 @@ class EventHub:
 
     async def poll_once(self) -> int:
         """Hand every event newer than the last one seen to the queues of its user; the number read."""
-        rows = await sync_to_async(events.upload_events_after, thread_sensitive=False)(
-            after=self.last_id or 0, limit=POLL_BATCH)
+        rows = await _in_thread(events.upload_events_after)(after=self.last_id or 0, limit=POLL_BATCH)
         for row in rows:
             for queue in list(self.queues.get(row.user_id, ())):
                 queue.put_nowait(row)
@@ -196,8 +209,7 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
             yield f"retry: {RECONNECT_MS}\n: connected\n\n"
             if after is not None:
                 while True:
-                    missed = await sync_to_async(events.upload_events_after, thread_sensitive=False)(
-                        after=sent, user_id=user_id, limit=POLL_BATCH)
+                    missed = await _in_thread(events.upload_events_after)(after=sent, user_id=user_id, limit=POLL_BATCH)
                     for row in missed:
                         yield format_event(row)
                         sent = row.pk
