@@ -50,15 +50,24 @@ class MainAPIClient:
 
     def pending(self, *, wait: float = 0.0, after: int | None = None) -> list[PendingImagePayload]:
         """Pending rows; ``wait`` > 0 long-polls for rows with an id above ``after``."""
+        return self.pending_page(wait=wait, after=after)[0]
+
+    def pending_page(self, *, wait: float = 0.0, after: int | None = None,
+                     since: str | None = None) -> tuple[list[PendingImagePayload], str | None]:
+        """Pending rows, and the main API's time before it looked (its ``now``; None from an
+        older main API). ``wait`` > 0 long-polls for rows with an id above ``after`` or, with
+        ``since`` (the ``now`` of the previous answer), put back in the queue after it."""
         params: dict[str, str] = {}
         if wait > 0:
             params["wait"] = f"{wait:g}"
         if after is not None:
             params["after"] = str(int(after))
+            if since:
+                params["since"] = since
         # a held long poll must not hit the client's own read timeout
         timeout = self.timeout + wait if wait > 0 else self.timeout
         body = self._request("GET", "/api/media/pending/all", params=params, timeout=timeout).json()
-        return list(body.get("images", []))
+        return list(body.get("images", [])), body.get("now")
 
     @staticmethod
     def _trace() -> dict[str, str]:

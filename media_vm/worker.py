@@ -84,6 +84,9 @@ class Worker:
         self._next_poll = self._next_heal = self._next_erase = 0.0
         self._poll_failures = 0
         self._polled_once = False
+        #: The main API's time of the last listing (its ``now``): the next poll also asks for the
+        #: rows a retry put back in the queue since then (their ids are below the id cursor).
+        self._listed_at: str | None = None
 
     # -- one image -------------------------------------------------------------------
 
@@ -218,8 +221,11 @@ class Worker:
 
     def poll(self, *, wait: float = 0.0, after: int | None = None) -> tuple[int, int]:
         """Register what the main API lists as pending: (how many it listed, how many were new).
-        Raises :class:`MainAPIError` when the main API cannot be polled."""
-        items = self.client.pending(wait=wait, after=after)
+        With ``after``, the rows a retry put back in the queue since the previous listing come
+        too, so a retried upload is taken up at once, not at the next full poll. Raises
+        :class:`MainAPIError` when the main API cannot be polled."""
+        items, now = self.client.pending_page(wait=wait, after=after, since=self._listed_at)
+        self._listed_at = now or self._listed_at
         new = sum(1 for item in items if self.repo.register(dict(item)))
         if new:
             log.info("worker %s: %s new of %s pending", self.settings.worker_id, new, len(items))

@@ -27,8 +27,13 @@ class PendingImagePayload(TypedDict):
 
 
 class PendingListPayload(TypedDict):
+    """``GET /api/media/pending/all``. ``now`` (ISO 8601, the main API's time before it looked)
+    is the next poll's ``since``: with ``after``, rows put back in the queue after it (a retry)
+    are listed too. A main API older than it does not send it."""
+
     images: list[PendingImagePayload]
     total: int
+    now: NotRequired[str]
 
 
 class DeletionPayload(TypedDict):

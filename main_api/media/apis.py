@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -69,6 +70,9 @@ class PendingImagesApi(MediaKeyApi):
             min_value=0, max_value=30, default=0,
             help_text="long poll: when nothing matches, hold the request up to this many seconds for a new row",
         )
+        since = serializers.DateTimeField(
+            required=False, help_text="with after: also the rows a retry put back in the queue after this "
+            "time (give the `now` of the previous answer; a retried row keeps its older id)")
 
     class OutputSerializer(serializers.ModelSerializer):
         user_id = serializers.IntegerField()
@@ -95,7 +99,9 @@ class PendingImagesApi(MediaKeyApi):
         parameters=[FilterSerializer],
         responses={
             200: inline_serializer(
-                "PendingList", {"images": OutputSerializer(many=True), "total": serializers.IntegerField()}
+                "PendingList", {"images": OutputSerializer(many=True), "total": serializers.IntegerField(),
+                                "now": serializers.DateTimeField(help_text="the main API's time before it "
+                                                                 "looked: the next poll's since")}
             ),
             401: ERROR,
         },
@@ -104,13 +110,15 @@ class PendingImagesApi(MediaKeyApi):
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        now = timezone.now()
         images = selectors.pending_images_for_media_wait(
             limit=filters.validated_data.get("limit") or settings.MEDIA_PENDING_LIST_SIZE,
             after=filters.validated_data.get("after"),
             wait=filters.validated_data["wait"],
+            since=filters.validated_data.get("since"),
         )
         data = self.OutputSerializer(images, many=True, context={"keep_location": {}}).data
-        return Response({"images": data, "total": len(data)})
+        return Response({"images": data, "total": len(data), "now": serializers.DateTimeField().to_representation(now)})
 
 
 @extend_schema_serializer(component_name="VariantReport")

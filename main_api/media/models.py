@@ -65,6 +65,9 @@ class PendingImage(models.Model):
     #: retrieved, thumbnail_ready, analysed, variants_ready); empty until the first report. The
     #: upload's ``stage`` is derived from it and the status (``selectors.upload_stage``).
     progress = models.CharField(max_length=24, blank=True, default="")
+    #: When a retry put the row back in the queue (null: never): the media VM's poll finds such
+    #: a row by this (``pending/all?since=``), since its id is older than the VM's id cursor.
+    queued_at = models.DateTimeField(null=True, blank=True)
     #: Processing rounds: 1, plus one per retry of a failed upload by its owner or the admin.
     attempts = models.PositiveIntegerField(default=1)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -98,6 +101,7 @@ class PendingImage(models.Model):
             models.Index(fields=["request_id"], name="pending_images_request_idx"),
             models.Index(fields=["processed_at"], name="pending_images_processed_idx"),
             models.Index(fields=["user", "sha256"], name="pending_images_sha256_idx"),
+            models.Index(fields=["status", "queued_at"], name="pending_images_requeued_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, QuerySet, Window
+from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -28,17 +28,28 @@ from shared.statuses import UploadStage
 Status = PendingImage.Status
 
 
-def pending_images_for_media(*, limit: int, after: int | None = None) -> QuerySet[PendingImage]:
-    """What the media VM should process next: pending rows (``after``: only ids above it), at
-    most ``limit``, fair between users: every user's oldest row first, then every user's
+def _pending(*, after: int | None, since: datetime | None) -> QuerySet[PendingImage]:
+    """Pending rows with an id above ``after`` (None: any), or put back in the queue after
+    ``since`` (a retried row keeps its old id)."""
+    rows = PendingImage.objects.filter(status=Status.PENDING)
+    if after is None:
+        return rows
+    newer = Q(pk__gt=after)
+    if since is not None:
+        newer |= Q(queued_at__gt=since)
+    return rows.filter(newer)
+
+
+def pending_images_for_media(*, limit: int, after: int | None = None,
+                             since: datetime | None = None) -> QuerySet[PendingImage]:
+    """What the media VM should process next: pending rows (``after``: only ids above it, and
+    with ``since`` also the rows a retry put back after that time), at most ``limit``, fair
+    between users: every user's oldest row first, then every user's
     second oldest, and so on, each round oldest first. A user with a thousand rows waiting thus
     takes one place per round, and another user's upload is in the first ``limit`` rows
     whenever fewer than ``limit`` users are waiting. (Rank within user with ``ROW_NUMBER()``:
     SQLite 3.25+, MariaDB 10.2+, MySQL 8.0+.)"""
-    rows = PendingImage.objects.filter(status=Status.PENDING)
-    if after is not None:
-        rows = rows.filter(pk__gt=after)
-    ranked = rows.annotate(user_rank=Window(
+    ranked = _pending(after=after, since=since).annotate(user_rank=Window(
         expression=RowNumber(), partition_by=[F("user_id")], order_by=[F("created_at").asc(), F("pk").asc()],
     ))
     return ranked.order_by("user_rank", "created_at", "pk")[:limit]
@@ -48,18 +59,17 @@ def pending_images_for_media(*, limit: int, after: int | None = None) -> QuerySe
 LONG_POLL_INTERVAL_SECONDS = 0.2
 
 
-def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float) -> list[PendingImage]:
+def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float,
+                                   since: datetime | None = None) -> list[PendingImage]:
     """Like :func:`pending_images_for_media`, but when nothing matches, look again every
     ``LONG_POLL_INTERVAL_SECONDS`` for up to ``wait`` seconds: an idle worker then asks once
     per ``wait`` and still hears of an upload within a fraction of a second. While it waits it
     only asks whether a row exists; the fair order is worked out once, for the answer."""
     deadline = time.monotonic() + wait
-    waiting = PendingImage.objects.filter(status=Status.PENDING)
-    if after is not None:
-        waiting = waiting.filter(pk__gt=after)
+    waiting = _pending(after=after, since=since)
     while not waiting.exists() and time.monotonic() < deadline:
         time.sleep(min(LONG_POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
-    return list(pending_images_for_media(limit=limit, after=after))
+    return list(pending_images_for_media(limit=limit, after=after, since=since))
 
 
 def pending_image_by_media_id(*, media_id: str, user_id: int | None = None) -> PendingImage:

@@ -327,8 +327,9 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
         # a new round: the media VM starts over with a fresh media id
         image.attempts += 1
         image.progress, image.media_id, image.thumbnail_url = "", None, ""
+    image.queued_at = timezone.now()  # the media VM's next poll lists it (pending/all?since=)
     image.save(update_fields=["status", "failure_reason", "attempts", "progress", "media_id", "thumbnail_url",
-                              "updated_at"])
+                              "queued_at", "updated_at"])
     if was_failed:
         for retried in (image, *image.duplicates.all()):
             for handler in _retry_handlers:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from main_api.media import selectors
-from tests.main_api.support import make_pending, media_client
+from tests.main_api.support import client_for, make_pending, media_client
 
 
 def test_after_lists_only_newer_rows(artist, temp_dir):
@@ -16,7 +16,7 @@ def test_after_lists_only_newer_rows(artist, temp_dir):
     second = make_pending(artist, "event_image")
     body = media_client().get(f"/api/media/pending/all?after={first.pk}").json()
     assert [img["id"] for img in body["images"]] == [second.pk]
-    assert media_client().get(f"/api/media/pending/all?after={second.pk}").json() == {"images": [], "total": 0}
+    assert media_client().get(f"/api/media/pending/all?after={second.pk}").json() | {"now": None} == {"images": [], "total": 0, "now": None}
     for bad in ("after=-1", "wait=31", "wait=soon"):
         assert media_client().get(f"/api/media/pending/all?{bad}").status_code == 400
 
@@ -26,7 +26,7 @@ def test_wait_returns_empty_after_the_wait_when_nothing_comes(monkeypatch, db):
     monkeypatch.setattr(selectors.time, "sleep", lambda s: looks.append(s))
     clock = iter(range(0, 1000))
     monkeypatch.setattr(selectors.time, "monotonic", lambda: next(clock) * 0.2)
-    assert media_client().get("/api/media/pending/all?wait=2").json() == {"images": [], "total": 0}
+    assert media_client().get("/api/media/pending/all?wait=2").json() | {"now": None} == {"images": [], "total": 0, "now": None}
     assert 5 <= len(looks) <= 11, "it looked again every LONG_POLL_INTERVAL_SECONDS until the wait ran out"
 
 
@@ -48,3 +48,20 @@ def test_wait_answers_as_soon_as_a_row_arrives(artist, temp_dir):
     thread.join(timeout=15)
     assert not thread.is_alive(), "the held poll answered once a row arrived"
     assert [img["id"] for img in result["body"]["images"]] == [row.pk]
+
+
+def test_since_lists_a_retried_row_below_the_id_cursor_once(artist, temp_dir):
+    """A retry puts an old row back in the queue: ``since`` (the previous answer's ``now``) lists
+    it to a poll past its id; the next ``since`` does not list it again."""
+    failed = make_pending(artist, "profile_image")
+    newer = make_pending(artist, "header_image")
+    media_client().delete(f"/api/media/cleanup/{failed.pk}")
+    first = media_client().get(f"/api/media/pending/all?after={newer.pk}").json()
+    assert first["images"] == [] and first["now"]
+    client_for(artist).post(f"/api/uploads/{failed.pk}/retry")
+    assert media_client().get(f"/api/media/pending/all?after={newer.pk}").json()["images"] == [], "id alone"
+    again = media_client().get("/api/media/pending/all", {"after": newer.pk, "since": first["now"]}).json()
+    assert [row["id"] for row in again["images"]] == [failed.pk]
+    later = media_client().get("/api/media/pending/all", {"after": newer.pk, "since": again["now"]}).json()
+    assert later["images"] == []
+    assert media_client().get("/api/media/pending/all", {"after": 0, "since": "yesterday"}).status_code == 400

@@ -142,7 +142,7 @@ def test_pending_all_is_fair_between_users_so_a_backlog_hides_nobody(artist, mak
 
 
 def test_pending_all_when_there_is_nothing(db):
-    assert media_client().get("/api/media/pending/all/").json() == {"images": [], "total": 0}
+    assert media_client().get("/api/media/pending/all/").json() | {"now": None} == {"images": [], "total": 0, "now": None}
 
 
 # --- complete ---------------------------------------------------------------------------------

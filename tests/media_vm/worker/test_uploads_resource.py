@@ -161,3 +161,28 @@ def jpeg_dims(data: bytes) -> tuple[int, int]:
 
     with Image.open(io.BytesIO(data)) as im:
         return im.size
+
+
+def test_a_retried_upload_reaches_a_poll_past_its_id_at_once(vm):
+    """A retried upload keeps its (old) id, below the id cursor of a worker's long polls: the
+    main API's ``now`` comes back as ``since``, so the next poll lists it, not only the next
+    full poll a minute later."""
+    token = vm.user("again", "artist")
+    vm.upload(token, "product_image")
+    with FaultProxy(vm.api_url) as proxy:
+        proxy.faults[("GET", "/temp_images/")] = "500"
+        assert vm.worker(api_url=proxy.url, max_attempts=1).work(burst=True) == 0
+    [row] = vm.rows()
+    assert row["status"] == "failed"
+    cursor = vm.repo.max_main_api_id()
+
+    polling = vm.worker()
+    assert polling.poll(wait=0, after=cursor) == (0, 0)  # a long poll past every id: nothing new
+    r = requests.post(f"{vm.api_url}/api/uploads/{row['main_api_id']}/retry",
+                      headers={"Authorization": f"Token {token}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    assert vm.worker().poll(wait=0, after=cursor) == (0, 0), "by the id cursor alone it stays hidden"
+    assert polling.poll(wait=0, after=cursor) == (1, 1), "listed and taken up again at once"
+    assert polling.poll(wait=0, after=cursor) == (0, 0), "once"
+    assert polling.work(burst=True) == 1
+    assert vm.rows()[0]["status"] == "done"
