@@ -146,7 +146,10 @@ TEMPLATES = [
 # --- database ---------------------------------------------------------------------------
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/main_api.sqlite3")
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 60))
+# 0: a connection per request. Under ASGI each request's sync code runs in a thread of its own,
+# and a persistent connection would stay behind with that thread (Django's docs: disable
+# persistent connections in async mode; put a pooler in front of the database to save connects).
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 0))
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] and _db["NAME"] != ":memory:":
         _sqlite_path = _project_path(_db["NAME"])
@@ -323,6 +326,8 @@ UPLOAD_EVENT_TICKET_SECONDS = _env_int("UPLOAD_EVENT_TICKET_SECONDS", 600)
 #: Seconds between two looks of a process's event poller for new events: without Redis the
 #: delivery delay; with it, only the safety net (a Redis announcement wakes it at once).
 UPLOAD_EVENTS_POLL_SECONDS = _env_float("UPLOAD_EVENTS_POLL_SECONDS", 0.25)
+#: Open event streams one user may hold in one main API process (429 past it).
+UPLOAD_EVENTS_MAX_STREAMS = _env_int("UPLOAD_EVENTS_MAX_STREAMS", 20)
 #: Seconds between the comments that keep an idle stream open through proxies.
 UPLOAD_EVENTS_KEEPALIVE_SECONDS = _env_float("UPLOAD_EVENTS_KEEPALIVE_SECONDS", 15.0)
 

@@ -104,6 +104,10 @@ class PendingImageAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: PendingImage | None = None) -> bool:
         return False
 
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        """Erasing users' images for good: superusers only (viewing staff may retry and fail)."""
+        return bool(request.user.is_superuser)
+
     def get_readonly_fields(self, request: HttpRequest, obj: PendingImage | None = None) -> tuple[str, ...]:
         return ("age", "large_preview", "variant_links", "analysis")
 
@@ -165,7 +169,8 @@ class PendingImageAdmin(admin.ModelAdmin):
     def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
         _apply(self, request, queryset, lambda pk: services.pending_image_reprocess(image_id=pk), "Re-queued")
 
-    @admin.action(description="Delete everywhere (as its owner's DELETE /api/uploads/{id}: the media VM erases it)")
+    @admin.action(description="Delete everywhere (as its owner's DELETE /api/uploads/{id}: the media VM erases it)",
+                  permissions=["erase"])
     def delete_everywhere(self, request: HttpRequest, queryset: QuerySet) -> None:
         # newest first: a duplicate before the upload it repeats, whose deletion takes it along
         ids = list(queryset.order_by("-pk").values_list("pk", flat=True))

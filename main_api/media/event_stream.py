@@ -13,8 +13,11 @@ looks every ``UPLOAD_EVENTS_POLL_SECONDS`` (0.25); with ``REDIS_URL`` an announc
 events channel (``events.announce``, published by whichever process or host recorded the event)
 wakes it at once, and its own interval is only the safety net for a Redis that is away.
 
-The stream runs under ASGI (``python -m main_api serve``: uvicorn workers) as an async view:
-an idle stream holds no thread.
+The stream runs under ASGI (``python -m main_api serve``: uvicorn workers) as an async view.
+An open stream holds no database connection (its lookups run in the loop's shared executor and
+whatever its own thread opened is closed before it starts streaming); Django still keeps one
+idle thread per ASGI request for its sync parts, so each stream costs a socket, a queue and an
+idle thread. ``UPLOAD_EVENTS_MAX_STREAMS`` (20) bounds one user's streams per process.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections import defaultdict
+import weakref
+from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
@@ -58,19 +62,36 @@ def _in_thread(func: Callable[..., T]) -> Callable[..., Awaitable[T]]:
 
 
 class EventHub:
-    """The streams of one process and the one poller that feeds them (see the module doc).
-    Lives on the event loop of the process; started by the first stream, idle (no query) while
-    no stream is open."""
+    """The streams of one process (one event loop) and the one poller that feeds them (see the
+    module doc). Started by the first stream; idle (no query) while no stream is open.
+
+    A row's id is given when it is inserted, not when its transaction commits, so an event may
+    become visible after one with a higher id: each poll therefore also looks back over the
+    events of the last ``LOOKBACK_SECONDS`` and hands on only those it has not seen."""
+
+    #: Seconds of events each poll reads again, for the ones committed out of id order.
+    LOOKBACK_SECONDS = 5.0
+    #: Ids remembered as handed on (enough for several polls' lookback at a high event rate).
+    SEEN_IDS = 20_000
 
     def __init__(self) -> None:
         self.queues: dict[int, set[asyncio.Queue[Any]]] = defaultdict(set)
         self.last_id: int | None = None
         self.wake = asyncio.Event()
         self.redis_connected = False
+        self.seen: OrderedDict[int, None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
 
-    def subscribe(self, user_id: int) -> asyncio.Queue[Any]:
-        """A queue that receives every new event of ``user_id`` (``UploadEvent`` rows)."""
+    def streams_of(self, user_id: int) -> int:
+        """How many streams of ``user_id`` this process holds open."""
+        return len(self.queues.get(user_id, ()))
+
+    async def subscribe(self, user_id: int) -> asyncio.Queue[Any]:
+        """A queue that receives every new event of ``user_id`` (``UploadEvent`` rows). The
+        first stream after an idle spell starts the poller from the newest event (plus the
+        look-back), not from where it stopped looking."""
+        if not self.queues:
+            self.last_id = await _in_thread(events.upload_events_last_id)()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self.queues[user_id].add(queue)
         self.wake.set()
@@ -84,14 +105,16 @@ class EventHub:
             if not subscribed:
                 del self.queues[user_id]
 
-    async def start(self) -> None:
-        """Start the poller (and the Redis listener, with ``REDIS_URL``) once."""
-        if self._tasks:
-            return
-        self.last_id = await _in_thread(events.upload_events_last_id)()
-        self._tasks.append(asyncio.ensure_future(self._poll_forever()))
+    def start(self) -> None:
+        """Start the poller (and the Redis listener, with ``REDIS_URL``) on the running loop, or
+        start again whichever of them has ended."""
+        if not self._tasks or self._tasks[0].done():
+            self._tasks[:1] = [asyncio.ensure_future(self._poll_forever())]
         if getattr(settings, "REDIS_URL", ""):
-            self._tasks.append(asyncio.ensure_future(self._listen_forever()))
+            if len(self._tasks) < 2:
+                self._tasks.append(asyncio.ensure_future(self._listen_forever()))
+            elif self._tasks[1].done():
+                self._tasks[1] = asyncio.ensure_future(self._listen_forever())
 
     async def _poll_forever(self) -> None:
         while True:
@@ -112,15 +135,25 @@ class EventHub:
                 await asyncio.sleep(1.0)
 
     async def poll_once(self) -> int:
-        """Hand every event newer than the last one seen to the queues of its user; the number read."""
-        rows = await _in_thread(events.upload_events_after)(after=self.last_id or 0, limit=POLL_BATCH)
+        """Hand every event of a subscribed user not handed on yet to that user's queues (the
+        new ones and those of the look-back); the number handed on."""
+        rows = await _in_thread(events.upload_events_recent)(
+            after=self.last_id or 0, lookback_seconds=self.LOOKBACK_SECONDS, user_ids=set(self.queues),
+            limit=POLL_BATCH)
+        handed = 0
         for row in rows:
+            self.last_id = max(self.last_id or 0, row.pk)
+            if row.pk in self.seen:
+                continue
+            self.seen[row.pk] = None
+            handed += 1
             for queue in list(self.queues.get(row.user_id, ())):
                 queue.put_nowait(row)
-            self.last_id = row.pk
+        while len(self.seen) > self.SEEN_IDS:
+            self.seen.popitem(last=False)
         if len(rows) == POLL_BATCH:
             self.wake.set()  # more are waiting
-        return len(rows)
+        return handed
 
     async def _listen_forever(self) -> None:
         import redis.asyncio as aioredis
@@ -147,32 +180,47 @@ class EventHub:
             await asyncio.sleep(2.0)
 
 
-_hub: EventHub | None = None
+#: One hub per event loop (uvicorn runs one loop per worker process; a test may run several).
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventHub] = weakref.WeakKeyDictionary()
 
 
 def hub() -> EventHub:
-    """This process's hub (one per event loop: uvicorn runs one loop per worker process)."""
-    global _hub
-    if _hub is None:
-        _hub = EventHub()
-    return _hub
+    """The hub of the running event loop, created (and its tasks started) on first use."""
+    loop = asyncio.get_running_loop()
+    center = _hubs.get(loop)
+    if center is None:
+        center = _hubs[loop] = EventHub()
+    center.start()
+    return center
+
+
+def _user_of_token(key: str) -> int | None:
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user_id if token is not None and token.user.is_active else None
+
+
+def _user_of_session(request: HttpRequest) -> int | None:
+    from django.contrib.auth import get_user
+
+    user = get_user(request)  # type: ignore[arg-type]
+    return int(user.pk) if user.is_authenticated and user.is_active else None
 
 
 async def stream_user(request: HttpRequest) -> int | None:
     """Who is asking: ``?ticket=`` (``POST /api/uploads/events/ticket``), else an
-    ``Authorization: Token`` header, else the session cookie; None when nobody valid."""
+    ``Authorization: Token`` (or ``Bearer``) header with a user's token, else the session
+    cookie; None when nobody valid (an inactive user included). The lookups run in the shared
+    executor, so the stream's own thread never opens a database connection it would keep."""
     ticket = request.GET.get("ticket")
     if ticket is not None:
-        return events.event_ticket_user(ticket)
+        return await _in_thread(events.event_ticket_active_user)(ticket)
     header = request.headers.get("Authorization", "")
     if header:
         keyword, _, key = header.partition(" ")
-        if keyword != "Token" or not key.strip():
+        if keyword.lower() not in ("token", "bearer") or not key.strip():
             return None
-        token = await Token.objects.select_related("user").filter(key=key.strip()).afirst()
-        return token.user_id if token is not None and token.user.is_active else None
-    user = await request.auser()  # type: ignore[attr-defined]
-    return int(user.pk) if user.is_authenticated else None
+        return await _in_thread(_user_of_token)(key.strip())
+    return await _in_thread(_user_of_session)(request)
 
 
 def format_event(row: Any) -> str:
@@ -191,28 +239,45 @@ def _last_event_id(request: HttpRequest) -> int | None:
 @require_GET
 async def upload_events(request: HttpRequest) -> HttpResponse:
     """``GET /api/uploads/events``: see the module doc. 401 JSON without a valid ticket, token
-    or session (an expired ticket included: ask for a new one)."""
+    or session (an expired ticket included: ask for a new one); 429 past
+    ``UPLOAD_EVENTS_MAX_STREAMS`` open streams of one user in this process."""
     user_id = await stream_user(request)
+    # whatever the middleware opened in this request's own thread is not kept for the stream's life
+    await sync_to_async(connections.close_all)()
     if user_id is None:
         response = JsonResponse(error_body("a valid ticket, token or session is required",
                                            {"ticket": "POST /api/uploads/events/ticket"}), status=401)
         response["WWW-Authenticate"] = "Token"
         return response
-    after = _last_event_id(request)
     center = hub()
-    await center.start()
-    queue = center.subscribe(user_id)  # before the replay: nothing falls between the two
+    limit = int(settings.UPLOAD_EVENTS_MAX_STREAMS)
+    if center.streams_of(user_id) >= limit:
+        return JsonResponse(error_body("too many open event streams", {"max_streams": limit}), status=429)
+    after = _last_event_id(request)
+    queue = await center.subscribe(user_id)  # before the replay: nothing falls between the two
 
     async def stream() -> AsyncIterator[str]:
-        sent = after or 0
+        sent: OrderedDict[int, None] = OrderedDict()  # ids sent, to skip repeats (replay, look-back)
+
+        def mark(row: Any) -> bool:
+            if row.pk in sent:
+                return False
+            sent[row.pk] = None
+            while len(sent) > EventHub.SEEN_IDS:
+                sent.popitem(last=False)
+            return True
+
         try:
             yield f"retry: {RECONNECT_MS}\n: connected\n\n"
             if after is not None:
+                cursor = after
                 while True:
-                    missed = await _in_thread(events.upload_events_after)(after=sent, user_id=user_id, limit=POLL_BATCH)
+                    missed = await _in_thread(events.upload_events_after)(after=cursor, user_id=user_id,
+                                                                         limit=POLL_BATCH)
                     for row in missed:
-                        yield format_event(row)
-                        sent = row.pk
+                        if mark(row):
+                            yield format_event(row)
+                        cursor = row.pk
                     if len(missed) < POLL_BATCH:
                         break
             keepalive = float(settings.UPLOAD_EVENTS_KEEPALIVE_SECONDS)
@@ -222,10 +287,8 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                if row.pk <= sent:
-                    continue  # already sent by the replay
-                yield format_event(row)
-                sent = row.pk
+                if mark(row):
+                    yield format_event(row)
         finally:
             center.unsubscribe(user_id, queue)
 

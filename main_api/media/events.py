@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from main_api.media.models import PendingImage, UploadEvent
@@ -89,6 +90,18 @@ def upload_events_after(*, after: int, user_id: int | None = None, limit: int = 
     rows = UploadEvent.objects.filter(pk__gt=after)
     if user_id is not None:
         rows = rows.filter(user_id=user_id)
+    return list(rows.order_by("pk")[:limit])
+
+
+def upload_events_recent(*, after: int, lookback_seconds: float, user_ids: set[int],
+                         limit: int = 500) -> list[UploadEvent]:
+    """The events of ``user_ids`` with an id above ``after``, and those recorded in the last
+    ``lookback_seconds`` (an event whose transaction committed after one with a higher id),
+    oldest first, at most ``limit``: what a process's poller reads (it skips those it has seen)."""
+    if not user_ids:
+        return []
+    since = timezone.now() - timedelta(seconds=lookback_seconds)
+    rows = UploadEvent.objects.filter(Q(pk__gt=after) | Q(created_at__gte=since), user_id__in=user_ids)
     return list(rows.order_by("pk")[:limit])
 
 
@@ -157,6 +170,16 @@ def event_ticket_issue(*, user_id: int) -> Ticket:
     ``TimestampSigner`` over the id, keyed by ``SECRET_KEY``)."""
     ticket = signing.TimestampSigner(salt=_TICKET_SALT).sign(str(int(user_id)))
     return Ticket(ticket, timezone.now() + timedelta(seconds=settings.UPLOAD_EVENT_TICKET_SECONDS))
+
+
+def event_ticket_active_user(ticket: str) -> int | None:
+    """:func:`event_ticket_user`, and only while that user is still active."""
+    from django.contrib.auth import get_user_model
+
+    user_id = event_ticket_user(ticket)
+    if user_id is None or not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        return None
+    return user_id
 
 
 def event_ticket_user(ticket: str) -> int | None:

@@ -297,7 +297,7 @@ def reprocess_candidates(
     """Finished images (uploaded since ``since``, of ``username``, of ``data_type``) that have not
     already been re-processed, oldest first. A re-processing that failed does not count, so its
     original can be tried again."""
-    rows = PendingImage.objects.filter(status__in=(Status.PROCESSED, Status.COMPLETE))
+    rows = PendingImage.objects.filter(status__in=(Status.PROCESSED, Status.COMPLETE), duplicate_of__isnull=True)
     if since is not None:
         rows = rows.filter(created_at__gte=since)
     if username is not None:
@@ -354,9 +354,9 @@ def uploads_for_user(*, user_id: int, status: str | None = None, data_type: str 
                      ) -> QuerySet[PendingImage]:
     """The user's uploads, newest first (``created_at``, then id), optionally of one ``status``
     and one ``data_type`` (already validated by the caller)."""
-    rows = PendingImage.objects.filter(user_id=user_id)
-    if status is not None:
-        rows = rows.filter(status=status)
+    rows = PendingImage.objects.filter(user_id=user_id).select_related("duplicate_of")
+    if status is not None:  # a duplicate has the status of the upload it repeats
+        rows = rows.filter(Q(status=status, duplicate_of__isnull=True) | Q(duplicate_of__status=status))
     if data_type is not None:
         rows = rows.filter(data_type=data_type)
     return rows.order_by("-created_at", "-pk")
@@ -375,15 +375,17 @@ def upload_get(*, upload_id: int, user_id: int | None) -> PendingImage:
 
 
 def upload_duplicate_find(*, user_id: int, sha256: str, data_type: str) -> PendingImage | None:
-    """The user's earliest upload of the same bytes (``sha256``, hex) and data type that is
-    pending or finished and is not itself a duplicate: a new upload of those bytes repeats it.
-    None when there is none (a failed upload is no model: the same bytes are processed again)."""
+    """The user's newest upload of the same bytes (``sha256``, hex) and data type that is pending
+    or finished and is not itself a duplicate (a re-processing, which carries the hash, is newer
+    than the upload it re-does): a new upload of those bytes repeats it. None when there is none
+    (a failed upload is no model: the same bytes are processed again). Locked until the caller's
+    transaction ends, so that it cannot complete or fail between this and the new reference."""
     if not sha256:
         return None
-    return (PendingImage.objects.filter(
+    return (PendingImage.objects.select_for_update().filter(
         user_id=user_id, sha256=sha256, data_type=data_type, duplicate_of__isnull=True,
         status__in=(Status.PENDING, Status.PROCESSED, Status.COMPLETE),
-    ).order_by("pk").first())
+    ).order_by("-pk").first())
 
 
 def upload_reference_value(image: PendingImage) -> str:

@@ -399,6 +399,9 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
     """
     with temp_files.removed_on_error() as written, transaction.atomic():
         image = _locked(image_id)
+        if image.duplicate_of_id is not None:
+            raise ConflictError("a duplicate has no original of its own: re-process the upload it repeats",
+                                {"id": image.pk, "duplicate_of": image.duplicate_of_id})
         if not image.is_finished:
             raise ConflictError(
                 "only processed or complete images can be re-processed", {"id": image.pk, "status": image.status}
@@ -428,6 +431,7 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             status=Status.PENDING,
             request_id=request_id,
             reprocess_of=image,
+            sha256=image.sha256,  # the same bytes: a later upload of them repeats the newest run
         )
     upload_event_record(again)
     log.info("pending image %s queued again as %s", image.pk, again.pk)

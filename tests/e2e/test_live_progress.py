@@ -78,7 +78,7 @@ def test_the_stream_shows_the_thumbnail_first_replays_and_keeps_users_apart(tmp_
 
 
 def test_the_stream_refuses_without_a_valid_ticket_token_or_session(tmp_path: Path):
-    with running_system(tmp_path) as system:
+    with running_system(tmp_path, extra_env={"GUNICORN_WORKERS": "1", "UPLOAD_EVENTS_MAX_STREAMS": "2"}) as system:
         token = system.create_user("someone")
         r = requests.post(f"{system.api_url}/api/uploads/events/ticket", headers={"Authorization": f"Token {token}"},
                           timeout=30)
@@ -92,6 +92,14 @@ def test_the_stream_refuses_without_a_valid_ticket_token_or_session(tmp_path: Pa
             r = requests.get(url, headers=headers, timeout=30)
             assert r.status_code == 401 and r.json()["extra"]["ticket"], (url, r.text)
         assert requests.post(f"{system.api_url}/api/uploads/events/ticket", timeout=30).status_code == 401
+        # one user's open streams are bounded (per process; this server has one)
+        url = f"{system.api_url}/api/uploads/events"
+        with EventStream(url, headers={"Authorization": f"Bearer {token}"}), \
+                EventStream(url, headers={"Authorization": f"Token {token}"}):
+            r = requests.get(url, headers={"Authorization": f"Token {token}"}, timeout=30)
+            assert r.status_code == 429 and r.json()["extra"] == {"max_streams": 2}
+        with EventStream(url, headers={"Authorization": f"Token {token}"}) as stream:  # freed again
+            assert stream.status == 200
 
 
 def test_without_redis_events_still_come_by_polling_and_uploads_never_fail(tmp_path: Path):

@@ -180,3 +180,25 @@ def test_the_hash_is_computed_while_the_body_streams_in_over_real_http(live_serv
     first, second = PendingImage.objects.filter(user=artist).order_by("pk")
     assert first.sha256 == second.sha256 == hashlib.sha256(data).hexdigest()
     assert second.duplicate_of_id == first.pk
+
+
+def test_a_duplicate_is_listed_by_the_status_it_shows_and_is_never_reprocessed(artist, temp_dir):
+    from main_api.common.exceptions import ConflictError
+    from main_api.media.services import pending_image_reprocess
+
+    client = client_for(artist)
+    data = image_bytes()
+    upload(client, profile_image=("a.jpg", data))
+    first = newest(artist)
+    upload(client, header_image=("b.jpg", data))
+    second = newest(artist)
+    listed = {row["id"] for row in client.get("/api/uploads?status=pending").json()["results"]}
+    assert listed == {first.pk, second.pk}, "the duplicate shows (and filters as) the earlier one's status"
+    assert client.get("/api/uploads?status=complete").json()["results"] == []
+    media_client().post(f"/api/media/complete/{first.pk}", complete_payload(), format="json")
+    with pytest.raises(ConflictError):
+        pending_image_reprocess(image_id=second.pk)
+    again = pending_image_reprocess(image_id=first.pk)
+    assert again.sha256 == first.sha256
+    upload(client, header_image=("c.jpg", data))
+    assert newest(artist).duplicate_of_id == again.pk, "the newest run of those bytes"
