@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -36,6 +37,31 @@ def header_timeout_seconds() -> float:
     if value <= 0:
         raise ValueError(f"REQUEST_HEADER_TIMEOUT_SECONDS must be > 0, got {raw!r}")
     return value
+
+
+#: Called (in the event loop's thread) when the server starts to shut down; see
+#: :func:`on_server_shutdown`.
+_shutdown_callbacks: list[Callable[[], None]] = []
+
+
+def on_server_shutdown(callback: Callable[[], None]) -> None:
+    """Have ``callback()`` called once when this process's server begins a graceful shutdown
+    (SIGTERM, a restart), in its event loop's thread: what keeps a response open on purpose
+    (an event stream) ends it then, instead of holding the shutdown for ``graceful_timeout``.
+    Registering the same callback twice registers it once."""
+    if callback not in _shutdown_callbacks:
+        _shutdown_callbacks.append(callback)
+
+
+def _server_shutting_down() -> None:
+    while _shutdown_callbacks:
+        callback = _shutdown_callbacks.pop(0)
+        try:
+            callback()
+        except Exception:  # noqa: BLE001 - one callback's failure must not stop the shutdown
+            import logging
+
+            logging.getLogger(__name__).exception("shutdown callback %r failed", callback)
 
 
 class HeadersRefused(Exception):
@@ -110,6 +136,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def timeout_keep_alive_handler(self) -> None:
         self._disarm_header_timer()
         super().timeout_keep_alive_handler()
+
+    def shutdown(self) -> None:
+        """The server is shutting down (uvicorn calls this on every open connection): end what
+        the app keeps open on purpose first (:func:`on_server_shutdown`)."""
+        _server_shutting_down()
+        super().shutdown()
 
     def send_400_response(self, msg: str) -> None:
         if self.refusal is None:

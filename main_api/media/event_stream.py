@@ -38,6 +38,7 @@ from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
 
 from main_api.common.exceptions import error_body
+from main_api.common.serving import on_server_shutdown
 from main_api.media import events
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,13 @@ class EventHub:
         self.redis_connected = False
         self.seen: OrderedDict[int, None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
+
+    def close(self) -> None:
+        """End every open stream (the server is shutting down): their clients reconnect, to
+        another process or once this one is back, and replay what they missed."""
+        for queues in list(self.queues.values()):
+            for queue in list(queues):
+                queue.put_nowait(None)
 
     def streams_of(self, user_id: int) -> int:
         """How many streams of ``user_id`` this process holds open."""
@@ -190,6 +198,7 @@ def hub() -> EventHub:
     center = _hubs.get(loop)
     if center is None:
         center = _hubs[loop] = EventHub()
+        on_server_shutdown(center.close)
     center.start()
     return center
 
@@ -287,6 +296,8 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
+                if row is None:  # the server is shutting down: the client reconnects elsewhere
+                    return
                 if mark(row):
                     yield format_event(row)
         finally:
