@@ -142,13 +142,17 @@ def test_an_image_begun_on_one_host_is_finished_on_another_from_the_store(hosts,
     system, bucket, (host_a, host_b) = hosts
     upload_photos(system, tmp_path, 1)
 
-    # host A retrieves the original into the bucket, then dies inside the analysis
+    # host A retrieves the original into the bucket and makes the thumbnail set, then dies
+    # inside the analysis
     victim = system.spawn("victim", ["-m", "media_vm", "worker"],
                           env={"WORKER_ID": "host-a-victim", "MEDIA_VM_FAILPOINTS": "ai_visual_analysis=sleep:60"})
     system.kill_inside(victim, "ai_visual_analysis")
     row = system.media_rows()[0]
-    assert list(bucket.keys()) == [row["bulk_path"]]
-    # its working copy, in the claim's own folder, orphaned by the kill (the healer sweeps it later)
+    thumbnails = sorted(key for key in bucket.keys() if key != row["bulk_path"])
+    assert len(thumbnails) == 3 and all(f"{row['media_id']}_thumbnail." in key for key in thumbnails)
+    assert sorted(bucket.keys()) == sorted([row["bulk_path"], *thumbnails])
+    # its working copy of the original, in the claim's own folder, orphaned by the kill (the
+    # healer sweeps it later); the thumbnails it published went from there to the bucket
     assert stored_files(host_a.root) == [f"s3-work/{row['claim_token']}/{row['bulk_path']}"]
     assert stored_files(host_b.root) == []
 
