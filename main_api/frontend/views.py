@@ -3,6 +3,7 @@ form fallbacks (retry, background, delete) that work without JavaScript."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,6 +20,9 @@ from shared.data_types import UPLOAD_FIELDS
 #: the profile slots shown on top, with the size each is shown at
 PROFILE_SLOTS = (("header_image", "Header", "header"), ("profile_image", "Profile image", "thumbnail"),
                  ("logo_image", "Logo", "small"))
+#: the upload fields as the drop zone names them
+FIELD_LABELS = {"profile_image": "Profile image", "header_image": "Header", "logo_image": "Logo",
+                "site_image": "Site image", "product_image": "Product image", "event_image": "Event image"}
 #: how many uploads the gallery shows
 GALLERY_SIZE = 50
 
@@ -63,9 +67,11 @@ def home(request: HttpRequest) -> HttpResponse:
     for field, label, size in PROFILE_SLOTS:
         latest = next((u for u in reversed(uploads) if u["field"] == field), None)
         slots.append({"field": field, "label": label, "size": size, "upload": latest})
+    can_logo = getattr(request.user, "user_type", "") in ("artist", "promoter")  # a community user has no logo
+    fields = [(f, FIELD_LABELS.get(f, f)) for f in UPLOAD_FIELDS if f != "logo_image" or can_logo]
     return render(request, "frontend/home.html", {
-        "uploads": uploads, "slots": slots, "fields": UPLOAD_FIELDS,
-        "can_logo": getattr(request.user, "user_type", "") in ("artist", "promoter"),
+        "uploads": uploads, "slots": [s for s in slots if s["field"] != "logo_image" or can_logo], "fields": fields,
+        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
     })
 
 

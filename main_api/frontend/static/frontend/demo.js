@@ -17,6 +17,7 @@ const CARD_SIZE = (dataType) => (dataType === "logo" ? "small" : "grid");
 
 /** Shows the upload's state on its card: which actions apply, the logo toggle's state. */
 function updateCard(card, upload) {
+  card.classList.toggle("card-logo", upload.data_type === "logo");
   card.querySelector(".card-file").textContent = upload.original_name;
   card.querySelector(".card-field").textContent = upload.field || upload.data_type;
   const action = (name) => card.querySelector(`[data-action="${name}"]`);
@@ -46,6 +47,7 @@ function newCard(fileName, field) {
   card.querySelector(".card-file").textContent = fileName;
   card.querySelector(".card-field").textContent = field;
   card.querySelector("smart-image").setAttribute("size", CARD_SIZE(field === "logo_image" ? "logo" : ""));
+  card.classList.toggle("card-logo", field === "logo_image");
   for (const input of card.querySelectorAll('input[name="csrfmiddlewaretoken"]')) input.value = csrf;
   gallery.append(card);
   return card;
