@@ -234,7 +234,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG or DJANGO_ENV == "test"
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "main_api.common.static_storage.StaticFilesStorage"  # hashed names, ES module imports too
         )
     },
 }

@@ -11,6 +11,7 @@ chromedriver they skip, except in CI (``CI`` set), where that is a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -174,6 +175,13 @@ def test_sign_in_with_username_and_password(system: System, browser: Any):
     wait_until(lambda: all_css(browser, "#upload-file"), timeout=15, what="the profile page")
     assert browser.current_url.rstrip("/") == system.api_url
     assert "alice" in by_css(browser, ".topbar").text
+    # the scripts are served under hashed names with a year's cache, the module they import too
+    script = by_css(browser, 'script[type="module"]').get_attribute("src")
+    assert re.search(r"/static/frontend/demo\.[0-9a-f]{12}\.js$", script), script
+    assert "immutable" in requests.get(script, timeout=30).headers["Cache-Control"]
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(re.search(r"/static/frontend/smart-image\.[0-9a-f]{12}\.js$", u) for u in loaded), loaded
+    assert any(re.search(r"/static/frontend/thumbhash\.[0-9a-f]{12}\.js$", u) for u in loaded), loaded
 
 
 def test_a_failed_upload_shows_its_reason_and_retry_works(system: System, browser: Any, tmp_path: Path):

@@ -100,12 +100,16 @@ def test_the_component_is_served_with_a_versioned_url(settings):
     assert url == f"/static/frontend/smart-image.js?v={digest}" and len(digest) == 12
 
 
-def test_production_storage_hashes_the_name_itself():
+def test_production_storage_hashes_the_names_and_the_module_imports():
     from django.contrib.staticfiles.storage import ManifestFilesMixin
-    from whitenoise.storage import CompressedManifestStaticFilesStorage
 
-    # settings.py's production STORAGES: whitenoise serves the hashed name with a year's cache
-    assert issubclass(CompressedManifestStaticFilesStorage, ManifestFilesMixin)
+    from main_api.common.static_storage import StaticFilesStorage
+
+    # settings.py's production STORAGES: whitenoise serves hashed names with a year's cache
+    # (tests/e2e/test_browser.py sees it served so); `import ... from "./thumbhash.js";` is
+    # rewritten to the hashed name as well
+    assert issubclass(StaticFilesStorage, ManifestFilesMixin)
+    assert StaticFilesStorage.support_js_module_import_aggregation
 
 
 # --- the demo site --------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def _file_version(path: str) -> str:
 @register.simple_tag
 def versioned_static(path: str) -> str:
     """The URL of a static file that may be cached for a year: the hashed name where the
-    storage hashes (production: ``CompressedManifestStaticFilesStorage``), else ``?v=`` with
+    storage hashes (production: ``main_api.common.static_storage``), else ``?v=`` with
     the file's hash (development and tests)."""
     url = static(path)
     if isinstance(staticfiles_storage, ManifestFilesMixin):
