@@ -17,7 +17,7 @@ from shared.sizes import SIZES, Fit, nearest_size
 MIME_TYPES = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg", "png": "image/png"}
 
 
-def size_family(name: str) -> tuple[str, int, int] | str:
+def size_family(name: str) -> str:
     """Sizes whose files share a shape: ``"fit"`` for the fitted ones, else the crop's box."""
     size = next(s for s in SIZES if s.name == name)
     if size.fit is Fit.INSIDE:

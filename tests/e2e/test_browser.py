@@ -222,7 +222,7 @@ def test_an_upload_becomes_an_image_live_avif_without_layout_shift_over_one_even
     assert "format=jpeg" in img.get_attribute("src")
     current = browser.execute_script("return arguments[0].currentSrc", img)
     assert "format=avif" in current, current
-    assert int(img.get_attribute("width")) > 0 and int(img.get_attribute("height")) > 0
+    assert int(img.get_dom_attribute("width")) > 0 and int(img.get_dom_attribute("height")) > 0
     assert " 500w" in image.find_element("css selector", "source").get_attribute("srcset")
 
     # the profile slot follows the new profile image
@@ -308,3 +308,36 @@ def test_delete_removes_it_from_the_page_and_the_server(system: System, browser:
     r = requests.get(f"{system.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {system.token}"},
                      timeout=30)
     assert r.status_code == 404
+
+
+def test_on_another_page_the_component_works_with_a_token_or_a_media_id(system: System, browser: Any):
+    """Signed out (no session), an element given the token reads its upload and opens the stream
+    with a ticket; an element given only a media id shows the public image."""
+    browser.get(f"{system.api_url}/")
+    card = wait_until(lambda: all_css(browser, '#gallery smart-image[data-loaded="true"]'), timeout=30,
+                      what="a loaded image")[0]
+    upload_id = card.get_attribute("upload-id")
+    media_id = requests.get(f"{system.api_url}/api/uploads/{upload_id}", timeout=30,
+                            headers={"Authorization": f"Token {system.token}"}).json()["media_id"]
+    module = next(u for u in browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)") if "/smart-image." in u)
+    by_css(browser, ".topbar form button").click()  # sign out
+    wait_until(lambda: "/login" in browser.current_url, timeout=15, what="the sign-in page")
+    browser.execute_async_script("""
+        const [url, uploadId, token, mediaId, done] = arguments;
+        import(url).then(() => {
+          document.body.insertAdjacentHTML('beforeend',
+            `<smart-image id="by-token" upload-id="${uploadId}" token="${token}" size="grid"></smart-image>` +
+            `<smart-image id="by-media-id" media-id="${mediaId}" size="grid" alt="public"></smart-image>`);
+          done();
+        });
+    """, module, upload_id, system.token, media_id)
+    wait_until(lambda: by_css(browser, "#by-token").get_attribute("data-loaded") == "true", timeout=30,
+               what="the image read with the token")
+    img = by_css(browser, "#by-media-id picture img")
+    wait_until(lambda: browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img),
+               timeout=30, what="the public image")
+    assert "format=avif" in browser.execute_script("return arguments[0].currentSrc", img)
+    assert (img.get_dom_attribute("width"), img.get_dom_attribute("height")) == ("500", "500")
+    sources = wait_until(lambda: browser.execute_script("return window.__sources"), timeout=15, what="the stream")
+    assert len(sources) == 1 and "ticket=" in sources[0] and system.token not in sources[0], sources

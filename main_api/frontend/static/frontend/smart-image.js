@@ -82,10 +82,13 @@ class UploadEvents {
     this.listeners = new Set();
     this.source = null;
     this.opening = null;
+    this.token = null;
   }
 
-  /** Calls fn(upload) for every upload event of the user; returns the unsubscribe function. */
-  subscribe(fn) {
+  /** Calls fn(upload) for every upload event of the user; returns the unsubscribe function.
+   * token: an element's own token, used for the ticket when no page-wide one is configured. */
+  subscribe(fn, token = null) {
+    if (token && !this.token) this.token = token;
     this.listeners.add(fn);
     this.open();
     return () => this.listeners.delete(fn);
@@ -95,9 +98,10 @@ class UploadEvents {
     if (this.source || this.opening) return;
     this.opening = (async () => {
       let url = `${config.apiBase}/api/uploads/events`;
-      if (config.token) {
+      const token = config.token || this.token;
+      if (token) {
         // an EventSource cannot send Authorization: a short-lived ticket, never the token, in the URL
-        const { ticket } = await api("/api/uploads/events/ticket", { method: "POST" });
+        const { ticket } = await api("/api/uploads/events/ticket", { method: "POST", token });
         url += `?ticket=${encodeURIComponent(ticket)}`;
       }
       const source = new EventSource(url);
@@ -287,7 +291,7 @@ export class SmartImage extends HTMLElement {
     if (!this.unsubscribe) {
       this.unsubscribe = uploadEvents.subscribe((upload) => {
         if (String(upload.id) === this.getAttribute("upload-id")) { this.fromEvent = true; this.upload = upload; }
-      });
+      }, this.getAttribute("token"));
     }
     this.fromEvent = false;
     try {
