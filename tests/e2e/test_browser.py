@@ -108,7 +108,7 @@ def browser(system: System) -> Iterator[Any]:
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
-                "--disable-gpu", "--force-device-scale-factor=1"):
+                "--disable-gpu", "--force-device-scale-factor=1", "--hide-scrollbars"):
         options.add_argument(arg)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
     driver.set_script_timeout(30)
