@@ -146,7 +146,11 @@ def upload_through_page(driver: Any, field: str, path: Path) -> int:
         fresh = ids - before - {None, ""}
         return int(fresh.pop()) if fresh else None
 
-    return int(wait_until(new_id, timeout=30, what=f"the card of the {field} upload"))
+    upload_id = int(wait_until(new_id, timeout=30, what=f"the card of the {field} upload"))
+    # its own progress bar (XMLHttpRequest upload progress) went to the end, then stepped aside
+    progress = by_css(driver, f'#gallery .card[data-upload-id="{upload_id}"] progress')
+    assert progress.get_property("value") == 100 and "done" in progress.get_attribute("class")
+    return upload_id
 
 
 def card_image(driver: Any, upload_id: int) -> Any:
