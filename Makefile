@@ -58,6 +58,9 @@ test: install-dev ## the whole suite on SQLite, and the MySQL cases on a MariaDB
 		|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
 	@command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
 		|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "chromium and chromium-driver could not be installed: the browser tests will say so"
 	@url='$(TEST_MYSQL_URL)'; \
 	if [ -n "$$url" ] && [ -n "$(MYSQL_FOUND)" ] && ! $(BIN)/python -c 'import MySQLdb' 2>/dev/null; then url=; fi; \
 	if [ -n "$$url" ]; then echo "MySQL cases on $$url"; else echo "no MariaDB at 127.0.0.1:3306 (or no mysqlclient): the MySQL cases are skipped"; fi; \

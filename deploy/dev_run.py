@@ -1,6 +1,7 @@
 """``make run``: the whole system on one machine, on SQLite and local disk under ``var/``.
 
-Migrates, makes a demo user, then starts the main API (:8000), the media VM server
+Prints the demo site's URL and sign-in first; migrates, makes that demo user (with a
+password, for the demo site at ``/``), then starts the main API (:8000), the media VM server
 (:3001), one media VM worker and the URL-replacement scheduler; Ctrl-C stops them all.
 Secrets for this local run are generated once into ``var/dev-secrets.json``.
 """
@@ -28,6 +29,8 @@ def dev_env() -> dict[str, str]:
         values = json.loads(secrets_file.read_text())
     else:
         values = {"secret_key": secrets.token_urlsafe(40), "media_key": secrets.token_urlsafe(32)}
+    if "demo_password" not in values:  # added to the secrets of earlier runs too
+        values["demo_password"] = secrets.token_urlsafe(9)
         secrets_file.write_text(json.dumps(values))
         secrets_file.chmod(0o600)
     env = dict(os.environ)
@@ -40,6 +43,7 @@ def dev_env() -> dict[str, str]:
     env.setdefault("PYTHONUNBUFFERED", "1")
     # the worker polls every 2 s: access lines would bury everything else; the apps log what matters
     env.setdefault("GUNICORN_ACCESSLOG", "")
+    env.setdefault("DEMO_PASSWORD", values["demo_password"])
     return env
 
 
@@ -49,16 +53,14 @@ def run(args: list[str], env: dict[str, str]) -> str:
 
 
 def demo_token(env: dict[str, str]) -> str:
-    try:
-        return run(["-m", "main_api", "create_user", "demo", "--type", "artist"], env).strip().splitlines()[-1]
-    except subprocess.CalledProcessError:
-        # the demo user exists from an earlier run: fetch its token
-        out = run(["-m", "main_api", "drf_create_token", "demo"], env)
-        return out.strip().split()[2]
+    """The demo user's token; the user is made (or given the password again) with DEMO_PASSWORD."""
+    args = ["-m", "main_api", "create_user", "demo", "--type", "artist", "--password", env["DEMO_PASSWORD"]]
+    return run(args, env).strip().splitlines()[-1]
 
 
 def main() -> int:
     env = dev_env()
+    print(f"demo site: http://127.0.0.1:8000/  (sign in as demo / {env['DEMO_PASSWORD']}; starting ...)", flush=True)
     print("migrating the main API and the media DB ...", flush=True)
     run(["-m", "main_api", "migrate", "--noinput"], env)
     run(["-m", "main_api", "collectstatic", "--noinput"], env)
@@ -72,6 +74,7 @@ def main() -> int:
     }
     running = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in procs.items()}
     print(f"""
+  demo site     http://127.0.0.1:8000/     sign in as demo / {env["DEMO_PASSWORD"]}
   main API      http://127.0.0.1:8000/users/me     (admin: http://127.0.0.1:8000/admin/)
   media VM      http://127.0.0.1:3001/health       (its detail and /metrics need the media key,
                 "media_key" in var/dev-secrets.json: -H "Authorization: Bearer <key>")

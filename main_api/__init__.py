@@ -1,7 +1,10 @@
 """The main API: a Django REST service that takes uploads and owns ``pending_images``.
 
-Three apps, each importing only the ones below it (``tests/main_api/test_layering.py``)::
+Four apps, each importing only the ones below it (``tests/main_api/test_layering.py``)::
 
+    frontend  the frontend kit: <smart-image> (static/frontend/smart-image.js), the {% smart_picture %}
+            template tag, and the demo site at / (sign in, profile, uploads live, gallery)
+      |
     users   users, profiles, the profile fields that refer to uploads (references.py), PATCH and
             GET /users/me, the URL replacement (services.temp_urls_replace; the replace_temp_urls
             and run_scheduler commands)

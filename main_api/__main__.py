@@ -47,9 +47,12 @@ def static_files_collect() -> None:
     import django
     from django.conf import settings
 
-    if "Manifest" not in settings.STORAGES["staticfiles"]["BACKEND"]:
-        return  # DEBUG and tests serve the files from the apps' folders
     django.setup()
+    from django.contrib.staticfiles.storage import ManifestFilesMixin
+    from django.utils.module_loading import import_string
+
+    if not issubclass(import_string(settings.STORAGES["staticfiles"]["BACKEND"]), ManifestFilesMixin):
+        return  # DEBUG and tests serve the files from the apps' folders
     from django.core.management import call_command
 
     try:

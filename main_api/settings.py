@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "main_api.common",
     "main_api.users",
     "main_api.media",
+    "main_api.frontend",  # the top layer: <smart-image>, {% smart_picture %}, the demo site at /
 ]
 
 MIDDLEWARE = [
@@ -236,7 +237,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG or DJANGO_ENV == "test"
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "main_api.common.static_storage.StaticFilesStorage"  # hashed names, ES module imports too
         )
     },
 }
@@ -361,7 +362,11 @@ _renderers = ["rest_framework.renderers.JSONRenderer"]
 if DEBUG:
     _renderers.append("rest_framework.renderers.BrowsableAPIRenderer")
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["main_api.common.authentication.UserTokenAuthentication"],
+    # the token first (a 401 names it); the session (with CSRF on writes) for the demo site's pages
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "main_api.common.authentication.UserTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": _renderers,
     "DEFAULT_PARSER_CLASSES": [

@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, BasePermission
@@ -691,7 +692,7 @@ class UploadDetailApi(APIView):
     """``GET /api/uploads/{id}``: one upload, to its owner or the media key; ``PATCH`` (a logo's
     background) and ``DELETE`` (the upload and everything of it), to its owner."""
 
-    authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication]
+    authentication_classes = [MediaKeyAuthentication, UserTokenAuthentication, SessionAuthentication]
     permission_classes = [MediaKeyOrUser]
     OutputSerializer = UploadOutputSerializer
 

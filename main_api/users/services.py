@@ -71,6 +71,12 @@ def user_create(*, username: str, user_type: str, password: str | None = None) -
     return user
 
 
+def user_password_set(*, user: User, password: str) -> None:
+    """Give ``user`` the password ``password`` (for the session sign-in of the admin and the demo site)."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
 def user_token_get(*, user: User) -> str:
     """The user's API token, created on first use."""
     token, _ = Token.objects.get_or_create(user=user)

@@ -46,3 +46,29 @@ def test_the_makefile_has_the_manage_target():
     makefile = (ROOT / "Makefile").read_text()
     assert "\nmanage: install" in makefile
     assert "$(BIN)/python deploy/dev_run.py manage $(ARGS)" in makefile
+
+
+# make run's demo user, on a database under the test's tmp_path: made twice (a second make run)
+DEMO_USER = (
+    "import sys; from pathlib import Path; sys.path.insert(0, 'deploy'); import dev_run; "
+    "dev_run.VAR = Path(sys.argv[1]); env = dev_run.dev_env(); "
+    "dev_run.run(['-m', 'main_api', 'migrate', '--noinput'], env); "
+    "print(dev_run.demo_token(env)); print(dev_run.demo_token(env)); print(env['DEMO_PASSWORD'])"
+)
+CHECK_PASSWORD = (
+    "from main_api.users.models import User; import sys; "
+    "print(User.objects.get(username='demo').check_password(sys.argv[1]))"
+)
+
+
+def test_make_runs_demo_user_signs_in_with_the_printed_password(tmp_path):
+    env = {**clean_env(), "DATABASE_URL": f"sqlite:///{tmp_path / 'main.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-c", DEMO_USER, str(tmp_path / "var")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first_token, second_token, password = done.stdout.split()[-3:]
+    assert first_token == second_token and len(password) >= 12
+    checked = subprocess.run([sys.executable, "-c", RUN_DEV_RUN, str(tmp_path / "var"), "shell", "-c",
+                              CHECK_PASSWORD.replace("sys.argv[1]", repr(password))], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert checked.stdout.strip().splitlines()[-1] == "True", checked.stderr

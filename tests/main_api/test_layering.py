@@ -1,7 +1,9 @@
-"""The main API's apps depend on each other in one direction: ``users -> media -> common``.
+"""The main API's apps depend on each other in one direction:
+``frontend -> users -> media -> common``.
 
 Every module of ``main_api`` is parsed (imports inside functions included): ``common`` imports
-nothing of ``media`` or ``users``, and ``media`` nothing of ``users``. Where a lower app shows
+nothing of ``media``, ``users`` or ``frontend``, ``media`` nothing of ``users`` or ``frontend``,
+and ``users`` nothing of ``frontend`` (the top layer: the demo site and the frontend kit). Where a lower app shows
 something of a higher one, the higher one registers it with a hook of the lower (see the
 docstring of ``main_api/__init__.py``).
 """
@@ -17,7 +19,11 @@ import main_api
 
 ROOT = Path(main_api.__file__).resolve().parent
 #: app -> the apps of ours it must never import
-FORBIDDEN = {"common": ("media", "users"), "media": ("users",)}
+FORBIDDEN = {
+    "common": ("media", "users", "frontend"),
+    "media": ("users", "frontend"),
+    "users": ("frontend",),
+}
 
 
 def imported_modules(path: Path, source: str | None = None) -> set[str]:

@@ -26,6 +26,8 @@ def routed_endpoints() -> set[tuple[str, str]]:
     def walk(patterns, prefix: str) -> None:
         for entry in patterns:
             if isinstance(entry, URLResolver):
+                if entry.namespace == "frontend":  # the demo site's pages (main_api/frontend), not API
+                    continue
                 walk(entry.url_patterns, prefix + str(entry.pattern))
                 continue
             assert isinstance(entry, URLPattern)

@@ -1,0 +1,1 @@
+"""The frontend kit: ``<smart-image>``, ``{% smart_picture %}`` and the demo site at ``/``."""

@@ -1,0 +1,162 @@
+/**
+ * The demo page: uploads with per-file progress (XMLHttpRequest), the gallery kept live from the
+ * page's one event stream, and the card actions (retry, logo background, delete) through the API.
+ * Without JavaScript the page still shows everything and the card forms post to the server.
+ */
+import { api, configure, uploadEvents } from "./smart-image.js";
+
+const form = document.getElementById("upload-form");
+const gallery = document.getElementById("gallery");
+const template = document.getElementById("card-template");
+const csrf = form.dataset.csrf;
+configure({ csrfToken: csrf });
+let uploading = 0;
+
+const cardOf = (id) => gallery.querySelector(`.card[data-upload-id="${id}"]`);
+const CARD_SIZE = (dataType) => (dataType === "logo" ? "small" : "grid");
+
+/** Shows the upload's state on its card: which actions apply, the logo toggle's state. */
+function updateCard(card, upload) {
+  card.classList.toggle("card-logo", upload.data_type === "logo");
+  card.querySelector(".card-file").textContent = upload.original_name;
+  card.querySelector(".card-field").textContent = upload.field || upload.data_type;
+  const action = (name) => card.querySelector(`[data-action="${name}"]`);
+  action("retry").hidden = !upload.retryable;
+  action("delete").hidden = false;
+  const toggle = action("background");
+  toggle.hidden = upload.data_type !== "logo";
+  const removed = upload.background === "removed";
+  toggle.querySelector('input[name="background"]').value = removed ? "original" : "removed";
+  toggle.querySelector("button").setAttribute("aria-pressed", String(removed));
+  for (const f of card.querySelectorAll("form[data-action]")) f.action = `/uploads/${upload.id}/${f.dataset.action}`;
+}
+
+/** Points the profile slot of the upload's field at it (a newer upload replaces the older). */
+function updateSlot(upload) {
+  const slot = document.querySelector(`.slot[data-field="${upload.field}"] smart-image`);
+  if (!slot || upload.status === "failed") return;
+  if (Number(slot.getAttribute("upload-id") || 0) <= upload.id) {
+    if (slot.getAttribute("upload-id") !== String(upload.id)) slot.setAttribute("upload-id", upload.id);
+    const figure = slot.closest(".slot");
+    figure.querySelector("figcaption").textContent = figure.dataset.label;
+  }
+}
+
+function newCard(fileName, field) {
+  const card = template.content.firstElementChild.cloneNode(true);
+  card.querySelector(".card-file").textContent = fileName;
+  card.querySelector(".card-field").textContent = field;
+  card.querySelector("smart-image").setAttribute("size", CARD_SIZE(field === "logo_image" ? "logo" : ""));
+  card.classList.toggle("card-logo", field === "logo_image");
+  for (const input of card.querySelectorAll('input[name="csrfmiddlewaretoken"]')) input.value = csrf;
+  gallery.append(card);
+  return card;
+}
+
+/** PATCH /users/me with one file, showing its progress on a new card. */
+function uploadFile(file, field) {
+  const card = newCard(file.name, field);
+  const progress = card.querySelector(".card-progress");
+  const frame = card.querySelector(".si-frame");
+  const status = document.createElement("p");
+  status.className = "si-status";
+  status.setAttribute("role", "status");
+  status.textContent = "Uploading…";
+  frame.append(status);
+  const body = new FormData();
+  body.append(field, file);
+  const xhr = new XMLHttpRequest();
+  xhr.open("PATCH", "/users/me");
+  xhr.setRequestHeader("X-CSRFToken", csrf);
+  xhr.setRequestHeader("Accept", "application/json");
+  xhr.responseType = "json";
+  xhr.upload.addEventListener("progress", (e) => {
+    if (e.lengthComputable) progress.value = Math.round((100 * e.loaded) / e.total);
+  });
+  uploading += 1;
+  xhr.addEventListener("loadend", () => {
+    uploading -= 1;
+    progress.value = 100;
+    progress.classList.add("done");
+    if (xhr.status !== 200) {
+      status.textContent = `Upload refused: ${(xhr.response && xhr.response.message) || xhr.status || "network error"}`;
+      card.classList.add("refused");
+      card.querySelector('[data-action="delete"]').hidden = true;
+      return;
+    }
+    const ours = (xhr.response.pending_images || []).filter((p) => p.field === field).sort((a, b) => b.id - a.id)[0];
+    if (!ours) { status.textContent = "Uploaded."; return; }
+    if (cardOf(ours.id)) { card.remove(); return; } // the stream made its card first
+    card.dataset.uploadId = ours.id;
+    const image = card.querySelector("smart-image");
+    image.setAttribute("upload-id", ours.id);
+    updateSlot({ id: ours.id, field, status: ours.status });
+  });
+  xhr.send(body);
+}
+
+function uploadFiles(files) {
+  const field = document.getElementById("upload-field").value;
+  for (const file of files) uploadFile(file, field);
+}
+
+const input = document.getElementById("upload-file");
+input.addEventListener("change", () => {
+  uploadFiles([...input.files]);
+  input.value = "";
+});
+form.addEventListener("submit", (e) => e.preventDefault());
+form.addEventListener("dragover", (e) => { e.preventDefault(); form.classList.add("over"); });
+form.addEventListener("dragleave", () => form.classList.remove("over"));
+form.addEventListener("drop", (e) => {
+  e.preventDefault();
+  form.classList.remove("over");
+  uploadFiles([...e.dataTransfer.files]);
+});
+
+// every change of a card's component (its first load, each event, each action) updates the card
+gallery.addEventListener("smart-image:change", (e) => {
+  const card = e.target.closest(".card");
+  if (card && e.detail) updateCard(card, e.detail);
+});
+
+// uploads made elsewhere (another tab, the API) join the gallery; the profile slots follow
+uploadEvents.subscribe((upload) => {
+  updateSlot(upload);
+  if (cardOf(upload.id) || uploading > 0) return; // a card of ours gets its id when its upload answers
+  const card = newCard(upload.original_name, upload.field || upload.data_type);
+  card.dataset.uploadId = upload.id;
+  card.querySelector(".card-progress").value = 100;
+  card.querySelector("smart-image").setAttribute("size", CARD_SIZE(upload.data_type));
+  card.querySelector("smart-image").setAttribute("upload-id", upload.id);
+});
+
+// the card forms, through the API (the same forms post to the server without JavaScript)
+gallery.addEventListener("submit", async (e) => {
+  const actionForm = e.target.closest("form[data-action]");
+  if (!actionForm) return;
+  e.preventDefault();
+  const card = actionForm.closest(".card");
+  const id = card.dataset.uploadId;
+  const image = card.querySelector("smart-image");
+  const button = actionForm.querySelector("button");
+  button.disabled = true;
+  try {
+    if (actionForm.dataset.action === "delete") {
+      await api(`/api/uploads/${id}`, { method: "DELETE" });
+      for (const slot of document.querySelectorAll(`.slot smart-image[upload-id="${id}"]`)) slot.removeAttribute("upload-id");
+      card.remove();
+      return;
+    }
+    if (actionForm.dataset.action === "retry") {
+      image.upload = await api(`/api/uploads/${id}/retry`, { method: "POST" });
+    } else {
+      const background = actionForm.querySelector('input[name="background"]').value;
+      image.upload = await api(`/api/uploads/${id}`, { method: "PATCH", body: { background } });
+    }
+  } catch (error) {
+    card.querySelector(".card-name").title = error.message;
+  } finally {
+    button.disabled = false;
+  }
+});

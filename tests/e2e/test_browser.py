@@ -1,0 +1,362 @@
+"""The demo site in a real browser (issue 16): Debian's headless Chromium, driven by Selenium,
+against the real system (main API under ASGI, media VM server, a worker), started once for the
+module. Sign in, upload through the page, watch the status arrive over the page's one
+EventSource, the placeholder, then the image (AVIF chosen, no layout shift); a failed upload's
+reason and its retry; a logo's transparent version; delete; screenshots for the README.
+
+Marked ``browser``: CI runs them once (its MariaDB run leaves them out). Without chromium and
+chromedriver they skip, except in CI (``CI`` set), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.system import System, running_system, wait_until
+from tests.helpers import images
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "demo-password-1"
+
+# Counts what the page asks for, before any script of the page runs: EventSources opened, and
+# requests of one upload (GET /api/uploads/{id}), so that polling would show.
+INSTRUMENT = """
+window.__sources = [];
+window.__uploadGets = [];
+const NativeEventSource = window.EventSource;
+window.EventSource = function (url, init) {
+  window.__sources.push(String(url));
+  return new NativeEventSource(url, init);
+};
+window.EventSource.prototype = NativeEventSource.prototype;
+window.EventSource.CLOSED = NativeEventSource.CLOSED;
+const nativeFetch = window.fetch.bind(window);
+window.fetch = (input, init) => {
+  const url = String(input && input.url ? input.url : input);
+  const get = !init || !init.method || init.method === 'GET';
+  if (/\\/api\\/uploads\\/\\d+$/.test(url) && get) window.__uploadGets.push(url);
+  return nativeFetch(input, init);
+};
+window.__cls = 0;
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
+}).observe({type: 'layout-shift', buffered: true});
+window.__states = {};
+new MutationObserver((records) => {
+  for (const r of records) {
+    const el = r.target;
+    if (el.localName !== 'smart-image' || r.attributeName !== 'data-state') continue;
+    const id = el.getAttribute('upload-id');
+    const frame = el.querySelector('.si-frame');
+    (window.__states[id] = window.__states[id] || []).push({
+      state: el.dataset.state,
+      placeholder: Boolean(frame && frame.style.background.includes('data:image/png')),
+    });
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state']});
+"""
+
+
+def browser_binaries() -> tuple[str, str]:
+    """Chromium and chromedriver (Debian's ``chromium``, ``chromium-driver``): a skip when missing,
+    a failure in CI, which must run these tests."""
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    missing = [name for name, found in (("chromium", browser), ("chromium-driver", driver)) if not found]
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("selenium (pip)")
+    if missing:
+        message = f"the browser tests need {', '.join(missing)} (make test installs them with apt-get)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    assert browser and driver
+    return browser, driver
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory) -> Iterator[System]:
+    """The system, with the user ``alice`` (password ``PASSWORD``); no worker yet (the failure
+    test fails an upload before any worker takes it, then starts one)."""
+    browser_binaries()
+    with running_system(tmp_path_factory.mktemp("browser"), extra_env={"POLL_IDLE_SECONDS": "0.3"}) as s:
+        s.token = s.manage("create_user", "alice", "--type", "artist", "--password", PASSWORD).strip().splitlines()[-1]
+        yield s
+
+
+@pytest.fixture(scope="module")
+def browser(system: System) -> Iterator[Any]:
+    """A headless Chromium at 1280x800, instrumented (``INSTRUMENT``) on every page."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary, driver_path = browser_binaries()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
+                "--disable-gpu", "--force-device-scale-factor=1", "--hide-scrollbars"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_script_timeout(30)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": INSTRUMENT})
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def by_css(driver: Any, selector: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, selector)
+
+
+def all_css(driver: Any, selector: str) -> list[Any]:
+    from selenium.webdriver.common.by import By
+
+    return list(driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def upload_through_page(driver: Any, field: str, path: Path) -> int:
+    """Chooses ``field``, gives the file input ``path``; the id of the upload's new card."""
+    from selenium.webdriver.support.ui import Select
+
+    before = {c.get_attribute("data-upload-id") for c in all_css(driver, "#gallery .card")}
+    Select(by_css(driver, "#upload-field")).select_by_value(field)
+    by_css(driver, "#upload-file").send_keys(str(path))
+
+    def new_id() -> int | None:
+        ids = {c.get_attribute("data-upload-id") for c in all_css(driver, "#gallery .card[data-upload-id]")}
+        fresh = ids - before - {None, ""}
+        return int(fresh.pop()) if fresh else None
+
+    upload_id = int(wait_until(new_id, timeout=30, what=f"the card of the {field} upload"))
+    # its own progress bar (XMLHttpRequest upload progress) went to the end, then stepped aside
+    progress = by_css(driver, f'#gallery .card[data-upload-id="{upload_id}"] progress')
+    assert progress.get_property("value") == 100 and "done" in progress.get_attribute("class")
+    return upload_id
+
+
+def card_image(driver: Any, upload_id: int) -> Any:
+    return by_css(driver, f'#gallery .card[data-upload-id="{upload_id}"] smart-image')
+
+
+def state_of(driver: Any, upload_id: int) -> str | None:
+    try:
+        return card_image(driver, upload_id).get_attribute("data-state")
+    except Exception:  # noqa: BLE001 - re-rendered meanwhile: ask again
+        return None
+
+
+def wait_loaded(driver: Any, upload_id: int, timeout: float = 90) -> Any:
+    wait_until(lambda: card_image(driver, upload_id).get_attribute("data-loaded") == "true", timeout=timeout,
+               interval=0.2, what=f"upload {upload_id}'s image in the page")
+    return card_image(driver, upload_id)
+
+
+def test_sign_in_with_username_and_password(system: System, browser: Any):
+    browser.get(f"{system.api_url}/")
+    assert "/login" in browser.current_url  # the site asks to sign in first
+    by_css(browser, "#id_username").send_keys("alice")
+    by_css(browser, "#id_password").send_keys(PASSWORD)
+    by_css(browser, "#password-form button").click()
+    wait_until(lambda: all_css(browser, "#upload-file"), timeout=15, what="the profile page")
+    assert browser.current_url.rstrip("/") == system.api_url
+    assert "alice" in by_css(browser, ".topbar").text
+    # the scripts are served under hashed names with a year's cache, the module they import too
+    script = by_css(browser, 'script[type="module"]').get_attribute("src")
+    assert re.search(r"/static/frontend/demo\.[0-9a-f]{12}\.js$", script), script
+    assert "immutable" in requests.get(script, timeout=30).headers["Cache-Control"]
+    loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert any(re.search(r"/static/frontend/smart-image\.[0-9a-f]{12}\.js$", u) for u in loaded), loaded
+    assert any(re.search(r"/static/frontend/thumbhash\.[0-9a-f]{12}\.js$", u) for u in loaded), loaded
+
+
+def test_a_failed_upload_shows_its_reason_and_retry_works(system: System, browser: Any, tmp_path: Path):
+    photo = images.photo_jpeg(tmp_path / "beach.jpg", 900, 600, seed=3)
+    upload_id = upload_through_page(browser, "header_image", photo)
+    # the media VM gives up on it before any worker took it
+    r = requests.delete(f"{system.api_url}/api/media/cleanup/{upload_id}", json={"reason": "decode failed"},
+                        headers={"Authorization": f"Bearer {system.key}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    wait_until(lambda: state_of(browser, upload_id) == "failed", timeout=20, what="the failed state, live")
+    card = by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]')
+    reason = card.find_element("css selector", ".si-reason").text
+    assert reason and "decode failed" not in reason  # in words for the user, not the VM's log text
+    retry = card.find_element("css selector", 'form[data-action="retry"] button')
+    assert retry.is_displayed()
+    retry.click()
+    wait_until(lambda: state_of(browser, upload_id) in ("queued", "processing"), timeout=20,
+               what="the upload queued again")
+    system.spawn("worker", ["-m", "media_vm", "worker"])
+    image = wait_loaded(browser, upload_id)
+    assert image.get_attribute("data-state") == "done"
+    assert not card.find_element("css selector", 'form[data-action="retry"]').is_displayed()
+
+
+def test_an_upload_becomes_an_image_live_avif_without_layout_shift_over_one_event_stream(
+        system: System, browser: Any, tmp_path: Path):
+    photo = images.photo_jpeg(tmp_path / "portrait.jpg", 1400, 1000, seed=5)
+    upload_id = upload_through_page(browser, "profile_image", photo)
+    image = wait_loaded(browser, upload_id)
+    states = browser.execute_script("return window.__states[arguments[0]] || []", str(upload_id))
+    seen = [s["state"] for s in states]
+    assert seen[-1] == "done" and len(set(seen)) >= 2, seen  # it changed in the page, without a reload
+    assert any(s["placeholder"] for s in states if s["state"] == "done"), states  # the ThumbHash first
+
+    img = image.find_element("css selector", "picture img")
+    types = [s.get_attribute("type") for s in image.find_elements("css selector", "picture source")]
+    assert types == ["image/avif", "image/webp"]
+    assert "format=jpeg" in img.get_attribute("src")
+    current = browser.execute_script("return arguments[0].currentSrc", img)
+    assert "format=avif" in current, current
+    assert int(img.get_dom_attribute("width")) > 0 and int(img.get_dom_attribute("height")) > 0
+    assert " 500w" in image.find_element("css selector", "source").get_attribute("srcset")
+
+    # the profile slot follows the new profile image
+    slot = by_css(browser, '.slot[data-field="profile_image"] smart-image')
+    assert slot.get_attribute("upload-id") == str(upload_id)
+
+    cls = browser.execute_script("return window.__cls")
+    assert cls == 0, f"cumulative layout shift {cls}"
+    sources = browser.execute_script("return window.__sources")
+    assert len(sources) == 1 and "/api/uploads/events" in sources[0], sources
+    gets = browser.execute_script("return window.__uploadGets")
+    assert sum(g.endswith(f"/api/uploads/{upload_id}") for g in gets) <= 2, gets  # card + slot, no polling
+    for url in browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)"):
+        assert url.startswith(system.api_url) or url.startswith("data:"), url  # nothing from outside
+
+
+def test_a_transparent_png_keeps_its_transparency(system: System, browser: Any, tmp_path: Path):
+    upload_id = upload_through_page(browser, "site_image", images.rgba_png(tmp_path / "disc.png", 600, 400))
+    image = wait_loaded(browser, upload_id)
+    assert "format=png" in image.find_element("css selector", "picture img").get_attribute("src")
+
+
+def test_the_logo_toggle_switches_to_the_transparent_version(system: System, browser: Any, tmp_path: Path):
+    path = tmp_path / "logo.png"
+    images.logo(path, 600, 360)
+    upload_id = upload_through_page(browser, "logo_image", path)
+    image = wait_loaded(browser, upload_id)
+    assert "bg=removed" not in browser.execute_script("return arguments[0].currentSrc",
+                                                      image.find_element("css selector", "picture img"))
+    card = by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]')
+    toggle = card.find_element("css selector", 'form[data-action="background"] button')
+    assert toggle.get_attribute("aria-pressed") == "false"
+    toggle.click()
+
+    def transparent_shown() -> bool:
+        try:
+            img = card_image(browser, upload_id).find_element("css selector", "picture img")
+            return "bg=removed" in (browser.execute_script("return arguments[0].currentSrc", img) or "")
+        except Exception:  # noqa: BLE001 - re-rendered meanwhile
+            return False
+
+    wait_until(transparent_shown, timeout=20, what="the logo's transparent version")
+    assert "format=png" in card_image(browser, upload_id).find_element("css selector", "picture img").get_attribute(
+        "src")
+    assert card.find_element("css selector", 'form[data-action="background"] button').get_attribute(
+        "aria-pressed") == "true"
+    r = requests.get(f"{system.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {system.token}"},
+                     timeout=30)
+    assert r.json()["background"] == "removed"
+    # the analysis panel opens with the keyboard-reachable <summary>, with brand colours for a logo
+    card.find_element("css selector", "summary").click()
+    assert "Brand colours" in card.find_element("css selector", ".si-analysis").text
+
+
+def screenshot(driver: Any, name: str, tmp: Path) -> None:
+    """``docs/screenshots/<name>``, replaced only when the page looks different: a re-run that
+    differs in a few anti-aliased pixels leaves the committed file (and the git tree) alone."""
+    import numpy as np
+    import pyvips
+
+    fresh, kept = tmp / name, SCREENSHOTS / name
+    driver.save_screenshot(str(fresh))
+    if kept.exists():
+        a, b = (pyvips.Image.new_from_file(str(p)).numpy().astype(int) for p in (fresh, kept))
+        if a.shape == b.shape and (np.abs(a - b).max(axis=2) > 8).mean() < 0.005:
+            return
+    shutil.copyfile(fresh, kept)
+
+
+def test_screenshots_of_the_demo_page(system: System, browser: Any, tmp_path: Path):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.get(f"{system.api_url}/")
+    wait_until(lambda: all(i.get_attribute("data-loaded") == "true" or i.get_attribute("data-state") != "done"
+                           for i in all_css(browser, "smart-image[upload-id]")) and all_css(browser, "[data-loaded]"),
+               timeout=30, what="the images")
+    time.sleep(0.5)
+    screenshot(browser, "demo-desktop.png", tmp_path)
+    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+    try:
+        browser.get(f"{system.api_url}/")
+        wait_until(lambda: all_css(browser, "[data-loaded]"), timeout=30, what="the images")
+        time.sleep(0.5)
+        screenshot(browser, "demo-phone.png", tmp_path)
+    finally:
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+    assert (SCREENSHOTS / "demo-desktop.png").stat().st_size > 10_000
+
+
+def test_delete_removes_it_from_the_page_and_the_server(system: System, browser: Any):
+    browser.get(f"{system.api_url}/")
+    card = wait_until(lambda: all_css(browser, "#gallery .card[data-upload-id]"), timeout=15, what="cards")[-1]
+    upload_id = int(card.get_attribute("data-upload-id"))
+    card.find_element("css selector", 'form[data-action="delete"] button').click()
+    wait_until(lambda: not all_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]'), timeout=15,
+               what="the card gone")
+    r = requests.get(f"{system.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {system.token}"},
+                     timeout=30)
+    assert r.status_code == 404
+
+
+def test_on_another_page_the_component_works_with_a_token_or_a_media_id(system: System, browser: Any):
+    """Signed out (no session), an element given the token reads its upload and opens the stream
+    with a ticket; an element given only a media id shows the public image."""
+    browser.get(f"{system.api_url}/")
+    card = wait_until(lambda: all_css(browser, '#gallery smart-image[data-loaded="true"]'), timeout=30,
+                      what="a loaded image")[0]
+    upload_id = card.get_attribute("upload-id")
+    media_id = requests.get(f"{system.api_url}/api/uploads/{upload_id}", timeout=30,
+                            headers={"Authorization": f"Token {system.token}"}).json()["media_id"]
+    module = next(u for u in browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name)") if "/smart-image." in u)
+    by_css(browser, ".topbar form button").click()  # sign out
+    wait_until(lambda: "/login" in browser.current_url, timeout=15, what="the sign-in page")
+    browser.execute_async_script("""
+        const [url, uploadId, token, mediaId, done] = arguments;
+        import(url).then(() => {
+          document.body.insertAdjacentHTML('beforeend',
+            `<smart-image id="by-token" upload-id="${uploadId}" token="${token}" size="grid"></smart-image>` +
+            `<smart-image id="by-media-id" media-id="${mediaId}" size="grid" alt="public"></smart-image>`);
+          done();
+        });
+    """, module, upload_id, system.token, media_id)
+    wait_until(lambda: by_css(browser, "#by-token").get_attribute("data-loaded") == "true", timeout=30,
+               what="the image read with the token")
+    img = by_css(browser, "#by-media-id picture img")
+    wait_until(lambda: browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img),
+               timeout=30, what="the public image")
+    assert "format=avif" in browser.execute_script("return arguments[0].currentSrc", img)
+    assert (img.get_dom_attribute("width"), img.get_dom_attribute("height")) == ("500", "500")
+    sources = wait_until(lambda: browser.execute_script("return window.__sources"), timeout=15, what="the stream")
+    assert len(sources) == 1 and "ticket=" in sources[0] and system.token not in sources[0], sources
