@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from asgiref.sync import iscoroutinefunction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -19,22 +20,34 @@ def read_only_view(view: PlainView) -> PlainView:
     ``Allow``, any other method a JSON 405 with ``Allow``, never Django's HTML CSRF page.
 
     It is CSRF-exempt: CSRF guards writes, and every method it lets through is a read.
-    DRF views have all of this already.
+    DRF views have all of this already. An async view stays async.
     """
     allow = "GET, HEAD, OPTIONS"
 
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.method in ("GET", "HEAD"):
-            return view(request, *args, **kwargs)
+    def refused(request: HttpRequest) -> HttpResponse:
         if request.method == "OPTIONS":
-            response = HttpResponse(status=200)
+            response: HttpResponse = HttpResponse(status=200)
             response["Content-Length"] = "0"
         else:
             response = JsonResponse(error_body("Method not allowed.", {"method": request.method, "allowed":
                                                                       allow.split(", ")}), status=405)
         response["Allow"] = allow
         return response
+
+    if iscoroutinefunction(view):
+        @functools.wraps(view)
+        async def awaited(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method in ("GET", "HEAD"):
+                return await view(request, *args, **kwargs)  # type: ignore[no-any-return, misc]
+            return refused(request)
+
+        return csrf_exempt(awaited)  # type: ignore[return-value]
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        return refused(request)
 
     return csrf_exempt(wrapped)
 

@@ -814,7 +814,9 @@ class UploadEventsDoc(APIView):
                              description="the last id received: replay from there"),
         ],
         responses={(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="the stream"),
-                   401: OpenApiResponse(ERROR, description="no valid ticket, token or session")},
+                   401: OpenApiResponse(ERROR, description="no valid ticket, token or session"),
+                   429: OpenApiResponse(ERROR, description="too many open streams of yours "
+                                        "(UPLOAD_EVENTS_MAX_STREAMS per process)")},
         tags=["uploads"],
     )
     def get(self, request: Request) -> Response:  # pragma: no cover - documentation only

@@ -34,11 +34,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.http import require_GET
 from rest_framework.authtoken.models import Token
 
 from main_api.common.exceptions import error_body
 from main_api.common.serving import on_server_shutdown
+from main_api.common.views import read_only_view
 from main_api.media import events
 
 log = logging.getLogger(__name__)
@@ -245,7 +245,7 @@ def _last_event_id(request: HttpRequest) -> int | None:
         return None
 
 
-@require_GET
+@read_only_view  # another method: a JSON 405, not Django's HTML CSRF page
 async def upload_events(request: HttpRequest) -> HttpResponse:
     """``GET /api/uploads/events``: see the module doc. 401 JSON without a valid ticket, token
     or session (an expired ticket included: ask for a new one); 429 past

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from main_api.common.exceptions import ApplicationError, NotFoundError
+from main_api.common.serving import on_server_shutdown
 from main_api.media import temp_files
 from main_api.media.failure_reasons import failure_reason_for_owner
 from main_api.media.models import MediaDeletion, PendingImage
@@ -57,6 +59,9 @@ def pending_images_for_media(*, limit: int, after: int | None = None,
 
 #: How often a long poll looks again while it waits.
 LONG_POLL_INTERVAL_SECONDS = 0.2
+#: Set when this process's server begins to shut down: held long polls answer at once.
+_stop_waiting = threading.Event()
+on_server_shutdown(_stop_waiting.set)
 
 
 def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float,
@@ -67,8 +72,8 @@ def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float,
     only asks whether a row exists; the fair order is worked out once, for the answer."""
     deadline = time.monotonic() + wait
     waiting = _pending(after=after, since=since)
-    while not waiting.exists() and time.monotonic() < deadline:
-        time.sleep(min(LONG_POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
+    while not waiting.exists() and time.monotonic() < deadline and not _stop_waiting.is_set():
+        _stop_waiting.wait(min(LONG_POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
     return list(pending_images_for_media(limit=limit, after=after, since=since))
 
 
@@ -87,10 +92,25 @@ def pending_image_by_media_id(*, media_id: str, user_id: int | None = None) -> P
 
 
 def pending_image_smart_url(image: PendingImage) -> str | None:
-    """The smart URL of a processed (or complete) image, else None."""
+    """The smart URL of a processed (or complete) image, else None; with ``&bg=removed`` for a
+    logo whose owner chose its removed background (a URL of its own, so no cache keeps the
+    other version under it)."""
     if image.is_finished and image.media_id:
-        return smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+        return _image_url(image.media_id, DEFAULT_SIZE, upload_served_background(image))
     return None
+
+
+def uploads_by_smart_url(*, user_id: int, values: set[str]) -> dict[str, PendingImage]:
+    """The user's processed uploads that ``values`` (profile references) name by smart URL
+    (``{SMART_MEDIA_BASE_URL}/{media_id}?...``), by value."""
+    base = settings.SMART_MEDIA_BASE_URL.rstrip("/") + "/"
+    ids = {value[len(base):].split("?", 1)[0]: value for value in values if value.startswith(base)}
+    ids = {media_id: value for media_id, value in ids.items() if is_media_id(media_id)}
+    if not ids:
+        return {}
+    rows = PendingImage.objects.filter(user_id=user_id, media_id__in=ids, status__in=(Status.PROCESSED,
+                                                                                        Status.COMPLETE))
+    return {ids[image.media_id]: image for image in rows if image.media_id}
 
 
 def pending_images_by_path(*, user_id: int, image_paths: set[str]) -> dict[str, PendingImage]:

@@ -519,7 +519,9 @@ def upload_delete(*, image_id: int, user_id: int | None) -> MediaDeletion | None
     ``user_id``: only that user's upload; another's, an unknown id and an upload already
     deleted are a :class:`NotFoundError` (so deleting twice answers 404 the second time).
     """
-    image = _locked(image_id)
+    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    if image is None:
+        raise NotFoundError("no such upload", {"id": image_id})
     if user_id is not None and image.user_id != user_id:
         raise NotFoundError("no such upload", {"id": image_id})
     for handler in _deletion_handlers:

@@ -10,6 +10,7 @@ from main_api.media.selectors import (
     pending_image_smart_url,
     pending_images_by_path,
     upload_stage,
+    uploads_by_smart_url,
     user_pending_images,
 )
 from main_api.users.models import SiteMedia, User, UserProfile, logo_profile_model
@@ -72,6 +73,7 @@ def user_profile_get(*, user: User) -> ProfileView:
     refs = {profile.profile_image_path, profile.header_image_path, logo or "", *(s.media_path for s in sites)}
     refs.discard("")
     by_path = pending_images_by_path(user_id=user.pk, image_paths=refs)
+    by_path.update(uploads_by_smart_url(user_id=user.pk, values=refs - set(by_path)))
 
     def shown(value: str | None) -> str | None:
         if not value:

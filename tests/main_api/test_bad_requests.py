@@ -133,3 +133,16 @@ def test_a_header_the_vm_refuses_is_passed_on_as_its_4xx(live_server, media_vm_p
     # and an ordinary request still goes through to the VM's own JSON 404
     ok = requests.get(f"{live_server.url}/api/images/{MEDIA_ID}?size=detail", timeout=10)
     assert ok.status_code == 404 and ok.json()["message"] == "no such image"
+
+
+def test_a_json_body_over_the_memory_limit_is_a_413_json(live_server, artist):
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE that is not a file upload (a huge JSON bio) is
+    a JSON 413, not a 400 with a logged traceback."""
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=artist).key
+    body = '{"bio": "' + "x" * (3 * 1024 * 1024) + '"}'
+    r = requests.patch(f"{live_server.url}/users/me", data=body, timeout=30,
+                       headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+    assert r.status_code == 413, r.text[:300]
+    assert r.json()["message"] == "request body too large" and r.json()["extra"]["max_bytes"] > 0

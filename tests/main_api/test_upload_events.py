@@ -110,3 +110,11 @@ def test_the_poller_hands_on_an_event_committed_after_a_newer_one_once(artist, m
         return got
 
     assert asyncio.run(scenario()) == [(10, 10), (5, 5)], "the user's queue only, each once"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_the_stream_answers_other_methods_with_a_json_405(method, artist, client):
+    """Not Django's HTML CSRF page: a JSON 405 naming what is allowed."""
+    response = getattr(client, method)("/api/uploads/events", HTTP_AUTHORIZATION=f"Token {artist.pk}")
+    assert response.status_code == 405
+    assert response.json()["extra"]["allowed"] == ["GET", "HEAD", "OPTIONS"] and response["Allow"]

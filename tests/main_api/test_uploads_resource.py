@@ -348,8 +348,13 @@ def test_a_logo_owner_chooses_the_removed_background_and_its_urls_carry_it(artis
     assert body["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail&bg=removed"
     assert {v["url"] for v in body["variants"]} == {f"{SMART}/{MEDIA_ID}?size={s}&bg=removed"
                                                     for s in ("thumbnail", "small", "detail")}
+    # the profile's logo field shows the same URL, before and after the URL replacement
+    assert client_for(artist).get("/users/me").json()["logo_path"] == f"{SMART}/{MEDIA_ID}?size=detail&bg=removed"
+    temp_urls_replace()
+    assert client_for(artist).get("/users/me").json()["logo_path"] == f"{SMART}/{MEDIA_ID}?size=detail&bg=removed"
     back = client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "original"}, format="json").json()
     assert (back["background"], back["smart_url"]) == ("original", f"{SMART}/{MEDIA_ID}?size=detail")
+    assert client_for(artist).get("/users/me").json()["logo_path"] == f"{SMART}/{MEDIA_ID}?size=detail"
 
 
 @pytest.mark.parametrize("body", [{"background": "transparent"}, {}, {"background": None}])
