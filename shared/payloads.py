@@ -24,6 +24,9 @@ class PendingImagePayload(TypedDict):
     #: Whether the owner keeps the GPS position of their photos; absent (an older main API):
     #: false, and the media VM stores no position.
     keep_location: NotRequired[bool]
+    #: When a retry put the row back in the queue (ISO 8601), null for its first round; the
+    #: media VM takes a row it failed up again only for a later round than the one it did.
+    queued_at: NotRequired[str | None]
 
 
 class PendingListPayload(TypedDict):

@@ -85,7 +85,7 @@ class PendingImagesApi(MediaKeyApi):
             model = PendingImage
             fields = (
                 "id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at",
-                "request_id", "keep_location",
+                "request_id", "keep_location", "queued_at",
             )
 
         def get_keep_location(self, image: PendingImage) -> bool:

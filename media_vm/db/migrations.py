@@ -86,9 +86,15 @@ def _migration_6(conn: Connection) -> None:
         conn.execute(processing_checklist.insert(), rows)
 
 
+def _migration_7(conn: Connection) -> None:
+    """``media_files.queued_at``: the main API's retry time of the round registered, so that a
+    listing in flight while the worker gave an image up does not take it up again."""
+    _add_columns(conn, "media_files", {"queued_at": String(40)})
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
-    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6,
+    _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
 )
 
 

@@ -34,17 +34,26 @@ from shared.naming import new_media_id
 class QueueRecords(RecordsBase):
     def register(self, item: dict[str, Any]) -> bool:
         """Record a pending image from the main API once; True when it is new here (or taken
-        up again: a row this VM failed and reported that ops have since put back to pending)."""
+        up again: a row this VM failed and reported that ops or its owner have since put back
+        to pending).
+
+        A failed row is taken up again only when the listing says it was put back since the
+        round this VM processed: its ``queued_at`` (the main API's time of the retry) differs
+        from the one the row was registered with. A listing asked for while this VM was giving
+        the image up (a poll in flight) names the same round and changes nothing. From a main
+        API that does not send ``queued_at``, a failed row listed as pending is taken up again."""
         now = utcnow()
+        queued_at = str(item["queued_at"]) if item.get("queued_at") else None
         with self.engine.begin() as conn:
             exists = conn.execute(
-                select(media_files.c.id, media_files.c.status, media_files.c.reported)
+                select(media_files.c.id, media_files.c.status, media_files.c.reported, media_files.c.queued_at)
                 .where(media_files.c.main_api_id == int(item["id"]))
             ).first()
             if exists:
-                if exists.status == JobStatus.FAILED.value and exists.reported:
+                put_back = "queued_at" not in item or (queued_at is not None and queued_at != exists.queued_at)
+                if exists.status == JobStatus.FAILED.value and exists.reported and put_back:
                     return self._requeue(conn, exists.id, now, item.get("request_id"),
-                                         bool(item.get("keep_location", False)))
+                                         bool(item.get("keep_location", False)), queued_at)
                 return False
         try:
             with self.engine.begin() as conn:
@@ -59,6 +68,7 @@ class QueueRecords(RecordsBase):
                         mime_type=str(item.get("mime_type") or "")[:50],
                         request_id=str(item.get("request_id") or "")[:64] or None,
                         keep_location=bool(item.get("keep_location", False)),
+                        queued_at=queued_at,
                         status=JobStatus.QUEUED.value,
                         reported=False,
                         has_alpha=False,
@@ -79,7 +89,8 @@ class QueueRecords(RecordsBase):
             # another worker registered it between our check and our insert
             return False
 
-    def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None, keep_location: bool) -> bool:
+    def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None, keep_location: bool,
+                 queued_at: str | None) -> bool:
         """A failed image listed as pending again: every step from scratch, a fresh media id."""
         changed = conn.execute(
             update(media_files).where(and_(media_files.c.id == file_id,
@@ -87,7 +98,7 @@ class QueueRecords(RecordsBase):
             .values(status=JobStatus.QUEUED.value, reported=False, failure_reason=None, media_id=new_media_id(),
                     bulk_path=None, next_attempt_at=None, lease_owner=None, lease_expires_at=None,
                     claim_token=None, updated_at=now, request_id=str(request_id or "")[:64] or None,
-                    keep_location=keep_location)
+                    keep_location=keep_location, queued_at=queued_at)
         ).rowcount
         if changed:
             conn.execute(update(processing_checklist).where(processing_checklist.c.media_file_id == file_id)

@@ -41,6 +41,9 @@ media_files = Table(
     # the owner keeps the GPS position of their photos (pending list's keep_location); when
     # false the analysis is stored without one
     Column("keep_location", Boolean, nullable=False, default=False, server_default=false()),
+    # the main API's queued_at of the round registered (its retry time, as it sent it): a failed
+    # row is taken up again only for a later round (queue.register)
+    Column("queued_at", String(40)),
     Column("status", String(20), nullable=False, index=True),
     Column("bulk_path", String(500)),
     Column("width", Integer),

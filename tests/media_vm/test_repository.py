@@ -103,6 +103,26 @@ def test_migrations_5_and_6_keep_location_and_the_thumbnail_step_for_a_database_
     engine.dispose()
 
 
+def test_a_failed_image_is_taken_up_again_only_for_a_later_round(repo):
+    """A listing asked for while the worker was giving the image up names the round it failed
+    (same queued_at): nothing happens. A retry's listing (a new queued_at) takes it up again,
+    once. A main API that sends no queued_at keeps the old rule: listed pending, taken up."""
+    repo.register(item(1, queued_at=None))
+    claim = repo.claim_next("w")
+    repo.fail(claim, "broken")
+    repo.mark_reported(claim.media_file_id)
+    assert repo.register(item(1, queued_at=None)) is False, "a stale listing of the same round"
+    assert repo.by_main_api_id(1)["status"] == "failed"
+    retried = "2026-11-30T10:00:00.000001Z"
+    assert repo.register(item(1, queued_at=retried)) is True
+    assert repo.register(item(1, queued_at=retried)) is False
+    claim = repo.claim_next("w")
+    repo.fail(claim, "broken again")
+    repo.mark_reported(claim.media_file_id)
+    assert repo.register(item(1, queued_at=retried)) is False, "the round it just failed"
+    assert repo.register(item(1)) is True, "an older main API: listed pending means put back"
+
+
 def test_the_upload_request_id_is_kept_with_the_row_and_renewed_on_requeue(repo):
     repo.register(item(1, request_id="first-upload"))
     assert repo.by_main_api_id(1)["request_id"] == "first-upload"
