@@ -46,6 +46,8 @@ T = TypeVar("T")
 
 #: Events one poll reads at most (the next poll goes on from there at once).
 POLL_BATCH = 500
+#: Seconds between two checks that the users of the open streams still have an active account.
+USER_CHECK_SECONDS = 15.0
 #: The ``retry:`` (ms) an ``EventSource`` waits before reconnecting after a drop.
 RECONNECT_MS = 2000
 
@@ -82,6 +84,18 @@ class EventHub:
         self.redis_connected = False
         self.seen: OrderedDict[int, None] = OrderedDict()
         self._tasks: list[asyncio.Task[None]] = []
+
+    async def end_streams_of_gone_users(self) -> int:
+        """End the streams of users whose account is gone or inactive (one query for all the
+        process's streams); the number of streams ended."""
+        subscribed = set(self.queues)
+        alive = await _in_thread(events.active_user_ids)(subscribed)
+        ended = 0
+        for user_id in subscribed - alive:
+            for queue in list(self.queues.get(user_id, ())):
+                queue.put_nowait(None)
+                ended += 1
+        return ended
 
     def close(self) -> None:
         """End every open stream (the server is shutting down): their clients reconnect, to
@@ -125,6 +139,8 @@ class EventHub:
                 self._tasks[1] = asyncio.ensure_future(self._listen_forever())
 
     async def _poll_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_user_check = loop.time() + USER_CHECK_SECONDS
         while True:
             interval = float(settings.UPLOAD_EVENTS_POLL_SECONDS)
             if self.redis_connected:
@@ -138,6 +154,9 @@ class EventHub:
                 continue
             try:
                 await self.poll_once()
+                if loop.time() >= next_user_check:
+                    next_user_check = loop.time() + USER_CHECK_SECONDS
+                    await self.end_streams_of_gone_users()
             except Exception:  # noqa: BLE001 - e.g. the database away for a moment: try again later
                 log.exception("upload events: the poller failed; trying again")
                 await asyncio.sleep(1.0)

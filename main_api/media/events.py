@@ -105,6 +105,16 @@ def upload_events_recent(*, after: int, lookback_seconds: float, user_ids: set[i
     return list(rows.order_by("pk")[:limit])
 
 
+def active_user_ids(user_ids: set[int]) -> set[int]:
+    """Which of ``user_ids`` still belong to an active account (one query): the streams of the
+    others are ended (an erased or deactivated account)."""
+    from django.contrib.auth import get_user_model
+
+    if not user_ids:
+        return set()
+    return set(get_user_model().objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+
+
 def upload_events_last_id() -> int:
     """The id of the newest event (0 when there is none): where a poller starts."""
     return UploadEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0

@@ -118,3 +118,22 @@ def test_the_stream_answers_other_methods_with_a_json_405(method, artist, client
     response = getattr(client, method)("/api/uploads/events", HTTP_AUTHORIZATION=f"Token {artist.pk}")
     assert response.status_code == 405
     assert response.json()["extra"]["allowed"] == ["GET", "HEAD", "OPTIONS"] and response["Allow"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_streams_of_an_erased_or_deactivated_account_are_ended(artist, make_user):
+    from main_api.media.event_stream import EventHub
+
+    other, kept = make_user("artist"), make_user("artist")
+
+    async def scenario() -> tuple[int, list[object], list[object]]:
+        hub = EventHub()
+        gone, off, alive = await hub.subscribe(artist.pk), await hub.subscribe(other.pk), await hub.subscribe(kept.pk)
+        await sync_to_async(type(artist).objects.filter(pk=artist.pk).delete)()
+        await sync_to_async(type(other).objects.filter(pk=other.pk).update)(is_active=False)
+        ended = await hub.end_streams_of_gone_users()
+        return ended, [gone.get_nowait(), off.get_nowait()], [alive.qsize()]
+
+    ended, ends, untouched = asyncio.run(scenario())
+    assert ended == 2 and ends == [None, None], "each ended stream gets the end of stream"
+    assert untouched == [0]
