@@ -288,8 +288,8 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
         sent: OrderedDict[int, None] = OrderedDict()  # ids sent, to skip repeats (replay, look-back)
 
         def mark(row: Any) -> bool:
-            if row.pk in sent:
-                return False
+            if row.pk in sent or (after is not None and row.pk <= after):
+                return False  # sent already, or the client said it has it (Last-Event-ID)
             sent[row.pk] = None
             while len(sent) > EventHub.SEEN_IDS:
                 sent.popitem(last=False)
