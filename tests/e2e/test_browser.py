@@ -197,7 +197,14 @@ def test_a_failed_upload_shows_its_reason_and_retry_works(system: System, browse
     assert r.status_code == 200, r.text
     wait_until(lambda: state_of(browser, upload_id) == "failed", timeout=20, what="the failed state, live")
     card = by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]')
-    reason = card.find_element("css selector", ".si-reason").text
+
+    def reason_shown() -> str:
+        try:  # inside the component, which may re-render as an event arrives: find it afresh
+            return str(by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"] .si-reason').text)
+        except Exception:  # noqa: BLE001
+            return ""
+
+    reason = wait_until(reason_shown, timeout=20, what="the failure reason")
     assert reason and "decode failed" not in reason  # in words for the user, not the VM's log text
     retry = card.find_element("css selector", 'form[data-action="retry"] button')
     assert retry.is_displayed()
@@ -277,8 +284,18 @@ def test_the_logo_toggle_switches_to_the_transparent_version(system: System, bro
                      timeout=30)
     assert r.json()["background"] == "removed"
     # the analysis panel opens with the keyboard-reachable <summary>, with brand colours for a logo
-    card.find_element("css selector", "summary").click()
-    assert "Brand colours" in card.find_element("css selector", ".si-analysis").text
+    # (the component may re-render once more as the last event of the change arrives: find again)
+    def panel_open() -> bool:
+        try:
+            found = by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]')
+            summary = found.find_element("css selector", "summary")
+            if summary.find_element("xpath", "..").get_attribute("open") is None:
+                summary.click()
+            return "Brand colours" in found.find_element("css selector", ".si-analysis").text
+        except Exception:  # noqa: BLE001 - re-rendered meanwhile
+            return False
+
+    wait_until(panel_open, timeout=20, what="the analysis panel with the logo's brand colours")
 
 
 def screenshot(driver: Any, name: str, tmp: Path) -> None:

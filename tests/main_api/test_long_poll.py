@@ -24,7 +24,7 @@ def test_after_lists_only_newer_rows(artist, temp_dir):
 
 def test_wait_returns_empty_after_the_wait_when_nothing_comes(monkeypatch, db):
     looks = []
-    monkeypatch.setattr(selectors.time, "sleep", lambda s: looks.append(s))
+    monkeypatch.setattr(selectors._stop_waiting, "wait", lambda s: looks.append(s))  # the wait between looks
     clock = iter(range(0, 1000))
     monkeypatch.setattr(selectors.time, "monotonic", lambda: next(clock) * 0.2)
     body = media_client().get("/api/media/pending/all?wait=2").json()
