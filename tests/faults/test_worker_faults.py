@@ -126,6 +126,8 @@ def test_media_db_outage_the_worker_waits_and_resumes(fresh_system, tmp_path, pr
         wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120,
                    what="the image to finish after the outage")
         assert worker.poll() is None
+        # the VM marks its row done just after the main API acknowledged the callback
+        wait_until(lambda: system.media_rows()[0]["status"] == "done", timeout=30, what="the VM's row done")
         rows = system.media_rows()
         assert len(rows) == 1 and rows[0]["status"] == "done"
         assert "OperationalError" in system.log("worker")
