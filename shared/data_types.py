@@ -13,6 +13,9 @@ class DataType(str, Enum):
     EVENT = "event"
     LOGO = "logo"
     SITES = "sites"
+    #: An artwork's image (``/api/artworks``): made in :data:`shared.sizes.ARTWORK_SIZES`, its
+    #: display size watermarked with the artist's username.
+    ARTWORK = "artwork"
 
 
 #: Multipart field of ``PATCH /users/me`` -> the data type of the image it carries.
@@ -25,7 +28,19 @@ UPLOAD_FIELDS: dict[str, DataType] = {
     "event_image": DataType.EVENT,
 }
 
+#: Upload fields of the other endpoints (not ``PATCH /users/me``) -> the data type.
+OTHER_UPLOAD_FIELDS: dict[str, DataType] = {
+    "artwork": DataType.ARTWORK,
+}
+
+#: Every upload field any endpoint records on ``pending_images.field``.
+ALL_UPLOAD_FIELDS: dict[str, DataType] = {**UPLOAD_FIELDS, **OTHER_UPLOAD_FIELDS}
+
 
 def temp_subdir(data_type: DataType) -> str:
     """Folder under ``TEMP_IMAGES_DIR`` where an upload of this type waits."""
-    return "sites" if data_type is DataType.SITES else "profiles"
+    if data_type is DataType.SITES:
+        return "sites"
+    if data_type is DataType.ARTWORK:
+        return "artworks"
+    return "profiles"

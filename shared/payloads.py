@@ -27,6 +27,9 @@ class PendingImagePayload(TypedDict):
     #: When a retry put the row back in the queue (ISO 8601), null for its first round; the
     #: media VM takes a row it failed up again only for a later round than the one it did.
     queued_at: NotRequired[str | None]
+    #: The text the media VM draws on the sizes of ``shared.sizes.WATERMARKED_SIZES`` (the
+    #: artist's username, for ``data_type`` ``artwork``); absent or null: no watermark.
+    watermark: NotRequired[str | None]
 
 
 class PendingListPayload(TypedDict):

@@ -28,8 +28,29 @@ SIZES: tuple[Size, ...] = (
     Size("header", 1920, 640, Fit.CROP),
     Size("zoom", 2560, 2560, Fit.INSIDE),
 )
-SIZES_BY_NAME: dict[str, Size] = {s.name: s for s in SIZES}
 DEFAULT_SIZE = "detail"
+
+#: The sizes of an artwork's image (``DataType.ARTWORK``), smallest first: ``icon`` for
+#: avatars and lists, ``thumbnail`` (the contract's) for grids, ``display`` for the detail page.
+ICON = Size("icon", 128, 128, Fit.CROP)
+DISPLAY = Size("display", 1200, 1200, Fit.INSIDE)
+ARTWORK_SIZES: tuple[Size, ...] = (ICON, SIZES[0], DISPLAY)
+#: Sizes that carry the owner's watermark (``watermark`` of the pending list) in every format.
+#: An artwork has no unwatermarked size larger than ``grid``, so the nearest-size fallback can
+#: never lead a public request to one.
+WATERMARKED_SIZES: frozenset[str] = frozenset({"display"})
+
+#: Every size name either service knows, smallest box first (ties: contract sizes first).
+ALL_SIZES: tuple[Size, ...] = tuple(
+    sorted({s.name: s for s in (*SIZES, *ARTWORK_SIZES)}.values(), key=lambda s: s.width * s.height)
+)
+SIZES_BY_NAME: dict[str, Size] = {s.name: s for s in ALL_SIZES}
+
+
+def sizes_for(data_type: str) -> tuple[Size, ...]:
+    """The sizes the media VM makes for an image of ``data_type`` (a ``DataType`` value),
+    smallest first: :data:`ARTWORK_SIZES` for artworks, the contract's six otherwise."""
+    return ARTWORK_SIZES if str(getattr(data_type, "value", data_type)) == "artwork" else SIZES
 
 
 class ImageFormat(str, Enum):
@@ -55,7 +76,9 @@ BACKGROUNDS: tuple[str, ...] = ("original", "removed")
 
 
 def nearest_size(wanted: str, available: set[str] | list[str]) -> str | None:
-    """The available size closest in area to ``wanted`` (ties go to the larger one)."""
+    """The available size closest in area to ``wanted`` (ties go to the larger one); only
+    sizes the image has are candidates, so an artwork (``ARTWORK_SIZES``) never falls back to
+    a size it was not made in. None when ``available`` is empty."""
     if not available:
         return None
     if wanted in available:
