@@ -24,6 +24,7 @@ class PendingImage(models.Model):
         EVENT = DataType.EVENT.value, "Event"
         LOGO = DataType.LOGO.value, "Logo"
         SITES = DataType.SITES.value, "Sites"
+        ARTWORK = DataType.ARTWORK.value, "Artwork"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_images")
     #: ``/temp_images/{profiles|sites}/{name}``: the URL path of the temp original.

@@ -35,6 +35,11 @@ class UserProfile(models.Model):
     header_image_path = models.CharField(max_length=IMAGE_REF_LENGTH, blank=True, default="")
     #: keep the GPS position a photo's EXIF carries (off: it is dropped when the analysis arrives)
     keep_location = models.BooleanField(default=False)
+    #: How many artworks the user may have (``/api/artworks``); empty: the ``ARTWORK_LIMIT``
+    #: setting. Changed by ops in the admin.
+    artwork_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Most artworks this user may have; empty: the ARTWORK_LIMIT setting."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
