@@ -53,6 +53,12 @@ def sizes_for(data_type: str) -> tuple[Size, ...]:
     return ARTWORK_SIZES if str(getattr(data_type, "value", data_type)) == "artwork" else SIZES
 
 
+def default_size_for(data_type: str) -> str:
+    """The size an image of ``data_type``'s smart URL names: ``display`` for an artwork,
+    :data:`DEFAULT_SIZE` (``detail``) otherwise."""
+    return DISPLAY.name if sizes_for(data_type) is ARTWORK_SIZES else DEFAULT_SIZE
+
+
 class ImageFormat(str, Enum):
     AVIF = "avif"
     WEBP = "webp"

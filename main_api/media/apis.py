@@ -80,13 +80,21 @@ class PendingImagesApi(MediaKeyApi):
         keep_location = serializers.SerializerMethodField(
             help_text="whether the owner keeps the GPS position of their photos (profile keep_location): "
             "when false the media VM stores no position at all")
+        watermark = serializers.SerializerMethodField(
+            help_text="for an artwork (data_type artwork): the owner's username, which the media VM draws on "
+            "the watermarked sizes (display); null for every other data type")
 
         class Meta:
             model = PendingImage
             fields = (
                 "id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at",
-                "request_id", "keep_location", "queued_at",
+                "request_id", "keep_location", "queued_at", "watermark",
             )
+
+        def get_watermark(self, image: PendingImage) -> str | None:
+            if image.data_type != PendingImage.DataTypes.ARTWORK:
+                return None
+            return selectors.upload_owner_name(image)
 
         def get_keep_location(self, image: PendingImage) -> bool:
             kept: dict[int, bool] = self.context.setdefault("keep_location", {})

@@ -24,7 +24,7 @@ from main_api.media.models import MediaDeletion, PendingImage
 from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar_get
 from shared.naming import is_media_id
 from shared.payloads import smart_url
-from shared.sizes import DEFAULT_SIZE, SIZES, SIZES_BY_NAME, ImageFormat
+from shared.sizes import ALL_SIZES, SIZES_BY_NAME, ImageFormat, default_size_for
 from shared.statuses import UploadStage
 
 Status = PendingImage.Status
@@ -96,7 +96,7 @@ def pending_image_smart_url(image: PendingImage) -> str | None:
     logo whose owner chose its removed background (a URL of its own, so no cache keeps the
     other version under it)."""
     if image.is_finished and image.media_id:
-        return _image_url(image.media_id, DEFAULT_SIZE, upload_served_background(image))
+        return _image_url(image.media_id, default_size_for(image.data_type), upload_served_background(image))
     return None
 
 
@@ -408,6 +408,13 @@ def upload_duplicate_find(*, user_id: int, sha256: str, data_type: str) -> Pendi
     ).order_by("-pk").first())
 
 
+def upload_owner_name(image: PendingImage) -> str:
+    """The username of ``image``'s owner (an artwork's watermark)."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.values_list("username", flat=True).get(pk=image.user_id)
+
+
 def upload_reference_value(image: PendingImage) -> str:
     """What a profile field refers to ``image`` (not a duplicate) by: its smart URL once it is
     complete, else its temp path (the URL replacement rewrites that when it completes)."""
@@ -492,7 +499,7 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
     if not by_size:  # an older VM: the sizes without their pixels
         by_size = {size: {"size": size, "width": None, "height": None, "formats": list(image.formats_available)}
                    for size in image.sizes_available if size in SIZES_BY_NAME}
-    order = {size.name: n for n, size in enumerate(SIZES)}
+    order = {size.name: n for n, size in enumerate(ALL_SIZES)}
     entries = sorted(by_size.values(), key=lambda e: (e["width"] or 0, order[e["size"]]))
     for entry in entries:
         entry["formats"] = [f.value for f in ImageFormat if f.value in entry["formats"]]
@@ -545,7 +552,7 @@ def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
         "processed_at": image.processed_at,
         "media_id": media_id,
         "thumbnail_url": _image_url(media_id, "thumbnail", served) if media_id else None,
-        "smart_url": _image_url(image.media_id, DEFAULT_SIZE, served)
+        "smart_url": _image_url(image.media_id, default_size_for(image.data_type), served)
         if image.is_finished and image.media_id else None,
         "width": _positive_int((analysis or {}).get("width")),
         "height": _positive_int((analysis or {}).get("height")),

@@ -55,7 +55,7 @@ from django.core import checks
 from django.core.files.uploadhandler import FileUploadHandler
 
 from main_api.common.exceptions import ApplicationError, InvalidImage, UploadTooLarge
-from shared.data_types import UPLOAD_FIELDS, DataType
+from shared.data_types import ALL_UPLOAD_FIELDS, UPLOAD_FIELDS, DataType
 from shared.naming import ACCEPTED_TYPES
 
 # --- 1. size, while the body is read -----------------------------------------------------------
@@ -181,7 +181,8 @@ def original_name_clean(name: str | None) -> str:
 
 
 def upload_check(*, field: str, file: IO[bytes], name: str | None = None, sha256: str | None = None) -> CheckedUpload:
-    """Validate one upload of form field ``field`` (one of ``UPLOAD_FIELDS``) by its content.
+    """Validate one upload of form field ``field`` (one of ``ALL_UPLOAD_FIELDS``: the fields of
+    ``PATCH /users/me`` and ``artwork``, the image of ``POST /api/artworks``) by its content.
     ``sha256``: the digest :class:`SizeLimitUploadHandler` computed while the file streamed in;
     when None (a file that did not come through it) it is computed here.
 
@@ -194,7 +195,7 @@ def upload_check(*, field: str, file: IO[bytes], name: str | None = None, sha256
         file.seek(0)
     return CheckedUpload(
         field=field,
-        data_type=UPLOAD_FIELDS[field],
+        data_type=ALL_UPLOAD_FIELDS[field],
         file=file,
         original_name=original_name_clean(name),
         image=image,
