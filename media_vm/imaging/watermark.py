@@ -129,7 +129,10 @@ def _draw(image: pyvips.Image, markup: str) -> pyvips.Image:
     shadow = _solid(halo, (0, 0, 0), HALO_OPACITY)
     letters = _solid(mask, (255, 255, 255), TEXT_OPACITY)
     marked = patch.composite([shadow, letters], ["over", "over"], compositing_space="srgb")
-    marked = marked.extract_band(0, n=image.bands).cast("uchar").copy(interpretation="srgb")
+    marked = marked.extract_band(0, n=image.bands).cast("uchar")
+    # where neither layer has ink the pixel stays as it was (composite would zero the hidden
+    # colour of a fully transparent one)
+    marked = (halo > 0).ifthenelse(marked, patch).copy(interpretation="srgb")
     return image.insert(marked, left, top)
 
 
