@@ -35,8 +35,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@
 
 install: $(VENV)/.installed
+	@$(FONTS_INSTALL)
 install-dev: $(VENV)/.installed-dev
+	@$(FONTS_INSTALL)
 	$(if $(MYSQL_EXTRA),@$(MYSQL_EXTRA_INSTALL))
+
+# DejaVu Sans Bold draws the artwork watermark (media_vm/imaging/watermark.py): installed with apt where missing
+define FONTS_INSTALL
+fc-list 2>/dev/null | grep -q 'DejaVuSans-Bold' || \
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-dejavu-core >/dev/null) || \
+  echo "fonts-dejavu-core could not be installed: the artwork watermark falls back to another font"
+endef
 
 # mysqlclient builds against libmariadb-dev, found by pkg-config: installed with apt where missing
 define MYSQL_EXTRA_INSTALL

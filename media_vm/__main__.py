@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from shared.data_types import DataType
+
 
 def _settings():  # type: ignore[no-untyped-def]
     from media_vm.config import Settings
@@ -70,7 +72,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     from media_vm.imaging.cli import process_command
 
     configure_libvips()
-    return process_command([Path(f) for f in args.files], Path(args.out), data_type=args.data_type)
+    return process_command([Path(f) for f in args.files], Path(args.out), data_type=args.data_type,
+                           watermark=args.watermark)
 
 
 def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
@@ -135,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("process", help="run the pipeline on local files (no API involved)")
     p.add_argument("files", nargs="+")
     p.add_argument("--out", default="var/process-out", help="output folder (default: %(default)s)")
-    p.add_argument("--data-type", default="product", choices=["product", "profile", "event", "logo", "sites"])
+    p.add_argument("--data-type", default="product", choices=[t.value for t in DataType],
+                   help="decides the sizes made (artwork: icon, thumbnail, display) (default: %(default)s)")
+    p.add_argument("--watermark", default=None,
+                   help="text drawn on the watermarked sizes (an artwork's display) (default: none)")
     p.set_defaults(func=cmd_process)
 
     p = sub.add_parser("copy-to-bucket", help="copy a local bulk/ and library/ tree into the S3 bucket")

@@ -21,9 +21,9 @@ from media_vm.api_client import MainAPIClient
 from media_vm.checklist import JobStatus
 from media_vm.db import Claim, Repository
 from media_vm.exceptions import MainAPIError
+from media_vm.imaging.sizing import size_order
 from media_vm.logging_setup import job_context
 from shared.payloads import CompletePayload
-from shared.sizes import SIZES
 from shared.statuses import UploadStage
 
 log = logging.getLogger(__name__)
@@ -45,18 +45,19 @@ class Reporter:
     def complete_payload(self, row: RowMapping) -> CompletePayload:
         """The rich payload of ``POST /api/media/complete/{id}`` for a processed image (its
         ``media_files`` row): permanent URL, formats and sizes available, the analysis, and
-        every variant with its real pixel size (smallest size first, then format and bg)."""
+        every variant with its real pixel size (in the data type's order of sizes, smallest first,
+        then format and bg)."""
         variants = self.repo.variants(row["media_id"])
         analysis = self.repo.analysis(row["id"]) or {}
         present = {v["size"] for v in variants}
-        order = {s.name: n for n, s in enumerate(SIZES)}
+        order = size_order(row["data_type"])
         return {
             "media_id": row["media_id"],
             "permanent_url": f"{self.public_url}/serve/{row['media_id']}",
             "processing_complete": True,
             "ai_enhanced": bool(analysis),
             "formats_available": sorted({v["format"] for v in variants}),
-            "sizes_available": [s.name for s in SIZES if s.name in present],
+            "sizes_available": sorted(present, key=lambda name: order.get(name, len(order))),
             "ai_analysis": analysis,
             "variants": [
                 {"size": v["size"], "format": v["format"], "bg": v["bg"], "width": int(v["width"]),

@@ -92,9 +92,17 @@ def _migration_7(conn: Connection) -> None:
     _add_columns(conn, "media_files", {"queued_at": String(40)})
 
 
+def _migration_8(conn: Connection) -> None:
+    """``media_files.watermark``: the text the variants of ``shared.sizes.WATERMARKED_SIZES``
+    carry (the pending list's ``watermark``, an artwork's artist), kept with the row so that every
+    step, a retry and the healer's re-run draw the same one. Rows from before it: NULL, none."""
+    _add_columns(conn, "media_files", {"watermark": String(255)})
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
+    _migration_8,
 )
 
 

@@ -31,6 +31,12 @@ from media_vm.db.schema import media_files, processing_checklist, worker_heartbe
 from shared.naming import new_media_id
 
 
+def _watermark(item: dict[str, Any]) -> str | None:
+    """The pending item's ``watermark`` (absent, null or empty: None), at most the column's 255."""
+    text = item.get("watermark")
+    return str(text)[:255] if text else None
+
+
 class QueueRecords(RecordsBase):
     def register(self, item: dict[str, Any]) -> bool:
         """Record a pending image from the main API once; True when it is new here (or taken
@@ -53,7 +59,8 @@ class QueueRecords(RecordsBase):
                 put_back = "queued_at" not in item or (queued_at is not None and queued_at != exists.queued_at)
                 if exists.status == JobStatus.FAILED.value and exists.reported and put_back:
                     return self._requeue(conn, exists.id, now, item.get("request_id"),
-                                         bool(item.get("keep_location", False)), queued_at)
+                                         bool(item.get("keep_location", False)), queued_at,
+                                         _watermark(item))
                 return False
         try:
             with self.engine.begin() as conn:
@@ -69,6 +76,7 @@ class QueueRecords(RecordsBase):
                         request_id=str(item.get("request_id") or "")[:64] or None,
                         keep_location=bool(item.get("keep_location", False)),
                         queued_at=queued_at,
+                        watermark=_watermark(item),
                         status=JobStatus.QUEUED.value,
                         reported=False,
                         has_alpha=False,
@@ -90,7 +98,7 @@ class QueueRecords(RecordsBase):
             return False
 
     def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None, keep_location: bool,
-                 queued_at: str | None) -> bool:
+                 queued_at: str | None, watermark: str | None) -> bool:
         """A failed image listed as pending again: every step from scratch, a fresh media id."""
         changed = conn.execute(
             update(media_files).where(and_(media_files.c.id == file_id,
@@ -98,7 +106,7 @@ class QueueRecords(RecordsBase):
             .values(status=JobStatus.QUEUED.value, reported=False, failure_reason=None, media_id=new_media_id(),
                     bulk_path=None, next_attempt_at=None, lease_owner=None, lease_expires_at=None,
                     claim_token=None, updated_at=now, request_id=str(request_id or "")[:64] or None,
-                    keep_location=keep_location, queued_at=queued_at)
+                    keep_location=keep_location, queued_at=queued_at, watermark=watermark)
         ).rowcount
         if changed:
             conn.execute(update(processing_checklist).where(processing_checklist.c.media_file_id == file_id)

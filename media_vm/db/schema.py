@@ -44,6 +44,9 @@ media_files = Table(
     # the main API's queued_at of the round registered (its retry time, as it sent it): a failed
     # row is taken up again only for a later round (queue.register)
     Column("queued_at", String(40)),
+    # the text drawn on the sizes of shared.sizes.WATERMARKED_SIZES (pending list's watermark:
+    # the artist's username for an artwork); NULL: no watermark
+    Column("watermark", String(255)),
     Column("status", String(20), nullable=False, index=True),
     Column("bulk_path", String(500)),
     Column("width", Integer),

@@ -15,13 +15,16 @@ from typing import Any, TextIO
 from media_vm.exceptions import ImageProcessingError, ImageRejected
 from media_vm.imaging.analysis import analyse_file
 from media_vm.imaging.cropping import crop_focus
+from media_vm.imaging.sizing import size_order
 from media_vm.imaging.variants import make_variants
 from shared.data_types import DataType
-from shared.sizes import SIZES
 
 
-def process_command(files: list[Path], out: Path, data_type: str = "product", *, stdout: TextIO | None = None) -> int:
-    """Analyse and make the variants of each file into ``out/<file stem>/``.
+def process_command(files: list[Path], out: Path, data_type: str = "product", *, watermark: str | None = None,
+                    stdout: TextIO | None = None) -> int:
+    """Analyse and make the variants of each file into ``out/<file stem>/``: the sizes of
+    ``data_type`` (``shared.sizes.sizes_for``), those of ``WATERMARKED_SIZES`` marked with
+    ``watermark`` when given.
 
     Prints one line per file (dimensions, sizes, formats, milliseconds) and then a JSON
     summary. Returns 1 if any file was rejected or failed (its reason is printed), 2 for a
@@ -35,7 +38,7 @@ def process_command(files: list[Path], out: Path, data_type: str = "product", *,
         print(f"unknown data type {data_type!r} (choose from {choices})", file=stream)
         return 2
 
-    results = [_process_one(Path(f), Path(out), kind, stream) for f in files]
+    results = [_process_one(Path(f), Path(out), kind, stream, watermark) for f in files]
     summary = {
         "data_type": kind.value,
         "out": str(out),
@@ -48,13 +51,15 @@ def process_command(files: list[Path], out: Path, data_type: str = "product", *,
     return 0 if summary["processed"] == len(results) else 1
 
 
-def _process_one(path: Path, out: Path, data_type: DataType, stream: TextIO) -> dict[str, Any]:
+def _process_one(path: Path, out: Path, data_type: DataType, stream: TextIO,
+                 watermark: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     result: dict[str, Any] = {"file": str(path)}
     try:
         analysis = analyse_file(path, data_type=data_type)
         variants = make_variants(
-            path, out / path.stem, stem=_safe_stem(path.stem), data_type=data_type, focus=crop_focus(analysis)
+            path, out / path.stem, stem=_safe_stem(path.stem), data_type=data_type, focus=crop_focus(analysis),
+            watermark=watermark,
         )
     except ImageRejected as e:
         result.update(status="rejected", reason=str(e), ms=_ms(started))
@@ -65,8 +70,7 @@ def _process_one(path: Path, out: Path, data_type: DataType, stream: TextIO) -> 
         print(f"{path}: failed: {e}", file=stream)
         return result
     ms = _ms(started)
-    order = [s.name for s in SIZES]
-    sizes = sorted({v.size for v in variants}, key=order.index)
+    sizes = sorted({v.size for v in variants}, key=size_order(data_type).__getitem__)
     formats = sorted({v.format for v in variants})
     total = sum(v.bytes for v in variants)
     nobg = any(v.bg == "removed" for v in variants)

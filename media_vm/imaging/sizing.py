@@ -9,7 +9,16 @@ from __future__ import annotations
 
 import math
 
-from shared.sizes import SIZES, Fit, Size
+from shared.sizes import ALL_SIZES, Fit, Size, sizes_for
+
+
+def size_order(data_type: str) -> dict[str, int]:
+    """``{size name: rank}`` to list sizes in: the data type's own (``shared.sizes.sizes_for``,
+    smallest first: the contract's six keep their order, header before zoom), then any other
+    known size (``ALL_SIZES``), so a size the data type no longer makes still sorts."""
+    names = [s.name for s in sizes_for(data_type)]
+    names += [s.name for s in ALL_SIZES if s.name not in names]
+    return {name: rank for rank, name in enumerate(names)}
 
 
 def output_dims(size: Size, width: int, height: int) -> tuple[int, int]:
@@ -42,7 +51,7 @@ def source_scale(size: Size, width: int, height: int) -> float:
     return min(1.0, cover_scale(output_dims(size, width, height), width, height))
 
 
-def decode_box(width: int, height: int, sizes: tuple[Size, ...] = SIZES) -> tuple[int, int]:
+def decode_box(width: int, height: int, sizes: tuple[Size, ...] = ALL_SIZES) -> tuple[int, int]:
     """The box to shrink-on-load into so that every size in ``sizes`` can be cut without enlarging.
 
     It is the original scaled by the largest scale any size needs (capped at 1), rounded up.

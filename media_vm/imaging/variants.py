@@ -22,14 +22,14 @@ from media_vm.imaging.background import assess_background, remove_background
 from media_vm.imaging.encoding import REMOVED_BG_FORMATS, encode, formats_for
 from media_vm.imaging.loading import decode, error_detail, probe
 from media_vm.imaging.resizing import render_size
-from media_vm.imaging.sizing import decode_box
+from media_vm.imaging.sizing import decode_box, size_order
+from media_vm.imaging.watermark import apply_watermark
 from shared.data_types import DataType
-from shared.sizes import SIZES, ImageFormat, Size
+from shared.sizes import WATERMARKED_SIZES, ImageFormat, Size, sizes_for
 
 #: Relative encoding cost per pixel (measured on the 12 MP photo), to start the slow ones first.
 _ENCODE_COST: dict[ImageFormat, float] = {ImageFormat.AVIF: 8.0, ImageFormat.WEBP: 2.0, ImageFormat.PNG: 1.5,
                                           ImageFormat.JPEG: 0.5}
-_SIZE_ORDER = {size.name: i for i, size in enumerate(SIZES)}
 _FORMAT_ORDER = {fmt.value: i for i, fmt in enumerate(ImageFormat)}
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -38,7 +38,7 @@ _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 class VariantFile:
     """One written variant."""
 
-    size: str  #: a name from ``shared.sizes.SIZES``
+    size: str  #: a name from ``shared.sizes.ALL_SIZES``
     format: str  #: an ``ImageFormat`` value
     bg: str  #: ``original`` or ``removed``
     path: Path
@@ -64,18 +64,24 @@ def make_variants(
     max_pixels: int = defaults.DEFAULT_MAX_PIXELS,
     avif_effort: int = defaults.AVIF_EFFORT,
     focus: tuple[float, float, float, float] | None = None,
-    sizes: tuple[Size, ...] = SIZES,
+    sizes: tuple[Size, ...] | None = None,
     removed_sizes: tuple[Size, ...] | None = None,
+    watermark: str | None = None,
 ) -> list[VariantFile]:
     """Write every variant of ``source`` into ``out_dir`` (created if needed) and return them.
 
     ``focus`` (x, y, w, h normalised to the upright image, from :func:`.cropping.crop_focus`)
     is what the square and header crops keep; without it libvips' attention decides.
 
-    ``sizes``: the sizes of the original-background set (default all); ``removed_sizes``: those
+    ``sizes``: the sizes of the original-background set (None: every size of the data type,
+    ``shared.sizes.sizes_for``: an artwork's three, the contract's six otherwise); ``removed_sizes``: those
     of a logo's background-removed set (None: the same as ``sizes``; empty: no removal is even
     tried). The decode is shrunk on load for the largest of them only, so the thumbnail alone
     (``sizes=(thumbnail,), removed_sizes=()``) decodes a fraction of a 12 MP photo.
+
+    ``watermark``: the text drawn (:func:`.watermark.apply_watermark`) on the sizes of
+    ``shared.sizes.WATERMARKED_SIZES`` before they are encoded, so every format of them carries
+    it; None or empty: no watermark.
 
     Raises :class:`ImageRejected` for input we do not accept (nothing is written then) and
     :class:`ImageProcessingError` when writing fails (files of this call are removed).
@@ -85,6 +91,7 @@ def make_variants(
     if not 0 <= avif_effort <= 9:
         raise ValueError(f"avif_effort must be 0-9, got {avif_effort}")
     data_type = DataType(data_type)
+    sizes = sizes_for(data_type) if sizes is None else sizes
     removed_sizes = sizes if removed_sizes is None else removed_sizes
     if data_type is not DataType.LOGO:
         removed_sizes = ()
@@ -118,7 +125,10 @@ def make_variants(
     try:
         for bg, base, formats, set_sizes in sets:
             for size in set_sizes:
-                variant = render_size(base, size, original, focus).copy_memory()
+                variant = render_size(base, size, original, focus)
+                if size.name in WATERMARKED_SIZES:
+                    variant = apply_watermark(variant, watermark)
+                variant = variant.copy_memory()
                 jobs.extend((bg, size, variant, fmt) for fmt in formats)
     except pyvips.Error as e:
         raise ImageProcessingError(f"{info.path.name}: resizing failed: {error_detail(e)}") from e
@@ -147,5 +157,6 @@ def make_variants(
         if isinstance(failure, pyvips.Error):
             raise ImageProcessingError(f"{info.path.name}: encoding failed: {error_detail(failure)}") from failure
         raise failure
-    written.sort(key=lambda v: (v.bg != "original", _SIZE_ORDER[v.size], _FORMAT_ORDER[v.format]))
+    order = size_order(data_type)
+    written.sort(key=lambda v: (v.bg != "original", order[v.size], _FORMAT_ORDER[v.format]))
     return written

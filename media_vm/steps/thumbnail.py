@@ -36,7 +36,7 @@ class MakeThumbnail:
         variants = ctx.isolated(
             make_variants, original, ctx.storage.path(reldir), stem=row["media_id"],
             data_type=DataType(row["data_type"]), max_pixels=ctx.settings.max_image_pixels, focus=focus,
-            sizes=(THUMBNAIL,), removed_sizes=(),
+            sizes=(THUMBNAIL,), removed_sizes=(), watermark=row["watermark"],
         )
         rows: list[dict[str, Any]] = [
             {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",

@@ -1,4 +1,4 @@
-"""``resize_optimize``: every size and format of the contract not made yet (the variants)."""
+"""``resize_optimize``: every size and format of the image's data type not made yet (the variants)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ from typing import Any
 from media_vm.checklist import Step
 from media_vm.steps.context import StepContext
 from shared.data_types import DataType
-from shared.sizes import SIZES
+from shared.sizes import sizes_for
 from shared.statuses import UploadStage
 
 
 class ResizeOptimize:
-    """Every size and format of the contract into ``library/user_{id}/{type}/img/``, published
+    """Every size and format of the data type (``shared.sizes.sizes_for``: an artwork's three, the
+    contract's six otherwise) into ``library/user_{id}/{type}/img/``, published
     to the store before the media DB names them (``/serve`` never points at a missing object).
     The sizes of the original background already registered (the thumbnail, made first by
-    ``make_thumbnail``) are not made again; a logo's background-removed set is made whole."""
+    ``make_thumbnail``) are not made again; a logo's background-removed set is made whole. The
+    sizes of ``WATERMARKED_SIZES`` carry the row's ``watermark`` (an artwork's artist) if it has one."""
 
     step = Step.RESIZE_OPTIMIZE
 
@@ -26,11 +28,13 @@ class ResizeOptimize:
         row = ctx.row()
         reldir = ctx.storage.library_reldir(row["user_id"], row["data_type"])
         out_dir = ctx.storage.path(reldir)
+        sizes = sizes_for(row["data_type"])
         made = {v["size"] for v in ctx.repo.variants(row["media_id"]) if v["bg"] == "original"}
         variants = ctx.isolated(
             make_variants, ctx.original(), out_dir, stem=row["media_id"], data_type=DataType(row["data_type"]),
             max_pixels=ctx.settings.max_image_pixels, focus=crop_focus(ctx.repo.analysis(row["id"])),
-            sizes=tuple(size for size in SIZES if size.name not in made), removed_sizes=SIZES,
+            sizes=tuple(size for size in sizes if size.name not in made), removed_sizes=sizes,
+            watermark=row["watermark"],
         )
         rows: list[dict[str, Any]] = [
             {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",

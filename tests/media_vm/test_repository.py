@@ -103,6 +103,32 @@ def test_migrations_5_and_6_keep_location_and_the_thumbnail_step_for_a_database_
     engine.dispose()
 
 
+def test_migration_8_keeps_the_watermark_with_the_row_for_a_database_made_before_it(media_db_url):
+    engine = make_engine(media_db_url)
+    migrate(engine)
+    repo = Repository(engine)
+    repo.register(item(1))
+    with engine.begin() as conn:  # as a version-7 database was: no watermark column
+        conn.execute(text("ALTER TABLE media_files DROP COLUMN watermark"))
+        conn.execute(schema_version.update().values(version=7))
+    assert migrate(engine) == len(MIGRATIONS) == 8
+    assert repo.by_main_api_id(1)["watermark"] is None, "a row from before it: no watermark"
+    repo.register(item(2, data_type="artwork", watermark="<b>Ana & Bo</b>"))
+    repo.register(item(3, data_type="artwork", watermark=None))
+    repo.register(item(4, data_type="artwork", watermark=""))
+    assert [repo.by_main_api_id(n)["watermark"] for n in (2, 3, 4)] == ["<b>Ana & Bo</b>", None, None]
+    engine.dispose()
+
+
+def test_a_requeued_image_takes_the_watermark_of_its_new_listing(repo):
+    repo.register(item(1, data_type="artwork", watermark="old_name", queued_at=None))
+    claim = repo.claim_next("w")
+    repo.fail(claim, "broken")
+    repo.mark_reported(claim.media_file_id)
+    assert repo.register(item(1, data_type="artwork", watermark="new_name", queued_at="2026-11-30T10:00:00Z"))
+    assert repo.by_main_api_id(1)["watermark"] == "new_name"
+
+
 def test_a_failed_image_is_taken_up_again_only_for_a_later_round(repo):
     """A listing asked for while the worker was giving the image up names the round it failed
     (same queued_at): nothing happens. A retry's listing (a new queued_at) takes it up again,
