@@ -2,15 +2,13 @@
 
 The worker talks to the main API (or the S3 store) through it; a test switches a path into a fault mode:
 ``"refuse"`` drops the connection without an answer (the API is down) and ``"500"``
-answers with a server error. Everything else is forwarded unchanged, but for the answers a test
-rewrites: ``rewrites[(method, path prefix)]`` is a function of the upstream body to the one sent.
+answers with a server error. Everything else is forwarded unchanged.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
@@ -23,7 +21,6 @@ class FaultProxy:
         self.target = target.rstrip("/")
         self.faults: dict[tuple[str, str], str] = {}
         self.hits: dict[tuple[str, str], int] = {}
-        self.rewrites: dict[tuple[str, str], Callable[[bytes], bytes]] = {}
         self.log: list[tuple[float, str, str, float]] = []  # (started, method, path, seconds taken)
         self.seen: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers) of every request
         proxy = self
@@ -55,20 +52,16 @@ class FaultProxy:
                 upstream = requests.request(self.command, proxy.target + self.path, headers=headers, data=body,
                                             timeout=60)
                 proxy.log.append((started, self.command, self.path, time.monotonic() - started))
-                content = upstream.content
-                for (m, prefix), rewrite in list(proxy.rewrites.items()):
-                    if m == self.command and self.path.startswith(prefix) and upstream.status_code == 200:
-                        content = rewrite(content)
                 self.send_response(upstream.status_code)
                 for k, v in upstream.headers.items():
                     if k.lower() not in HOP_BY_HOP | {"content-encoding"}:
                         self.send_header(k, v)
                 head = self.command == "HEAD"  # no body, but the length the GET would have
                 self.send_header("Content-Length", upstream.headers.get("Content-Length", "0") if head
-                                 else str(len(content)))
+                                 else str(len(upstream.content)))
                 self.end_headers()
                 if not head:
-                    self.wfile.write(content)
+                    self.wfile.write(upstream.content)
 
             do_GET = do_POST = do_DELETE = do_PATCH = do_PUT = do_HEAD = _handle
 

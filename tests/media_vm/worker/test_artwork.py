@@ -1,58 +1,35 @@
 """An artwork through the real worker: icon, thumbnail and display only, the display marked with
-the artist's name in every format, reported so, and served for the contract's size names.
-
-The main API does not list the ``watermark`` of its artwork rows yet (its side comes separately):
-until it does, the proxy between the worker and the main API adds it to the pending list, as
-``shared.payloads.PendingImagePayload`` describes it."""
+the artist's name (the pending list's ``watermark``: the owner's username) in every format,
+reported so, and served for the contract's size names. The whole flow through ``/api/artworks``
+with real processes: tests/e2e/test_artworks.py."""
 
 from __future__ import annotations
-
-import json
 
 import pyvips
 import requests
 
-from tests.helpers.fault_proxy import FaultProxy
 from tests.helpers.images import photo_jpeg
 from tests.helpers.watermark import corner_and_rest, read_mark
 
 ARTIST = "PainterAna42"
 
 
-def with_watermark(body: bytes) -> bytes:
-    """The pending list with the artist's name on each artwork row that lacks one."""
-    listing = json.loads(body)
-    for item in listing["images"]:
-        if item["data_type"] == "artwork" and "watermark" not in item:
-            item["watermark"] = ARTIST
-    return json.dumps(listing).encode()
-
-
 def artwork_upload(vm, token, path):
-    """An upload made an artwork (the main API's /api/artworks is not there yet)."""
+    """An upload made an artwork's image (the data type of ``POST /api/artworks``'s uploads)."""
     from main_api.media.models import PendingImage
 
     vm.upload(token, path=path)
     PendingImage.objects.filter(status="pending").update(data_type="artwork")
 
 
-def test_an_artwork_is_made_in_its_three_sizes_the_display_marked_and_served_for_zoom_and_grid(vm, media_server,
-                                                                                              monkeypatch):
+def test_an_artwork_is_made_in_its_three_sizes_the_display_marked_and_served_for_zoom_and_grid(vm, media_server):
     from main_api.media.models import PendingImage
     from media_vm.imaging import make_variants
-    from shared.sizes import ALL_SIZES
 
-    # The main API's upload_variants orders sizes by the contract's six and fails (KeyError) on
-    # an artwork's icon when the callback arrives; its owner fixes that on the main API side.
-    # Until then, the order it will use stands in, so that this test proves the VM's side.
-    monkeypatch.setattr("main_api.media.selectors.SIZES", ALL_SIZES)
-
-    token = vm.user("ana", "artist")
+    token = vm.user(ARTIST, "artist")
     artwork_upload(vm, token, photo_jpeg(vm.tmp / "big.jpg", 1500, 1000, seed=11))
     artwork_upload(vm, token, photo_jpeg(vm.tmp / "small.jpg", 500, 400, seed=12))
-    with FaultProxy(vm.api_url) as proxy:
-        proxy.rewrites[("GET", "/api/media/pending/all")] = with_watermark
-        assert vm.worker(api_url=proxy.url).work(burst=True) == 2
+    assert vm.worker().work(burst=True) == 2
 
     for row, display in zip(vm.rows(), [(1200, 800), (500, 400)], strict=True):
         assert (row["status"], row["reported"], row["watermark"]) == ("done", True, ARTIST)
