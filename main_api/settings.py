@@ -17,7 +17,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from main_api.common.logging_setup import logging_config
-from shared.sizes import BACKGROUNDS, SIZES, ImageFormat
+from shared.sizes import ALL_SIZES, BACKGROUNDS, ImageFormat
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "main_api.common",
     "main_api.users",
     "main_api.media",
+    "main_api.artworks",
     "main_api.frontend",  # the top layer: <smart-image>, {% smart_picture %}, the demo site at /
 ]
 
@@ -396,10 +397,23 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["main_api.common.schema.include_plain_views"],
     # one schema name for each of the contract's choice sets, wherever a serializer uses it
     "ENUM_NAME_OVERRIDES": {
-        "ImageSizeEnum": [size.name for size in SIZES],
+        "ImageSizeEnum": [size.name for size in ALL_SIZES],
         "ImageFormatEnum": [fmt.value for fmt in ImageFormat],
         "BackgroundEnum": list(BACKGROUNDS),
     },
 }
 
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# --- artworks (/api/artworks) -----------------------------------------------------------------
+
+#: Artworks one user may have; a profile's ``artwork_limit`` (set in the admin) overrides it.
+ARTWORK_LIMIT = _env_int("ARTWORK_LIMIT", 100)
+#: The categories an artwork may have.
+ARTWORK_CATEGORIES = _env_list(
+    "ARTWORK_CATEGORIES",
+    "painting,drawing,photography,sculpture,printmaking,digital,textile,ceramics,mixed-media,other",
+)
+#: Most tags per artwork, and most characters per tag (after trimming).
+ARTWORK_MAX_TAGS = _env_int("ARTWORK_MAX_TAGS", 20)
+ARTWORK_TAG_MAX_CHARS = _env_int("ARTWORK_TAG_MAX_CHARS", 40)

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("main_api.users.urls")),
     path("", include("main_api.media.urls")),
+    path("", include("main_api.artworks.urls")),
     # the demo site (/, /login, ...); last, so that no API route is shadowed
     path("", include("main_api.frontend.urls")),
 ]

@@ -1,5 +1,5 @@
 """The main API's apps depend on each other in one direction:
-``frontend -> users -> media -> common``.
+``frontend -> artworks -> users -> media -> common``.
 
 Every module of ``main_api`` is parsed (imports inside functions included): ``common`` imports
 nothing of ``media``, ``users`` or ``frontend``, ``media`` nothing of ``users`` or ``frontend``,
@@ -20,9 +20,10 @@ import main_api
 ROOT = Path(main_api.__file__).resolve().parent
 #: app -> the apps of ours it must never import
 FORBIDDEN = {
-    "common": ("media", "users", "frontend"),
-    "media": ("users", "frontend"),
-    "users": ("frontend",),
+    "common": ("media", "users", "artworks", "frontend"),
+    "media": ("users", "artworks", "frontend"),
+    "users": ("artworks", "frontend"),
+    "artworks": ("frontend",),
 }
 
 

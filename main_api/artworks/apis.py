@@ -1,0 +1,271 @@
+"""HTTP views of artworks: the owner's (``/api/artworks``) and the public ones
+(``/api/users/{username}/artworks``)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from main_api.artworks import selectors, services
+from main_api.artworks.models import (
+    DESCRIPTION_MAX_CHARS,
+    DIMENSIONS_MAX_CHARS,
+    MATERIALS_MAX_CHARS,
+    TITLE_MAX_CHARS,
+    Artwork,
+)
+from main_api.common.exceptions import ApplicationError
+from main_api.common.schema import ERROR
+from main_api.common.throttling import UploadRateThrottle
+from main_api.media.apis import UploadOutputSerializer
+from main_api.media.direct_uploads import direct_upload_issue
+from main_api.media.selectors import upload_detail
+from shared.naming import ACCEPTED_TYPES
+
+
+def _category_field(**kwargs) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=list(settings.ARTWORK_CATEGORIES), **kwargs)
+
+
+class ArtworkFieldsSerializer(serializers.Serializer):
+    """What the owner writes about an artwork; text is bounded, ``tags`` cleaned by
+    ``services.artwork_tags_clean``."""
+
+    title = serializers.CharField(max_length=TITLE_MAX_CHARS)
+    description = serializers.CharField(max_length=DESCRIPTION_MAX_CHARS, required=False, allow_blank=True)
+    materials = serializers.CharField(max_length=MATERIALS_MAX_CHARS, required=False, allow_blank=True,
+                                      help_text="free text, e.g. oil on linen")
+    dimensions = serializers.CharField(max_length=DIMENSIONS_MAX_CHARS, required=False, allow_blank=True,
+                                       help_text="free text, e.g. 60 x 80 cm")
+    created_date = serializers.DateField(required=False, allow_null=True, help_text="when the work was made (ISO date)")
+    category = serializers.CharField(help_text="one of the ARTWORK_CATEGORIES setting")
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=200, allow_blank=True, trim_whitespace=False), required=False,
+        max_length=200, help_text="trimmed, lower-cased, deduplicated; at most ARTWORK_MAX_TAGS of "
+        "ARTWORK_TAG_MAX_CHARS characters",
+    )
+
+    def validate_category(self, value: str) -> str:
+        if value not in settings.ARTWORK_CATEGORIES:
+            raise serializers.ValidationError(f"not a category; one of {', '.join(settings.ARTWORK_CATEGORIES)}")
+        return value
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        try:
+            return services.artwork_tags_clean(value)
+        except ApplicationError as e:
+            raise serializers.ValidationError(e.message) from e
+
+
+class ArtworkOutputSerializer(serializers.Serializer):
+    """An artwork as its owner sees it."""
+
+    id = serializers.IntegerField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    materials = serializers.CharField()
+    dimensions = serializers.CharField()
+    created_date = serializers.DateField(allow_null=True)
+    category = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=selectors.STATUSES, help_text=(
+        "processing until the image is processed, then active; hidden while you hide it; failed when its "
+        "image failed (retry it with POST /api/uploads/{upload.id}/retry)"))
+    hidden = serializers.BooleanField()
+    upload = UploadOutputSerializer(help_text="the artwork's image, as GET /api/uploads/{id} shows it")
+    icon_url = serializers.CharField(allow_null=True, help_text="128x128 crop; null until processed")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="300x300 crop, for grids; null until processed")
+    display_url = serializers.CharField(allow_null=True, help_text=(
+        "inside 1200x1200, watermarked with your username; null until processed"))
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class PublicArtworkSerializer(serializers.Serializer):
+    """An active artwork as anyone sees it (``selectors.artwork_public_detail``)."""
+
+    slug = serializers.CharField()
+    artist = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    materials = serializers.CharField()
+    dimensions = serializers.CharField()
+    created_date = serializers.DateField(allow_null=True)
+    category = serializers.CharField()
+    tags = serializers.ListField(child=serializers.CharField())
+    icon_url = serializers.CharField()
+    thumbnail_url = serializers.CharField()
+    display_url = serializers.CharField()
+    placeholder = serializers.DictField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+
+def artwork_detail(artwork: Artwork) -> dict:
+    """The owner's view of ``artwork`` (:class:`ArtworkOutputSerializer`'s fields)."""
+    return {
+        "id": artwork.pk, "slug": artwork.slug, "title": artwork.title, "description": artwork.description,
+        "materials": artwork.materials, "dimensions": artwork.dimensions, "created_date": artwork.created_date,
+        "category": artwork.category, "tags": list(artwork.tags or []), "status": selectors.artwork_status(artwork),
+        "hidden": artwork.hidden, "upload": upload_detail(artwork.upload), **selectors.artwork_image_urls(artwork),
+        "created_at": artwork.created_at, "updated_at": artwork.updated_at,
+    }
+
+
+class ArtworkPagination(CursorPagination):
+    """Newest first; ``?cursor=`` from ``next``/``previous``, ``?limit=`` (1-100, default 20)."""
+
+    ordering = ("-created_at", "-id")
+    page_size = 20
+    page_size_query_param = "limit"
+    max_page_size = 100
+
+
+def _page(request: Request, view: APIView, rows, render) -> Response:
+    paginator = ArtworkPagination()
+    page = paginator.paginate_queryset(rows, request, view=view) or []
+    return Response({"next": paginator.get_next_link(), "previous": paginator.get_previous_link(),
+                     "results": [render(artwork) for artwork in page]})
+
+
+class ArtworkUploadUrlApi(APIView):
+    """``POST /api/artworks/upload-url``: where to upload an artwork's original straight to storage."""
+
+    throttle_scope = "uploads"
+
+    class InputSerializer(serializers.Serializer):
+        filename = serializers.CharField(max_length=255)
+        content_type = serializers.ChoiceField(choices=sorted(ACCEPTED_TYPES))
+        size = serializers.IntegerField(min_value=1, help_text="bytes; at most MAX_UPLOAD_BYTES")
+
+    @extend_schema(
+        operation_id="artworks_upload_url",
+        summary="A short-lived, single-use URL to upload one artwork original to",
+        request=InputSerializer,
+        responses={
+            200: inline_serializer("DirectUploadUrl", {
+                "method": serializers.ChoiceField(choices=["PUT", "POST"]),
+                "upload_url": serializers.CharField(),
+                "key": serializers.CharField(help_text="give it to POST /api/artworks"),
+                "expires_at": serializers.DateTimeField(),
+                "fields": serializers.DictField(required=False, help_text="POST only: form fields to send first"),
+            }),
+            400: ERROR, 401: ERROR, 413: OpenApiResponse(ERROR, description="size over MAX_UPLOAD_BYTES"),
+            429: OpenApiResponse(ERROR, description="artwork limit reached, or over the upload budget"),
+        },
+        tags=["artworks"],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        limit = selectors.artwork_limit_for(user_id=request.user.pk)
+        if selectors.artworks_of_owner(user_id=request.user.pk).count() >= limit:
+            raise services.ArtworkLimitReached(f"you have reached your limit of {limit} artworks", {"limit": limit})
+        UploadRateThrottle().charge(request, self, cost=1)
+        return Response(direct_upload_issue(user_id=request.user.pk, request=request, **data.validated_data))
+
+
+class ArtworkListApi(APIView):
+    """``GET /api/artworks``: your artworks, any status; ``POST``: create one from an uploaded key."""
+
+    class InputSerializer(ArtworkFieldsSerializer):
+        key = serializers.CharField(max_length=512, help_text="from POST /api/artworks/upload-url, after the upload")
+
+    @extend_schema(operation_id="artworks_list", summary="Your artworks, newest first (cursor-paginated)",
+                   responses={200: ArtworkOutputSerializer(many=True), 401: ERROR}, tags=["artworks"])
+    def get(self, request: Request) -> Response:
+        return _page(request, self, selectors.artworks_of_owner(user_id=request.user.pk), artwork_detail)
+
+    @extend_schema(
+        operation_id="artworks_create",
+        summary="Create an artwork from an uploaded original",
+        request=InputSerializer,
+        responses={
+            201: ArtworkOutputSerializer,
+            400: OpenApiResponse(ERROR, description="a bad field, or a key that is unknown, not yours, expired, "
+                                 "missing, already used or not an image; nothing is created"),
+            401: ERROR,
+            429: OpenApiResponse(ERROR, description="your artwork limit is reached (extra.limit)"),
+        },
+        tags=["artworks"],
+    )
+    def post(self, request: Request) -> Response:
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        key = values.pop("key")
+        values["tags"] = tuple(values.get("tags", ()))
+        artwork = services.artwork_create(
+            user_id=request.user.pk, key=key, fields=services.ArtworkFields(**values),
+            request_id=getattr(request, "request_id", None),
+        )
+        return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data, status=201)
+
+
+class ArtworkDetailApi(APIView):
+    """``GET/PATCH/DELETE /api/artworks/{id}``: one of your artworks."""
+
+    class InputSerializer(ArtworkFieldsSerializer):
+        title = serializers.CharField(max_length=TITLE_MAX_CHARS, required=False)
+        category = serializers.CharField(required=False)
+        hidden = serializers.BooleanField(required=False, help_text="hide it from the public pages")
+        regenerate_slug = serializers.BooleanField(required=False, default=False,
+                                                   help_text="a new slug from the (new) title")
+
+    @extend_schema(operation_id="artworks_get", summary="One of your artworks",
+                   responses={200: ArtworkOutputSerializer, 401: ERROR, 404: ERROR}, tags=["artworks"])
+    def get(self, request: Request, artwork_id: str) -> Response:
+        artwork = selectors.artwork_get_for_owner(artwork_id=int(artwork_id), user_id=request.user.pk)
+        return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data)
+
+    @extend_schema(operation_id="artworks_patch", summary="Change, hide or re-slug one of your artworks",
+                   request=InputSerializer,
+                   responses={200: ArtworkOutputSerializer, 400: ERROR, 401: ERROR, 404: ERROR}, tags=["artworks"])
+    def patch(self, request: Request, artwork_id: str) -> Response:
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        regenerate = changes.pop("regenerate_slug", False)
+        artwork = services.artwork_update(artwork_id=int(artwork_id), user_id=request.user.pk, changes=changes,
+                                          regenerate_slug=regenerate)
+        return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data)
+
+    @extend_schema(operation_id="artworks_delete", summary="Delete one of your artworks and its image everywhere",
+                   request=None, responses={204: OpenApiResponse(description="deleted"), 401: ERROR, 404: ERROR},
+                   tags=["artworks"])
+    def delete(self, request: Request, artwork_id: str) -> Response:
+        services.artwork_delete(artwork_id=int(artwork_id), user_id=request.user.pk)
+        return Response(status=204)
+
+
+class PublicArtworkListApi(APIView):
+    """``GET /api/users/{username}/artworks``: an artist's active artworks, for anyone."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="artworks_public_list", summary="An artist's active artworks (no sign-in)",
+                   responses={200: PublicArtworkSerializer(many=True), 404: ERROR}, tags=["artworks"])
+    def get(self, request: Request, username: str) -> Response:
+        rows = selectors.artworks_public(username=username)
+        return _page(request, self, rows,
+                     lambda a: PublicArtworkSerializer(selectors.artwork_public_detail(a)).data)
+
+
+class PublicArtworkDetailApi(APIView):
+    """``GET /api/users/{username}/artworks/{slug}``: one active artwork, for anyone."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(operation_id="artworks_public_get", summary="One active artwork of an artist (no sign-in)",
+                   responses={200: PublicArtworkSerializer, 404: ERROR}, tags=["artworks"])
+    def get(self, request: Request, username: str, slug: str) -> Response:
+        artwork = selectors.artwork_public_get(username=username, slug=slug)
+        return Response(PublicArtworkSerializer(selectors.artwork_public_detail(artwork)).data)

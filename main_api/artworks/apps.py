@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class ArtworksConfig(AppConfig):
+    """Artworks of artists: metadata, a slug per artist, a limit per user, public listings.
+
+    Above ``users`` in the dependency order (it reads the profile's ``artwork_limit``) and
+    ``media`` (each artwork's image is an upload of data type ``artwork``, made into the artwork
+    sizes by the media VM); only ``frontend`` may import it. Its image's URLs are derived from
+    the upload's media id when read, so no URL replacement is needed; deleting the upload (here,
+    through ``/api/uploads/{id}`` or a user's erasure) deletes the artwork with it.
+    """
+
+    name = "main_api.artworks"
+    label = "artworks"

@@ -1,0 +1,163 @@
+"""Writes to ``artworks``: create (with its image's upload, from a direct upload's key), update
+(hide, re-slug), delete (through the upload's deletion, so the media VM erases everything)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils.text import slugify
+from rest_framework import status
+
+from main_api.artworks.models import SLUG_MAX_CHARS, Artwork
+from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
+from main_api.common.exceptions import ApplicationError
+from main_api.media import temp_files
+from main_api.media.direct_uploads import direct_upload_take
+from main_api.media.services import pending_image_create, upload_delete
+from main_api.media.uploads import upload_check
+from main_api.users.references import Target
+
+log = logging.getLogger(__name__)
+
+#: The upload field an artwork's image is recorded under (``shared.data_types.OTHER_UPLOAD_FIELDS``).
+ARTWORK_FIELD = "artwork"
+_SPACES = re.compile(r"\s+")
+
+
+class ArtworkLimitReached(ApplicationError):
+    """The user has as many artworks as their limit allows (429)."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+
+
+@dataclass(frozen=True)
+class ArtworkFields:
+    """What the owner writes about an artwork (validated by the API's serializer)."""
+
+    title: str
+    description: str = ""
+    materials: str = ""
+    dimensions: str = ""
+    created_date: date | None = None
+    category: str = "other"
+    tags: tuple[str, ...] = ()
+
+
+def artwork_tags_clean(tags: list[Any]) -> list[str]:
+    """Tags trimmed (inner runs of white space made one space), lower-cased, deduplicated in
+    their first order; empty ones dropped. Raises :class:`ApplicationError` (400, field ``tags``)
+    for a tag that is not a string or longer than ``ARTWORK_TAG_MAX_CHARS``, or for more than
+    ``ARTWORK_MAX_TAGS`` tags after deduplication."""
+    cleaned: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str):
+            raise ApplicationError("each tag must be a string", {"field": "tags"})
+        tag = _SPACES.sub(" ", tag).strip().lower()
+        if not tag:
+            continue
+        if len(tag) > settings.ARTWORK_TAG_MAX_CHARS:
+            raise ApplicationError(
+                f"a tag has at most {settings.ARTWORK_TAG_MAX_CHARS} characters", {"field": "tags", "tag": tag[:80]}
+            )
+        if tag not in cleaned:
+            cleaned.append(tag)
+    if len(cleaned) > settings.ARTWORK_MAX_TAGS:
+        raise ApplicationError(f"at most {settings.ARTWORK_MAX_TAGS} tags", {"field": "tags", "count": len(cleaned)})
+    return cleaned
+
+
+def artwork_slug_new(*, user_id: int, title: str, exclude_id: int | None = None) -> str:
+    """A slug for ``title`` unique among the user's artworks: ``slugify(title)`` (ASCII, at most
+    ``SLUG_MAX_CHARS``; ``artwork`` when nothing of the title is left), then ``-2``, ``-3``, ...
+    on a clash. ``exclude_id``: an artwork whose own slug does not count (a re-slug). The caller
+    holds the user's lock (:func:`artwork_create`), so two requests cannot pick the same one."""
+    base = slugify(title)[: SLUG_MAX_CHARS - 8].strip("-") or "artwork"
+    taken = set(
+        Artwork.objects.filter(user_id=user_id, slug__startswith=base).exclude(pk=exclude_id)
+        .values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
+
+
+def _user_lock(user_id: int) -> None:
+    """Lock the user's row until the transaction ends: the artwork count and the slugs are then
+    read by one request at a time (MySQL/MariaDB: a row lock; SQLite: its transactions are
+    ``IMMEDIATE``, one writer at a time, see settings)."""
+    get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).get()
+
+
+def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id: str | None = None) -> Artwork:
+    """Create an artwork and its image's upload in one transaction, from the direct upload
+    ``key`` (``POST /api/artworks/upload-url``, then the upload itself).
+
+    The uploaded bytes pass the same gate as every upload (``uploads.upload_check``); the upload
+    row (data type ``artwork``) is queued for the media VM, which makes the artwork sizes and
+    watermarks ``display`` with the user's name. Raises :class:`ArtworkLimitReached` (429) when
+    the user has ``artwork_limit`` artworks already, ``ApplicationError`` (400) for a key that is
+    unknown, not the user's, expired, missing or already used (``direct_upload_take``), and
+    ``InvalidImage`` (400) when the bytes are not an image we take; nothing is created then and
+    a written temp original is removed.
+    """
+    with temp_files.removed_on_error() as written, transaction.atomic():
+        _user_lock(user_id)
+        limit = artwork_limit_for(user_id=user_id)
+        if Artwork.objects.filter(user_id=user_id).count() >= limit:
+            raise ArtworkLimitReached(f"you have reached your limit of {limit} artworks", {"limit": limit})
+        taken = direct_upload_take(user_id=user_id, key=key)
+        upload = upload_check(field=ARTWORK_FIELD, file=taken.file, name=taken.original_name)
+        image = pending_image_create(
+            user_id=user_id, upload=upload, target=Target.NONE, written=written, request_id=request_id,
+        )
+        try:
+            with transaction.atomic():
+                artwork = Artwork.objects.create(
+                    user_id=user_id, upload=image, slug=artwork_slug_new(user_id=user_id, title=fields.title),
+                    title=fields.title, description=fields.description, materials=fields.materials,
+                    dimensions=fields.dimensions, created_date=fields.created_date, category=fields.category,
+                    tags=list(fields.tags),
+                )
+        except IntegrityError as e:  # a slug taken in spite of the lock: a database without row locks
+            raise ApplicationError("another artwork was created at the same moment; try again",
+                                   status_code=status.HTTP_409_CONFLICT) from e
+    log.info("artwork %s (%s) created with upload %s", artwork.pk, artwork.slug, image.pk)
+    return artwork
+
+
+@transaction.atomic
+def artwork_update(*, artwork_id: int, user_id: int, changes: dict[str, Any], regenerate_slug: bool = False) -> Artwork:
+    """Apply the owner's ``changes`` (any of the :class:`ArtworkFields` names, and ``hidden``) to
+    their artwork. The slug stays when the title changes, unless ``regenerate_slug`` asks for a
+    new one from the (new) title. Raises ``NotFoundError`` for another user's or an unknown id."""
+    artwork = artwork_get_for_owner(artwork_id=artwork_id, user_id=user_id, lock=True)
+    allowed = {"title", "description", "materials", "dimensions", "created_date", "category", "tags", "hidden"}
+    for name, value in changes.items():
+        if name in allowed:
+            setattr(artwork, name, list(value) if name == "tags" else value)
+    if regenerate_slug:
+        _user_lock(user_id)
+        artwork.slug = artwork_slug_new(user_id=user_id, title=artwork.title, exclude_id=artwork.pk)
+    artwork.save()
+    return artwork
+
+
+@transaction.atomic
+def artwork_delete(*, artwork_id: int, user_id: int) -> None:
+    """Delete the owner's artwork and its image everywhere: the upload is deleted as
+    ``DELETE /api/uploads/{id}`` deletes one (the media VM erases its original, variants,
+    analysis and fingerprint), which deletes the artwork row with it. ``NotFoundError`` for
+    another user's or an unknown id."""
+    artwork = artwork_get_for_owner(artwork_id=artwork_id, user_id=user_id, lock=True)
+    upload_delete(image_id=artwork.upload_id, user_id=user_id)
+    log.info("artwork %s (%s) deleted with upload %s", artwork_id, artwork.slug, artwork.upload_id)
