@@ -233,6 +233,7 @@ STATIC_ROOT = _project_path(os.environ.get("STATIC_ROOT", "var/static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one on every start
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # "temp_images": the temp originals and direct uploads, set with TEMP_STORAGE below
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -304,6 +305,59 @@ MAX_IMAGE_PIXELS = _env_int("MAX_IMAGE_PIXELS", 100_000_000)
 #: Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb).
 MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
 TEMP_IMAGES_DIR = _project_path(os.environ.get("TEMP_IMAGES_DIR", "var/temp_images"))
+#: Where temp originals (and direct uploads) wait for the media VM: ``local`` (``TEMP_IMAGES_DIR``
+#: on this host's disk; one main API host only) or ``s3`` (an S3-compatible bucket every main API
+#: host reads: AWS S3, Cloudflare R2, MinIO). ``main_api.media.temp_files`` is the only reader.
+TEMP_STORAGE = os.environ.get("TEMP_STORAGE", "local").strip().lower() or "local"
+#: Seconds a direct-upload URL (``main_api.media.direct_uploads``) stays valid.
+DIRECT_UPLOAD_SECONDS = _env_int("DIRECT_UPLOAD_SECONDS", 300)
+if not 10 <= DIRECT_UPLOAD_SECONDS <= 7 * 24 * 3600:
+    raise SettingsError(f"DIRECT_UPLOAD_SECONDS must be between 10 and 604800, got {DIRECT_UPLOAD_SECONDS}")
+
+
+def _temp_storage() -> dict[str, object]:
+    """The ``temp_images`` entry of ``STORAGES`` for ``TEMP_STORAGE``, validated (a
+    :class:`SettingsError` names the setting to fix)."""
+    if TEMP_STORAGE == "local":
+        return {"BACKEND": "main_api.media.temp_files.LocalTempStorage"}
+    if TEMP_STORAGE != "s3":
+        raise SettingsError(f"TEMP_STORAGE must be local or s3, got {TEMP_STORAGE!r}")
+    bucket = os.environ.get("TEMP_S3_BUCKET", "").strip()
+    if not bucket:
+        raise SettingsError("TEMP_STORAGE=s3 needs TEMP_S3_BUCKET (the bucket every main API host shares)")
+    endpoint = os.environ.get("TEMP_S3_ENDPOINT_URL", "").strip() or None
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise SettingsError(f"TEMP_S3_ENDPOINT_URL must be an http(s) URL, got {endpoint!r}")
+    # empty: django-storages, then boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+    # ~/.aws, an instance role)
+    key_id = os.environ.get("TEMP_S3_ACCESS_KEY_ID", "").strip() or None
+    secret = os.environ.get("TEMP_S3_SECRET_ACCESS_KEY", "").strip() or None
+    if (key_id is None) != (secret is None):
+        raise SettingsError("TEMP_S3_ACCESS_KEY_ID and TEMP_S3_SECRET_ACCESS_KEY go together: set both or neither "
+                            "(neither: the standard AWS environment and credential chain)")
+    prefix = os.environ.get("TEMP_S3_PREFIX", "").strip().strip("/")
+    if prefix and (".." in prefix.split("/") or "//" in prefix):
+        raise SettingsError(f"TEMP_S3_PREFIX must be a plain key prefix (no '..', no '//'), got {prefix!r}")
+    style = os.environ.get("TEMP_S3_ADDRESSING_STYLE", "").strip().lower() or None
+    if style not in (None, "auto", "path", "virtual"):
+        raise SettingsError(f"TEMP_S3_ADDRESSING_STYLE must be auto, path or virtual, got {style!r}")
+    return {
+        "BACKEND": "main_api.media.temp_files.S3TempStorage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "region_name": os.environ.get("TEMP_S3_REGION", "").strip() or os.environ.get("AWS_DEFAULT_REGION")
+            or None,
+            **({"access_key": key_id, "secret_key": secret} if key_id else {}),
+            "location": prefix,
+            "addressing_style": style,
+            "default_acl": None,  # private: only the main API reads, with its credentials
+            "file_overwrite": True,  # names are generated and unique: no HEAD before each write
+        },
+    }
+
+
+STORAGES["temp_images"] = _temp_storage()
 # The size limit is enforced while the body is read (FILE_UPLOAD_MAX_MEMORY_SIZE does not
 # cap anything, it only picks memory or disk), so it comes first.
 FILE_UPLOAD_HANDLERS = [

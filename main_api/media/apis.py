@@ -386,13 +386,15 @@ class TempImageApi(APIView):
     )
     def get(self, request: Request, path: str) -> FileResponse:
         user = request.user
-        image, file_path = selectors.temp_image_get(
+        image, original = selectors.temp_image_get(
             url_path=f"/temp_images/{path}",
             user_id=user.pk if user.is_authenticated else None,
             media_key=isinstance(request.auth, MediaClient),
         )
-        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type, as_attachment=True,
-                                filename=image.original_name or file_path.name)
+        # a local file, or the bucket's object streamed through as the caller reads it
+        response = FileResponse(original.file, content_type=image.mime_type, as_attachment=True,
+                                filename=image.original_name or path.rsplit("/", 1)[-1])
+        response["Content-Length"] = str(original.size)
         response["Cache-Control"] = "private, no-store"
         # The original is stored byte for byte: whatever it carries, no browser renders or runs it.
         response["X-Content-Type-Options"] = "nosniff"
