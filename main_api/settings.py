@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -234,6 +236,7 @@ STATIC_ROOT = _project_path(os.environ.get("STATIC_ROOT", "var/static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one on every start
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # "temp_images": the temp originals and direct uploads, set with TEMP_STORAGE below
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -305,6 +308,63 @@ MAX_IMAGE_PIXELS = _env_int("MAX_IMAGE_PIXELS", 100_000_000)
 #: Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb).
 MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
 TEMP_IMAGES_DIR = _project_path(os.environ.get("TEMP_IMAGES_DIR", "var/temp_images"))
+#: Where temp originals (and direct uploads) wait for the media VM: ``local`` (``TEMP_IMAGES_DIR`` on
+#: this host's disk; one main API host only) or ``s3`` (an S3-compatible bucket every main API host
+#: reads: AWS S3, Cloudflare R2, MinIO; the ``TEMP_S3_*`` settings). ``main_api.media.temp_files``
+#: is the only reader.
+TEMP_STORAGE = os.environ.get("TEMP_STORAGE", "local").strip().lower() or "local"
+#: Seconds a direct-upload URL (``main_api.media.direct_uploads``) stays valid.
+DIRECT_UPLOAD_SECONDS = _env_int("DIRECT_UPLOAD_SECONDS", 300)
+if not 10 <= DIRECT_UPLOAD_SECONDS <= 7 * 24 * 3600:
+    raise SettingsError(f"DIRECT_UPLOAD_SECONDS must be between 10 and 604800, got {DIRECT_UPLOAD_SECONDS}")
+
+
+def temp_storage_config(env: Mapping[str, str]) -> dict[str, Any]:
+    """The ``temp_images`` entry of ``STORAGES`` for ``TEMP_STORAGE`` and the ``TEMP_S3_*``
+    variables of ``env``, validated: a :class:`SettingsError` names the setting to fix."""
+
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
+
+    kind = get("TEMP_STORAGE").lower() or "local"
+    if kind == "local":
+        return {"BACKEND": "main_api.media.temp_files.LocalTempStorage"}
+    if kind != "s3":
+        raise SettingsError(f"TEMP_STORAGE must be local or s3, got {kind!r}")
+    bucket = get("TEMP_S3_BUCKET")
+    if not bucket:
+        raise SettingsError("TEMP_STORAGE=s3 needs TEMP_S3_BUCKET (the bucket every main API host shares)")
+    endpoint = get("TEMP_S3_ENDPOINT_URL") or None
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise SettingsError(f"TEMP_S3_ENDPOINT_URL must be an http(s) URL, got {endpoint!r}")
+    # neither: django-storages, then boto3's own chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+    # ~/.aws, an instance role)
+    key_id, secret = get("TEMP_S3_ACCESS_KEY_ID") or None, get("TEMP_S3_SECRET_ACCESS_KEY") or None
+    if (key_id is None) != (secret is None):
+        raise SettingsError("TEMP_S3_ACCESS_KEY_ID and TEMP_S3_SECRET_ACCESS_KEY go together: set both or neither "
+                            "(neither: the standard AWS environment and credential chain)")
+    prefix = get("TEMP_S3_PREFIX").strip("/")
+    if prefix and (".." in prefix.split("/") or "//" in prefix):
+        raise SettingsError(f"TEMP_S3_PREFIX must be a plain key prefix (no '..', no '//'), got {prefix!r}")
+    style = get("TEMP_S3_ADDRESSING_STYLE").lower() or None
+    if style not in (None, "auto", "path", "virtual"):
+        raise SettingsError(f"TEMP_S3_ADDRESSING_STYLE must be auto, path or virtual, got {style!r}")
+    return {
+        "BACKEND": "main_api.media.temp_files.S3TempStorage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint,
+            "region_name": get("TEMP_S3_REGION") or get("AWS_DEFAULT_REGION") or None,
+            **({"access_key": key_id, "secret_key": secret} if key_id else {}),
+            "location": prefix,
+            "addressing_style": style,
+            "default_acl": None,  # private: only the main API reads, with its credentials
+            "file_overwrite": True,  # names are generated and unique: no HEAD before each write
+        },
+    }
+
+
+STORAGES["temp_images"] = temp_storage_config(os.environ)
 # The size limit is enforced while the body is read (FILE_UPLOAD_MAX_MEMORY_SIZE does not
 # cap anything, it only picks memory or disk), so it comes first.
 FILE_UPLOAD_HANDLERS = [

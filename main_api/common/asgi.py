@@ -77,15 +77,18 @@ class RequestBodyGuard:
 
     ``max_body_bytes``, ``max_file_bytes`` (named in the 413, as the upload gate names it)
     and ``read_timeout`` are callables read per request, so that settings changed at run time
-    (tests) apply; bytes, bytes and seconds.
+    (tests) apply; bytes, bytes and seconds. ``body_limit_for(path)``, when given, may name a
+    tighter limit for one request by its path (a direct upload's PUT: its declared size), or
+    None for the usual ones.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: Callable[[], int], max_file_bytes: Callable[[], int],
-                 read_timeout: Callable[[], float]) -> None:
+                 read_timeout: Callable[[], float], body_limit_for: Callable[[str], int | None] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_file_bytes = max_file_bytes
         self.read_timeout = read_timeout
+        self.body_limit_for = body_limit_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,6 +96,9 @@ class RequestBodyGuard:
             return
         limit = self.max_body_bytes()
         per_file = self.max_file_bytes()
+        own = self.body_limit_for(scope.get("path", "")) if self.body_limit_for is not None else None
+        if own is not None:
+            limit = per_file = min(own, limit)
         too_large = (f"request body is larger than the limit of {limit} bytes (at most {per_file} bytes per file)",
                      {"field": None, "max_bytes": per_file, "max_body_bytes": limit})
         declared = _header(scope, b"content-length")
@@ -160,14 +166,17 @@ class ASGIHandler(DjangoASGIHandler):
         return super().create_request(scope, body_file)
 
 
-def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int]) -> ASGIApp:
+def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int],
+                    body_limit_for: Callable[[str], int | None] | None = None) -> ASGIApp:
     """``django_app`` behind :class:`RequestBodyGuard`: at most ``max_body_bytes()`` bytes of
     body (the project passes ``main_api.media.uploads.request_body_limit``: this app does not
-    import the media app), ``MAX_UPLOAD_BYTES`` per file and ``REQUEST_BODY_TIMEOUT_SECONDS``
-    between body bytes, from the settings."""
+    import the media app), or ``body_limit_for(path)`` where that names a limit (the project
+    passes ``main_api.media.direct_uploads.direct_upload_body_limit``), ``MAX_UPLOAD_BYTES`` per
+    file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings."""
     return RequestBodyGuard(
         django_app,
         max_body_bytes=max_body_bytes,
         max_file_bytes=lambda: int(settings.MAX_UPLOAD_BYTES),
         read_timeout=lambda: float(settings.REQUEST_BODY_TIMEOUT_SECONDS),
+        body_limit_for=body_limit_for,
     )

@@ -33,7 +33,7 @@ from main_api.common.authentication import (
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
 from main_api.common.schema import ERROR
 from main_api.common.views import read_only_view
-from main_api.media import events, selectors, services, vm_client
+from main_api.media import direct_uploads, events, selectors, services, vm_client
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
 from shared.payloads import smart_url
@@ -394,13 +394,15 @@ class TempImageApi(APIView):
     )
     def get(self, request: Request, path: str) -> FileResponse:
         user = request.user
-        image, file_path = selectors.temp_image_get(
+        image, original = selectors.temp_image_get(
             url_path=f"/temp_images/{path}",
             user_id=user.pk if user.is_authenticated else None,
             media_key=isinstance(request.auth, MediaClient),
         )
-        response = FileResponse(open(file_path, "rb"), content_type=image.mime_type, as_attachment=True,
-                                filename=image.original_name or file_path.name)
+        # a local file, or the bucket's object streamed through as the caller reads it
+        response = FileResponse(original.file, content_type=image.mime_type, as_attachment=True,
+                                filename=image.original_name or path.rsplit("/", 1)[-1])
+        response["Content-Length"] = str(original.size)
         response["Cache-Control"] = "private, no-store"
         # The original is stored byte for byte: whatever it carries, no browser renders or runs it.
         response["X-Content-Type-Options"] = "nosniff"
@@ -412,6 +414,42 @@ class TempImageApi(APIView):
         if isinstance(exc, drf_exceptions.AuthenticationFailed | drf_exceptions.NotAuthenticated):
             exc = NotFoundError("Not found.")
         return super().handle_exception(exc)
+
+
+class DirectUploadApi(APIView):
+    """``PUT /api/uploads/direct/<token>``: the bytes of a direct upload, with local temp storage
+    (``main_api.media.direct_uploads``). The signed token is the credential: no session, no
+    CSRF token, no user token."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    parser_classes: list[type] = []  # the body is the file itself, read as a stream
+
+    @extend_schema(
+        operation_id="direct_upload_put",
+        summary="Send a direct upload's file (the URL from an endpoint that issues one)",
+        description=(
+            "The raw bytes of one file as the body, at most the size declared when the URL was issued; "
+            "once, before the URL expires. Then give the upload's key to the endpoint that issued it."
+        ),
+        request={"application/octet-stream": OpenApiTypes.BINARY},
+        responses={
+            200: inline_serializer("DirectUploadReceived", {"key": serializers.CharField(),
+                                                            "size": serializers.IntegerField()}),
+            400: OpenApiResponse(ERROR, description="an empty body"),
+            403: OpenApiResponse(ERROR, description="a URL that was not issued here (tampered)"),
+            409: OpenApiResponse(ERROR, description="the URL has been used already"),
+            410: OpenApiResponse(ERROR, description="the URL has expired"),
+            413: OpenApiResponse(ERROR, description="a body over the declared size"),
+        },
+        tags=["uploads"],
+    )
+    def put(self, request: Request, token: str) -> Response:
+        length = request.META.get("CONTENT_LENGTH")
+        row = direct_uploads.direct_upload_receive(
+            token=token, body=request.stream, content_length=int(length) if length and length.isdigit() else None,
+        )
+        return Response({"key": row.key, "size": row.size})
 
 
 @read_only_view  # a POST is a JSON 405, not Django's HTML CSRF page

@@ -160,3 +160,34 @@ class UploadEvent(models.Model):
 
     def __str__(self) -> str:
         return f"event #{self.pk} of upload {self.upload_id}"
+
+
+class DirectUpload(models.Model):
+    """A one-object upload straight to the temp storage (``main_api.media.direct_uploads``):
+    issued to a user for one file of a declared type and size, valid until ``expires_at``,
+    uploaded once (``uploaded_at``), then taken once by the endpoint it was issued for
+    (``consumed_at``). The object waits in the temp storage as ``direct/<key>``; an unconsumed
+    row past its expiry is swept with its object."""
+
+    #: 40 lowercase hex characters, generated: the object's name and the client's handle.
+    key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="direct_uploads")
+    #: The client's file name, cleaned (``uploads.original_name_clean``); never used for a path.
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    #: The declared type (one of ``shared.naming.ACCEPTED_TYPES``); the bytes are judged when taken.
+    content_type = models.CharField(max_length=32)
+    #: The declared size in bytes: the upload may not be larger (nor larger than ``MAX_UPLOAD_BYTES``).
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    #: When the bytes arrived through the main API's PUT; null for a presigned POST to the
+    #: bucket (S3 tells nobody) until it is taken.
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "direct_uploads"
+        indexes = [models.Index(fields=["consumed_at", "expires_at"], name="direct_uploads_sweep_idx")]
+
+    def __str__(self) -> str:
+        return f"direct upload #{self.pk} of user {self.user_id}"

@@ -7,7 +7,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -21,6 +20,7 @@ from main_api.common.serving import on_server_shutdown
 from main_api.media import temp_files
 from main_api.media.failure_reasons import failure_reason_for_owner
 from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.temp_files import TempObject
 from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar_get
 from shared.naming import is_media_id
 from shared.payloads import smart_url
@@ -125,21 +125,26 @@ def user_pending_images(*, user_id: int, limit: int = 50) -> list[PendingImage]:
     return list(rows.order_by("-created_at", "-pk")[:limit])
 
 
-def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tuple[PendingImage, Path]:
-    """The row and file behind a ``/temp_images/...`` path, if this caller may read it.
+def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tuple[PendingImage, TempObject]:
+    """The row and the opened temp original (``temp_files.TempObject``: close its ``file``)
+    behind a ``/temp_images/...`` path, if this caller may read it; from whichever storage holds
+    it (this host's disk, or the shared bucket, streamed).
 
     The media key reads every temp file; a user only the ones their own rows name. Anything
     else (another user, no file, a path that is not ours) is a plain not-found, so nobody
     learns which files exist.
     """
     not_found = NotFoundError("Not found.")
-    path = temp_files.file_for_url_path(url_path)
-    if path is None or (user_id is None and not media_key):
+    if temp_files.storage_name(url_path) is None or not url_path.startswith(temp_files.URL_PREFIX) or (
+            user_id is None and not media_key):
         raise not_found
     image = PendingImage.objects.filter(image_path=url_path).first()
-    if image is None or not (media_key or image.user_id == user_id) or not path.is_file():
+    if image is None or not (media_key or image.user_id == user_id):
         raise not_found
-    return image, path
+    opened = temp_files.open_stream(url_path)
+    if opened is None:
+        raise not_found
+    return image, opened
 
 
 # --- the URL replacement ---------------------------------------------------------------------
@@ -424,12 +429,9 @@ def upload_reference_value(image: PendingImage) -> str:
 
 
 def upload_original_kept(image: PendingImage) -> bool:
-    """Whether the temp original of ``image`` is still on disk (a retry needs it); never for a
+    """Whether the temp original of ``image`` is still kept (in the temp storage) (a retry needs it); never for a
     duplicate, which has none of its own."""
-    if not image.image_path:
-        return False
-    path = temp_files.file_for_url_path(image.image_path)
-    return path is not None and path.is_file()
+    return bool(image.image_path) and temp_files.exists(image.image_path or "")
 
 
 def upload_stage(image: PendingImage) -> str:

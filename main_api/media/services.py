@@ -15,7 +15,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -45,7 +44,7 @@ def pending_image_create(
     user_id: int,
     upload: CheckedUpload,
     target: str,
-    written: list[Path],
+    written: list[str],
     request_id: str | None = None,
     previous_reference: str | None = None,
 ) -> PendingImage:
@@ -55,14 +54,14 @@ def pending_image_create(
     nothing, and the upload's request id); returns the row. Both keys are the owner's: stored,
     never read here, and handed back to the failure handlers if the upload fails.
 
-    The written path is appended to ``written`` so that the caller, which owns the whole
-    request's transaction, can remove it if anything later fails. File-system errors propagate.
+    The original goes to the temp storage (``temp_files``: this host's disk, or the bucket every
+    host shares); its URL path is appended to ``written`` so that the caller, which owns the whole
+    request's transaction, can remove it if anything later fails
+    (``temp_files.removed_on_error``). Storage errors propagate.
     """
-    url_path, path = temp_files.new_temp_name(
-        user_id=user_id, data_type=upload.data_type, extension=upload.image.extension
-    )
-    written.append(path)
-    temp_files.write_atomically(temp_files.iter_chunks(upload.file), path)
+    url_path = temp_files.new_temp_name(user_id=user_id, data_type=upload.data_type, extension=upload.image.extension)
+    written.append(url_path)
+    temp_files.save(url_path, upload.file)
     image = PendingImage.objects.create(
         user_id=user_id,
         image_path=url_path,
@@ -317,8 +316,7 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
                             {"id": image.pk, "duplicate_of": image.duplicate_of_id})
     if image.is_finished or (failed_only and image.status != Status.FAILED):
         raise ConflictError("only a failed upload can be retried", {"id": image.pk, "status": image.status})
-    path = temp_files.file_for_url_path(image.image_path)
-    if path is None or not path.is_file():
+    if not temp_files.exists(image.image_path or ""):
         raise GoneError("the original is no longer kept; the image must be uploaded again", {"id": image.pk})
     was_failed = image.status == Status.FAILED
     image.status = Status.PENDING
@@ -406,20 +404,20 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             raise ConflictError(
                 "only processed or complete images can be re-processed", {"id": image.pk, "status": image.status}
             )
-        source = temp_files.file_for_url_path(image.image_path)
-        if source is None or not source.is_file():
+        if not temp_files.exists(image.image_path or ""):
             raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
         running = image.reprocessed_as.filter(status=Status.PENDING).first()
         if running is not None:
             raise ConflictError(
                 "a re-processing of this image is already pending", {"id": image.pk, "pending": running.pk}
             )
-        url_path, path = temp_files.new_temp_name(
-            user_id=image.user_id, data_type=DataType(image.data_type), extension=source.suffix.lstrip(".")
+        url_path = temp_files.new_temp_name(
+            user_id=image.user_id, data_type=DataType(image.data_type),
+            extension=image.image_path.rsplit(".", 1)[-1],
         )
-        written.append(path)
-        with open(source, "rb") as original:
-            temp_files.write_atomically(temp_files.iter_chunks(original), path)
+        written.append(url_path)
+        if not temp_files.copy(image.image_path, url_path):
+            raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
         again = PendingImage.objects.create(
             user_id=image.user_id,
             image_path=url_path,
@@ -461,8 +459,7 @@ def pending_image_sweep_one(*, image_id: int, older_than: timedelta, fail: bool)
     if image is None or image.status != Status.PENDING or image.updated_at >= timezone.now() - older_than:
         return "skipped"
     minutes = int(older_than.total_seconds() // 60)
-    path = temp_files.file_for_url_path(image.image_path)
-    if fail or path is None or not path.is_file():
+    if fail or not temp_files.exists(image.image_path or ""):
         reason = f"stuck: pending for over {minutes} minute(s)" if fail else "stuck, and the temp original is gone"
         pending_image_fail(image_id=image.pk, reason=reason)
         return "failed"

@@ -17,6 +17,8 @@ urlpatterns = [
     re_path(r"^api/uploads/?$", apis.UploadListApi.as_view(), name="uploads"),
     re_path(r"^api/uploads/events/?$", event_stream.upload_events, name="upload-events"),
     re_path(r"^api/uploads/events/ticket/?$", apis.UploadEventTicketApi.as_view(), name="upload-events-ticket"),
+    re_path(r"^api/uploads/direct/(?P<token>[A-Za-z0-9_:-]{1,512})/?$", apis.DirectUploadApi.as_view(),
+            name="direct-upload"),
     re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/?$", apis.UploadDetailApi.as_view(), name="upload"),
     re_path(r"^api/uploads/(?P<upload_id>[0-9]{1,18})/retry/?$", apis.UploadRetryApi.as_view(),
             name="upload-retry"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import requests
@@ -23,8 +23,9 @@ from tests.main_api.images import image_bytes
 class Servers:
     """``count`` main API servers on one database (no media VM: nothing here needs it)."""
 
-    def __init__(self, system: System, count: int):
+    def __init__(self, system: System, count: int, per_server_env: Callable[[int], dict[str, str]] | None = None):
         self.system = system
+        self.per_server_env = per_server_env
         self.urls: list[str] = []
         for i in range(count):
             self.urls.append(self.start(i))
@@ -32,7 +33,8 @@ class Servers:
     def start(self, i: int, port: int | None = None) -> str:
         port = port or free_port()
         url = f"http://127.0.0.1:{port}"
-        proc = self.system.spawn(f"main-api-{i}", ["-m", "main_api", "serve", "--port", str(port)])
+        proc = self.system.spawn(f"main-api-{i}", ["-m", "main_api", "serve", "--port", str(port)],
+                                 env=self.per_server_env(i) if self.per_server_env else None)
         wait_until(lambda: self.system._alive(proc) and self.system._ok(f"{url}/health"), timeout=60,
                    what=f"main API server {i}")
         return url
@@ -59,9 +61,11 @@ class Servers:
 
 
 @contextlib.contextmanager
-def api_servers(tmp: Path, count: int = 2, *, static: bool = False, **env: str) -> Iterator[Servers]:
+def api_servers(tmp: Path, count: int = 2, *, static: bool = False,
+                per_server_env: Callable[[int], dict[str, str]] | None = None, **env: str) -> Iterator[Servers]:
     """Migrated database (this run's kind), ``count`` servers with ``env``; all stopped after.
-    ``static``: collect the static files first (production mode's admin pages need them)."""
+    ``static``: collect the static files first (production mode's admin pages need them);
+    ``per_server_env(i)``: what server ``i`` has of its own (e.g. its ``TEMP_IMAGES_DIR``)."""
     with contextlib.ExitStack() as stack:
         main_url = os.environ.get("DATABASE_URL", "")
         if main_url.startswith("mysql"):
@@ -74,7 +78,7 @@ def api_servers(tmp: Path, count: int = 2, *, static: bool = False, **env: str) 
             system.manage("migrate", "--noinput")  # makes the cache table too
             if static:
                 system.manage("collectstatic", "--noinput")
-            yield Servers(system, count)
+            yield Servers(system, count, per_server_env)
         except BaseException:
             for name in system.procs:
                 print(f"---- {name} ----\n{system.log(name)[-3000:]}")

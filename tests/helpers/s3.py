@@ -77,6 +77,20 @@ class Bucket:
             "MEDIA_S3_ADDRESSING_STYLE": "path",
         }
 
+    @property
+    def temp_env(self) -> dict[str, str]:
+        """The main API's settings that keep its temp originals in this bucket (``TEMP_STORAGE=s3``)."""
+        return {
+            "TEMP_STORAGE": "s3",
+            "TEMP_S3_BUCKET": self.name,
+            "TEMP_S3_PREFIX": self.prefix,
+            "TEMP_S3_ENDPOINT_URL": self.endpoint,
+            "TEMP_S3_REGION": REGION,
+            "TEMP_S3_ACCESS_KEY_ID": ACCESS_KEY,
+            "TEMP_S3_SECRET_ACCESS_KEY": SECRET_KEY,
+            "TEMP_S3_ADDRESSING_STYLE": "path",
+        }
+
     def settings(self, **changes: Any) -> Any:
         from media_vm.config import S3Settings
 

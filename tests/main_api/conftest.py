@@ -54,3 +54,22 @@ def user_client(artist) -> APIClient:
 @pytest.fixture
 def media_client() -> APIClient:
     return support.media_client()
+
+
+@pytest.fixture
+def s3_temp_storage(main_api_settings, s3_endpoint):
+    """``TEMP_STORAGE=s3`` on a fresh bucket of the test S3 server (under a key prefix), through
+    the settings' own parsing (``main_api.settings.temp_storage_config``); yields the bucket."""
+    from main_api.settings import temp_storage_config
+    from tests.helpers.s3 import new_bucket
+
+    bucket = new_bucket(s3_endpoint, prefix="tmp-originals/")
+    main_api_settings.STORAGES = {**main_api_settings.STORAGES,
+                                  "temp_images": temp_storage_config(bucket.temp_env)}
+    return bucket
+
+
+@pytest.fixture(params=["local", "s3"])
+def temp_storage(request, temp_dir):
+    """Each temp storage in turn: ``local`` (None) or ``s3`` (the bucket)."""
+    return request.getfixturevalue("s3_temp_storage") if request.param == "s3" else None
