@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
@@ -139,6 +139,7 @@ class ArtworkUploadUrlApi(APIView):
 
     throttle_scope = "uploads"
 
+    @extend_schema_serializer(component_name="ArtworkUploadUrlInput")
     class InputSerializer(serializers.Serializer):
         filename = serializers.CharField(max_length=255)
         content_type = serializers.ChoiceField(choices=sorted(ACCEPTED_TYPES))
@@ -174,6 +175,7 @@ class ArtworkUploadUrlApi(APIView):
 class ArtworkListApi(APIView):
     """``GET /api/artworks``: your artworks, any status; ``POST``: create one from an uploaded key."""
 
+    @extend_schema_serializer(component_name="ArtworkCreate")
     class InputSerializer(ArtworkFieldsSerializer):
         key = serializers.CharField(max_length=512, help_text="from POST /api/artworks/upload-url, after the upload")
 
@@ -211,6 +213,7 @@ class ArtworkListApi(APIView):
 class ArtworkDetailApi(APIView):
     """``GET/PATCH/DELETE /api/artworks/{id}``: one of your artworks."""
 
+    @extend_schema_serializer(component_name="ArtworkPatch")
     class InputSerializer(ArtworkFieldsSerializer):
         title = serializers.CharField(max_length=TITLE_MAX_CHARS, required=False)
         category = serializers.CharField(required=False)

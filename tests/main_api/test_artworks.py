@@ -215,11 +215,13 @@ def test_the_limit_answers_429_and_creates_nothing(user_client, artist, settings
     assert create(user_client, key).status_code == 201
 
 
-def test_deleting_an_artwork_deletes_its_image_everywhere(user_client, artist, temp_dir):
+def test_deleting_an_artwork_deletes_its_image_everywhere(user_client, artist, temp_dir,
+                                                          django_capture_on_commit_callbacks):
     artwork = new_artwork(user_client)
     complete(artwork)
     upload = PendingImage.objects.get(pk=artwork["upload"]["id"])
-    assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
+    with django_capture_on_commit_callbacks(execute=True):
+        assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
     assert not Artwork.objects.exists() and not PendingImage.objects.filter(pk=upload.pk).exists()
     deletion = MediaDeletion.objects.get(pending_image_id=upload.pk)
     assert deletion.media_id == support.MEDIA_ID

@@ -275,3 +275,16 @@ def test_the_sweep_command(artist, temp_dir):
     call_command("sweep_direct_uploads", "--dry-run", stdout=out)
     call_command("sweep_direct_uploads", stdout=out)
     assert out.getvalue().splitlines() == ["1 direct upload(s) expired", "deleted 1 expired direct upload(s)"]
+
+
+def test_the_scheduler_sweeps_direct_uploads_nobody_used(artist, temp_dir):
+    from django.core.management import call_command
+
+    stale, fresh = issue(artist), issue(artist)
+    put(stale["upload_url"], PNG)
+    DirectUpload.objects.filter(key=stale["key"]).update(expires_at=timezone.now() - timedelta(days=1))
+    out = io.StringIO()
+    call_command("run_scheduler", "--once", stdout=out)
+    assert "deleted 1 expired direct upload(s)" in out.getvalue()
+    assert list(DirectUpload.objects.values_list("key", flat=True)) == [fresh["key"]]
+    assert not temp_files.exists(temp_files.direct_ref(stale["key"]))

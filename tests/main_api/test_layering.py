@@ -1,9 +1,9 @@
 """The main API's apps depend on each other in one direction:
 ``frontend -> artworks -> users -> media -> common``.
 
-Every module of ``main_api`` is parsed (imports inside functions included): ``common`` imports
-nothing of ``media``, ``users`` or ``frontend``, ``media`` nothing of ``users`` or ``frontend``,
-and ``users`` nothing of ``frontend`` (the top layer: the demo site and the frontend kit). Where a lower app shows
+Every module of ``main_api`` is parsed (imports inside functions included): each app imports
+nothing of the apps above it (``FORBIDDEN``); ``frontend`` is the top layer (the demo site and
+the frontend kit). Where a lower app shows
 something of a higher one, the higher one registers it with a hook of the lower (see the
 docstring of ``main_api/__init__.py``).
 """

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from main_api.media.direct_uploads import direct_uploads_sweep
 from main_api.media.events import upload_events_sweep
 from main_api.media.selectors import failed_image_ids
 from main_api.media.services import failed_originals_sweep
@@ -53,11 +54,13 @@ def failed_sweep() -> int:
 
 
 def failed_sweep_job() -> int:
-    """:func:`failed_sweep` and :func:`events_sweep` as a scheduled run, with fresh database
-    connections; the number of originals deleted."""
+    """:func:`failed_sweep`, :func:`events_sweep` and the sweep of direct uploads nobody used
+    (``direct_uploads_sweep``) as a scheduled run, with fresh database connections; the number
+    of originals deleted."""
     close_old_connections()
     try:
         events_sweep()
+        direct_uploads_sweep()
         return failed_sweep()
     finally:
         close_old_connections()
@@ -74,7 +77,8 @@ def events_sweep() -> int:
 
 class Command(BaseCommand):
     help = (
-        "Run replace_temp_urls every REPLACE_URLS_INTERVAL_SECONDS, and sweep_failed every hour, "
+        "Run replace_temp_urls every REPLACE_URLS_INTERVAL_SECONDS, and sweep_failed (with the upload events "
+        "and the direct uploads nobody used) every hour, "
         "until SIGTERM or Ctrl-C."
     )
 
@@ -93,6 +97,7 @@ class Command(BaseCommand):
             self.stdout.write(f"completed {result.completed} image(s), rewrote {result.references} reference(s)")
             self.stdout.write(f"deleted {failed_sweep()} expired failed original(s)")
             self.stdout.write(f"deleted {events_sweep()} expired upload event(s)")
+            self.stdout.write(f"deleted {direct_uploads_sweep()} expired direct upload(s)")
             return
 
         scheduler = BlockingScheduler(timezone="UTC")
