@@ -13,7 +13,8 @@ Five apps, each importing only the ones below it (``tests/main_api/test_layering
             and run_scheduler commands)
       |
     media   pending_images and its lifecycle, the upload gate (uploads.py: size, fields, content,
-            pixels), temp originals (temp_files.py: local or S3) and direct uploads, the media VM's /api/media/* API, the one client of the VM
+            pixels), temp originals (temp_files.py: local or S3) and direct uploads, the media
+            VM's /api/media/* API, the one client of the VM
             (vm_client.py: /api/images proxy, /similar, status), the admin of pending images
       |
     common  errors, authentication, middleware, logging, /metrics, /health, the admin site
