@@ -299,6 +299,16 @@ def direct_upload_sweep_one(*, upload_id: int, now: datetime | None = None, grac
     return True
 
 
+def direct_uploads_discard(*, user_id: int) -> int:
+    """Delete every direct upload of the user (an account's erasure), their objects once the
+    caller's transaction commits (a rolled-back erasure keeps them); the number of rows."""
+    keys = list(DirectUpload.objects.filter(user_id=user_id).values_list("key", flat=True))
+    DirectUpload.objects.filter(user_id=user_id).delete()
+    for key in keys:
+        transaction.on_commit(lambda key=key: temp_files.remove(temp_files.direct_ref(key)))
+    return len(keys)
+
+
 def direct_uploads_sweep(*, now: datetime | None = None, grace: timedelta = SWEEP_GRACE) -> int:
     """:func:`direct_upload_sweep_one` for each of :func:`expired_direct_upload_ids`, one
     transaction each; the number of rows deleted."""

@@ -19,6 +19,7 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from main_api.media import temp_files
+from main_api.media.direct_uploads import direct_uploads_discard
 from main_api.media.models import PendingImage
 from main_api.media.selectors import (
     pending_image_processed_lock,
@@ -248,7 +249,8 @@ def user_erase(*, user: User) -> ErasureResult:
     """Erase the account on its owner's request: every upload deleted as ``DELETE
     /api/uploads/{id}`` deletes one (references cleared, temp original removed once committed,
     a deletion request recorded for the media VM, which erases the originals, variants,
-    analyses and fingerprints on its next poll), then the user with its profiles and token.
+    analyses and fingerprints on its next poll), its direct uploads and their objects, then the
+    user with its profiles, artworks and token.
     One transaction: all of it or nothing. Logs the user's id and the counts, nothing of the
     content (no name, no file)."""
     user_id = user.pk
@@ -256,6 +258,7 @@ def user_erase(*, user: User) -> ErasureResult:
     image_ids = list(PendingImage.objects.filter(user_id=user_id).order_by("-id").values_list("id", flat=True))
     for image_id in image_ids:
         upload_delete(image_id=image_id, user_id=user_id)
+    direct_uploads_discard(user_id=user_id)  # uploaded straight to storage, never made an artwork
     user.delete()
     log.info("user %s erased on request: %s upload(s) deleted, as many deletions requested of the media VM",
              user_id, len(image_ids))

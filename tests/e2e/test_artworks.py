@@ -163,3 +163,20 @@ def test_with_s3_temp_storage_the_browser_posts_straight_to_the_bucket(tmp_path_
         assert artwork["status"] == "active", artwork
         check_images(artwork, original, tmp)
         assert not [p for p in system.temp_dir.rglob("*") if p.is_file()], "nothing on the host's disk"
+
+
+def test_a_put_bigger_than_declared_is_refused_on_the_wire_and_stores_nothing(system, tmp_path):
+    token = system.create_user("overflow", "artist")
+    data = images.photo_jpeg(tmp_path / "w.jpg", 300, 200, seed=50).read_bytes()
+    answer = requests.post(f"{system.api_url}/api/artworks/upload-url", headers=auth(token), timeout=30,
+                           json={"filename": "w.jpg", "content_type": "image/jpeg", "size": len(data)})
+    target = answer.json()
+    too_big = data + b"\0" * 100_000
+    declared = requests.put(target["upload_url"], data=too_big, timeout=30)  # Content-Length says so
+    assert declared.status_code == 413, declared.text
+    chunked = requests.put(target["upload_url"], data=iter([too_big[i:i + 8192] for i in range(0, len(too_big), 8192)]),
+                           timeout=30)  # no Content-Length: counted as it arrives
+    assert chunked.status_code == 413, chunked.text
+    assert create(system.api_url, token, target["key"]).status_code == 400, "nothing was stored"
+    assert requests.put(target["upload_url"], data=data, timeout=30).status_code == 200, "the URL is still good"
+    assert create(system.api_url, token, target["key"]).status_code == 201

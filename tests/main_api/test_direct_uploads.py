@@ -288,3 +288,16 @@ def test_the_scheduler_sweeps_direct_uploads_nobody_used(artist, temp_dir):
     assert "deleted 1 expired direct upload(s)" in out.getvalue()
     assert list(DirectUpload.objects.values_list("key", flat=True)) == [fresh["key"]]
     assert not temp_files.exists(temp_files.direct_ref(stale["key"]))
+
+
+def test_erasing_the_account_removes_its_direct_uploads_and_their_objects(artist, temp_dir,
+                                                                          django_capture_on_commit_callbacks):
+    from tests.main_api import support
+
+    answer = issue(artist)
+    put(answer["upload_url"], PNG)
+    assert temp_files.exists(temp_files.direct_ref(answer["key"]))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert support.client_for(artist).delete("/users/me").status_code == 204
+    assert not DirectUpload.objects.exists()
+    assert not temp_files.exists(temp_files.direct_ref(answer["key"]))
