@@ -247,3 +247,32 @@ def test_owners_endpoints_are_the_owners(user_client, make_user):
     assert other.delete(f"/api/artworks/{artwork['id']}").status_code == 404
     assert APIClient().get(f"/api/artworks/{artwork['id']}").status_code == 401
     assert Artwork.objects.get().hidden is False
+
+
+def test_ops_see_artworks_and_set_a_users_limit_in_the_admin(user_client, artist, settings,
+                                                             django_capture_on_commit_callbacks):
+    from django.test import Client
+
+    from main_api.users.models import User
+
+    settings.ARTWORK_LIMIT = 1
+    artwork = new_artwork(user_client, title="Admin Sees Me")
+    admin = Client()
+    admin.force_login(User.objects.create_superuser("root", "root@example.test", "pw-for-tests-only"))
+    listing = admin.get("/admin/artworks/artwork/")
+    assert listing.status_code == 200
+    assert b"Admin Sees Me" in listing.content and b"processing" in listing.content
+
+    # the limit is a field of the profile, inline on the user's page
+    page = admin.get(f"/admin/users/user/{artist.pk}/change/")
+    assert page.status_code == 200 and b"artwork_limit" in page.content
+    UserProfile.objects.filter(user=artist).update(artwork_limit=5)
+    assert new_artwork(user_client, title="Second", seed=9)["slug"] == "second"
+
+    # deleting in the admin deletes the image everywhere, as the owner's DELETE does
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = admin.post(f"/admin/artworks/artwork/{artwork['id']}/delete/", {"post": "yes"})
+    assert answer.status_code == 302, answer.content[:500]
+    assert not Artwork.objects.filter(pk=artwork["id"]).exists()
+    assert not PendingImage.objects.filter(pk=artwork["upload"]["id"]).exists()
+    assert MediaDeletion.objects.filter(pending_image_id=artwork["upload"]["id"]).exists()
