@@ -118,6 +118,7 @@ def test_pending_all_lists_pending_rows_oldest_first(artist, make_user, temp_dir
         "request_id": None,  # uploaded through the service, not over HTTP
         "keep_location": False,  # the profile's default: the media VM stores no GPS position
         "queued_at": None,  # its first round: no retry has put it back
+        "watermark": None,  # not an artwork
     }
     assert datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")) == second.created_at
 
