@@ -19,7 +19,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from main_api.common.logging_setup import logging_config
-from shared.sizes import ALL_SIZES, BACKGROUNDS, ImageFormat
+from shared.outputs import OutputsConfigError
+from shared.outputs import current as outputs_current
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -72,6 +73,14 @@ class SettingsError(ImproperlyConfigured, SystemExit):
         super().__init__(message)
         self.code = f"ImproperlyConfigured: {message}"  # what the interpreter prints; exit status 1
 
+
+# The outputs configuration (sizes and presets, shared.outputs: MEDIA_OUTPUTS_FILE, the same file
+# as the media VM's), validated at start: a bad file ends the command with its one-line reason.
+try:
+    MEDIA_OUTPUTS_FILE = outputs_current().source
+except OutputsConfigError as e:
+    raise SettingsError(f"MEDIA_OUTPUTS_FILE: {e}") from None
+from shared.sizes import BACKGROUNDS, SIZE_NAMES, ImageFormat  # noqa: E402 - after the check above
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -457,7 +466,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["main_api.common.schema.include_plain_views"],
     # one schema name for each of the contract's choice sets, wherever a serializer uses it
     "ENUM_NAME_OVERRIDES": {
-        "ImageSizeEnum": [size.name for size in ALL_SIZES],
+        "ImageSizeEnum": list(SIZE_NAMES),
         "ImageFormatEnum": [fmt.value for fmt in ImageFormat],
         "BackgroundEnum": list(BACKGROUNDS),
     },

@@ -59,6 +59,25 @@ def cmd_heal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Queue the finished images that lack an output the outputs configuration now has."""
+    from media_vm.backfill import BackfillResult, backfill
+    from media_vm.db import Repository, make_engine, migrate
+
+    engine = make_engine(_settings().database_url)
+    migrate(engine)
+
+    def show(result: BackfillResult) -> None:
+        print(f"backfill: {result.checked} finished image(s) checked, {result.missing} missing an output, "
+              f"{result.queued} queued", flush=True)
+
+    result = backfill(Repository(engine), dry_run=args.dry_run, batch=args.batch, progress=show)
+    show(result)
+    if not args.dry_run and result.queued:
+        print("the workers make the missing outputs and tell the main API; run it again to resume after a stop")
+    return 0
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from media_vm.db import make_engine, migrate
 
@@ -114,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
     from media_vm.logging_setup import configure
 
     configure()  # LOG_FORMAT=json|text, LOG_LEVEL
+    from shared.outputs import OutputsConfigError, current
+
+    try:  # the outputs configuration (MEDIA_OUTPUTS_FILE, the main API's too), validated at start
+        current()
+    except OutputsConfigError as e:
+        sys.exit(f"python -m media_vm: MEDIA_OUTPUTS_FILE: {e}")
     parser = argparse.ArgumentParser(prog="python -m media_vm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -131,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("heal", help="run one self-healing cycle, then exit")
     p.set_defaults(func=cmd_heal)
+
+    p = sub.add_parser("backfill", help="queue finished images for the sizes and presets added to the outputs file")
+    p.add_argument("--dry-run", action="store_true", help="count only")
+    p.add_argument("--batch", type=int, default=200, help="images read per page (default: %(default)s)")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("migrate", help="create or upgrade the media DB schema")
     p.set_defaults(func=cmd_migrate)

@@ -200,6 +200,11 @@ class Worker:
         log.warning("worker %s: media file %s step %s failed: %s", claim.worker_id, claim.media_file_id,
                     step.value, detail)
         self.repo.step_finished(claim, step, error=detail)
+        if step is Step.UPDATE_CALLBACK and kind is ErrorKind.REFUSED:
+            # the main API will never take this image (e.g. an outputs configuration it does not
+            # share, which it records as the upload's failure): an error, not a quiet give-up
+            log.error("worker %s: the main API refused the result of media file %s for good: %s",
+                      claim.worker_id, claim.media_file_id, detail)
         decision = decide(step, kind, attempt, self.retry)
         if decision.action is Action.WAIT:
             # a full disk or unwritable storage is the host's fault, not the image's: keep the

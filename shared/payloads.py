@@ -30,6 +30,10 @@ class PendingImagePayload(TypedDict):
     #: The text the media VM draws on the sizes of ``shared.sizes.WATERMARKED_SIZES`` (the
     #: artist's username, for ``data_type`` ``artwork``); absent or null: no watermark.
     watermark: NotRequired[str | None]
+    #: The tool the upload says made it (``shared.sizes.SOURCE_TOOLS``: ``dall-e``, ``sora``,
+    #: ``stable-diffusion``, or one the outputs file adds): its preset's outputs are made too;
+    #: absent or null: none.
+    source_tool: NotRequired[str | None]
 
 
 class PendingListPayload(TypedDict):

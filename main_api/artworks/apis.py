@@ -27,6 +27,7 @@ from main_api.media.apis import UploadOutputSerializer
 from main_api.media.direct_uploads import direct_upload_issue
 from main_api.media.selectors import upload_detail
 from shared.naming import ACCEPTED_TYPES
+from shared.sizes import SOURCE_TOOLS
 
 
 def _category_field(**kwargs) -> serializers.ChoiceField:
@@ -178,6 +179,10 @@ class ArtworkListApi(APIView):
     @extend_schema_serializer(component_name="ArtworkCreate")
     class InputSerializer(ArtworkFieldsSerializer):
         key = serializers.CharField(max_length=512, help_text="from POST /api/artworks/upload-url, after the upload")
+        source_tool = serializers.ChoiceField(
+            choices=list(SOURCE_TOOLS), required=False, allow_blank=True,
+            help_text="the tool that made the image (dall-e, sora, stable-diffusion, ...): it also gets that "
+            "tool's preset outputs, normal and hq; 400 for another value")
 
     @extend_schema(operation_id="artworks_list", summary="Your artworks, newest first (cursor-paginated)",
                    responses={200: ArtworkOutputSerializer(many=True), 401: ERROR}, tags=["artworks"])
@@ -202,10 +207,11 @@ class ArtworkListApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         key = values.pop("key")
+        source_tool = values.pop("source_tool", "")
         values["tags"] = tuple(values.get("tags", ()))
         artwork = services.artwork_create(
             user_id=request.user.pk, key=key, fields=services.ArtworkFields(**values),
-            request_id=getattr(request, "request_id", None),
+            request_id=getattr(request, "request_id", None), source_tool=source_tool,
         )
         return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data, status=201)
 

@@ -98,7 +98,8 @@ def _user_lock(user_id: int) -> None:
     get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk", flat=True).get()
 
 
-def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id: str | None = None) -> Artwork:
+def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id: str | None = None,
+                   source_tool: str = "") -> Artwork:
     """Create an artwork and its image's upload in one transaction, from the direct upload
     ``key`` (``POST /api/artworks/upload-url``, then the upload itself).
 
@@ -108,7 +109,8 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
     the user has ``artwork_limit`` artworks already, ``ApplicationError`` (400) for a key that is
     unknown, not the user's, expired, missing or already used (``direct_upload_take``), and
     ``InvalidImage`` (400) when the bytes are not an image we take; nothing is created then and
-    a written temp original is removed.
+    a written temp original is removed. ``source_tool``: the tool that made the image (checked by
+    the API; empty: none), whose preset outputs it gets too.
     """
     with temp_files.removed_on_error() as written, transaction.atomic():
         _user_lock(user_id)
@@ -119,6 +121,7 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
         upload = upload_check(field=ARTWORK_FIELD, file=taken.file, name=taken.original_name)
         image = pending_image_create(
             user_id=user_id, upload=upload, target=Target.NONE, written=written, request_id=request_id,
+            source_tool=source_tool,
         )
         try:
             with transaction.atomic():

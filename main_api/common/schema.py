@@ -18,7 +18,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
-from shared.sizes import SIZES_BY_NAME, ImageFormat
+from shared.sizes import SIZE_NAMES, ImageFormat
 
 
 class MediaKeyScheme(OpenApiAuthenticationExtension):
@@ -64,7 +64,7 @@ class ImageProxyDoc(APIView):
         ),
         parameters=[
             OpenApiParameter("media_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="32 hex characters"),
-            OpenApiParameter("size", OpenApiTypes.STR, enum=list(SIZES_BY_NAME), description="default: detail"),
+            OpenApiParameter("size", OpenApiTypes.STR, enum=list(SIZE_NAMES), description="default: detail"),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["auto", *(f.value for f in ImageFormat), "jpg"]),
             OpenApiParameter("bg", OpenApiTypes.STR, enum=["original", "removed"], description="removed: logos"),
         ],

@@ -20,7 +20,7 @@ from django.utils.timesince import timesince
 from main_api.common.exceptions import ApplicationError
 from main_api.media import selectors, services
 from main_api.media.models import PendingImage
-from shared.sizes import SIZES_BY_NAME
+from shared.sizes import SIZE_NAMES
 
 Status = PendingImage.Status
 
@@ -141,7 +141,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         if not (obj.is_finished and obj.media_id):
             return "-"
         media_id = obj.media_id
-        sizes = [s for s in SIZES_BY_NAME if s in (obj.sizes_available or [])] or list(SIZES_BY_NAME)
+        sizes = [s for s in SIZE_NAMES if s in (obj.sizes_available or [])] or list(SIZE_NAMES)
         by_size = format_html_join(" · ", '<a href="{}">{}</a>', ((image_url(media_id, size=s), s) for s in sizes))
         by_format = format_html_join(
             " · ",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from typing import Any
+
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
@@ -37,8 +41,10 @@ from main_api.media import direct_uploads, events, selectors, services, vm_clien
 from main_api.media.models import PendingImage
 from shared.naming import is_media_id
 from shared.payloads import smart_url
-from shared.sizes import BACKGROUNDS, SIZES_BY_NAME, ImageFormat
+from shared.sizes import BACKGROUNDS, SIZE_NAMES, ImageFormat
 from shared.statuses import PROGRESS_STAGES, UploadStage
+
+log = logging.getLogger(__name__)
 
 
 class MediaKeyApi(APIView):
@@ -80,6 +86,9 @@ class PendingImagesApi(MediaKeyApi):
         keep_location = serializers.SerializerMethodField(
             help_text="whether the owner keeps the GPS position of their photos (profile keep_location): "
             "when false the media VM stores no position at all")
+        source_tool = serializers.SerializerMethodField(
+            help_text="the tool the upload says made it (dall-e, sora, stable-diffusion, or one the outputs file "
+            "adds): the media VM makes its preset's outputs too; null: none")
         watermark = serializers.SerializerMethodField(
             help_text="for an artwork (data_type artwork): the owner's username, which the media VM draws on "
             "the watermarked sizes (display); null for every other data type")
@@ -88,8 +97,11 @@ class PendingImagesApi(MediaKeyApi):
             model = PendingImage
             fields = (
                 "id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at",
-                "request_id", "keep_location", "queued_at", "watermark",
+                "request_id", "keep_location", "queued_at", "watermark", "source_tool",
             )
+
+        def get_source_tool(self, image: PendingImage) -> str | None:
+            return image.source_tool or None
 
         def get_watermark(self, image: PendingImage) -> str | None:
             if image.data_type != PendingImage.DataTypes.ARTWORK:
@@ -134,7 +146,7 @@ class PendingImagesApi(MediaKeyApi):
 class VariantInputSerializer(serializers.Serializer):
     """One variant file of the media VM's completion (``shared.payloads.VariantPayload``)."""
 
-    size = serializers.ChoiceField(choices=list(SIZES_BY_NAME))
+    size = serializers.ChoiceField(choices=list(SIZE_NAMES))
     format = serializers.ChoiceField(choices=[f.value for f in ImageFormat])
     bg = serializers.ChoiceField(choices=list(BACKGROUNDS))
     width = serializers.IntegerField(min_value=1, max_value=1_000_000)
@@ -154,7 +166,7 @@ class CompleteApi(MediaKeyApi):
             child=serializers.ChoiceField(choices=[f.value for f in ImageFormat]), required=False, default=list
         )
         sizes_available = serializers.ListField(
-            child=serializers.ChoiceField(choices=list(SIZES_BY_NAME)), required=False, default=list
+            child=serializers.ChoiceField(choices=list(SIZE_NAMES)), required=False, default=list
         )
         ai_analysis = serializers.DictField(required=False, allow_null=True, default=dict)
         variants = VariantInputSerializer(
@@ -187,6 +199,16 @@ class CompleteApi(MediaKeyApi):
         tags=["media VM"],
     )
     def post(self, request: Request, image_id: str) -> Response:
+        unknown = _unknown_sizes(request.data)
+        if unknown:
+            # the two services were configured with different outputs files: fail the upload
+            # where ops see it (the admin, its failure_reason) instead of a 400 only the VM reads
+            reason = (f"the media VM made sizes this main API does not know ({', '.join(unknown)}): the two "
+                      "services' outputs configurations (MEDIA_OUTPUTS_FILE) differ")
+            log.error("complete of pending image %s refused: %s", image_id, reason)
+            with contextlib.suppress(ApplicationError):  # already failed, finished or gone: nothing to mark
+                services.pending_image_fail(image_id=int(image_id), reason=reason)
+            raise ApplicationError(reason, {"field": "sizes_available", "unknown": unknown})
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -210,6 +232,17 @@ class CompleteApi(MediaKeyApi):
                 "smart_url_preview": smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id),
             }
         )
+
+
+def _unknown_sizes(data: Any) -> list[str]:
+    """The size names of a completion's ``sizes_available`` and ``variants`` that no size or
+    preset output of this main API's outputs configuration has (``shared.sizes.SIZE_NAMES``)."""
+    if not isinstance(data, dict):
+        return []
+    named = list(data.get("sizes_available") or []) if isinstance(data.get("sizes_available"), list) else []
+    variants = data.get("variants") if isinstance(data.get("variants"), list) else []
+    named += [v.get("size") for v in variants if isinstance(v, dict)]
+    return sorted({n for n in named if isinstance(n, str) and n not in SIZE_NAMES})
 
 
 class ProgressApi(MediaKeyApi):
@@ -607,7 +640,7 @@ class UploadOutputSerializer(serializers.Serializer):
 
     @extend_schema_serializer(component_name="UploadVariant")
     class VariantSerializer(serializers.Serializer):
-        size = serializers.ChoiceField(choices=list(SIZES_BY_NAME))
+        size = serializers.ChoiceField(choices=list(SIZE_NAMES))
         width = serializers.IntegerField(allow_null=True, help_text="real pixel width of the served file")
         height = serializers.IntegerField(allow_null=True, help_text="real pixel height of the served file")
         formats = serializers.ListField(child=serializers.ChoiceField(choices=[f.value for f in ImageFormat]))

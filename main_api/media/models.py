@@ -59,6 +59,10 @@ class PendingImage(models.Model):
     #: Every variant file the media VM made (``shared.payloads.VariantPayload``: size, format,
     #: bg, real width/height, bytes); empty when the VM did not say (an older VM).
     variants = models.JSONField(default=list, blank=True)
+    #: The tool the upload says made it (``shared.sizes.SOURCE_TOOLS``: dall-e, sora,
+    #: stable-diffusion, or one the outputs file adds); empty: none. Its preset's outputs
+    #: (``normal``, ``hq``) are made too.
+    source_tool = models.CharField(max_length=32, blank=True, default="")
     #: The background a logo's smart URLs serve by default: ``original`` or ``removed``
     #: (``shared.sizes.BACKGROUNDS``); empty for the default, the original.
     background = models.CharField(max_length=16, blank=True, default="")

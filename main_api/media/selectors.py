@@ -24,7 +24,7 @@ from main_api.media.temp_files import TempObject
 from main_api.media.vm_client import MediaVmStatus, media_vm_status_get, similar_get
 from shared.naming import is_media_id
 from shared.payloads import smart_url
-from shared.sizes import ALL_SIZES, SIZES_BY_NAME, ImageFormat, default_size_for
+from shared.sizes import SIZE_ORDER, ImageFormat, default_size_for
 from shared.statuses import UploadStage
 
 Status = PendingImage.Status
@@ -491,7 +491,7 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
     reported = [v for v in image.variants or [] if isinstance(v, dict)]
     by_size: dict[str, dict[str, Any]] = {}
     for variant in reported:
-        if variant.get("bg") != wanted or variant.get("size") not in SIZES_BY_NAME:
+        if variant.get("bg") != wanted or variant.get("size") not in SIZE_ORDER:
             continue
         entry = by_size.setdefault(variant["size"], {
             "size": variant["size"], "width": variant.get("width"), "height": variant.get("height"), "formats": [],
@@ -500,9 +500,8 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
             entry["formats"].append(variant.get("format"))
     if not by_size:  # an older VM: the sizes without their pixels
         by_size = {size: {"size": size, "width": None, "height": None, "formats": list(image.formats_available)}
-                   for size in image.sizes_available if size in SIZES_BY_NAME}
-    order = {size.name: n for n, size in enumerate(ALL_SIZES)}
-    entries = sorted(by_size.values(), key=lambda e: (e["width"] or 0, order[e["size"]]))
+                   for size in image.sizes_available if size in SIZE_ORDER}
+    entries = sorted(by_size.values(), key=lambda e: (e["width"] or 0, SIZE_ORDER[e["size"]]))
     for entry in entries:
         entry["formats"] = [f.value for f in ImageFormat if f.value in entry["formats"]]
         entry["url"] = _image_url(image.media_id, entry["size"], background)

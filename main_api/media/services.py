@@ -47,12 +47,15 @@ def pending_image_create(
     written: list[str],
     request_id: str | None = None,
     previous_reference: str | None = None,
+    source_tool: str = "",
 ) -> PendingImage:
     """Write the temp original of ``upload`` (which passed ``uploads.upload_check``) and its
     ``pending`` row (with ``target``, the owner's key of the field that will refer to it,
     ``previous_reference``, what that field held before, None when the upload replaces
     nothing, and the upload's request id); returns the row. Both keys are the owner's: stored,
     never read here, and handed back to the failure handlers if the upload fails.
+    ``source_tool``: the tool the upload says made it (a name of ``shared.sizes.SOURCE_TOOLS``,
+    checked by the caller; empty: none).
 
     The original goes to the temp storage (``temp_files``: this host's disk, or the bucket every
     host shares); its URL path is appended to ``written`` so that the caller, which owns the whole
@@ -74,6 +77,7 @@ def pending_image_create(
         status=Status.PENDING,
         request_id=request_id,
         sha256=upload.sha256,
+        source_tool=source_tool,
     )
     upload_event_record(image)
     return image
@@ -196,11 +200,14 @@ def pending_image_complete(
     ``ai_analysis`` is stored only when the owner keeps locations (:func:`location_policy_register`).
 
     Idempotent: the same media id again changes nothing (a ``complete`` row stays
-    complete). A different media id for finished work, or a failed row, is a conflict.
+    complete), except that variants it names that the row does not have yet are recorded (the
+    media VM's ``backfill`` of outputs added to the outputs file). A different media id for
+    finished work, or a failed row, is a conflict.
     """
     image = _locked(image_id)
     if image.is_finished:
         if image.media_id == media_id:
+            _variants_backfilled(image, formats_available, sizes_available, variants)
             return image
         raise ConflictError(
             "image was already processed with another media id",
@@ -227,6 +234,23 @@ def pending_image_complete(
     upload_event_record(image)
     log.info("pending image %s processed as media %s", image.pk, media_id)
     return image
+
+
+def _variants_backfilled(image: PendingImage, formats: list[str], sizes: list[str],
+                         variants: list[dict[str, Any]] | None) -> None:
+    """Record on the finished ``image`` a repeated completion's variants when it names some the
+    row lacks (a backfill adds outputs; none are ever taken away here)."""
+    if not variants:
+        return
+    known = {(v.get("size"), v.get("format"), v.get("bg")) for v in image.variants or [] if isinstance(v, dict)}
+    if all((v["size"], v["format"], v["bg"]) in known for v in variants):
+        return
+    image.variants = variants
+    image.sizes_available = sizes
+    image.formats_available = formats
+    image.save(update_fields=["variants", "sizes_available", "formats_available", "updated_at"])
+    upload_event_record(image)
+    log.info("pending image %s: %s variant(s) recorded after a backfill", image.pk, len(variants) - len(known))
 
 
 #: Called with each row :func:`pending_image_fail` fails (see the register function).
@@ -430,6 +454,7 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             request_id=request_id,
             reprocess_of=image,
             sha256=image.sha256,  # the same bytes: a later upload of them repeats the newest run
+            source_tool=image.source_tool,
         )
     upload_event_record(again)
     log.info("pending image %s queued again as %s", image.pk, again.pk)

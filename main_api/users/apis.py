@@ -22,6 +22,7 @@ from main_api.media.uploads import DIGESTS_ATTRIBUTE, upload_fields_check
 from main_api.users.selectors import user_profile_get
 from main_api.users.services import user_erase, user_profile_update
 from shared.data_types import UPLOAD_FIELDS
+from shared.sizes import SOURCE_TOOLS
 
 
 class ProfileOutputSerializer(serializers.Serializer):
@@ -89,6 +90,10 @@ class UserMeApi(APIView):
 
         display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
         bio = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+        source_tool = serializers.ChoiceField(
+            choices=list(SOURCE_TOOLS), required=False, allow_blank=True,
+            help_text="the tool that made this request's images (dall-e, sora, stable-diffusion, or one the "
+            "outputs file adds): each also gets that tool's preset outputs, normal and hq; 400 for another value")
 
         def get_fields(self) -> dict[str, serializers.Field]:
             # one file field per entry of the contract's UPLOAD_FIELDS

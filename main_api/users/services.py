@@ -92,6 +92,7 @@ def user_profile_update(
     bio: str | None = None,
     request_id: str | None = None,
     digests: Mapping[str, str] | None = None,
+    source_tool: str = "",
 ) -> None:
     """Apply ``PATCH /users/me``: text fields and uploads (``{upload field: file}``), all
     together or not at all.
@@ -108,6 +109,9 @@ def user_profile_update(
     while the body streamed in, ``{field: hex}``; computed here when missing) and data type
     match an earlier pending or finished upload of the user makes no second processing job:
     its row is a duplicate of the earlier one and its field refers to the earlier image.
+
+    ``source_tool``: the tool the request's files say made them (``shared.sizes.SOURCE_TOOLS``,
+    checked by the API; empty: none): each new upload also gets that tool's preset outputs.
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
     uploads = uploads_check(files, digests)
@@ -124,7 +128,7 @@ def user_profile_update(
                 continue
             image = pending_image_create(
                 user_id=user.pk, upload=upload, target=target, written=written, request_id=request_id,
-                previous_reference=previous,
+                previous_reference=previous, source_tool=source_tool,
             )
             reference_set(user=user, target=image.target, value=image.image_path or "")
         changes = {

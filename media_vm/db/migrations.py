@@ -99,10 +99,17 @@ def _migration_8(conn: Connection) -> None:
     _add_columns(conn, "media_files", {"watermark": String(255)})
 
 
+def _migration_9(conn: Connection) -> None:
+    """``media_files.source_tool``: the tool the upload says made it (the pending list's
+    ``source_tool``), whose preset outputs (``shared.sizes.presets_for``) are made with its
+    sizes. Rows from before it: NULL, none."""
+    _add_columns(conn, "media_files", {"source_tool": String(32)})
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-    _migration_8,
+    _migration_8, _migration_9,
 )
 
 

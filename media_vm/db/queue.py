@@ -37,6 +37,12 @@ def _watermark(item: dict[str, Any]) -> str | None:
     return str(text)[:255] if text else None
 
 
+def _source_tool(item: dict[str, Any]) -> str | None:
+    """The pending item's ``source_tool`` (absent, null or empty: None), at most the column's 32."""
+    tool = item.get("source_tool")
+    return str(tool)[:32] if tool else None
+
+
 class QueueRecords(RecordsBase):
     def register(self, item: dict[str, Any]) -> bool:
         """Record a pending image from the main API once; True when it is new here (or taken
@@ -60,7 +66,7 @@ class QueueRecords(RecordsBase):
                 if exists.status == JobStatus.FAILED.value and exists.reported and put_back:
                     return self._requeue(conn, exists.id, now, item.get("request_id"),
                                          bool(item.get("keep_location", False)), queued_at,
-                                         _watermark(item))
+                                         _watermark(item), _source_tool(item))
                 return False
         try:
             with self.engine.begin() as conn:
@@ -77,6 +83,7 @@ class QueueRecords(RecordsBase):
                         keep_location=bool(item.get("keep_location", False)),
                         queued_at=queued_at,
                         watermark=_watermark(item),
+                        source_tool=_source_tool(item),
                         status=JobStatus.QUEUED.value,
                         reported=False,
                         has_alpha=False,
@@ -98,7 +105,7 @@ class QueueRecords(RecordsBase):
             return False
 
     def _requeue(self, conn: Any, file_id: int, now: datetime, request_id: str | None, keep_location: bool,
-                 queued_at: str | None, watermark: str | None) -> bool:
+                 queued_at: str | None, watermark: str | None, source_tool: str | None) -> bool:
         """A failed image listed as pending again: every step from scratch, a fresh media id."""
         changed = conn.execute(
             update(media_files).where(and_(media_files.c.id == file_id,
@@ -106,12 +113,43 @@ class QueueRecords(RecordsBase):
             .values(status=JobStatus.QUEUED.value, reported=False, failure_reason=None, media_id=new_media_id(),
                     bulk_path=None, next_attempt_at=None, lease_owner=None, lease_expires_at=None,
                     claim_token=None, updated_at=now, request_id=str(request_id or "")[:64] or None,
-                    keep_location=keep_location, queued_at=queued_at, watermark=watermark)
+                    keep_location=keep_location, queued_at=queued_at, watermark=watermark,
+                    source_tool=source_tool)
         ).rowcount
         if changed:
             conn.execute(update(processing_checklist).where(processing_checklist.c.media_file_id == file_id)
                          .values(status=StepStatus.PENDING.value, attempts=0, last_error=None,
                                  started_at=None, finished_at=None))
+        return bool(changed)
+
+    def done_after(self, after_id: int, limit: int) -> list[RowMapping]:
+        """Up to ``limit`` finished (``done``) rows with an id above ``after_id``, by id: the
+        backfill's pages (``media_vm.backfill``)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(media_files).where(and_(media_files.c.id > after_id,
+                                               media_files.c.status == JobStatus.DONE.value))
+                .order_by(media_files.c.id).limit(limit)).mappings())
+
+    def requeue_steps(self, media_file_id: int, steps: tuple[str, ...]) -> bool:
+        """Put a finished (``done``) image back in the queue for ``steps`` only (pending again,
+        no attempts), the others staying done; True if it was done (a row in any other state is
+        left alone: a worker has it, or it failed)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(media_files).where(and_(media_files.c.id == media_file_id,
+                                               media_files.c.status == JobStatus.DONE.value))
+                .values(status=JobStatus.QUEUED.value, reported=False, next_attempt_at=None, lease_owner=None,
+                        lease_expires_at=None, claim_token=None, updated_at=now)
+            ).rowcount
+            if changed:
+                conn.execute(
+                    update(processing_checklist)
+                    .where(and_(processing_checklist.c.media_file_id == media_file_id,
+                                processing_checklist.c.step.in_(steps)))
+                    .values(status=StepStatus.PENDING.value, attempts=0, last_error=None)
+                )
         return bool(changed)
 
     def max_main_api_id(self) -> int:

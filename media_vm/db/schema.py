@@ -47,6 +47,9 @@ media_files = Table(
     # the text drawn on the sizes of shared.sizes.WATERMARKED_SIZES (pending list's watermark:
     # the artist's username for an artwork); NULL: no watermark
     Column("watermark", String(255)),
+    # the tool the upload says made it (pending list's source_tool): its preset's outputs are
+    # made too (shared.sizes.presets_for); NULL: none
+    Column("source_tool", String(32)),
     Column("status", String(20), nullable=False, index=True),
     Column("bulk_path", String(500)),
     Column("width", Integer),

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import math
 
-from shared.sizes import ALL_SIZES, Fit, Size, sizes_for
+from shared.sizes import ALL_SIZES, SIZE_NAMES, Fit, Size, sizes_for
 
 
 def size_order(data_type: str) -> dict[str, int]:
     """``{size name: rank}`` to list sizes in: the data type's own (``shared.sizes.sizes_for``,
     smallest first: the contract's six keep their order, header before zoom), then any other
-    known size (``ALL_SIZES``), so a size the data type no longer makes still sorts."""
+    known size (``ALL_SIZES``), so a size the data type no longer makes still sorts, then the
+    preset outputs (``SIZE_NAMES``)."""
     names = [s.name for s in sizes_for(data_type)]
     names += [s.name for s in ALL_SIZES if s.name not in names]
+    names += [name for name in SIZE_NAMES if name not in names]
     return {name: rank for rank, name in enumerate(names)}
 
 

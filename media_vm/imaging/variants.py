@@ -74,7 +74,10 @@ def make_variants(
     is what the square and header crops keep; without it libvips' attention decides.
 
     ``sizes``: the sizes of the original-background set (None: every size of the data type,
-    ``shared.sizes.sizes_for``: an artwork's three, the contract's six otherwise); ``removed_sizes``: those
+    ``shared.sizes.sizes_for``: an artwork's three, the contract's six otherwise; pass a preset's
+    outputs along to make them too). Each size is made in its own ``formats`` when the outputs
+    configuration gives it some (a preset's ``normal`` is a JPEG), else in the data type's, and
+    encoded with its own per-format settings where it has them. ``removed_sizes``: those
     of a logo's background-removed set (None: the same as ``sizes``; empty: no removal is even
     tried). The decode is shrunk on load for the largest of them only, so the thumbnail alone
     (``sizes=(thumbnail,), removed_sizes=()``) decodes a fraction of a 12 MP photo.
@@ -129,14 +132,16 @@ def make_variants(
                 if size.name in WATERMARKED_SIZES:
                     variant = apply_watermark(variant, watermark)
                 variant = variant.copy_memory()
-                jobs.extend((bg, size, variant, fmt) for fmt in formats)
+                # a named output with formats of its own (a preset's) is made in those alone
+                jobs.extend((bg, size, variant, fmt) for fmt in (size.formats if bg == "original" and size.formats
+                                                                 else formats))
     except pyvips.Error as e:
         raise ImageProcessingError(f"{info.path.name}: resizing failed: {error_detail(e)}") from e
     jobs.sort(key=lambda job: job[2].width * job[2].height * _ENCODE_COST[job[3]], reverse=True)
 
     def encode_one(job: tuple[str, Size, pyvips.Image, ImageFormat]) -> VariantFile:
         bg, size, variant, fmt = job
-        data = encode(variant, fmt, avif_effort=avif_effort)
+        data = encode(variant, fmt, avif_effort=avif_effort, size=size)
         path = out_dir / variant_file_name(stem, size.name, fmt, bg)
         try:
             write_atomic(path, data)

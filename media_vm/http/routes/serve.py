@@ -31,7 +31,7 @@ from media_vm.http.negotiation import FORMAT_ALIASES, negotiate
 from media_vm.http.wsgi import HTTPError, Request, Response
 from media_vm.storage import IMMUTABLE, Storage
 from shared.naming import is_media_id
-from shared.sizes import DEFAULT_SIZE, SIZES_BY_NAME, ImageFormat, nearest_size
+from shared.sizes import DEFAULT_SIZE, SIZE_NAMES, ImageFormat, nearest_size
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ class ServeRoute:
         size = request.query.get("size", DEFAULT_SIZE)
         fmt = FORMAT_ALIASES.get(request.query.get("format", "auto").lower())
         bg = request.query.get("bg", "original")
-        if size not in SIZES_BY_NAME:
-            raise HTTPError(400, f"unknown size {size!r}", {"sizes": list(SIZES_BY_NAME)})
+        if size not in SIZE_NAMES:
+            raise HTTPError(400, f"unknown size {size!r}", {"sizes": list(SIZE_NAMES)})
         if fmt is None:
             raise HTTPError(400, f"unknown format {request.query.get('format')!r}",
                             {"formats": sorted(k for k in FORMAT_ALIASES if k)})
@@ -117,6 +117,8 @@ class ServeRoute:
             raise HTTPError(404, "no such image" if bg == "original"
                             else "no background-removed variant for this image")
         chosen_size = nearest_size(size, {v["size"] for v in variants})
+        if chosen_size is None:  # a preset output the image was not made with (no other preset's box)
+            raise HTTPError(404, f"this image has no {size!r} output (its upload named no tool with that preset)")
         of_size = {v["format"]: v for v in variants if v["size"] == chosen_size}
         if fmt == "auto":
             fmt = negotiate(set(of_size), request.header("Accept"), needs_alpha=bg == "removed" or has_alpha)
