@@ -155,26 +155,29 @@ class _Reader:
         return OutputsConfigError(f"{self.path}{at}: {'.'.join(where)}: {problem}")
 
     def line_of(self, where: tuple[str, ...]) -> int | None:
-        """The 1-based line that sets ``where`` (a key path): the key under the longest table
-        header that is a prefix of it, else that header itself."""
+        """The 1-based line that sets ``where`` (a key path): its own table header, or the key
+        under the longest table header that is a prefix of it, or else the first header below
+        it (``[presets.<tool>.<output>]`` for ``presets.<tool>``); None when nothing matches."""
+        headers: list[tuple[int, tuple[str, ...]]] = []
+        keys: dict[tuple[tuple[str, ...], str], int] = {}
+        table: tuple[str, ...] = ()
+        for number, raw in enumerate(self.lines, start=1):
+            stripped = raw.split("#", 1)[0].strip()
+            header = re.match(r"^\[\s*([^\[\]]+?)\s*\]$", stripped)
+            if header:
+                table = tuple(part.strip().strip('"').strip("'") for part in header.group(1).split("."))
+                headers.append((number, table))
+                continue
+            key = re.match(r"^[\"']?([A-Za-z0-9_-]+)[\"']?\s*=", stripped)
+            if key:
+                keys.setdefault((table, key.group(1)), number)
+        for number, path in headers:
+            if path == where:
+                return number
         for cut in range(len(where) - 1, -1, -1):
-            table, key = where[:cut], where[cut] if cut < len(where) else None
-            current: tuple[str, ...] = ()
-            header_line = None
-            for number, raw in enumerate(self.lines, start=1):
-                stripped = raw.split("#", 1)[0].strip()
-                header = re.match(r"^\[\s*([^\[\]]+?)\s*\]$", stripped)
-                if header:
-                    current = tuple(part.strip().strip('"').strip("'") for part in header.group(1).split("."))
-                    if current == table:
-                        header_line = number
-                    continue
-                if current == table and key is not None and re.match(
-                        rf"^[\"']?{re.escape(key)}[\"']?\s*=", stripped):
-                    return number
-            if header_line is not None:
-                return header_line
-        return None
+            if (where[:cut], where[cut]) in keys:
+                return keys[(where[:cut], where[cut])]
+        return next((number for number, path in headers if path[:len(where)] == where), None)
 
     def outputs(self, data: dict[str, Any]) -> Outputs:
         for key in data:

@@ -23,6 +23,7 @@ def s3_bucket(s3_endpoint):
 #: Tests that touch no database (pure image code, pure functions, parsers): CI's second run,
 #: the MariaDB one, leaves them out (``-m "not no_database"``); ``make test`` runs them.
 NO_DATABASE = (
+    "tests/shared/",
     "tests/media_vm/imaging/",
     "tests/media_vm/storage/",
     "tests/media_vm/test_policy.py",

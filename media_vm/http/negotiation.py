@@ -33,8 +33,9 @@ def accepted_types(header: str) -> set[str]:
 
 def negotiate(available: set[str], accept: str, *, needs_alpha: bool) -> str | None:
     """The format (an :class:`ImageFormat` value) to answer with, of those ``available``:
-    AVIF, then WebP, then JPEG (PNG instead of JPEG when transparency must survive);
-    ``None`` when none is available.
+    AVIF, then WebP, then JPEG (PNG instead of JPEG when transparency must survive); when the
+    size exists in one format the client did not name (a preset's ``hq`` is WebP only), that one,
+    since the client asked for that output; ``None`` when none is available.
 
     A browser names AVIF and WebP explicitly when it decodes them; ``*/*`` alone only
     promises the old formats. An empty ``accept`` counts as ``*/*``.
@@ -49,4 +50,4 @@ def negotiate(available: set[str], accept: str, *, needs_alpha: bool) -> str | N
     for name in fallback:
         if name in available:
             return name
-    return None
+    return next((fmt.value for fmt in ImageFormat if fmt.value in available), None)

@@ -276,3 +276,10 @@ def test_ops_see_artworks_and_set_a_users_limit_in_the_admin(user_client, artist
     assert not Artwork.objects.filter(pk=artwork["id"]).exists()
     assert not PendingImage.objects.filter(pk=artwork["upload"]["id"]).exists()
     assert MediaDeletion.objects.filter(pending_image_id=artwork["upload"]["id"]).exists()
+
+
+def test_an_artwork_may_name_the_tool_that_made_it(user_client):
+    artwork = new_artwork(user_client, source_tool="dall-e")
+    assert PendingImage.objects.get(pk=artwork["upload"]["id"]).source_tool == "dall-e"
+    refused = create(user_client, direct_upload(user_client, image_bytes("JPEG", (80, 60))), source_tool="paint.exe")
+    assert refused.status_code == 400 and "source_tool" in refused.json()["extra"]["fields"]

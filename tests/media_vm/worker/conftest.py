@@ -64,14 +64,16 @@ class InProcessVM:
         return str(user_token_get(user=user_create(username=name, user_type=user_type)))
 
     def upload(self, token: str, field_name: str = "product_image", *, path: Path | None = None,
-               name: str = "photo.jpg", seed: int | None = None) -> Path:
-        """PATCH /users/me with one photo (made here unless ``path``); returns the file sent.
+               name: str = "photo.jpg", seed: int | None = None, source_tool: str | None = None) -> Path:
+        """PATCH /users/me with one photo (made here unless ``path``), saying which tool made it
+        when ``source_tool`` is given; returns the file sent.
         Each call draws a different photo unless ``seed`` is given: the main API treats the
         same bytes uploaded again by a user as a duplicate and makes no second job."""
         path = path or images.photo_jpeg(self.tmp / name, 640, 480, quality=85,
                                          seed=next(_photo_seeds) if seed is None else seed)
         r = requests.patch(f"{self.api_url}/users/me", headers={"Authorization": f"Token {token}"},
-                           files={field_name: (path.name, path.read_bytes(), "application/octet-stream")}, timeout=30)
+                           files={field_name: (path.name, path.read_bytes(), "application/octet-stream")},
+                           data={"source_tool": source_tool} if source_tool else None, timeout=30)
         assert r.status_code == 200, r.text
         return path
 
