@@ -67,7 +67,8 @@ def test_fallback_stays_within_a_kind():
     ('[sizes.portrait]\nbox = [1080, 1920]\nfit = "inside"\nformats = ["gif"]\n', 15, "sizes.portrait.formats"),
     ('[sizes.portrait]\nbox = [1080, 1920]\nfit = "inside"\nwebp = { quality = 101 }\n', 15,
      "quality must be a whole number 1-100"),
-    ('[sizes.portrait]\nbox = [1080, 1920]\nfit = "inside"\nsharpen = true\n', 15, "sizes.portrait.sharpen: unknown key"),
+    ('[sizes.portrait]\nbox = [1080, 1920]\nfit = "inside"\nsharpen = true\n', 15,
+     "sizes.portrait.sharpen: unknown key"),
     ('[presets.midjourney.detail]\nbox = [10, 10]\nfit = "inside"\n', 12, "cannot have a display size's name"),
     ('[presets.Mid_Journey.normal]\nbox = [10, 10]\nfit = "inside"\n', 12, "presets.Mid_Journey: a tool name"),
 ])
@@ -105,7 +106,8 @@ def test_not_toml_and_a_missing_file_are_one_line_each(tmp_path):
 
 def test_a_good_file_with_an_extra_size_and_a_tool_loads(tmp_path):
     path = tmp_path / "outputs.toml"
-    path.write_text(GOOD_HEAD.replace('["thumbnail", "detail"]', '["thumbnail", "detail", "portrait"]') + textwrap.dedent("""
+    head = GOOD_HEAD.replace('["thumbnail", "detail"]', '["thumbnail", "detail", "portrait"]')
+    path.write_text(head + textwrap.dedent("""
         [sizes.portrait]
         box = [1080, 1920]
         fit = "inside"

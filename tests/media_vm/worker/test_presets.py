@@ -62,7 +62,8 @@ def test_a_sora_upload_gets_normal_and_hq_in_their_formats_listed_and_served(vm,
     assert requests.get(f"{media_server}/serve/{sora.media_id}?size=hq&format=avif", timeout=30).status_code == 404
 
     # a preset size the image lacks: 404, not another preset's or a display size's box
-    for missing in (f"{media_server}/serve/{plain.media_id}?size=normal", f"{vm.api_url}/api/images/{plain.media_id}?size=hq"):
+    for missing in (f"{media_server}/serve/{plain.media_id}?size=normal",
+                    f"{vm.api_url}/api/images/{plain.media_id}?size=hq"):
         assert requests.get(missing, timeout=30).status_code == 404, missing
     # and a display size never falls back to a preset's box
     zoom = requests.get(f"{media_server}/serve/{sora.media_id}?size=zoom&format=jpeg", timeout=30)
