@@ -163,6 +163,14 @@ class System:
         return subprocess.run([sys.executable, "-m", "media_vm", "worker", *(args or ("--once",))], cwd=ROOT,
                               env={**self.env, **(env or {})}, capture_output=True, text=True, timeout=timeout)
 
+    def vm_command(self, *args: str, env: dict[str, str] | None = None) -> str:
+        """``python -m media_vm ARGS`` with this system's settings; its output (raises on failure)."""
+        run = subprocess.run([sys.executable, "-m", "media_vm", *args], cwd=ROOT, env={**self.env, **(env or {})},
+                             capture_output=True, text=True, timeout=300)
+        if run.returncode != 0:
+            raise RuntimeError(f"media_vm {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}")
+        return run.stdout
+
     def kill_inside(self, proc: subprocess.Popen[bytes], step: str, *, timeout: float = 60) -> None:
         """SIGKILL a worker process as soon as the first image's ``step`` is running."""
         wait_until(lambda: self.step_status(step) == "running", timeout=timeout, interval=0.05,
