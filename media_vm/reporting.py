@@ -46,7 +46,8 @@ class Reporter:
         """The rich payload of ``POST /api/media/complete/{id}`` for a processed image (its
         ``media_files`` row): permanent URL, formats and sizes available, the analysis, and
         every variant with its real pixel size (in the data type's order of sizes, smallest first,
-        then format and bg)."""
+        then format and bg), and the processing ``metrics`` (``media_vm.processing_metrics``;
+        null for an image processed before they were recorded)."""
         variants = self.repo.variants(row["media_id"])
         analysis = self.repo.analysis(row["id"]) or {}
         present = {v["size"] for v in variants}
@@ -59,6 +60,8 @@ class Reporter:
             "formats_available": sorted({v["format"] for v in variants}),
             "sizes_available": sorted(present, key=lambda name: order.get(name, len(order))),
             "ai_analysis": analysis,
+            # time per step, bytes in and out (media_vm.processing_metrics); also in the analysis
+            "metrics": analysis.get("processing"),
             "variants": [
                 {"size": v["size"], "format": v["format"], "bg": v["bg"], "width": int(v["width"]),
                  "height": int(v["height"]), "bytes": int(v["bytes"])}

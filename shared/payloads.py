@@ -91,11 +91,15 @@ class CompletePayload(TypedDict):
     sizes_available: list[str]
     ai_analysis: dict[str, Any]
     variants: NotRequired[list[VariantPayload]]
+    #: Processing metrics (``media_vm/processing_metrics.py``: ``steps_ms``, ``processing_ms``,
+    #: ``original_bytes``, ``variant_bytes``, ``outputs``), also ``ai_analysis["processing"]``;
+    #: null for an image processed before they were recorded, absent from an older media VM.
+    metrics: NotRequired[dict[str, Any] | None]
 
 
 #: Optional keys of :class:`CompletePayload` (``from __future__ import annotations`` hides
 #: ``NotRequired`` from ``__required_keys__``, so they are named here).
-COMPLETE_OPTIONAL_KEYS: tuple[str, ...] = ("variants",)
+COMPLETE_OPTIONAL_KEYS: tuple[str, ...] = ("variants", "metrics")
 COMPLETE_REQUIRED_KEYS: tuple[str, ...] = tuple(
     key for key in CompletePayload.__annotations__ if key not in COMPLETE_OPTIONAL_KEYS
 )

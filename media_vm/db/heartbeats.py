@@ -13,11 +13,15 @@ from sqlalchemy.exc import IntegrityError
 from media_vm.checklist import JobStatus
 from media_vm.db.base import RecordsBase
 from media_vm.db.engine import utcnow
-from media_vm.db.schema import media_files, processing_checklist, worker_heartbeats
+from media_vm.db.schema import media_files, media_output_stats, processing_checklist, worker_heartbeats
 from media_vm.liveness import ProcessIdentity
 
 #: Upper bounds (seconds) of the ``media_vm_processing_seconds`` histogram's buckets.
 PROCESSING_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
+#: Upper bounds of the per-image step-time histogram (milliseconds of work, queueing excluded).
+STEP_TIME_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
+#: Upper bounds of the output/original bytes ratio histogram (below 1: smaller than the upload).
+RATIO_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 class HeartbeatRecords(RecordsBase):
@@ -104,6 +108,24 @@ class HeartbeatRecords(RecordsBase):
             "processing_seconds_sum": float(seconds[1] or 0.0),
             "workers": workers,
         }
+
+    def output_stats(self) -> list[dict[str, Any]]:
+        """Per (data type, preset) of ``media_output_stats``: ``count``, ``ms_sum``, ``ratio_sum``
+        and the cumulative counts at or below each of :data:`STEP_TIME_BUCKETS_MS`
+        (``ms_buckets``) and :data:`RATIO_BUCKETS` (``ratio_buckets``); one query."""
+        ms, ratio = media_output_stats.c.processing_ms, media_output_stats.c.ratio
+        columns = [media_output_stats.c.data_type, media_output_stats.c.preset, func.count(), func.sum(ms),
+                   func.sum(ratio), *(func.sum(case((ms <= le, 1), else_=0)) for le in STEP_TIME_BUCKETS_MS),
+                   *(func.sum(case((ratio <= le, 1), else_=0)) for le in RATIO_BUCKETS)]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).group_by(media_output_stats.c.data_type, media_output_stats.c.preset)
+                                .order_by(media_output_stats.c.data_type, media_output_stats.c.preset)).all()
+        n_ms = len(STEP_TIME_BUCKETS_MS)
+        return [{"data_type": row[0], "preset": row[1], "count": int(row[2]), "ms_sum": float(row[3] or 0),
+                 "ratio_sum": float(row[4] or 0),
+                 "ms_buckets": [(le, int(n or 0)) for le, n in zip(STEP_TIME_BUCKETS_MS, row[5:5 + n_ms], strict=True)],
+                 "ratio_buckets": [(le, int(n or 0)) for le, n in zip(RATIO_BUCKETS, row[5 + n_ms:], strict=True)]}
+                for row in rows]
 
     def retries_and_buckets(self) -> tuple[dict[str, int], list[tuple[int, int]]]:
         """Attempts beyond the first per step, and how many images took at most each of

@@ -14,7 +14,13 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer, String, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
-from media_vm.db.schema import media_fingerprints, metadata, processing_checklist, schema_version
+from media_vm.db.schema import (
+    media_fingerprints,
+    media_output_stats,
+    metadata,
+    processing_checklist,
+    schema_version,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +112,17 @@ def _migration_9(conn: Connection) -> None:
     _add_columns(conn, "media_files", {"source_tool": String(32)})
 
 
+def _migration_10(conn: Connection) -> None:
+    """Processing metrics: ``media_files.original_bytes`` and the ``media_output_stats`` table
+    (bytes and ratio per output group, step time per image; ``media_vm.processing_metrics``)."""
+    _add_columns(conn, "media_files", {"original_bytes": BigInteger()})
+    media_output_stats.create(conn, checkfirst=True)
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-    _migration_8, _migration_9,
+    _migration_8, _migration_9, _migration_10,
 )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 
 from media_vm.db.base import Claim, RecordsBase
 from media_vm.db.engine import utcnow
-from media_vm.db.schema import media_ai_analysis, media_files, media_variants
+from media_vm.db.schema import media_ai_analysis, media_files, media_output_stats, media_variants
 from shared.payloads import ANALYSIS_FIELDS
 
 
@@ -27,8 +27,29 @@ class ResultsRecords(RecordsBase):
         return dict(row[0]) if row else None
 
 
-    def save_original(self, claim: Claim, bulk_path: str) -> None:
-        self._fenced_update(claim, bulk_path=bulk_path, updated_at=utcnow())
+    def save_original(self, claim: Claim, bulk_path: str, original_bytes: int | None = None) -> None:
+        self._fenced_update(claim, bulk_path=bulk_path, original_bytes=original_bytes, updated_at=utcnow())
+
+    def save_metrics(self, claim: Claim, metrics: dict[str, Any]) -> None:
+        """Keep an image's processing metrics (``media_vm.processing_metrics.image_metrics``): in
+        its analysis record (``analysis["processing"]``, which the callback carries) and one
+        ``media_output_stats`` row per output group (read by ``/metrics``). Fenced by the claim."""
+        self.renew(claim)
+        row = self.media_file(claim.media_file_id)
+        with self.engine.begin() as conn:
+            stored = conn.execute(select(media_ai_analysis.c.analysis)
+                                  .where(media_ai_analysis.c.media_file_id == claim.media_file_id)).first()
+            if stored is not None:
+                conn.execute(update(media_ai_analysis)
+                             .where(media_ai_analysis.c.media_file_id == claim.media_file_id)
+                             .values(analysis={**dict(stored[0]), "processing": metrics}))
+            conn.execute(delete(media_output_stats).where(media_output_stats.c.media_file_id == claim.media_file_id))
+            groups = [{"media_file_id": claim.media_file_id, "data_type": row["data_type"], "preset": preset,
+                       "output_bytes": int(group["output_bytes"]), "ratio": float(group["compression_ratio"]),
+                       "processing_ms": int(metrics["processing_ms"])}
+                      for preset, group in metrics["outputs"].items() if group["compression_ratio"] is not None]
+            if groups:
+                conn.execute(insert(media_output_stats), groups)
 
     def save_analysis(self, claim: Claim, analysis: dict[str, Any]) -> None:
         self.renew(claim)

@@ -67,6 +67,8 @@ media_files = Table(
     Column("reported", Boolean, nullable=False, default=False),
     Column("failure_reason", Text),
     Column("processing_seconds", Float),
+    # bytes of the original as retrieved (NULL: rows from before it was recorded)
+    Column("original_bytes", BigInteger),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
     Column("completed_at", DateTime),
@@ -109,6 +111,23 @@ media_ai_analysis = Table(
     Column("raw_gpt4_response", JSON),
     Column("analysis", JSON, nullable=False),
     Column("created_at", DateTime, nullable=False),
+    mysql_charset="utf8mb4",
+)
+
+#: Per image and output group (``display``: the data type's sizes; else the source tool whose
+#: preset outputs they are): bytes written, their ratio to the original's, the image's step time.
+#: Written by the callback step (``media_vm.processing_metrics``); read by ``/metrics``.
+media_output_stats = Table(
+    "media_output_stats",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("media_file_id", Integer, ForeignKey("media_files.id", ondelete="CASCADE"), nullable=False),
+    Column("data_type", String(20), nullable=False),
+    Column("preset", String(32), nullable=False),
+    Column("output_bytes", BigInteger, nullable=False),
+    Column("ratio", Float, nullable=False),
+    Column("processing_ms", Integer, nullable=False),
+    UniqueConstraint("media_file_id", "preset", name="uq_output_stats_preset"),
     mysql_charset="utf8mb4",
 )
 

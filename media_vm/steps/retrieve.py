@@ -25,5 +25,5 @@ class RetrieveFile:
         if size == 0:
             ctx.storage.delete(relpath)
             raise OriginalRejected("the main API sent an empty original")
-        ctx.repo.save_original(ctx.claim, relpath)
+        ctx.repo.save_original(ctx.claim, relpath, size)
         ctx.reporter.progress(row, UploadStage.RETRIEVED)

@@ -36,6 +36,10 @@ class MediaDBCollector(Collector):
     - ``media_vm_step_attempts_total{step}``, ``media_vm_step_retries_total{step}``: attempts,
       and attempts beyond the first, per step (counters);
     - ``media_vm_processing_seconds``: seconds from registration to done (histogram);
+    - ``media_vm_image_step_milliseconds{data_type,preset}``: an image's time in its steps,
+      queueing excluded (histogram; ``media_vm.processing_metrics``);
+    - ``media_vm_output_ratio{data_type,preset}``: bytes written over the original's bytes, per
+      output group (``display``, or the tool of a preset) (histogram);
     - ``media_vm_queue_depth_seen{worker}``, ``media_vm_worker_last_seen_timestamp{worker}``:
       each worker's last poll (pending images listed; unix time).
     """
@@ -75,6 +79,20 @@ class MediaDBCollector(Collector):
             buckets=[(floatToGoString(le), n) for le, n in buckets] + [("+Inf", stats["processing_count"])],
             sum_value=stats["processing_seconds_sum"],
         )
+
+        step_ms = HistogramMetricFamily("media_vm_image_step_milliseconds",
+                                        "Milliseconds an image spent in its steps (queueing excluded).",
+                                        labels=["data_type", "preset"])
+        ratio = HistogramMetricFamily("media_vm_output_ratio", "Bytes written over the original's bytes, per image "
+                                      "and output group.", labels=["data_type", "preset"])
+        for group in self.repo.output_stats():
+            labels = [group["data_type"], group["preset"]]
+            step_ms.add_metric(labels, [(floatToGoString(le), n) for le, n in group["ms_buckets"]]
+                               + [("+Inf", group["count"])], sum_value=group["ms_sum"])
+            ratio.add_metric(labels, [(floatToGoString(le), n) for le, n in group["ratio_buckets"]]
+                             + [("+Inf", group["count"])], sum_value=group["ratio_sum"])
+        yield step_ms
+        yield ratio
 
         depth = GaugeMetricFamily("media_vm_queue_depth_seen",
                                   "Pending images the main API listed at a worker's last poll.", labels=["worker"])

@@ -122,3 +122,37 @@ def test_a_completion_naming_an_unknown_size_fails_the_upload_where_ops_see_it(v
     assert image.status == "failed" and "portrait" in image.failure_reason
     assert "MEDIA_OUTPUTS_FILE" in image.failure_reason
     assert any("portrait" in rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR)
+
+
+def test_processing_metrics_reach_the_payload_the_analysis_the_log_and_prometheus(vm, media_server, caplog):
+    token = vm.user("maker", "artist")
+    original = photo_jpeg(vm.tmp / "m.jpg", 1600, 1200, seed=8)
+    vm.upload(token, path=original, source_tool="sora")
+    with caplog.at_level(logging.INFO, logger="media_vm.steps.callback"):
+        assert vm.worker().work(burst=True) == 1
+    [row] = vm.rows()
+    metrics = vm.repo.analysis(row["id"])["processing"]
+    assert set(metrics["steps_ms"]) == {"retrieve_file", "make_thumbnail", "ai_visual_analysis", "resize_optimize"}
+    assert all(isinstance(ms, int) and ms >= 0 for ms in metrics["steps_ms"].values())
+    assert metrics["processing_ms"] == sum(metrics["steps_ms"].values()) > 0
+    assert metrics["original_bytes"] == original.stat().st_size
+    variants = vm.repo.variants(row["media_id"])
+    assert metrics["variant_bytes"] == {f"{v['size']}.{v['format']}": v["bytes"] for v in variants}
+    display = sum(v["bytes"] for v in variants if v["size"] not in ("normal", "hq"))
+    preset = sum(v["bytes"] for v in variants if v["size"] in ("normal", "hq"))
+    assert metrics["outputs"] == {
+        "display": {"output_bytes": display, "compression_ratio": round(display / original.stat().st_size, 4)},
+        "sora": {"output_bytes": preset, "compression_ratio": round(preset / original.stat().st_size, 4)}}
+
+    # the callback carried them: the main API keeps them with the analysis
+    image = PendingImage.objects.get()
+    assert image.ai_analysis["processing"] == metrics
+    assert vm.worker().reporter.complete_payload(row)["metrics"] == metrics
+    # one JSON-ready log line per job, the metrics as a field
+    [line] = [r for r in caplog.records if r.getMessage().startswith("job metrics")]
+    assert line.metrics == metrics and line.data_type == "product" and line.source_tool == "sora"
+    # Prometheus: histograms by data type and preset
+    text = requests.get(f"{media_server}/metrics", headers={"Authorization": f"Bearer {MEDIA_KEY}"}, timeout=30).text
+    assert 'media_vm_image_step_milliseconds_count{data_type="product",preset="display"} 1.0' in text
+    assert 'media_vm_output_ratio_count{data_type="product",preset="sora"} 1.0' in text
+    assert 'media_vm_output_ratio_bucket{data_type="product",le="+Inf",preset="display"} 1.0' in text
