@@ -119,6 +119,7 @@ def test_pending_all_lists_pending_rows_oldest_first(artist, make_user, temp_dir
         "keep_location": False,  # the profile's default: the media VM stores no GPS position
         "queued_at": None,  # its first round: no retry has put it back
         "watermark": None,  # not an artwork
+        "source_tool": None,  # no tool named
     }
     assert datetime.fromisoformat(item["created_at"].replace("Z", "+00:00")) == second.created_at
 
