@@ -235,7 +235,6 @@ def test_complete_of_an_unknown_image_is_404(db):
         pytest.param(complete_payload("NOT-A-MEDIA-ID"), id="media-id-shape"),
         pytest.param(complete_payload(MEDIA_ID.upper()), id="media-id-uppercase"),
         pytest.param({k: v for k, v in complete_payload().items() if k != "media_id"}, id="media-id-missing"),
-        pytest.param(complete_payload(sizes_available=["huge"]), id="unknown-size"),
         pytest.param(complete_payload(formats_available=["bmp"]), id="unknown-format"),
         pytest.param(complete_payload(formats_available="avif"), id="formats-not-a-list"),
         pytest.param(complete_payload(ai_analysis=["not", "a", "dict"]), id="analysis-not-a-dict"),
