@@ -291,7 +291,6 @@ class _Fetch:
     def _session(self) -> requests.Session:
         session = requests.Session()
         session.trust_env = False  # no proxy, no .netrc credentials, no CA bundle from the environment
-        session.max_redirects = 0
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # no cookie kept, none sent
         session.headers.clear()
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"})
