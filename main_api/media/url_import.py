@@ -25,8 +25,8 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
 - ``URL_IMPORT_TIMEOUT_SECONDS`` bounds the whole fetch (resolving, connecting, every redirect,
   every byte): a server that never answers or trickles its bytes is given up on at the deadline
   (504). The fetch runs in a thread of its own that the caller waits for until the deadline; a
-  fetch given up on has its socket shut down and ends by itself (each socket operation is also
-  limited to the time left).
+  fetch given up on has its socket shut down once it has an answer's, and ends by itself in any
+  case (each socket operation is limited to the time left when it starts).
 
 **Library: requests-hardened** (Saleor's, BSD; on PyPI, maintained). Its ``IPFilterAdapter``
 resolves the host once per connection (so once per redirect hop too), refuses non-public addresses
@@ -328,6 +328,9 @@ class _Fetch:
                                  "address)", {"url": url, "host": host, "address": str(e)}) from e
         except requests.Timeout as e:
             raise self._timeout(started) from e
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as e:
+            raise UrlImportError("bad_url", f"not a valid URL: {_cause(e)}", {"url": url}) from e
         except requests.RequestException as e:
             raise UrlImportError("unreachable", f"could not fetch from {host}:{port}: {_cause(e)}",
                                  {"url": url, "host": host}) from e

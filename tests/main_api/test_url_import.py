@@ -302,6 +302,8 @@ def test_anonymous_is_refused(client, image_host, url_import_settings):
     ("//127.0.0.1/image.png", "scheme"),
     ("http://127.0.0.1:99999/x.png", "bad_url"),
     ("http:///x.png", "bad_url"),
+    ("http://exa mple.test/x.png", "bad_url"),
+    ("http://" + "a" * 64 + ".test/x.png", "bad_url"),
 ])
 def test_urls_that_are_not_http_are_refused(url, reason, artist, user_client, temp_dir, image_host,
                                              url_import_settings):
