@@ -456,8 +456,6 @@ def test_a_redirect_to_another_scheme_is_refused(artist, user_client, temp_dir, 
 def test_a_declared_length_over_the_limit_is_refused_unread(
     artist, user_client, temp_dir, image_host, url_import_settings
 ):
-    sent = threading.Event()
-
     def route(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "image/png")
@@ -466,7 +464,6 @@ def test_a_declared_length_over_the_limit_is_refused_unread(
         handler.wfile.flush()
         # the body never comes: a client that read it would wait for the deadline (504)
         image_host.stop.wait(10)
-        sent.set()
 
     image_host.routes["/big.png"] = route
     started = time.monotonic()
@@ -532,7 +529,7 @@ def test_a_server_that_never_answers_is_given_up_at_the_deadline(
     started = time.monotonic()
     body = refused(post(user_client, f"{image_host.base}/slow.png"), 504, "timeout")
     elapsed = time.monotonic() - started
-    assert 0.9 <= elapsed < 1.6, elapsed
+    assert 0.9 <= elapsed < 2.5, elapsed  # the server would hold on for 10 s
     assert body["extra"]["timeout_seconds"] == pytest.approx(1.0, abs=0.05)
     assert_nothing_stored(artist, temp_dir)
 
