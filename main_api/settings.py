@@ -486,3 +486,13 @@ ARTWORK_CATEGORIES = _env_list(
 #: Most tags per artwork, and most characters per tag (after trimming).
 ARTWORK_MAX_TAGS = _env_int("ARTWORK_MAX_TAGS", 20)
 ARTWORK_TAG_MAX_CHARS = _env_int("ARTWORK_TAG_MAX_CHARS", 40)
+
+# --- import from a URL (POST /api/uploads/from-url, main_api/media/url_import.py) ---------------
+
+#: Seconds one import may take in all (resolving, connecting, redirects, the whole body); 504 past it.
+URL_IMPORT_TIMEOUT_SECONDS = _env_float("URL_IMPORT_TIMEOUT_SECONDS", 10.0)
+if not 0 < URL_IMPORT_TIMEOUT_SECONDS <= 120:
+    raise SettingsError(f"URL_IMPORT_TIMEOUT_SECONDS must be above 0 and at most 120, got {URL_IMPORT_TIMEOUT_SECONDS}")
+#: Exact ``host:port`` entries (comma-separated; IPv6 as ``[::1]:8080``) an import may reach although
+#: their address is not public (loopback, private, ...). Empty by default: public addresses only.
+URL_IMPORT_ALLOWED_HOSTS = _env_list("URL_IMPORT_ALLOWED_HOSTS")

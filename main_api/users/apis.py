@@ -1,11 +1,12 @@
-"""``/users/me``: the signed-in user's profile, uploads to it, and erasing the account."""
+"""``/users/me``: the signed-in user's profile, uploads to it, and erasing the account; and
+``POST /api/uploads/from-url``, an upload to it from a URL."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.core.files import File
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.fields import SkipField, empty
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,9 +19,12 @@ from main_api.common.exceptions import ApplicationError, UploadTooLarge
 from main_api.common.parsers import JSONParser
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
+from main_api.media import selectors as media_selectors
+from main_api.media.apis import UPLOAD_EXAMPLE, UploadOutputSerializer
 from main_api.media.uploads import DIGESTS_ATTRIBUTE, upload_fields_check
+from main_api.media.url_import import MAX_REDIRECTS
 from main_api.users.selectors import user_profile_get
-from main_api.users.services import user_erase, user_profile_update
+from main_api.users.services import user_erase, user_profile_update, user_upload_from_url
 from shared.data_types import UPLOAD_FIELDS
 from shared.sizes import SOURCE_TOOLS
 
@@ -172,3 +176,85 @@ class UserMeApi(APIView):
     def delete(self, request: Request) -> Response:
         user_erase(user=request.user)
         return Response(status=204)
+
+
+class UploadFromUrlApi(APIView):
+    """``POST /api/uploads/from-url``: the main API fetches the image at ``url`` and takes it as an
+    upload of ``field`` of ``PATCH /users/me`` (``users.services.user_upload_from_url``)."""
+
+    parser_classes = [JSONParser, FormParser]
+    throttle_scope = "uploads"
+
+    @extend_schema_serializer(component_name="UploadFromUrl")
+    class InputSerializer(serializers.Serializer):
+        url = serializers.CharField(
+            max_length=2048, trim_whitespace=True,
+            help_text="an http(s) URL of an image on a public address, without user:password@",
+        )
+        field = serializers.ChoiceField(
+            choices=list(UPLOAD_FIELDS),
+            help_text="the PATCH /users/me field the image is uploaded as: it decides the data type and "
+            "the profile field that refers to it",
+        )
+        source_tool = serializers.ChoiceField(
+            choices=list(SOURCE_TOOLS), required=False, allow_blank=True,
+            help_text="the tool that made the image (dall-e, sora, stable-diffusion, ...): it also gets that "
+            "tool's preset outputs, normal and hq; 400 for another value")
+
+    def get_throttles(self):
+        return [UploadRateThrottle()]  # a spent budget: 429 before anything is fetched
+
+    @extend_schema(
+        operation_id="uploads_from_url",
+        summary="Upload an image from a URL, as a file of PATCH /users/me",
+        description=(
+            "The main API fetches the URL itself and then treats the body exactly like a file uploaded in "
+            "`field` of `PATCH /users/me`: the same checks, limits, upload budget (one unit), naming and "
+            "duplicate detection, and the profile field (or site media) refers to the new upload. "
+            "Only http(s); no user info in the URL; no cookies or credentials are sent (User-Agent "
+            "`oaf-media-url-import/1`). The address a name resolves to is checked on every connection and "
+            f"redirect (at most {MAX_REDIRECTS}): loopback, private, link-local, multicast, reserved and "
+            "similar addresses (IPv6 included) are refused unless URL_IMPORT_ALLOWED_HOSTS names the exact "
+            "host:port. Only a 200 is taken; URL_IMPORT_TIMEOUT_SECONDS bounds the whole fetch. Each refusal "
+            "names its reason in `extra.reason`; nothing is stored on any of them."
+        ),
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(UploadOutputSerializer, description="the new upload, as GET /api/uploads/{id}",
+                                 examples=[OpenApiExample("queued", value={
+                                     **UPLOAD_EXAMPLE, "original_name": "logo.png", "status": "pending",
+                                     "stage": "queued", "processed_at": None, "media_id": None,
+                                     "thumbnail_url": None, "smart_url": None, "width": None, "height": None,
+                                     "variants": [], "background_removed": None, "placeholder": None,
+                                     "exif": None, "analysis": None})]),
+            400: OpenApiResponse(ERROR, description=(
+                "a refused URL (extra.reason: bad_url, scheme, credentials, address: a non-public address not "
+                "in URL_IMPORT_ALLOWED_HOSTS, too_many_redirects), a bad field, or a body the upload gate "
+                "refuses (not an image we accept; extra.field)")),
+            401: ERROR,
+            413: OpenApiResponse(ERROR, description="over MAX_UPLOAD_BYTES, declared or while streaming "
+                                 "(extra.reason: too_large)"),
+            429: OpenApiResponse(ERROR, description="over the upload budget (UPLOAD_THROTTLE_RATE); nothing is "
+                                 "fetched; Retry-After says when"),
+            502: OpenApiResponse(ERROR, description="the server failed: not found, refused, TLS, an answer other "
+                                 "than 200, a body that broke off (extra.reason: status, unreachable)"),
+            504: OpenApiResponse(ERROR, description="no whole answer within URL_IMPORT_TIMEOUT_SECONDS "
+                                 "(extra.reason: timeout)"),
+        },
+        tags=["uploads"],
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        field = serializer.validated_data["field"]
+        try:
+            UploadRateThrottle().charge(request, self, cost=1)
+            image = user_upload_from_url(user=request.user, url=serializer.validated_data["url"], field=field,
+                                         request_id=getattr(request, "request_id", None),
+                                         source_tool=serializer.validated_data.get("source_tool", ""))
+        except ApplicationError as e:
+            outcome = "too_large" if isinstance(e, UploadTooLarge) else "rejected"
+            metrics.uploads_observed(data_types=[UPLOAD_FIELDS[field].value], outcome=outcome)
+            raise
+        metrics.uploads_observed(data_types=[UPLOAD_FIELDS[field].value], outcome="accepted")
+        return Response(UploadOutputSerializer(media_selectors.upload_detail(image)).data, status=201)

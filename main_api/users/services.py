@@ -18,7 +18,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from main_api.media import temp_files
+from main_api.common.exceptions import ApplicationError
+from main_api.media import temp_files, url_import
 from main_api.media.direct_uploads import direct_uploads_discard
 from main_api.media.models import PendingImage
 from main_api.media.selectors import (
@@ -47,6 +48,7 @@ from main_api.users.references import (
     references_rewrite,
     target_for_upload,
 )
+from shared.data_types import UPLOAD_FIELDS
 from shared.payloads import smart_url
 
 log = logging.getLogger(__name__)
@@ -93,9 +95,9 @@ def user_profile_update(
     request_id: str | None = None,
     digests: Mapping[str, str] | None = None,
     source_tool: str = "",
-) -> None:
+) -> dict[str, PendingImage]:
     """Apply ``PATCH /users/me``: text fields and uploads (``{upload field: file}``), all
-    together or not at all.
+    together or not at all. Returns the new ``pending_images`` row of each upload by field.
 
     Every file is checked before anything is written (``ApplicationError`` for a logo of a
     community user, ``InvalidImage`` for a file the upload gate refuses, both naming the
@@ -115,6 +117,7 @@ def user_profile_update(
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
     uploads = uploads_check(files, digests)
+    created: dict[str, PendingImage] = {}
     with temp_files.removed_on_error() as written, transaction.atomic():
         for upload in uploads:
             target = targets[upload.field]
@@ -125,17 +128,46 @@ def user_profile_update(
                     user_id=user.pk, upload=upload, of=earlier, target=target, previous_reference=previous,
                 )
                 reference_set(user=user, target=image.target, value=upload_reference_value(earlier))
+                created[upload.field] = image
                 continue
             image = pending_image_create(
                 user_id=user.pk, upload=upload, target=target, written=written, request_id=request_id,
                 previous_reference=previous, source_tool=source_tool,
             )
             reference_set(user=user, target=image.target, value=image.image_path or "")
+            created[upload.field] = image
         changes = {
             name: value for name, value in (("display_name", display_name), ("bio", bio)) if value is not None
         }
         if changes:
             UserProfile.objects.update_or_create(user=user, defaults=changes)
+    return created
+
+
+def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | None = None,
+                         source_tool: str = "") -> PendingImage:
+    """Import the image at ``url`` as an upload of ``field`` (one of ``UPLOAD_FIELDS``) of
+    ``PATCH /users/me``: the main API fetches it (``main_api.media.url_import``: http(s) only, the
+    address checked on every connection, at most 3 redirects, ``MAX_UPLOAD_BYTES`` and
+    ``URL_IMPORT_TIMEOUT_SECONDS``), then :func:`user_profile_update` takes it as it takes an
+    uploaded file: the same gate, naming, duplicate detection and profile reference. Returns its
+    new ``pending_images`` row (a duplicate's row when the user uploaded these bytes before).
+    ``source_tool`` as for :func:`user_profile_update`.
+
+    Raises, with nothing stored: ``ApplicationError`` (400) for a field that takes no upload for
+    this user (checked before anything is fetched), ``url_import.UrlImportError`` (400 a URL or
+    address refused, 502 the server failed, 504 the deadline), ``UploadTooLarge`` (413),
+    ``InvalidImage`` (400, the gate's verdict).
+    """
+    if field not in UPLOAD_FIELDS:
+        raise ApplicationError(f"unknown upload field {field!r}", {"field": field, "accepted": sorted(UPLOAD_FIELDS)})
+    target_for_upload(user=user, field=field)  # a community user's logo: refused before fetching
+    fetched = url_import.url_fetch(url=url)
+    with fetched.file:
+        upload = UploadedFile(fetched.file, name=fetched.name, size=fetched.size)
+        created = user_profile_update(user=user, files={field: upload}, request_id=request_id,
+                                      digests={field: fetched.sha256}, source_tool=source_tool)
+    return created[field]
 
 
 # --- failed uploads --------------------------------------------------------------------------

@@ -1,0 +1,385 @@
+"""Fetching an image from a URL for ``POST /api/uploads/from-url``, safely (server-side request
+forgery: the URL is the user's, the connection is ours).
+
+:func:`url_fetch` downloads the body of one URL into an anonymous temp file and hands back its
+bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (the upload gate,
+``main_api.media.uploads``, judges it; nothing here decides what an image is).
+
+**The rules** (each refusal an :class:`~main_api.common.exceptions.ApplicationError` whose
+``extra["reason"]`` names it, see :data:`REASONS`):
+
+- ``http`` and ``https`` only; no user name or password in the URL (refused, never forwarded);
+  no cookies kept or sent, no ``Authorization``, no proxy or ``.netrc`` from the environment,
+  a fixed ``User-Agent`` (:data:`USER_AGENT`).
+- The address a name resolves to is checked **on every connection, redirects included**, and the
+  connection goes to that very address (no second DNS lookup between check and connect: a
+  rebinding name cannot slip in): no loopback, private, link-local, multicast, reserved,
+  unspecified, shared (CGNAT, 100.64/10), documentation or benchmark ranges, IPv4-mapped IPv6
+  of those, IPv6 ULA, link-local and site-local, 6to4 and NAT64 (:func:`address_refused`), unless
+  ``URL_IMPORT_ALLOWED_HOSTS`` names the URL's exact ``host:port``. ``Host`` and, for https, the
+  TLS SNI and certificate check stay on the name.
+- At most :data:`MAX_REDIRECTS` redirects, each a new URL checked from the start.
+- Only a 200 is taken. A declared ``Content-Length`` over ``MAX_UPLOAD_BYTES`` is refused before
+  the body is read; the body is counted while it streams and refused the moment it passes the
+  limit (413), chunked or not.
+- ``URL_IMPORT_TIMEOUT_SECONDS`` bounds the whole fetch (resolving, connecting, every redirect,
+  every byte): a server that never answers or trickles its bytes is given up on at the deadline
+  (504). The fetch runs in a thread of its own that the caller waits for until the deadline; a
+  fetch given up on has its socket shut down once it has an answer's, and ends by itself in any
+  case (each socket operation is limited to the time left when it starts).
+
+**Library: requests-hardened** (Saleor's, BSD; on PyPI, maintained). Its ``IPFilterAdapter``
+resolves the host once per connection (so once per redirect hop too), refuses non-public addresses
+and connects to the checked address, keeping ``Host``, SNI and the certificate check on the name:
+the per-connection check without a rebinding gap that we would otherwise write ourselves on
+urllib3. It is kept, and around it: :class:`CheckedAdapter` adds the exact ``host:port``
+allow-list (the library only has "all loopback or none") and our stricter address rule on top of
+the library's (it lets IPv6 site-local and reserved ranges through); redirects are followed here,
+not by requests, so that each hop's URL is checked for scheme and user info and counted, and so
+that no cookie of one hop reaches the next; the total deadline and the size limit are ours (a
+library's timeouts are per socket operation). Other candidates were left: ``safehttpx`` is
+async-only, follows no redirects and falls back to a public DNS-over-HTTPS resolver;
+``advocate`` has had no release since 2020; ``drawbridge`` is an alpha (httpx, which the project
+does not otherwise use).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import ipaddress
+import logging
+import re
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
+from typing import IO, Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from requests.adapters import HTTPAdapter
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
+from requests_hardened.ip_filter_adapter import IPFilterAdapter
+
+from main_api.common.exceptions import ApplicationError, UploadTooLarge
+
+log = logging.getLogger(__name__)
+
+#: Redirects followed at most; the next one is refused (400, reason ``too_many_redirects``).
+MAX_REDIRECTS = 3
+#: The one ``User-Agent`` every fetch sends (nothing of the user's request is passed on).
+USER_AGENT = "oaf-media-url-import/1"
+#: Longest URL taken, in characters.
+MAX_URL_CHARS = 2048
+#: Bytes read from the socket at a time.
+CHUNK_BYTES = 64 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ALLOWED_HOST_ENTRY = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
+
+#: ``extra["reason"]`` of each refusal, with its HTTP status.
+REASONS: dict[str, int] = {
+    "bad_url": 400,  # not an absolute http(s) URL with a host, or too long
+    "scheme": 400,  # not http or https (ftp:, file:, data:, ...)
+    "credentials": 400,  # user info (user:password@) in the URL
+    "address": 400,  # the host resolves to an address that is not public, and is not allow-listed
+    "too_many_redirects": 400,  # more than MAX_REDIRECTS
+    "too_large": 413,  # declared or streamed over MAX_UPLOAD_BYTES
+    "status": 502,  # the server answered something else than 200 (or a redirect)
+    "unreachable": 502,  # the name does not resolve, the connection or TLS failed, the body broke off
+    "timeout": 504,  # URL_IMPORT_TIMEOUT_SECONDS passed
+}
+
+
+class UrlImportError(ApplicationError):
+    """A URL that could not be imported; ``status_code`` and ``extra["reason"]`` from :data:`REASONS`."""
+
+    def __init__(self, reason: str, message: str, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(message, {"reason": reason, **(extra or {})}, status_code=REASONS[reason])
+
+
+class AddressRefused(requests.RequestException):
+    """Raised inside the adapter: ``host`` resolved to ``address``, which :func:`address_refused` refuses."""
+
+    def __init__(self, host: str, address: str) -> None:
+        super().__init__(f"{host} resolves to {address}")
+        self.host = host
+        self.address = address
+
+
+# --- addresses -----------------------------------------------------------------------------------
+
+
+def address_refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a fetch may not connect to ``address``: anything but a public unicast address.
+
+    IPv4-mapped IPv6 (``::ffff:127.0.0.1``) is judged as the IPv4 address it maps. Refused:
+    loopback, private (RFC 1918, ULA ``fc00::/7``), link-local, site-local (``fec0::/10``),
+    multicast, reserved, unspecified, shared CGNAT ``100.64.0.0/10``, documentation, benchmark,
+    Teredo, and requests-hardened's extra ranges (6to4, NAT64, 6to4 relay, ORCHIDv2, SRv6).
+    """
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if (not address.is_global or address.is_loopback or address.is_private or address.is_link_local
+            or address.is_multicast or address.is_reserved or address.is_unspecified):
+        return True
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
+        return True
+    return any(address in network for network in EXTRA_BLOCKED_NET_RANGES)
+
+
+def allowed_hosts_parse(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
+    """``URL_IMPORT_ALLOWED_HOSTS`` entries (``host:port``, IPv6 as ``[::1]:8080``) as
+    ``(lower-case host without brackets, port)``. Raises ``ImproperlyConfigured`` naming an entry
+    that is not exactly ``host:port``."""
+    parsed = set()
+    for entry in entries:
+        if not _ALLOWED_HOST_ENTRY.match(entry) or not 0 < int(entry.rsplit(":", 1)[1]) < 65536:
+            raise ImproperlyConfigured(
+                f"URL_IMPORT_ALLOWED_HOSTS: {entry!r} is not an exact host:port (e.g. 127.0.0.1:8080, [::1]:8080)"
+            )
+        host, port = entry.rsplit(":", 1)
+        parsed.add((host.strip("[]").lower(), int(port)))
+    return frozenset(parsed)
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return (parts.hostname or ""), (parts.port or _DEFAULT_PORTS.get(parts.scheme, 0))
+
+
+class CheckedAdapter(IPFilterAdapter):
+    """requests-hardened's ``IPFilterAdapter`` (resolve once, refuse non-public addresses, connect
+    to the checked address with ``Host``/SNI kept on the name) with our stricter rule
+    (:func:`address_refused`) on top, and ``allowed``: exact ``(host, port)`` pairs reached as
+    named without the address check (an operator's own image host, a test's server)."""
+
+    def __init__(self, *, https: bool, allowed: frozenset[tuple[str, int]]) -> None:
+        super().__init__(is_https_proto=https, allow_loopback=False)
+        self.allowed = allowed
+
+    def build_connection_pool_key_attributes(self, request, verify, cert=None):
+        if _host_port(request.url) in self.allowed:
+            return HTTPAdapter.build_connection_pool_key_attributes(self, request, verify, cert)
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        pinned = host_params["host"]  # the address requests-hardened resolved and checked
+        if address_refused(ipaddress.ip_address(pinned.strip("[]"))):
+            raise AddressRefused(_host_port(request.url)[0], pinned.strip("[]"))
+        return host_params, pool_kwargs
+
+
+# --- the fetch ----------------------------------------------------------------------------------
+
+
+@dataclass
+class FetchedFile:
+    """The body of a fetched URL: ``file`` (an anonymous temp file at position 0: close it),
+    ``size`` in bytes, ``sha256`` (hex), ``name`` (the last segment of the final URL's path,
+    decoded; the host when the path has none) and ``url`` (the final URL, after redirects)."""
+
+    file: IO[bytes]
+    size: int
+    sha256: str
+    name: str
+    url: str
+
+
+def url_check(url: str) -> None:
+    """Refuse a URL that may not be fetched whatever it resolves to (:class:`UrlImportError`,
+    400): too long, not absolute http(s) with a host, a bad port, or user info in it."""
+    if len(url) > MAX_URL_CHARS:
+        raise UrlImportError("bad_url", f"the URL is longer than {MAX_URL_CHARS} characters")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
+    except ValueError as e:
+        raise UrlImportError("bad_url", f"not a valid URL: {e}", {"url": url}) from e
+    if parts.scheme.lower() not in _DEFAULT_PORTS:
+        raise UrlImportError("scheme", "only http and https URLs can be imported",
+                             {"url": url, "scheme": parts.scheme.lower()})
+    if "@" in parts.netloc:
+        raise UrlImportError("credentials", "a URL with a user name or password (user:pass@host) is refused: "
+                             "credentials are never sent", {"url": url})
+    if not parts.hostname:
+        raise UrlImportError("bad_url", "the URL has no host", {"url": url})
+
+
+def url_fetch(*, url: str, max_bytes: int | None = None, timeout: float | None = None,
+              allowed_hosts: Iterable[str] | None = None) -> FetchedFile:
+    """Fetch ``url`` under the module doc's rules; the body as a :class:`FetchedFile`.
+
+    ``max_bytes``, ``timeout`` (seconds, the whole fetch) and ``allowed_hosts`` (``host:port``
+    entries) default to ``MAX_UPLOAD_BYTES``, ``URL_IMPORT_TIMEOUT_SECONDS`` and
+    ``URL_IMPORT_ALLOWED_HOSTS``. Raises :class:`UrlImportError` (400, 502, 504: ``extra`` has
+    ``reason`` and what was refused) or ``UploadTooLarge`` (413, ``extra["reason"]`` too_large).
+    """
+    url_check(url)
+    fetch = _Fetch(
+        max_bytes=int(settings.MAX_UPLOAD_BYTES if max_bytes is None else max_bytes),
+        allowed=allowed_hosts_parse(settings.URL_IMPORT_ALLOWED_HOSTS if allowed_hosts is None else allowed_hosts),
+        deadline=time.monotonic() + float(settings.URL_IMPORT_TIMEOUT_SECONDS if timeout is None else timeout),
+    )
+    return fetch.run(url)
+
+
+class _Fetch:
+    """One fetch: :meth:`run` starts :meth:`_work` in a thread and waits for it until the deadline."""
+
+    def __init__(self, *, max_bytes: int, allowed: frozenset[tuple[str, int]], deadline: float) -> None:
+        self.max_bytes = max_bytes
+        self.allowed = allowed
+        self.deadline = deadline
+        self.result: concurrent.futures.Future[FetchedFile] = concurrent.futures.Future()
+        self.lock = threading.Lock()
+        self.abandoned = False
+        self.response: requests.Response | None = None
+
+    def run(self, url: str) -> FetchedFile:
+        started = time.monotonic()
+        threading.Thread(target=self._work, args=(url,), name="url-import", daemon=True).start()
+        try:
+            fetched = self.result.result(timeout=max(0.0, self.deadline - time.monotonic()))
+        except concurrent.futures.TimeoutError:
+            self._abandon()
+            raise self._timeout(started) from None
+        log.info("url import: %s bytes from %s", fetched.size, urlsplit(fetched.url).hostname)
+        return fetched
+
+    def _timeout(self, started: float) -> UrlImportError:
+        seconds = round(self.deadline - started, 3)
+        return UrlImportError("timeout", f"the server did not send the image within {seconds:g} seconds",
+                              {"timeout_seconds": seconds})
+
+    def _abandon(self) -> None:
+        """The caller gave up: stop the worker's socket (a blocked read returns at once) and drop
+        whatever it has or will have fetched."""
+        with self.lock:
+            self.abandoned = True
+            if self.result.done() and self.result.exception() is None:
+                self.result.result().file.close()
+        connection = getattr(getattr(self.response, "raw", None), "connection", None)
+        sock = getattr(connection, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def _work(self, url: str) -> None:
+        try:
+            fetched = self._fetch(url)
+        except BaseException as e:  # noqa: BLE001 - handed to the waiting caller, whatever it is
+            self.result.set_exception(e)
+            return
+        with self.lock:
+            if self.abandoned:
+                fetched.file.close()
+            self.result.set_result(fetched)
+
+    def _remaining(self, started: float) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise self._timeout(started)
+        return left
+
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # no proxy, no .netrc credentials, no CA bundle from the environment
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # no cookie kept, none sent
+        session.headers.clear()
+        session.headers.update({"User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"})
+        session.mount("http://", CheckedAdapter(https=False, allowed=self.allowed))
+        session.mount("https://", CheckedAdapter(https=True, allowed=self.allowed))
+        return session
+
+    def _fetch(self, url: str) -> FetchedFile:
+        started = time.monotonic()
+        with self._session() as session:
+            for hop in range(MAX_REDIRECTS + 1):
+                url_check(url)
+                response = self._get(session, url, started)
+                if not response.is_redirect:
+                    with response:
+                        return self._body(response, url, started)
+                location = urljoin(url, response.headers["Location"])
+                response.close()
+                if hop == MAX_REDIRECTS:
+                    raise UrlImportError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects",
+                                         {"max_redirects": MAX_REDIRECTS, "url": location})
+                url = location
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _get(self, session: requests.Session, url: str, started: float) -> requests.Response:
+        host, port = _host_port(url)
+        left = self._remaining(started)
+        try:
+            response = session.get(url, stream=True, allow_redirects=False, timeout=(left, left))
+        except AddressRefused as e:
+            raise UrlImportError("address", f"{e.host} resolves to {e.address}, which may not be fetched "
+                                 "(not a public address)", {"url": url, "host": e.host, "address": e.address}) from e
+        except InvalidIPAddress as e:  # the library's own rule, ahead of ours
+            raise UrlImportError("address", f"{host} resolves to {e}, which may not be fetched (not a public "
+                                 "address)", {"url": url, "host": host, "address": str(e)}) from e
+        except requests.Timeout as e:
+            raise self._timeout(started) from e
+        except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+                requests.exceptions.MissingSchema) as e:
+            raise UrlImportError("bad_url", f"not a valid URL: {_cause(e)}", {"url": url}) from e
+        except requests.RequestException as e:
+            raise UrlImportError("unreachable", f"could not fetch from {host}:{port}: {_cause(e)}",
+                                 {"url": url, "host": host}) from e
+        self.response = response
+        return response
+
+    def _body(self, response: requests.Response, url: str, started: float) -> FetchedFile:
+        host = urlsplit(url).hostname or ""
+        if response.status_code != 200:
+            raise UrlImportError("status", f"{host} answered {response.status_code}, not 200",
+                                 {"url": url, "status": response.status_code})
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise self._too_large(url, declared=int(declared))
+        file = tempfile.TemporaryFile()
+        digest, size = hashlib.sha256(), 0
+        try:
+            for chunk in response.raw.stream(CHUNK_BYTES, decode_content=False):
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise self._too_large(url)
+                digest.update(chunk)
+                file.write(chunk)
+                self._remaining(started)
+        except urllib3.exceptions.ReadTimeoutError as e:
+            file.close()
+            raise self._timeout(started) from e
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            file.close()
+            if time.monotonic() >= self.deadline:  # shut down by _abandon
+                raise self._timeout(started) from e
+            raise UrlImportError("unreachable", f"the body from {host} broke off: {_cause(e)}", {"url": url}) from e
+        except BaseException:
+            file.close()
+            raise
+        file.seek(0)
+        name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or host
+        return FetchedFile(file=file, size=size, sha256=digest.hexdigest(), name=name, url=url)
+
+    def _too_large(self, url: str, declared: int | None = None) -> UploadTooLarge:
+        said = f"declares {declared} bytes" if declared is not None else "sent more"
+        return UploadTooLarge(f"the image at the URL {said}, over the limit of {self.max_bytes} bytes",
+                              {"reason": "too_large", "url": url, "max_bytes": self.max_bytes,
+                               **({"declared_bytes": declared} if declared is not None else {})})
+
+
+def _cause(error: BaseException) -> str:
+    """What went wrong, in short, from a requests/urllib3 error (requests wraps urllib3's
+    ``MaxRetryError``, whose ``reason`` is the connection's own error)."""
+    inner = error.args[0] if error.args and isinstance(error.args[0], BaseException) else error
+    inner = getattr(inner, "reason", None) or inner
+    return re.sub(r"^<[^>]*>: ", "", str(inner))[:300]
