@@ -66,7 +66,6 @@ def test_complete_without_variants_still_works_as_from_an_older_vm(artist, temp_
 @pytest.mark.parametrize(
     ("bad", "field"),
     [
-        pytest.param({"size": "huge"}, "size", id="unknown-size"),
         pytest.param({"format": "bmp"}, "format", id="unknown-format"),
         pytest.param({"bg": "transparent"}, "bg", id="unknown-bg"),
         pytest.param({"width": 0}, "width", id="zero-width"),

@@ -111,7 +111,7 @@ def test_migration_8_keeps_the_watermark_with_the_row_for_a_database_made_before
     with engine.begin() as conn:  # as a version-7 database was: no watermark column
         conn.execute(text("ALTER TABLE media_files DROP COLUMN watermark"))
         conn.execute(schema_version.update().values(version=7))
-    assert migrate(engine) == len(MIGRATIONS) == 8
+    assert migrate(engine) == len(MIGRATIONS) >= 8
     assert repo.by_main_api_id(1)["watermark"] is None, "a row from before it: no watermark"
     repo.register(item(2, data_type="artwork", watermark="<b>Ana & Bo</b>"))
     repo.register(item(3, data_type="artwork", watermark=None))

@@ -97,6 +97,7 @@ def test_metrics_name_every_family_the_readme_lists(app):
         "media_vm_jobs": "gauge", "media_vm_step_failures": "gauge", "media_vm_step_attempts": "counter",
         "media_vm_step_retries": "counter", "media_vm_processing_seconds": "histogram",
         "media_vm_queue_depth_seen": "gauge", "media_vm_worker_last_seen_timestamp": "gauge",
+        "media_vm_image_step_milliseconds": "histogram", "media_vm_output_ratio": "histogram",
     }
     jobs = {s.labels["state"]: s.value for s in families["media_vm_jobs"].samples}
     assert jobs == {"queued": 1, "processing": 0, "done": 0, "failed": 0}
