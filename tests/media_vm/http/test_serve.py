@@ -193,10 +193,10 @@ def test_the_variant_cache_forgets_a_finished_image_after_its_ttl(media_db_url):
     repo.save_variants(claim, row["media_id"], [{"size": "detail", "format": "jpeg", "bg": "original",
                                                   "path": "library/x.jpg", "width": 1, "height": 1, "bytes": 1}])
     repo.finish(claim, processing_seconds=1.0)
-    cache = VariantCache(repo, ttl=0.2)
+    cache = VariantCache(repo, ttl=1.0)
     assert cache.lookup(row["media_id"])[0]
     repo.deletion_hold(main_api_id=1, media_id=row["media_id"])
     repo.erase(row["id"])
     assert cache.lookup(row["media_id"])[0]  # still in memory
-    time.sleep(0.3)
+    time.sleep(1.1)
     assert cache.lookup(row["media_id"]) == ([], False)
