@@ -1,9 +1,10 @@
 """The ``<picture>`` of an upload, computed once for the template tag (``smart-image.js``
 computes the same in the browser from the same upload object).
 
-A ``srcset`` only mixes sizes of one shape: the fitted sizes (small, detail, zoom) keep the
-image's aspect ratio, the square crops (thumbnail, grid) are 1:1, the header is 3:1. Mixing
-them would let the browser swap a crop for a whole image.
+A ``srcset`` only mixes sizes of one shape: the fitted sizes (small, detail, zoom; an
+artwork's display) keep the image's aspect ratio, the square crops (icon, thumbnail, grid) are
+1:1, the header is 3:1. Mixing them would let the browser swap a crop for a whole image. A
+preset output (``normal``, ``hq``: a tool's own sizes) is never mixed in.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from shared.sizes import SIZES, Fit, nearest_size
+from shared.sizes import SIZES_BY_NAME, Fit, nearest_size
 
 #: the MIME type of each format a ``<source>`` names
 MIME_TYPES = {"avif": "image/avif", "webp": "image/webp", "jpeg": "image/jpeg", "png": "image/png"}
 
 
-def size_family(name: str) -> str:
-    """Sizes whose files share a shape: ``"fit"`` for the fitted ones, else the crop's box."""
-    size = next(s for s in SIZES if s.name == name)
+def size_family(name: str) -> str | None:
+    """Sizes whose files share a shape: ``"fit"`` for the fitted ones, else the crop's box; None
+    for a name that is no display size (a preset output), which no ``srcset`` takes."""
+    size = SIZES_BY_NAME.get(name)
+    if size is None:
+        return None
     if size.fit is Fit.INSIDE:
         return "fit"
     ratio = size.width / size.height
@@ -70,7 +74,7 @@ def picture_data(upload: dict[str, Any], size: str = "detail", *, background: st
     of the fallback. None while the upload has no variants (pending or failed)."""
     variants = [v for v in upload.get("variants") or [] if v.get("width") and v.get("height")]
     family = size_family(size)
-    same_shape = [v for v in variants if size_family(v["size"]) == family]
+    same_shape = [v for v in variants if family is not None and size_family(v["size"]) == family]
     if not same_shape:
         return None
     chosen_name = nearest_size(size, [v["size"] for v in same_shape]) or same_shape[-1]["size"]

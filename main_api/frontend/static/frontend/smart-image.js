@@ -10,7 +10,7 @@
  *   upload-id      one of the signed-in user's uploads (GET /api/uploads/{id}): real variant sizes,
  *                  placeholder, live status over the page's one event stream, retry when it failed
  *   media-id       any public image: the standard sizes of /api/images with their known boxes
- *   size           thumbnail | grid | small | detail (default) | header | zoom
+ *   size           thumbnail | grid | small | detail (default) | header | zoom; an artwork's icon | display
  *   sizes          the <img sizes> (default 100vw)
  *   loading        lazy (default) | eager
  *   alt            the text alternative (default: from the analysis, else the file name)
@@ -32,6 +32,12 @@ export const SIZES = {
   header: { width: 1920, height: 640, fit: "crop" },
   zoom: { width: 2560, height: 2560, fit: "inside" },
 };
+/** The sizes only an artwork's image is made in (shared/outputs.toml); a preset output (normal, hq) is never shown. */
+export const ARTWORK_SIZES = {
+  icon: { width: 128, height: 128, fit: "crop" },
+  display: { width: 1200, height: 1200, fit: "inside" },
+};
+const BOXES = { ...SIZES, ...ARTWORK_SIZES };
 const MIME = { avif: "image/avif", webp: "image/webp", jpeg: "image/jpeg", png: "image/png" };
 const STATE_OF_STAGE = {
   queued: "queued", retrieved: "processing", thumbnail_ready: "thumbnail", analysed: "thumbnail",
@@ -71,6 +77,7 @@ export async function api(path, { method = "GET", body, token } = {}) {
   if (!response.ok) {
     const error = new Error(data.message || `${method} ${path}: ${response.status}`);
     error.status = response.status;
+    error.extra = data.extra || {};
     throw error;
   }
   return data;
@@ -132,15 +139,16 @@ function withQuery(url, values) {
 }
 
 function sizeFamily(name) {
-  const size = SIZES[name];
+  const size = BOXES[name];
+  if (!size) return null; // a preset output: in no srcset
   return size.fit === "inside" ? "fit" : `crop:${(size.width / size.height).toFixed(3)}`;
 }
 
 /** The available size nearest in area to the wanted one (shared.sizes.nearest_size). */
 function nearestSize(wanted, available) {
   if (available.includes(wanted)) return wanted;
-  const area = SIZES[wanted].width * SIZES[wanted].height;
-  const key = (name) => [Math.abs(SIZES[name].width * SIZES[name].height - area), -SIZES[name].width * SIZES[name].height];
+  const area = BOXES[wanted].width * BOXES[wanted].height;
+  const key = (name) => [Math.abs(BOXES[name].width * BOXES[name].height - area), -BOXES[name].width * BOXES[name].height];
   return [...available].sort((a, b) => { const [x, y] = [key(a), key(b)]; return x[0] - y[0] || x[1] - y[1]; })[0];
 }
 
@@ -150,7 +158,7 @@ function nearestSize(wanted, available) {
  */
 export function pictureData(upload, size = "detail", background = null) {
   const family = sizeFamily(size);
-  const variants = (upload.variants || []).filter((v) => v.width && v.height && sizeFamily(v.size) === family);
+  const variants = (upload.variants || []).filter((v) => v.width && v.height && family && sizeFamily(v.size) === family);
   if (!variants.length) return null;
   const chosen = variants.find((v) => v.size === nearestSize(size, variants.map((v) => v.size)));
   const shown = background || upload.background;
@@ -165,16 +173,17 @@ export function pictureData(upload, size = "detail", background = null) {
   };
 }
 
-/** The <picture> of a public image by media id: the standard sizes of one shape, their boxes as widths. */
+/** The <picture> of a public image by media id: the standard sizes of one shape, their boxes as widths
+ * (an artwork's icon or display alone: its other sizes would fall back to a crop). */
 export function publicPictureData(mediaId, size = "detail", background = null) {
   const family = sizeFamily(size);
-  const names = Object.keys(SIZES).filter((n) => sizeFamily(n) === family);
+  const names = ARTWORK_SIZES[size] ? [size] : Object.keys(SIZES).filter((n) => sizeFamily(n) === family);
   const fallback = background === "removed" ? "png" : "jpeg";
   const url = (name, format) => `${config.apiBase}/api/images/${encodeURIComponent(mediaId)}?size=${name}&format=${format}${background === "removed" ? "&bg=removed" : ""}`;
-  const srcset = (format) => names.map((n) => `${url(n, format)} ${SIZES[n].width}w`).join(", ");
+  const srcset = (format) => names.map((n) => `${url(n, format)} ${BOXES[n].width}w`).join(", ");
   return {
     sources: ["avif", "webp"].map((f) => ({ type: MIME[f], srcset: srcset(f) })),
-    src: url(size, fallback), srcset: srcset(fallback), width: SIZES[size].width, height: SIZES[size].height,
+    src: url(size, fallback), srcset: srcset(fallback), width: BOXES[size].width, height: BOXES[size].height,
   };
 }
 
@@ -306,7 +315,7 @@ export class SmartImage extends HTMLElement {
   get options() {
     const alt = this.getAttribute("alt");
     return {
-      size: SIZES[this.getAttribute("size")] ? this.getAttribute("size") : "detail",
+      size: BOXES[this.getAttribute("size")] ? this.getAttribute("size") : "detail",
       sizes: this.getAttribute("sizes") || "100vw",
       loading: this.getAttribute("loading") === "eager" ? "eager" : "lazy",
       background: ["removed", "original"].includes(this.getAttribute("background")) ? this.getAttribute("background") : null,
@@ -349,7 +358,7 @@ export class SmartImage extends HTMLElement {
     this.dataset.state = state;
     this.dataset.stage = u.stage;
     const data = state === "done" || (u.variants || []).length ? pictureData(u, o.size, o.background) : null;
-    const ratio = data ? `${data.width} / ${data.height}` : (SIZES[o.size].fit === "crop" ? `${SIZES[o.size].width} / ${SIZES[o.size].height}` : null);
+    const ratio = data ? `${data.width} / ${data.height}` : (BOXES[o.size].fit === "crop" ? `${BOXES[o.size].width} / ${BOXES[o.size].height}` : null);
     const frame = this.frame(ratio);
     const placeholder = u.placeholder;
     if (placeholder) {
