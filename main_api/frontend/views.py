@@ -1,21 +1,32 @@
 """The demo site: sign in, the profile, uploads with live status (``<smart-image>``), and
-form fallbacks (retry, background, delete) that work without JavaScript."""
+form fallbacks (retry, background, delete) that work without JavaScript; the artist's artworks
+(created by direct upload in the browser) and the public pages of each artist's active artworks,
+rendered on the server."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from main_api.common.exceptions import ApplicationError
+from main_api.artworks import selectors as artwork_selectors
+from main_api.artworks import services as artwork_services
+from main_api.artworks.apis import artwork_detail
+from main_api.artworks.models import Artwork
+from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import selectors, services
 from main_api.users.models import User
 from shared.data_types import UPLOAD_FIELDS
+from shared.naming import ACCEPTED_TYPES
+from shared.sizes import SOURCE_TOOLS
 
 #: the profile slots shown on top, with the size each is shown at
 PROFILE_SLOTS = (("header_image", "Header", "header"), ("profile_image", "Profile image", "thumbnail"),
@@ -25,6 +36,10 @@ FIELD_LABELS = {"profile_image": "Profile image", "header_image": "Header", "log
                 "site_image": "Site image", "product_image": "Product image", "event_image": "Event image"}
 #: how many uploads the gallery shows
 GALLERY_SIZE = 50
+#: how many of your artworks the artworks page shows (the newest; the API pages through all)
+ARTWORKS_SHOWN = 100
+#: artworks per page of an artist's public page
+ARTIST_PAGE_SIZE = 24
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -91,3 +106,81 @@ def upload_action(request: HttpRequest, upload_id: str, action: str) -> HttpResp
     except ApplicationError:
         pass  # the page shows the upload as it is
     return HttpResponseRedirect(reverse("frontend:home"))
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """``ARTWORK_CATEGORIES`` as ``(value, label)``: ``mixed-media`` shows as "Mixed media"."""
+    return [(c, c.replace("-", " ").capitalize()) for c in settings.ARTWORK_CATEGORIES]
+
+
+@login_required(login_url="frontend:login")
+def artworks(request: HttpRequest) -> HttpResponse:
+    """``/artworks``: the form that creates an artwork (``artworks.js``: a direct upload, then
+    ``POST /api/artworks``) and your artworks, newest first, as ``GET /api/artworks`` shows them."""
+    user_id = request.user.pk
+    rows = artwork_selectors.artworks_of_owner(user_id=user_id)
+    return render(request, "frontend/artworks.html", {
+        "artworks": [artwork_detail(a) for a in rows[:ARTWORKS_SHOWN]],
+        "total": rows.count(),
+        "limit": artwork_selectors.artwork_limit_for(user_id=user_id),
+        "categories": category_choices(),
+        "source_tools": SOURCE_TOOLS,
+        "accepted_types": ",".join(sorted(ACCEPTED_TYPES)),
+        "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
+    })
+
+
+@require_POST
+@login_required(login_url="frontend:login")
+def artwork_action(request: HttpRequest, artwork_id: str, action: str) -> HttpResponse:
+    """``POST /artworks/{id}/{hide|unhide|delete}``: the forms of an artwork card, for a page
+    without JavaScript (``artworks.js`` calls the API instead)."""
+    try:
+        if action == "delete":
+            artwork_services.artwork_delete(artwork_id=int(artwork_id), user_id=request.user.pk)
+        else:
+            artwork_services.artwork_update(artwork_id=int(artwork_id), user_id=request.user.pk,
+                                            changes={"hidden": action == "hide"})
+    except ApplicationError:
+        pass  # the page shows the artworks as they are
+    return HttpResponseRedirect(reverse("frontend:artworks"))
+
+
+def public_artwork(artwork: Artwork) -> dict[str, Any]:
+    """What the public pages show of an active artwork: ``artwork_public_detail`` (never the
+    upload, a temp path or the original), and as ``picture`` the little of its upload object
+    that ``{% smart_picture %}`` reads (the variants' smart URLs and pixels, the placeholder)."""
+    detail = artwork_selectors.artwork_public_detail(artwork)
+    analysis = artwork.upload.ai_analysis if isinstance(artwork.upload.ai_analysis, dict) else {}
+    detail["picture"] = {"variants": selectors.upload_variants(artwork.upload), "placeholder": detail["placeholder"],
+                         "analysis": {"has_alpha": bool(analysis.get("has_alpha"))}}
+    return detail
+
+
+def not_found(request: HttpRequest, message: str) -> HttpResponse:
+    """The demo site's 404 page (the API's own 404s stay JSON)."""
+    return render(request, "frontend/not_found.html", {"message": message}, status=404)
+
+
+def artist(request: HttpRequest, username: str) -> HttpResponse:
+    """``/artists/{username}``: the artist's active artworks, newest first, ``ARTIST_PAGE_SIZE``
+    a page (``?page=``); no sign-in. 404 for an unknown (or inactive) user."""
+    try:
+        rows = artwork_selectors.artworks_public(username=username)
+    except NotFoundError:
+        return not_found(request, "There is no artist of that name.")
+    page = Paginator(rows, ARTIST_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "frontend/artist.html", {
+        "artist": username, "page": page, "artworks": [public_artwork(a) for a in page],
+    })
+
+
+def artwork_public(request: HttpRequest, username: str, slug: str) -> HttpResponse:
+    """``/artists/{username}/{slug}``: one active artwork, its watermarked display image, fields
+    and tags; no sign-in. 404 for an unknown artist or slug, and for a hidden, processing or
+    failed artwork."""
+    try:
+        artwork = artwork_selectors.artwork_public_get(username=username, slug=slug)
+    except NotFoundError:
+        return not_found(request, "There is no such artwork (or it is not public).")
+    return render(request, "frontend/artwork.html", {"artwork": public_artwork(artwork)})
