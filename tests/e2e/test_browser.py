@@ -377,3 +377,90 @@ def test_on_another_page_the_component_works_with_a_token_or_a_media_id(system: 
     assert (img.get_dom_attribute("width"), img.get_dom_attribute("height")) == ("500", "500")
     sources = wait_until(lambda: browser.execute_script("return window.__sources"), timeout=15, what="the stream")
     assert len(sources) == 1 and "ticket=" in sources[0] and system.token not in sources[0], sources
+
+
+def test_an_artwork_made_through_the_form_goes_live_and_public(system: System, browser: Any, tmp_path: Path):
+    """The artworks page: a refused file shows the API's message; a photo goes up by direct
+    upload, its card turns active live once a worker processed it; then the public artist page
+    and the artwork's page show it, the display image loaded."""
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(f"{system.api_url}/artworks")
+    if "/login" in browser.current_url:  # signed out by an earlier test
+        by_css(browser, "#id_username").send_keys("alice")
+        by_css(browser, "#id_password").send_keys(PASSWORD)
+        by_css(browser, "#password-form button").click()
+        wait_until(lambda: "/login" not in browser.current_url, timeout=15, what="signed in")
+        browser.get(f"{system.api_url}/artworks")
+    form = wait_until(lambda: all_css(browser, "#artwork-form"), timeout=15, what="the artworks page")[0]
+    categories = [o.get_attribute("value") for o in all_css(browser, "#artwork-category option")]
+    assert "painting" in categories and "mixed-media" in categories
+
+    # a file that is no image: the API's message, in words, in the form's live region
+    (tmp_path / "notes.txt").write_text("not an image")
+    by_css(browser, "#artwork-file").send_keys(str(tmp_path / "notes.txt"))
+    by_css(browser, "#artwork-title").send_keys("Blue Hour")
+    form.find_element("css selector", 'button[type="submit"]').click()
+    message = by_css(browser, "#artwork-message")
+    wait_until(lambda: "error" in message.get_attribute("class"), timeout=15, what="the refusal")
+    assert "content_type" in message.text, message.text
+    assert not all_css(browser, "#artworks .artwork-card")
+
+    photo = images.photo_jpeg(tmp_path / "blue-hour.jpg", 1400, 1000, seed=11)
+    by_css(browser, "#artwork-file").send_keys(str(photo))
+    Select(by_css(browser, "#artwork-category")).select_by_value("painting")
+    by_css(browser, "#artwork-tags").send_keys("Sea, dusk")
+    by_css(browser, "#artwork-materials").send_keys("oil on linen")
+    by_css(browser, "#artwork-dimensions").send_keys("60 x 80 cm")
+    browser.execute_script("arguments[0].value = '2024-05-01'", by_css(browser, "#artwork-date"))
+    form.find_element("css selector", 'button[type="submit"]').click()
+    card = wait_until(lambda: all_css(browser, "#artworks .artwork-card[data-artwork-id]"), timeout=30,
+                      what="the new artwork's card")[0]
+    assert card.get_attribute("data-status") == "processing"
+    assert "created" in message.text and "error" not in message.get_attribute("class")
+    upload_id = card.get_attribute("data-upload-id")
+
+    if "worker" not in system.procs:  # else the worker an earlier test started takes it
+        run = system.worker("--once")
+        assert run.returncode == 0, run.stderr[-3000:]
+    image = by_css(browser, f'#artworks .artwork-card[data-upload-id="{upload_id}"] smart-image')
+    wait_until(lambda: image.get_attribute("data-loaded") == "true", timeout=90, interval=0.2,
+               what="the artwork's display image in its card")
+    wait_until(lambda: card.get_attribute("data-status") == "active", timeout=15, what="the card's status, live")
+    seen = [s["state"] for s in browser.execute_script("return window.__states[arguments[0]] || []", upload_id)]
+    assert seen[-1] == "done" and len(set(seen)) >= 2, seen  # it changed in the page, without a reload
+    img = image.find_element("css selector", "picture img")
+    assert img.get_attribute("alt") == "Blue Hour" and "size=display" in img.get_attribute("src")
+
+    # hidden from the public, then back, through the API
+    card.find_element("css selector", 'form[data-action="visibility"] button').click()
+    wait_until(lambda: card.get_attribute("data-status") == "hidden", timeout=15, what="the artwork hidden")
+    assert requests.get(f"{system.api_url}/artists/alice/blue-hour", timeout=30).status_code == 404
+    assert not card.find_element("css selector", ".artwork-link").is_displayed()
+    card.find_element("css selector", 'form[data-action="visibility"] button').click()
+    wait_until(lambda: card.get_attribute("data-status") == "active", timeout=15, what="the artwork shown again")
+
+    def loaded(selector: str) -> Any:
+        found = by_css(browser, selector)
+        return found if browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", found) else None
+
+    # the public pages, as the navigation and the card link to them
+    by_css(browser, '.topbar a[href="/artists/alice"]').click()
+    tile = wait_until(lambda: all_css(browser, 'a.artwork-tile[href="/artists/alice/blue-hour"]'), timeout=15,
+                      what="the artist page")[0]
+    wait_until(lambda: loaded("a.artwork-tile img"), timeout=30, what="the grid image")
+    assert "size=thumbnail" in browser.execute_script("return arguments[0].currentSrc",
+                                                      by_css(browser, "a.artwork-tile img"))
+    tile.click()
+    wait_until(lambda: browser.current_url.endswith("/artists/alice/blue-hour"), timeout=15, what="the artwork page")
+    assert by_css(browser, "h1").text == "Blue Hour"
+    assert [t.text for t in all_css(browser, ".tags li")] == ["sea", "dusk"]
+    display = wait_until(lambda: loaded(".artwork-display img"), timeout=30, what="the display image")
+    assert display.get_attribute("alt") == "Blue Hour"
+    current = browser.execute_script("return arguments[0].currentSrc", display)
+    assert "size=display" in current and "format=avif" in current, current
+    # the file is 1200 wide; naturalWidth is in CSS pixels of the srcset's density (1200w for 700px)
+    assert browser.execute_script("return arguments[0].naturalWidth", display) > 0
+    # and for anyone: no session
+    public = requests.get(f"{system.api_url}/artists/alice/blue-hour", timeout=30)
+    assert public.status_code == 200 and "<h1>Blue Hour</h1>" in public.text
