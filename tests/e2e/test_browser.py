@@ -442,7 +442,8 @@ def test_an_artwork_made_through_the_form_goes_live_and_public(system: System, b
 
     def loaded(selector: str) -> Any:
         found = by_css(browser, selector)
-        return found if browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", found) else None
+        ready = browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", found)
+        return found if ready else None
 
     # the public pages, as the navigation and the card link to them
     by_css(browser, '.topbar a[href="/artists/alice"]').click()
