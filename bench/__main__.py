@@ -1,7 +1,7 @@
 """``python -m bench [--only SECTION,...] [--quick]``: every figure of issue 5, with ratios.
 
 Sections: pipeline, quality, memory, serving, slow_clients, system (upload, e2e, throughput), recovery,
-live. Each prints its figures as it goes; at the end the run is written to ``bench/results.json`` and the
+live, wakeup. Each prints its figures as it goes; at the end the run is written to ``bench/results.json`` and the
 README's Performance section is rewritten between its markers. References are measured
 in the same run on the same machine, so the ratios hold where absolute times do not.
 The process-level sections start the real services with the test harness
@@ -589,10 +589,103 @@ def section_recovery(inputs: dict[str, Path]) -> dict[str, Any]:
     return out
 
 
+# --- 9. wake-up latency: Redis BRPOP against long polling and plain polling -------------------------
+
+def section_wakeup(runs: int) -> dict[str, Any]:
+    """Seconds from sending an upload (a small JPEG, so the worker is soon idle again) to the
+    media VM's worker claiming it (the media DB row has a claim token), on the whole system with
+    one idle worker, in three ways, the same run and machine:
+
+    - ``redis``: ``REDIS_URL`` on both services, ``LONG_POLL_SECONDS=0`` and
+      ``POLL_IDLE_SECONDS=30``: only the wake-up's BRPOP can be quick;
+    - ``redis_long_poll``: ``REDIS_URL`` with the default long polling (10 s) and idle wait (5 s);
+    - ``long_poll``: no Redis for the worker, ``LONG_POLL_SECONDS=10`` (the default);
+    - ``polling``: no Redis, no long polling, ``POLL_IDLE_SECONDS=5`` (the default).
+
+    Between two uploads the worker finishes the image and then idles a random 0-5 s (one idle
+    period), so the uploads do not fall in step with a polling period."""
+    import random
+    import uuid
+
+    import requests
+
+    from tests.e2e.system import running_system, wait_until
+    from tests.helpers.images import photo_jpeg
+    from tests.helpers.redis_servers import SHARED_HOST, SHARED_PORT, SHARED_URL, redis_answers
+
+    if not redis_answers(SHARED_HOST, SHARED_PORT):
+        say("9. wake-up latency: skipped, no Redis at 127.0.0.1:6379")
+        return {"skipped": "no Redis"}
+    tmp = Path(tempfile.mkdtemp(prefix="bench-wakeup-"))
+    body = photo_jpeg(tmp / "small.jpg", 320, 240, quality=80).read_bytes()
+    key = f"bench-{uuid.uuid4().hex}:media:wakeup"
+    modes = {
+        "redis": {"REDIS_URL": SHARED_URL, "LONG_POLL_SECONDS": "0", "POLL_IDLE_SECONDS": "30"},
+        "redis_long_poll": {"REDIS_URL": SHARED_URL, "LONG_POLL_SECONDS": "10", "POLL_IDLE_SECONDS": "5"},
+        "long_poll": {"REDIS_URL": "", "LONG_POLL_SECONDS": "10", "POLL_IDLE_SECONDS": "5"},
+        "polling": {"REDIS_URL": "", "LONG_POLL_SECONDS": "0", "POLL_IDLE_SECONDS": "5"},
+    }
+    out: dict[str, Any] = {"runs": runs}
+    rng = random.Random(18)
+    serial = iter(range(1, 10**9))
+    env = {"REDIS_URL": SHARED_URL, "MEDIA_WAKEUP_LIST": key, "UPLOAD_THROTTLE_RATE": "100000/min",
+           "CACHE_KEY_PREFIX": f"bench-{os.getpid()}"}
+    with running_system(tmp, extra_env=env) as system:
+        from tests.helpers.images import numbered_jpeg
+
+        token = system.create_user("wakeup", "community")
+        session = requests.Session()
+        session.headers["Authorization"] = f"Token {token}"
+        for mode, worker_env in modes.items():
+            import redis
+
+            with contextlib.closing(redis.Redis.from_url(SHARED_URL)) as client:
+                client.delete(key)  # wake-ups of the modes without a listener
+            system.spawn(f"worker-{mode}", ["-m", "media_vm", "worker"], env={**worker_env, "WORKER_ID": mode})
+            wait_until(lambda m=mode: system.heartbeat(m), timeout=60, interval=0.1, what=f"the {mode} worker")
+            time.sleep(2)  # its first poll made: idle
+            times = []
+            for _ in range(runs):
+                known = {r["main_api_id"] for r in system.media_rows()}
+                started = time.perf_counter()
+                r = session.patch(f"{system.api_url}/users/me", timeout=60,
+                                  files={"product_image": ("p.jpg", numbered_jpeg(body, next(serial)))})
+                r.raise_for_status()
+                upload_id = int(r.json()["pending_images"][0]["id"])
+                row = None
+                while row is None or row["claim_token"] is None and row["status"] == "queued":
+                    row = next((x for x in system.media_rows() if x["main_api_id"] == upload_id), None)
+                    if time.perf_counter() - started > 60:
+                        raise RuntimeError(f"{mode}: upload {upload_id} not claimed within 60 s")
+                    time.sleep(0.005)
+                times.append(time.perf_counter() - started)
+                assert upload_id not in known
+                wait_until(lambda u=upload_id: next(x for x in system.media_rows() if x["main_api_id"] == u)
+                           ["status"] == "done", timeout=120, interval=0.05, what="the image processed")
+                time.sleep(rng.uniform(0, 5))
+            system.stop_process(f"worker-{mode}")
+            out[mode] = {"p50_s": percentile(times, 0.5), "p90_s": percentile(times, 0.9),
+                         "p99_s": percentile(times, 0.99), "max_s": max(times), "n": len(times)}
+    shutil.rmtree(tmp, ignore_errors=True)
+    rd, lp, pl = out["redis"], out["long_poll"], out["polling"]
+    out["long_poll_over_redis_p50"] = lp["p50_s"] / rd["p50_s"]
+    out["polling_over_redis_p50"] = pl["p50_s"] / rd["p50_s"]
+    say(f"9. wake-up latency, upload sent -> claimed by an idle worker ({runs} uploads each):")
+    for mode, label in (("redis", "Redis BRPOP (POLL_IDLE_SECONDS=30)"),
+                        ("redis_long_poll", "Redis BRPOP and long polling"), ("long_poll", "long polling (10 s)"),
+                        ("polling", "plain polling (5 s)")):
+        v = out[mode]
+        say(f"   {label:34} p50 {v['p50_s'] * 1000:6.0f} ms, p90 {v['p90_s'] * 1000:6.0f} ms, "
+            f"p99 {v['p99_s'] * 1000:6.0f} ms")
+    say(f"   long polling {out['long_poll_over_redis_p50']:.1f}x and plain polling "
+        f"{out['polling_over_redis_p50']:.1f}x Redis's p50")
+    return out
+
+
 # --- output ----------------------------------------------------------------------------------------
 
 #: The sections, in the order they run.
-SECTIONS = ("pipeline", "quality", "memory", "serving", "slow_clients", "system", "recovery", "live")
+SECTIONS = ("pipeline", "quality", "memory", "serving", "slow_clients", "system", "recovery", "live", "wakeup")
 
 
 def machine() -> dict[str, Any]:
@@ -673,6 +766,18 @@ def readme_table(results: dict[str, Any]) -> str:
         rows.append(f"| `/users/me` p99, {live['streams_open']} event streams open | "
                     f"{live['me_streams_p99_ms']:.1f} ms | {live['me_idle_p99_ms']:.1f} ms with none; goal < 200 ms | "
                     f"{live['me_streams_p99_ms'] / 200:.2f}x of goal |")
+    wake = r.get("wakeup", {})
+    if "redis" in wake:
+        rd = wake["redis"]
+        rows.append(f"| upload -> claimed by an idle worker, Redis BRPOP (`POLL_IDLE_SECONDS=30`) | "
+                    f"p50 {rd['p50_s'] * 1000:.0f} ms, p99 {rd['p99_s'] * 1000:.0f} ms | goal < 1 s | "
+                    f"{rd['p99_s']:.2f}x of goal (p99) |")
+        for mode, label in (("redis_long_poll", "Redis and long polling (10 s)"),
+                            ("long_poll", "long polling (10 s), no Redis"), ("polling", "plain polling (5 s)")):
+            v = wake[mode]
+            rows.append(f"| upload -> claimed, {label} | p50 {v['p50_s'] * 1000:.0f} ms, "
+                        f"p99 {v['p99_s'] * 1000:.0f} ms | Redis p50 {rd['p50_s'] * 1000:.0f} ms | "
+                        f"{v['p50_s'] / rd['p50_s']:.1f}x Redis (p50) |")
     for case, rec in r.get("recovery", {}).items():
         if not isinstance(rec, dict):
             continue  # where and when it ran
@@ -732,6 +837,8 @@ def main(argv: list[str] | None = None) -> int:
         results["recovery"] = section_recovery(inputs)
     if wanted("live"):
         results["live"] = section_live(inputs, 5 if args.quick else 20, 10 if args.quick else 25, 500)
+    if wanted("wakeup"):
+        results["wakeup"] = section_wakeup(8 if args.quick else 20)
     for name in SECTIONS:  # where and when each section that ran now was measured
         if wanted(name) and isinstance(results.get(name), dict):
             results[name].update(cpu=results["machine"]["cpu"], when=results["when"])

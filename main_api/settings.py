@@ -417,6 +417,14 @@ MEDIA_VM_STATUS_TIMEOUT = _env_float("MEDIA_VM_STATUS_TIMEOUT", 2.0)
 #: each user's oldest first, round-robin over users (``selectors.pending_images_for_media``).
 MEDIA_PENDING_LIST_SIZE = _env_int("MEDIA_PENDING_LIST_SIZE", 100)
 
+# --- media VM wake-ups on Redis (issue 18) -----------------------------------------------------
+
+#: With ``REDIS_URL`` set, each row put in the media VM's queue (an upload, a retry, a
+#: re-processing) pushes a wake-up onto this Redis list once its transaction commits; idle media
+#: VM workers wait on it with ``BRPOP`` (``main_api.media.wakeup``). The full key, unprefixed:
+#: the VM, which knows no ``CACHE_KEY_PREFIX``, names the same one (its own ``MEDIA_WAKEUP_LIST``).
+MEDIA_WAKEUP_LIST = os.environ.get("MEDIA_WAKEUP_LIST", "").strip() or "media:wakeup"
+
 # --- observability ---------------------------------------------------------------------------
 
 #: ``GET /metrics`` answers a media key, and this token too when it is set.

@@ -1,4 +1,4 @@
-"""``python -m media_vm <command>``: worker, serve, heal, process, migrate, copy-to-bucket."""
+"""``python -m media_vm <command>``: worker, serve, heal, process, migrate, copy-to-bucket, redis-worker."""
 
 from __future__ import annotations
 
@@ -116,6 +116,32 @@ def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
     return 1 if summary["failed_count"] or (summary["missing_count"] and not args.dry_run) else 0
 
 
+def cmd_redis_worker(args: argparse.Namespace) -> int:
+    """The seed's Redis jobs (``media_vm.redis_worker``) until SIGTERM/SIGINT (or, with
+    ``--burst``, until both input lists are empty); prints the counts as JSON at the end."""
+    import json
+
+    from media_vm.redis_worker import Queues, RedisWorker, redis_client
+
+    if not args.root:
+        print("redis-worker needs --root DIR or REDIS_WORKER_ROOT: every job's paths must lie inside it",
+              file=sys.stderr)
+        return 2
+    try:
+        client = redis_client(args.redis, args.db)
+        worker = RedisWorker(client, root=Path(args.root), max_retries=args.max_retries, workers=args.workers,
+                             queues=Queues.prefixed(args.queue_prefix), max_pixels=_settings().max_image_pixels)
+    except ValueError as e:
+        print(f"redis-worker: {e}", file=sys.stderr)
+        return 2
+    worker.install_signal_handlers()
+    logging.getLogger("media_vm").info("redis-worker: %s thread(s) on %s db %s, root %s", args.workers, args.redis,
+                                       args.db, worker.root)
+    counts = worker.work(burst=args.burst)
+    print(json.dumps(counts))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
     if not os.environ.get("MAIN_API_KEY", "").strip():
@@ -179,6 +205,18 @@ def main(argv: list[str] | None = None) -> int:
                    help="the local tree (default: MEDIA_STORAGE_ROOT, where the local backend kept it)")
     p.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
     p.set_defaults(func=cmd_copy_to_bucket)
+
+    p = sub.add_parser("redis-worker", help="make the Redis-queue seed's jobs (image:jobs) with this pipeline")
+    p.add_argument("--redis", default="127.0.0.1:6379", help="host:port, or a redis:// URL (default: %(default)s)")
+    p.add_argument("--db", type=int, default=0, help="Redis database index (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=2, help="jobs made at once (default: %(default)s)")
+    p.add_argument("--max-retries", type=int, default=3,
+                   help="retries of a failing job before image:failed (default: %(default)s)")
+    p.add_argument("--root", default=os.environ.get("REDIS_WORKER_ROOT", "").strip() or None,
+                   help="folder every inputPath and outputDir must lie in (default: REDIS_WORKER_ROOT)")
+    p.add_argument("--queue-prefix", default="", help="put before the four list names (default: none)")
+    p.add_argument("--burst", action="store_true", help="exit once image:jobs and image:retry are empty")
+    p.set_defaults(func=cmd_redis_worker)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -128,6 +128,10 @@ class Settings:
     openai_base_url: str = defaults.OPENAI_BASE_URL
     openai_vision_model: str = defaults.OPENAI_VISION_MODEL
     provider_timeout: float = defaults.PROVIDER_TIMEOUT_SECONDS
+    # -- Redis wake-ups (issue 18, ``media_vm.wakeups``) --
+    #: ``REDIS_URL``: idle workers wait on :attr:`wakeup_list` with BRPOP; empty: they sleep
+    redis_url: str = field(default="", repr=False)
+    wakeup_list: str = defaults.MEDIA_WAKEUP_LIST
 
     @property
     def accepted_keys(self) -> tuple[str, ...]:
@@ -181,4 +185,7 @@ class Settings:
             openai_base_url=(os.environ.get("OPENAI_BASE_URL", "").strip() or defaults.OPENAI_BASE_URL).rstrip("/"),
             openai_vision_model=os.environ.get("OPENAI_VISION_MODEL", "").strip() or defaults.OPENAI_VISION_MODEL,
             provider_timeout=_float("VISION_PROVIDER_TIMEOUT", defaults.PROVIDER_TIMEOUT_SECONDS),
+            # -- Redis wake-ups --
+            redis_url=os.environ.get("REDIS_URL", "").strip(),
+            wakeup_list=os.environ.get("MEDIA_WAKEUP_LIST", "").strip() or defaults.MEDIA_WAKEUP_LIST,
         )

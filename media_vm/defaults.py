@@ -114,3 +114,7 @@ pass then erases it. Meanwhile the deletion stays listed (harmless: nothing is k
 
 DELETIONS_BATCH = 100
 """Deletions fetched and erased per pass."""
+
+MEDIA_WAKEUP_LIST = "media:wakeup"
+"""The Redis list idle workers wait on with ``BRPOP`` when ``REDIS_URL`` is set
+(``MEDIA_WAKEUP_LIST``; ``media_vm.wakeups``): the main API's ``MEDIA_WAKEUP_LIST``, the same key."""

@@ -6,6 +6,8 @@ that are not done yet. Every ``DELETIONS_POLL_SECONDS`` the loop also erases the
 the main API lists as deleted (``media_vm.deletions``). A failed step is judged by
 ``media_vm.policy``; outcomes reach the main API through ``media_vm.reporting``.
 SIGTERM/SIGINT set a stop flag: running steps finish, claims are released, nothing is lost (warm shutdown).
+With ``REDIS_URL`` set, a thread waits on the main API's wake-up list (``media_vm.wakeups``)
+and has the worker poll as soon as an upload is queued, instead of at the end of its idle wait.
 
 Like rq's ``Worker``, it is given its collaborators (media DB, storage, main API client,
 image processes), so a test builds one in a line and calls ``work(burst=True)`` in this
@@ -23,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
+from typing import Any
 
 from media_vm import failpoints
 from media_vm.api_client import MainAPIClient
@@ -41,6 +44,7 @@ from media_vm.reporting import Reporter
 from media_vm.retry import Retry
 from media_vm.steps import CHECKLIST, StepContext, StepImpl
 from media_vm.storage import Storage, make_storage
+from media_vm.wakeups import WakeupListener
 
 log = logging.getLogger(__name__)
 
@@ -51,12 +55,15 @@ class Worker:
     ``images`` runs image work in child processes under the per-image time limit (``None``:
     in the worker's own threads). ``before_step``, if given, is called with each step just
     before it runs: the test seam (``media_vm.failpoints``); production passes nothing.
-    Raises ValueError for ``concurrency`` < 1.
+    ``wakeups`` waits on the Redis wake-up list; by default one is made from
+    ``settings.redis_url`` when that is set (none without it). Raises ValueError for
+    ``concurrency`` < 1.
     """
 
     def __init__(self, settings: Settings, *, repo: Repository, storage: Storage, client: MainAPIClient,
                  images: ImageProcesses | None = None, concurrency: int = 1,
-                 before_step: Callable[[Step], None] | None = None) -> None:
+                 before_step: Callable[[Step], None] | None = None,
+                 wakeups: WakeupListener | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if settings.heartbeat_seconds <= 0:
@@ -72,6 +79,12 @@ class Worker:
         self.retry = Retry(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
         self.stop = threading.Event()
         self.wake = threading.Event()  # set by the poller thread when new work arrived
+        if wakeups is None and settings.redis_url:
+            wakeups = WakeupListener(settings.redis_url, settings.wakeup_list, worker_id=settings.worker_id,
+                                     block_seconds=max(0.05, settings.poll_idle_seconds))
+        self.wakeups = wakeups
+        self._poll_now = threading.Event()  # set by the wake-up thread: poll now, not at the next tick
+        self._waker: threading.Thread | None = None
         self.processed = 0
         #: the process behind this worker, written with each heartbeat whatever WORKER_ID says
         self.identity: ProcessIdentity = this_process()
@@ -248,6 +261,7 @@ class Worker:
         while not self.stop.is_set():
             full = polls % FULL_POLL_EVERY == 0
             started = time.monotonic()
+            self._poll_now.clear()  # this poll answers any wake-up taken so far
             try:
                 listed, new = self.poll(wait=wait, after=None if full else self.repo.max_main_api_id())
                 failures, polls = 0, polls + 1
@@ -257,7 +271,7 @@ class Worker:
                 elif time.monotonic() - started < wait / 2:
                     # answered at once with nothing new (rows already in flight, or an API too
                     # old to hold the request): pace the next poll instead of spinning
-                    self.stop.wait(self.settings.poll_idle_seconds)
+                    self._idle_wait(self.settings.poll_idle_seconds)
             except MainAPIError as e:
                 failures += 1
                 delay = self._poll_delay(failures)
@@ -269,12 +283,33 @@ class Worker:
                 log.exception("worker %s: poller error; retrying shortly", self.settings.worker_id)
                 self.stop.wait(2.0)
 
+    def _idle_wait(self, seconds: float) -> None:
+        """Wait ``seconds``, or less: until the worker stops or a wake-up asks for a poll now."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or self._poll_now.wait(min(left, 0.5)):
+                return
+
+    def _wakeup_loop(self) -> None:
+        """The wake-up thread: wait on the Redis list (``media_vm.wakeups``) and, for each
+        wake-up taken, have the worker poll at once. Redis errors stay inside ``wait``."""
+        assert self.wakeups is not None
+        while not self.stop.is_set():
+            if self.wakeups.wait(self.stop) and not self.stop.is_set():
+                log.debug("worker %s: woken by Redis", self.settings.worker_id)
+                self._poll_now.set()
+                self.wake.set()
+
     def _poll_if_due(self, burst: bool) -> None:
-        """The loop's own poll (burst mode, or no long polling). In burst mode an API that
-        never answered raises :class:`MainAPIError` after ``MAX_ATTEMPTS`` tries."""
+        """The loop's own poll (burst mode, or no long polling): when its idle period has
+        passed, or at once after a wake-up. In burst mode an API that never answered raises
+        :class:`MainAPIError` after ``MAX_ATTEMPTS`` tries."""
         now = time.monotonic()
-        if now < self._next_poll:
+        woken = self._poller is None and self._poll_now.is_set()
+        if now < self._next_poll and not woken:
             return
+        self._poll_now.clear()
         try:
             depth, _ = self.poll()
             self._poll_failures, self._polled_once = 0, True
@@ -294,8 +329,11 @@ class Worker:
     def beat(self) -> None:
         """Write this worker's heartbeat: its process, and that it counts as alive for
         ``HEARTBEAT_MISSED`` heartbeat periods from now; past that its claims are taken over."""
+        redis: dict[str, Any] = {}
+        if self.wakeups is not None:
+            redis = {"redis_ok": not self.wakeups.down, "redis_outages": self.wakeups.outages}
         self.repo.heartbeat(self.settings.worker_id, process=self.identity,
-                            alive_seconds=HEARTBEAT_MISSED * self.settings.heartbeat_seconds)
+                            alive_seconds=HEARTBEAT_MISSED * self.settings.heartbeat_seconds, **redis)
 
     def take_over_dead(self) -> int:
         """End at once the leases of this host's workers whose process is gone (a worker killed
@@ -353,11 +391,18 @@ class Worker:
             self._poller = threading.Thread(target=self._long_poller, name="media-poller", daemon=True)
             self._poller.start()
             self._next_poll = float("inf")  # the poller thread feeds the media DB
+        if not burst and self.wakeups is not None:
+            self._poll_now.clear()
+            self._waker = threading.Thread(target=self._wakeup_loop, name="media-wakeups", daemon=True)
+            self._waker.start()
 
     def teardown(self) -> None:
         """After the loop, however it ended: the poller stopped, running images finished (or
         handed back), the image processes stopped."""
         self.stop.set()  # the poller thread ends with the loop
+        if self.wakeups is not None:
+            self.wakeups.close()  # a BRPOP in the wake-up thread returns at once
+            self._waker = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self._heart_stop.set()  # beats until the last running image is finished or handed back

@@ -1,16 +1,23 @@
-"""The media app's gauges on ``GET /metrics``, read from the database at each scrape.
+"""The media app's metrics on ``GET /metrics``.
 
-Registered with :func:`main_api.common.metrics.database_collector_register` in
-``MediaConfig.ready()``.
+- ``main_api_pending_images{status}``, ``main_api_pending_images_stuck``: gauges read from the
+  database at each scrape (registered with
+  :func:`main_api.common.metrics.database_collector_register` in ``MediaConfig.ready()``);
+- ``main_api_media_wakeups_total{outcome}``: wake-ups for the media VM pushed onto Redis
+  (``pushed``), or lost to a Redis that did not answer (``failed``; ``main_api.media.wakeup``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
+from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from main_api.media.selectors import pending_image_counts, stuck_images
+
+WAKEUPS = Counter("main_api_media_wakeups", "Wake-ups for the media VM workers on Redis, by outcome (pushed, failed).",
+                  ["outcome"])
 
 
 class PendingImagesCollector:

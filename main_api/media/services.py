@@ -27,6 +27,7 @@ from main_api.media.events import upload_event_record
 from main_api.media.models import MediaDeletion, PendingImage
 from main_api.media.selectors import analysis_location_strip
 from main_api.media.uploads import CheckedUpload
+from main_api.media.wakeup import media_wakeup_on_commit
 from shared.data_types import DataType
 from shared.payloads import smart_url
 from shared.sizes import BACKGROUNDS
@@ -80,6 +81,7 @@ def pending_image_create(
         source_tool=source_tool,
     )
     upload_event_record(image)
+    media_wakeup_on_commit(image_id=image.pk)
     return image
 
 
@@ -358,6 +360,7 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
                 handler(retried)
         log.info("pending image %s retried (attempt %s)", image.pk, image.attempts)
     upload_event_record(image)
+    media_wakeup_on_commit(image_id=image.pk)
     return image
 
 
@@ -457,6 +460,7 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             source_tool=image.source_tool,
         )
     upload_event_record(again)
+    media_wakeup_on_commit(image_id=again.pk)
     log.info("pending image %s queued again as %s", image.pk, again.pk)
     return again
 

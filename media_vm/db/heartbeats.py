@@ -26,10 +26,13 @@ RATIO_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
 
 class HeartbeatRecords(RecordsBase):
     def heartbeat(self, worker_id: str, *, queue_depth: int | None = None, poll_ok: bool | None = None,
-                  process: ProcessIdentity | None = None, alive_seconds: float | None = None) -> None:
+                  process: ProcessIdentity | None = None, alive_seconds: float | None = None,
+                  redis_ok: bool | None = None, redis_outages: int | None = None) -> None:
         """Record that ``worker_id`` is alive now: the poller passes what its last poll saw
-        (``queue_depth``, ``poll_ok``), the heartbeat thread its ``process`` and how long it
-        counts as alive without another beat (``alive_seconds``); what is not given is kept."""
+        (``queue_depth``, ``poll_ok``), the heartbeat thread its ``process``, how long it
+        counts as alive without another beat (``alive_seconds``) and, with Redis wake-ups,
+        whether Redis answers (``redis_ok``) and the outages seen (``redis_outages``); what is
+        not given is kept."""
         now = utcnow()
         values: dict[str, Any] = {"last_seen": now}
         if queue_depth is not None:
@@ -40,6 +43,10 @@ class HeartbeatRecords(RecordsBase):
             values.update(host=process.host, host_key=process.host_key, pid=process.pid)
         if alive_seconds is not None:
             values["alive_until"] = now + timedelta(seconds=alive_seconds)
+        if redis_ok is not None:
+            values["redis_ok"] = redis_ok
+        if redis_outages is not None:
+            values["redis_outages"] = redis_outages
         with self.engine.begin() as conn:
             changed = conn.execute(update(worker_heartbeats).where(worker_heartbeats.c.worker_id == worker_id)
                                    .values(**values)).rowcount

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, inspect, select, text
+from sqlalchemy import BigInteger, Boolean, DateTime, Integer, String, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from media_vm.db.schema import (
@@ -119,10 +119,17 @@ def _migration_10(conn: Connection) -> None:
     media_output_stats.create(conn, checkfirst=True)
 
 
+def _migration_11(conn: Connection) -> None:
+    """``worker_heartbeats.redis_ok`` and ``redis_outages``: each worker's Redis wake-ups as
+    its heartbeat last wrote them (``media_vm_redis_up``, ``media_vm_redis_outages_total``).
+    NULL for a worker without ``REDIS_URL``."""
+    _add_columns(conn, "worker_heartbeats", {"redis_ok": Boolean(), "redis_outages": Integer()})
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-    _migration_8, _migration_9, _migration_10,
+    _migration_8, _migration_9, _migration_10, _migration_11,
 )
 
 

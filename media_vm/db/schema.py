@@ -164,6 +164,10 @@ worker_heartbeats = Table(
     Column("host_key", String(120)),
     Column("pid", Integer),
     Column("alive_until", DateTime),
+    # Redis wake-ups (``media_vm.wakeups``): whether Redis answered the worker last (NULL: no
+    # REDIS_URL) and how many outages its process has seen
+    Column("redis_ok", Boolean),
+    Column("redis_outages", Integer),
     mysql_charset="utf8mb4",
 )
 

@@ -47,24 +47,41 @@ def require_shared_redis() -> str:
     return SHARED_URL
 
 
-@contextmanager
-def private_redis(folder: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """A ``redis-server`` of the caller's own on a free loopback port, no persistence, its
-    files under ``folder``: ``(port, process)``. Stopped on exit, whatever happened."""
+def start_redis_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """A ``redis-server`` on ``127.0.0.1:port``, no persistence, its files under ``folder``,
+    answering ``PING`` when this returns (or skip/fail when none is installed). The caller stops
+    it; :func:`private_redis` does. A test that restarts Redis calls it again with the same port."""
     server = shutil.which("redis-server")
     if not server:
         skip_or_fail("redis-server not installed (apt-get install redis-server)")
-    port = free_port()
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                              "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: redis_answers("127.0.0.1", port), timeout=20, what="the private redis-server")
+    except BaseException:
+        stop_redis_server(proc)
+        raise
+    return proc
+
+
+def stop_redis_server(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server :func:`start_redis_server` started (SIGTERM, then SIGKILL after 10 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def private_redis(folder: Path) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """A ``redis-server`` of the caller's own on a free loopback port, no persistence, its
+    files under ``folder``: ``(port, process)``. Stopped on exit, whatever happened."""
+    port = free_port()
+    proc = start_redis_server(folder, port)
+    try:
         yield port, proc
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+        stop_redis_server(proc)

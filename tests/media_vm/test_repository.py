@@ -120,6 +120,23 @@ def test_migration_8_keeps_the_watermark_with_the_row_for_a_database_made_before
     engine.dispose()
 
 
+def test_migration_11_adds_the_redis_state_of_the_heartbeats(media_db_url):
+    engine = make_engine(media_db_url)
+    migrate(engine)
+    repo = Repository(engine)
+    repo.heartbeat("old-worker", queue_depth=1)
+    with engine.begin() as conn:  # as a version-10 database was
+        conn.execute(text("ALTER TABLE worker_heartbeats DROP COLUMN redis_ok"))
+        conn.execute(text("ALTER TABLE worker_heartbeats DROP COLUMN redis_outages"))
+        conn.execute(schema_version.update().values(version=10))
+    assert migrate(engine) == len(MIGRATIONS) >= 11
+    repo.heartbeat("redis-worker", redis_ok=False, redis_outages=2)
+    rows = {w["worker_id"]: w for w in repo.stats()["workers"]}
+    assert (rows["old-worker"]["redis_ok"], rows["old-worker"]["redis_outages"]) == (None, None)
+    assert (rows["redis-worker"]["redis_ok"], rows["redis-worker"]["redis_outages"]) == (False, 2)
+    engine.dispose()
+
+
 def test_a_requeued_image_takes_the_watermark_of_its_new_listing(repo):
     repo.register(item(1, data_type="artwork", watermark="old_name", queued_at=None))
     claim = repo.claim_next("w")

@@ -41,7 +41,10 @@ class MediaDBCollector(Collector):
     - ``media_vm_output_ratio{data_type,preset}``: bytes written over the original's bytes, per
       output group (``display``, or the tool of a preset) (histogram);
     - ``media_vm_queue_depth_seen{worker}``, ``media_vm_worker_last_seen_timestamp{worker}``:
-      each worker's last poll (pending images listed; unix time).
+      each worker's last poll (pending images listed; unix time);
+    - ``media_vm_redis_up{worker}`` (1/0) and ``media_vm_redis_outages_total{worker}``: the Redis
+      wake-ups of each worker that has ``REDIS_URL`` (``media_vm.wakeups``), as its last
+      heartbeat wrote them.
     """
 
     def __init__(self, repo: Repository) -> None:
@@ -103,6 +106,17 @@ class MediaDBCollector(Collector):
             seen.add_metric([worker["worker_id"]], timegm(worker["last_seen"].timetuple()))
         yield depth
         yield seen
+
+        redis_up = GaugeMetricFamily("media_vm_redis_up", "Whether Redis answers a worker's wake-up wait (1/0).",
+                                     labels=["worker"])
+        outages = CounterMetricFamily("media_vm_redis_outages", "Redis outages a worker's wake-ups met.",
+                                      labels=["worker"])
+        for worker in stats["workers"]:
+            if worker.get("redis_ok") is not None:
+                redis_up.add_metric([worker["worker_id"]], 1 if worker["redis_ok"] else 0)
+                outages.add_metric([worker["worker_id"]], worker["redis_outages"] or 0)
+        yield redis_up
+        yield outages
 
 
 class MetricsRoute:

@@ -98,7 +98,9 @@ def test_metrics_name_every_family_the_readme_lists(app):
         "media_vm_step_retries": "counter", "media_vm_processing_seconds": "histogram",
         "media_vm_queue_depth_seen": "gauge", "media_vm_worker_last_seen_timestamp": "gauge",
         "media_vm_image_step_milliseconds": "histogram", "media_vm_output_ratio": "histogram",
+        "media_vm_redis_up": "gauge", "media_vm_redis_outages": "counter",
     }
+    assert families["media_vm_redis_up"].samples == [], "only workers with REDIS_URL report Redis"
     jobs = {s.labels["state"]: s.value for s in families["media_vm_jobs"].samples}
     assert jobs == {"queued": 1, "processing": 0, "done": 0, "failed": 0}
     assert [(s.labels, s.value) for s in families["media_vm_queue_depth_seen"].samples] == [({"worker": "host-a-1"}, 4)]

@@ -1,0 +1,108 @@
+"""Wake-ups for the media VM on Redis (issue 18): pushed once the row's transaction commits,
+never for a rolled-back one, bounded, and a Redis that is down costs the upload nothing but a
+warning and a count in ``/metrics``. Real Redis (the machine's, a list of the test's own);
+committed transactions (``transactional_db``), since ``on_commit`` is the point."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import pytest
+from django.db import transaction
+from prometheus_client.parser import text_string_to_metric_families
+
+from main_api.media import events, wakeup
+from main_api.media.models import PendingImage
+from main_api.media.services import pending_image_complete, pending_image_fail, pending_image_reprocess
+from tests.e2e.system import free_port
+from tests.helpers.redis_servers import require_shared_redis
+from tests.main_api.images import image_bytes
+from tests.main_api.support import MEDIA_ID, client_for, make_pending, media_client, upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def wakeups(settings, monkeypatch):
+    """``REDIS_URL`` on the machine's Redis and a wake-up list of this test's own; yields a
+    client of that Redis and the list's name, and deletes the list afterwards."""
+    import redis
+
+    url = require_shared_redis()
+    settings.REDIS_URL = url
+    settings.MEDIA_WAKEUP_LIST = f"test:{uuid.uuid4().hex}:media:wakeup"
+    monkeypatch.setattr(events, "_redis_client", None)  # the events' client follows this test's REDIS_URL
+    client = redis.Redis.from_url(url)
+    yield client, settings.MEDIA_WAKEUP_LIST
+    client.delete(settings.MEDIA_WAKEUP_LIST)
+    client.close()
+
+
+def failed_wakeups() -> float:
+    r = media_client().get("/metrics")
+    assert r.status_code == 200
+    for family in text_string_to_metric_families(r.content.decode()):
+        for s in family.samples:
+            if s.name == "main_api_media_wakeups_total" and s.labels.get("outcome") == "failed":
+                return s.value
+    return 0.0
+
+
+def test_an_upload_pushes_one_wakeup_after_its_commit(artist, temp_dir, wakeups):
+    redis, key = wakeups
+    r = upload(client_for(artist), profile_image=("a.jpg", image_bytes()), product_image=("b.png", image_bytes("PNG")))
+    assert r.status_code == 200, r.content
+    ids = sorted(PendingImage.objects.values_list("pk", flat=True))
+    assert sorted(int(v) for v in redis.lrange(key, 0, -1)) == ids, "one wake-up per queued row: each wakes one worker"
+
+
+def test_a_rolled_back_upload_pushes_nothing(artist, temp_dir, wakeups):
+    redis, key = wakeups
+    with pytest.raises(RuntimeError), transaction.atomic():
+        make_pending(artist)
+        assert redis.llen(key) == 0, "not before the commit"
+        raise RuntimeError("the request failed after the row was written")
+    assert not PendingImage.objects.exists()
+    assert redis.llen(key) == 0
+
+
+def test_a_retry_and_a_reprocessing_push_a_wakeup(artist, temp_dir, wakeups):
+    redis, key = wakeups
+    image = make_pending(artist)
+    pending_image_fail(image_id=image.pk, reason="the VM gave up")
+    redis.delete(key)
+    assert client_for(artist).post(f"/api/uploads/{image.pk}/retry").status_code == 200
+    assert redis.lrange(key, 0, -1) == [str(image.pk).encode()]
+    pending_image_complete(image_id=image.pk, media_id=MEDIA_ID, permanent_url="", formats_available=["jpeg"],
+                           sizes_available=["detail"], ai_analysis={"quality_score": 0.5})
+    again = pending_image_reprocess(image_id=image.pk)
+    assert redis.lrange(key, 0, -1) == [str(again.pk).encode(), str(image.pk).encode()]
+
+
+def test_the_list_is_bounded(wakeups):
+    redis, key = wakeups
+    for n in range(wakeup.MAX_WAKEUPS + 50):
+        assert wakeup.media_wakeup_push(image_id=n + 1)
+    assert redis.llen(key) == wakeup.MAX_WAKEUPS
+    assert int(redis.lindex(key, 0)) == wakeup.MAX_WAKEUPS + 50, "the newest are kept"
+
+
+def test_without_redis_url_nothing_is_pushed(artist, temp_dir, wakeups, settings):
+    redis, key = wakeups
+    settings.REDIS_URL = ""
+    assert upload(client_for(artist), profile_image=("a.jpg", image_bytes())).status_code == 200
+    assert redis.llen(key) == 0
+
+
+def test_redis_down_the_upload_goes_through_with_a_warning_and_a_count(artist, temp_dir, settings, monkeypatch,
+                                                                        caplog):
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    monkeypatch.setattr(events, "_redis_client", None)
+    before = failed_wakeups()
+    with caplog.at_level(logging.WARNING, logger="main_api.media.wakeup"):
+        r = upload(client_for(artist), profile_image=("a.jpg", image_bytes()))
+    assert r.status_code == 200, r.content
+    assert PendingImage.objects.get().status == PendingImage.Status.PENDING
+    assert failed_wakeups() == before + 1
+    assert any("not pushed to Redis" in rec.getMessage() for rec in caplog.records)
