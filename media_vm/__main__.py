@@ -67,12 +67,13 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     engine = make_engine(_settings().database_url)
     migrate(engine)
 
-    def show(result: BackfillResult) -> None:
-        print(f"backfill: {result.checked} finished image(s) checked, {result.missing} missing an output, "
-              f"{result.queued} queued", flush=True)
+    def show(result: BackfillResult, *, done: bool = False) -> None:
+        print(f"backfill{' done' if done else ''}: {result.checked} finished image(s) checked, "
+              f"{result.missing} missing an output, {result.queued} queued{' (dry run)' if args.dry_run else ''}",
+              flush=True)
 
     result = backfill(Repository(engine), dry_run=args.dry_run, batch=args.batch, progress=show)
-    show(result)
+    show(result, done=True)
     if not args.dry_run and result.queued:
         print("the workers make the missing outputs and tell the main API; run it again to resume after a stop")
     return 0

@@ -46,7 +46,7 @@ def missing_outputs(repo: Repository, row) -> list[str]:  # noqa: ANN001 - a med
 def backfill(repo: Repository, *, dry_run: bool = False, batch: int = 200,
              progress: Callable[[BackfillResult], None] | None = None) -> BackfillResult:
     """Queue every finished image that lacks an output for :data:`BACKFILL_STEPS`; ``progress``
-    is called after each page of ``batch`` images with the counts so far."""
+    is called after each full page of ``batch`` images with the counts so far."""
     result = BackfillResult()
     after = 0
     while rows := repo.done_after(after, batch):
@@ -57,6 +57,6 @@ def backfill(repo: Repository, *, dry_run: bool = False, batch: int = 200,
                 if not dry_run and repo.requeue_steps(row["id"], BACKFILL_STEPS):
                     result.queued += 1
         after = rows[-1]["id"]
-        if progress is not None:
+        if progress is not None and len(rows) == batch:  # the last, short page: the caller's summary
             progress(result)
     return result

@@ -27,9 +27,10 @@ ARTWORK_SIZES: tuple[Size, ...] = tuple(
     _OUTPUTS.sizes[name] for name in _OUTPUTS.data_types.get("artwork", _OUTPUTS.data_types["default"])
 )
 DEFAULT_SIZE = "detail"
-#: Sizes that carry the owner's watermark (``watermark`` of the pending list) in every format.
-#: By default an artwork has no unwatermarked size larger than ``grid``, so the nearest-size
-#: fallback can never lead a public request to one.
+#: Sizes that carry the owner's watermark (``watermark`` of the pending list) in every format;
+#: an image with a watermark has it on its preset outputs (``normal``, ``hq``) too. By default an
+#: artwork has no unwatermarked size larger than ``grid``, so no size name and no fallback can
+#: lead a public request to one.
 WATERMARKED_SIZES: frozenset[str] = _OUTPUTS.watermarked
 
 #: Every display size, smallest box first (ties: in the file's order).

@@ -143,7 +143,10 @@ class ArtworkUploadUrlApi(APIView):
     @extend_schema_serializer(component_name="ArtworkUploadUrlInput")
     class InputSerializer(serializers.Serializer):
         filename = serializers.CharField(max_length=255)
-        content_type = serializers.ChoiceField(choices=sorted(ACCEPTED_TYPES))
+        content_type = serializers.CharField(
+            max_length=100, help_text="the file's media type: one of " + ", ".join(sorted(ACCEPTED_TYPES))
+            + " (image/heic, image/jpg and other names browsers use are taken too); the bytes are judged by "
+            "content when the artwork is created")
         size = serializers.IntegerField(min_value=1, help_text="bytes; at most MAX_UPLOAD_BYTES")
 
     @extend_schema(
@@ -168,7 +171,7 @@ class ArtworkUploadUrlApi(APIView):
         data.is_valid(raise_exception=True)
         limit = selectors.artwork_limit_for(user_id=request.user.pk)
         if selectors.artworks_of_owner(user_id=request.user.pk).count() >= limit:
-            raise services.ArtworkLimitReached(f"you have reached your limit of {limit} artworks", {"limit": limit})
+            raise services.ArtworkLimitReached(services.limit_message(limit), {"limit": limit})
         UploadRateThrottle().charge(request, self, cost=1)
         return Response(direct_upload_issue(user_id=request.user.pk, request=request, **data.validated_data))
 

@@ -31,6 +31,11 @@ ARTWORK_FIELD = "artwork"
 _SPACES = re.compile(r"\s+")
 
 
+def limit_message(limit: int) -> str:
+    """What a user at their artwork limit is told."""
+    return f"you have reached your limit of {limit} artwork{'' if limit == 1 else 's'}"
+
+
 class ArtworkLimitReached(ApplicationError):
     """The user has as many artworks as their limit allows (429)."""
 
@@ -116,7 +121,7 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
         _user_lock(user_id)
         limit = artwork_limit_for(user_id=user_id)
         if Artwork.objects.filter(user_id=user_id).count() >= limit:
-            raise ArtworkLimitReached(f"you have reached your limit of {limit} artworks", {"limit": limit})
+            raise ArtworkLimitReached(limit_message(limit), {"limit": limit})
         taken = direct_upload_take(user_id=user_id, key=key)
         upload = upload_check(field=ARTWORK_FIELD, file=taken.file, name=taken.original_name)
         image = pending_image_create(

@@ -8,8 +8,9 @@ urlpatterns = [
     re_path(r"^api/artworks/?$", apis.ArtworkListApi.as_view(), name="artworks"),
     re_path(r"^api/artworks/upload-url/?$", apis.ArtworkUploadUrlApi.as_view(), name="artworks-upload-url"),
     re_path(r"^api/artworks/(?P<artwork_id>[0-9]{1,18})/?$", apis.ArtworkDetailApi.as_view(), name="artwork"),
-    re_path(r"^api/users/(?P<username>[\w.@+-]{1,150})/artworks/?$", apis.PublicArtworkListApi.as_view(),
+    # any name reaches the view, which answers a JSON 404 for one that is no artist's
+    re_path(r"^api/users/(?P<username>[^/]{1,300})/artworks/?$", apis.PublicArtworkListApi.as_view(),
             name="artworks-public"),
-    re_path(r"^api/users/(?P<username>[\w.@+-]{1,150})/artworks/(?P<slug>[-a-zA-Z0-9_]{1,80})/?$",
+    re_path(r"^api/users/(?P<username>[^/]{1,300})/artworks/(?P<slug>[^/]{1,300})/?$",
             apis.PublicArtworkDetailApi.as_view(), name="artwork-public"),
 ]

@@ -23,6 +23,7 @@ from main_api.artworks.apis import artwork_detail
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import selectors, services
+from main_api.media.uploads import CONTENT_TYPE_ALIASES
 from main_api.users.models import User
 from shared.data_types import UPLOAD_FIELDS
 from shared.naming import ACCEPTED_TYPES
@@ -125,7 +126,9 @@ def artworks(request: HttpRequest) -> HttpResponse:
         "limit": artwork_selectors.artwork_limit_for(user_id=user_id),
         "categories": category_choices(),
         "source_tools": SOURCE_TOOLS,
-        "accepted_types": ",".join(sorted(ACCEPTED_TYPES)),
+        # what the file picker offers: the accepted types, the names browsers give some of them
+        # (an iPhone's .heic is image/heic), and the extensions for pickers that go by name
+        "accepted_types": ",".join([*sorted({*ACCEPTED_TYPES, *CONTENT_TYPE_ALIASES}), ".heic", ".heif"]),
         "max_upload_bytes": settings.MAX_UPLOAD_BYTES,
     })
 

@@ -676,6 +676,9 @@ class UploadOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="a processed logo: whether background removal produced a cut-out"
     )
     duplicate_of = serializers.IntegerField(allow_null=True, help_text="id of your earlier upload of this image")
+    source_tool = serializers.CharField(allow_null=True, help_text=(
+        "the tool the upload said made it (dall-e, sora, stable-diffusion, ...): its variants include that tool's "
+        "preset outputs, normal and hq; null: none"))
     placeholder = PlaceholderSerializer(
         allow_null=True, help_text="what to show while the image loads; null until processed"
     )
@@ -697,7 +700,7 @@ UPLOAD_EXAMPLE = {
         {"size": "detail", "width": 1200, "height": 675, "formats": ["avif", "webp", "jpeg", "png"],
          "url": "https://media.example.org/api/images/0123456789abcdef0123456789abcdef?size=detail"},
     ],
-    "background": "original", "background_removed": True, "duplicate_of": None,
+    "background": "original", "background_removed": True, "duplicate_of": None, "source_tool": None,
     "placeholder": {"thumbhash": "3OcRJYB4d3h/iIeHeEh3eIhw+j3A", "dominant_color": "#1e59c7"},
     "exif": {"camera_make": None, "camera_model": None, "lens": None, "taken_at": None, "exposure_time": None,
              "f_number": None, "iso": None, "focal_length_mm": None, "gps": None},

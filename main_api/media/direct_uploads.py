@@ -49,7 +49,7 @@ from rest_framework import status
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, UploadTooLarge
 from main_api.media import temp_files
 from main_api.media.models import DirectUpload
-from main_api.media.uploads import original_name_clean, too_large
+from main_api.media.uploads import declared_content_type, original_name_clean, too_large
 from shared.naming import ACCEPTED_TYPES
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,8 @@ def _limit(row: DirectUpload) -> int:
 def direct_upload_issue(*, user_id: int, filename: str, content_type: str, size: int, request: Any) -> dict[str, Any]:
     """Issue a single-use direct upload of one file for ``user_id``: ``filename`` (the client's,
     cleaned with ``uploads.original_name_clean``), ``content_type`` (one of
-    ``shared.naming.ACCEPTED_TYPES``) and ``size`` (bytes, 1..``MAX_UPLOAD_BYTES``), the most the
+    ``shared.naming.ACCEPTED_TYPES``, or what browsers call one: ``uploads.declared_content_type``)
+    and ``size`` (bytes, 1..``MAX_UPLOAD_BYTES``), the most the
     upload may send. ``request`` (Django's or DRF's) makes the PUT URL absolute.
 
     Returns ``{"method": "PUT"|"POST", "upload_url": str, "key": str, "expires_at": datetime}``
@@ -105,9 +106,12 @@ def direct_upload_issue(*, user_id: int, filename: str, content_type: str, size:
     file as ``file``). Raises :class:`ApplicationError` (400) naming ``content_type`` or ``size``,
     :class:`UploadTooLarge` (413) naming ``size`` past ``MAX_UPLOAD_BYTES``.
     """
-    if content_type not in ACCEPTED_TYPES:
-        raise ApplicationError("content_type must be one of " + ", ".join(sorted(ACCEPTED_TYPES)),
-                               {"field": "content_type", "accepted": sorted(ACCEPTED_TYPES)})
+    declared = declared_content_type(content_type)
+    if declared is None:
+        raise ApplicationError("content_type must be one of " + ", ".join(sorted(ACCEPTED_TYPES))
+                               + " (or image/heic, image/jpg)", {"field": "content_type",
+                                                                 "accepted": sorted(ACCEPTED_TYPES)})
+    content_type = declared
     if isinstance(size, bool) or not isinstance(size, int) or size < 1:
         raise ApplicationError("size must be a whole number of bytes, at least 1", {"field": "size"})
     if size > int(settings.MAX_UPLOAD_BYTES):

@@ -561,6 +561,7 @@ def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
         "background": background,
         "background_removed": (analysis or {}).get("background_removed") if background is not None else None,
         "duplicate_of": duplicate_of,
+        "source_tool": image.source_tool or None,
         "placeholder": _dict_or_none((analysis or {}).get("placeholder")),
         "exif": _dict_or_none((analysis or {}).get("exif")),
         "analysis": analysis,

@@ -172,6 +172,24 @@ class CheckedUpload:
     sha256: str
 
 
+#: Media types browsers and tools send for the types we take, and the one of ``ACCEPTED_TYPES``
+#: each means (an iPhone's ``.heic`` is ``image/heic`` to a browser; Windows sends ``image/pjpeg``).
+CONTENT_TYPE_ALIASES: dict[str, str] = {
+    "image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg", "image/x-png": "image/png", "image/tif": "image/tiff",
+    "image/heic": "image/heif", "image/heic-sequence": "image/heif", "image/heif-sequence": "image/heif",
+    "image/avif-sequence": "image/avif",
+}
+
+
+def declared_content_type(value: str | None) -> str | None:
+    """The accepted type (``shared.naming.ACCEPTED_TYPES``) a client's declared media type means:
+    case and parameters ignored (``Image/JPEG; charset=x``), :data:`CONTENT_TYPE_ALIASES` mapped;
+    None for anything else. Only a declaration: the bytes are judged by content later."""
+    base = (value or "").split(";", 1)[0].strip().lower()
+    base = CONTENT_TYPE_ALIASES.get(base, base)
+    return base if base in ACCEPTED_TYPES else None
+
+
 def original_name_clean(name: str | None) -> str:
     """The client's file name made safe to store and show: no folders, no control
     characters, at most 255 characters. It is never used to build a path."""

@@ -83,8 +83,8 @@ def make_variants(
     (``sizes=(thumbnail,), removed_sizes=()``) decodes a fraction of a 12 MP photo.
 
     ``watermark``: the text drawn (:func:`.watermark.apply_watermark`) on the sizes of
-    ``shared.sizes.WATERMARKED_SIZES`` before they are encoded, so every format of them carries
-    it; None or empty: no watermark.
+    ``shared.sizes.WATERMARKED_SIZES`` and on every preset output (``normal``, ``hq``) before
+    they are encoded, so every format of them carries it; None or empty: no watermark.
 
     Raises :class:`ImageRejected` for input we do not accept (nothing is written then) and
     :class:`ImageProcessingError` when writing fails (files of this call are removed).
@@ -129,7 +129,9 @@ def make_variants(
         for bg, base, formats, set_sizes in sets:
             for size in set_sizes:
                 variant = render_size(base, size, original, focus)
-                if size.name in WATERMARKED_SIZES:
+                if size.name in WATERMARKED_SIZES or size.preset is not None:
+                    # an artwork's preset outputs (normal, hq) are public and bigger than a
+                    # grid tile: they carry the mark as its display does
                     variant = apply_watermark(variant, watermark)
                 variant = variant.copy_memory()
                 # a named output with formats of its own (a preset's) is made in those alone

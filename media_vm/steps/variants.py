@@ -20,7 +20,8 @@ class ResizeOptimize:
     ``make_thumbnail``) are not made again; a logo's background-removed set is made whole. The
     sizes of ``WATERMARKED_SIZES`` carry the row's ``watermark`` (an artwork's artist) if it has one.
     An upload that names its ``source_tool`` also gets that tool's preset outputs (``normal``,
-    ``hq``: ``shared.sizes.presets_for``), in their own formats and qualities."""
+    ``hq``: ``shared.sizes.presets_for``), in their own formats and qualities, watermarked too
+    when the row has a watermark (an artwork's are public and larger than a grid tile)."""
 
     step = Step.RESIZE_OPTIMIZE
 

@@ -283,3 +283,24 @@ def test_an_artwork_may_name_the_tool_that_made_it(user_client):
     assert PendingImage.objects.get(pk=artwork["upload"]["id"]).source_tool == "dall-e"
     refused = create(user_client, direct_upload(user_client, image_bytes("JPEG", (80, 60))), source_tool="paint.exe")
     assert refused.status_code == 400 and "source_tool" in refused.json()["extra"]["fields"]
+
+
+@pytest.mark.parametrize("declared, stored", [
+    ("image/heic", "image/heif"), ("Image/JPEG", "image/jpeg"), ("image/jpg", "image/jpeg"),
+    ("image/png; charset=binary", "image/png"),
+])
+def test_upload_url_takes_what_browsers_call_our_types(user_client, declared, stored):
+    from main_api.media.models import DirectUpload
+
+    answer = user_client.post("/api/artworks/upload-url", {"filename": "IMG_0001.HEIC", "content_type": declared,
+                                                           "size": 1000}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert DirectUpload.objects.get(key=answer.json()["key"]).content_type == stored
+
+
+@pytest.mark.parametrize("name", ["al%20ice", "%F0%9F%98%80", "%27%3B--", "x" * 151])
+def test_a_name_that_is_no_artists_is_a_json_404(name):
+    for path in (f"/api/users/{name}/artworks", f"/api/users/{name}/artworks/some-slug"):
+        answer = APIClient().get(path)
+        assert answer.status_code == 404 and answer["Content-Type"] == "application/json", path
+        assert answer.json()["message"]

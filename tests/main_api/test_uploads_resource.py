@@ -95,7 +95,7 @@ def test_a_pending_upload_is_queued(artist, temp_dir):
         "created_at": body["created_at"], "processed_at": None, "media_id": None, "thumbnail_url": None,
         "smart_url": None,
         "width": None, "height": None, "variants": [], "background": None, "background_removed": None,
-        "duplicate_of": None, "placeholder": None, "exif": None, "analysis": None,
+        "duplicate_of": None, "source_tool": None, "placeholder": None, "exif": None, "analysis": None,
     }
     assert body["created_at"]
 

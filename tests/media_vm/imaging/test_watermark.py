@@ -129,3 +129,29 @@ def test_other_data_types_keep_the_six_sizes_and_no_mark(tmp_path):
     source = photo_jpeg(tmp_path / "p.jpg", 640, 480, seed=7)
     made = make_variants(source, tmp_path / "out", stem="p1", data_type="product", watermark="PainterAna42")
     assert [v.size for v in made if v.format == "jpeg"] == ["thumbnail", "grid", "small", "detail", "header", "zoom"]
+
+
+def test_an_artworks_preset_outputs_carry_the_watermark_too(tmp_path):
+    """An artwork whose upload named a tool also gets that tool's outputs: public, and larger than
+    a grid tile, so they are marked as its display is."""
+    import pyvips
+
+    from media_vm.imaging import make_variants
+    from shared.sizes import sizes_for
+    from tests.helpers.images import photo_jpeg
+    from tests.helpers.watermark import corner_and_rest, read_mark
+
+    source = photo_jpeg(tmp_path / "art.jpg", 2400, 1600, seed=5)
+    outputs = sizes_for("artwork", "sora")
+    marked = {v.size: v for v in make_variants(source, tmp_path / "m", stem="m", data_type="artwork", sizes=outputs,
+                                               watermark="PainterAna42")}
+    plain = {v.size: v for v in make_variants(source, tmp_path / "p", stem="p", data_type="artwork", sizes=outputs)}
+    for size in ("normal", "hq", "display"):
+        got = pyvips.Image.new_from_file(str(marked[size].path))
+        expected = pyvips.Image.new_from_file(str(plain[size].path))
+        corner, rest = corner_and_rest(got, expected)
+        assert corner > 3 and rest < min(3.0, corner / 3), (size, corner, rest)
+        assert "painterana42" in read_mark(got, expected).replace(" ", "").lower(), size
+    thumb = pyvips.Image.new_from_file(str(marked["thumbnail"].path))
+    unmarked = pyvips.Image.new_from_file(str(plain["thumbnail"].path))
+    assert corner_and_rest(thumb, unmarked)[0] < 1, "grid tiles stay clean"

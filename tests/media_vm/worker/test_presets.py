@@ -156,3 +156,15 @@ def test_processing_metrics_reach_the_payload_the_analysis_the_log_and_prometheu
     assert 'media_vm_image_step_milliseconds_count{data_type="product",preset="display"} 1.0' in text
     assert 'media_vm_output_ratio_count{data_type="product",preset="sora"} 1.0' in text
     assert 'media_vm_output_ratio_bucket{data_type="product",le="+Inf",preset="display"} 1.0' in text
+
+
+def test_the_backfill_command_prints_its_progress_once_and_a_summary(vm, capsys, monkeypatch):
+    from media_vm.__main__ import main
+
+    token = vm.user("maker", "artist")
+    vm.upload(token, path=photo_jpeg(vm.tmp / "p.jpg", 400, 300, seed=9))
+    assert vm.worker().work(burst=True) == 1
+    monkeypatch.setenv("MEDIA_DATABASE_URL", vm.settings.database_url)
+    assert main(["backfill", "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "backfill done: 1 finished image(s) checked, 0 missing an output, 0 queued (dry run)"]

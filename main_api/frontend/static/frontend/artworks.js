@@ -17,6 +17,15 @@ configure({ csrfToken: csrf });
 
 const STATUS_TEXT = { processing: "Processing", active: "Active", hidden: "Hidden", failed: "Failed" };
 
+const TYPES_BY_EXTENSION = { jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp", gif: "image/gif",
+  avif: "image/avif", heic: "image/heif", heif: "image/heif", tif: "image/tiff", tiff: "image/tiff" };
+
+/** The file's media type as the browser says it, or from its extension when it says nothing
+ * (some pickers give a .heic no type); the server judges the bytes anyway. */
+function fileType(file) {
+  return file.type || TYPES_BY_EXTENSION[file.name.split(".").pop().toLowerCase()] || "application/octet-stream";
+}
+
 function say(text, isError = false) {
   message.textContent = text;
   message.classList.toggle("error", isError);
@@ -68,7 +77,7 @@ function sendFile(target, file) {
     xhr.open(target.method, target.upload_url);
     let body = file;
     if (target.method === "PUT") {
-      xhr.setRequestHeader("Content-Type", file.type);
+      xhr.setRequestHeader("Content-Type", fileType(file));
     } else { // a bucket's presigned POST: every field first, the file last
       body = new FormData();
       for (const [name, value] of Object.entries(target.fields || {})) body.append(name, value);
@@ -110,7 +119,7 @@ form.addEventListener("submit", async (e) => {
   try {
     say(`Uploading ${file.name}…`);
     const target = await api("/api/artworks/upload-url", {
-      method: "POST", body: { filename: file.name, content_type: file.type || "application/octet-stream", size: file.size },
+      method: "POST", body: { filename: file.name, content_type: fileType(file), size: file.size },
     });
     await sendFile(target, file);
     say("Creating the artwork…");
