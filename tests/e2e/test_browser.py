@@ -268,18 +268,26 @@ def test_the_logo_toggle_switches_to_the_transparent_version(system: System, bro
     assert toggle.get_attribute("aria-pressed") == "false"
     toggle.click()
 
+    # the component re-renders as the change's events arrive: every look finds its elements afresh
     def transparent_shown() -> bool:
         try:
             img = card_image(browser, upload_id).find_element("css selector", "picture img")
-            return "bg=removed" in (browser.execute_script("return arguments[0].currentSrc", img) or "")
+            return ("bg=removed" in (browser.execute_script("return arguments[0].currentSrc", img) or "")
+                    and "format=png" in (img.get_attribute("src") or ""))
         except Exception:  # noqa: BLE001 - re-rendered meanwhile
             return False
 
-    wait_until(transparent_shown, timeout=20, what="the logo's transparent version")
-    assert "format=png" in card_image(browser, upload_id).find_element("css selector", "picture img").get_attribute(
-        "src")
-    assert card.find_element("css selector", 'form[data-action="background"] button').get_attribute(
-        "aria-pressed") == "true"
+    wait_until(transparent_shown, timeout=20, what="the logo's transparent version, a PNG")
+
+    def toggle_pressed() -> bool:
+        try:
+            found = by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]')
+            return found.find_element("css selector", 'form[data-action="background"] button').get_attribute(
+                "aria-pressed") == "true"
+        except Exception:  # noqa: BLE001 - re-rendered meanwhile
+            return False
+
+    wait_until(toggle_pressed, timeout=20, what="the toggle pressed")
     r = requests.get(f"{system.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {system.token}"},
                      timeout=30)
     assert r.json()["background"] == "removed"
