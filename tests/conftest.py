@@ -30,6 +30,7 @@ NO_DATABASE = (
     "tests/media_vm/test_import_graph.py",
     "tests/media_vm/test_providers.py",
     "tests/media_vm/test_api_client.py",
+    "tests/media_vm/test_redis_worker.py",
     "tests/main_api/test_layering.py",
     "tests/main_api/test_failure_reasons.py",
 )
