@@ -18,14 +18,12 @@ from main_api.artworks.models import (
     DIMENSIONS_MAX_CHARS,
     MATERIALS_MAX_CHARS,
     TITLE_MAX_CHARS,
-    Artwork,
 )
 from main_api.common.exceptions import ApplicationError
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.apis import UploadOutputSerializer
 from main_api.media.direct_uploads import direct_upload_issue
-from main_api.media.selectors import upload_detail
 from shared.naming import ACCEPTED_TYPES
 from shared.sizes import SOURCE_TOOLS
 
@@ -64,10 +62,9 @@ class ArtworkFieldsSerializer(serializers.Serializer):
             raise serializers.ValidationError(e.message) from e
 
 
-class ArtworkOutputSerializer(serializers.Serializer):
-    """An artwork as its owner sees it."""
+class ArtworkFieldsOutputSerializer(serializers.Serializer):
+    """What the owner's and the public views of an artwork share (``selectors.artwork_fields``)."""
 
-    id = serializers.IntegerField()
     slug = serializers.CharField()
     title = serializers.CharField()
     description = serializers.CharField()
@@ -76,47 +73,30 @@ class ArtworkOutputSerializer(serializers.Serializer):
     created_date = serializers.DateField(allow_null=True)
     category = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
+    icon_url = serializers.CharField(allow_null=True, help_text="128x128 crop; null until processed")
+    thumbnail_url = serializers.CharField(allow_null=True, help_text="300x300 crop, for grids; null until processed")
+    display_url = serializers.CharField(allow_null=True, help_text=(
+        "inside 1200x1200, watermarked with the artist's username; null until processed"))
+    created_at = serializers.DateTimeField()
+
+
+class ArtworkOutputSerializer(ArtworkFieldsOutputSerializer):
+    """An artwork as its owner sees it (``selectors.artwork_owner_detail``)."""
+
+    id = serializers.IntegerField()
     status = serializers.ChoiceField(choices=selectors.STATUSES, help_text=(
         "processing until the image is processed, then active; hidden while you hide it; failed when its "
         "image failed (retry it with POST /api/uploads/{upload.id}/retry)"))
     hidden = serializers.BooleanField()
     upload = UploadOutputSerializer(help_text="the artwork's image, as GET /api/uploads/{id} shows it")
-    icon_url = serializers.CharField(allow_null=True, help_text="128x128 crop; null until processed")
-    thumbnail_url = serializers.CharField(allow_null=True, help_text="300x300 crop, for grids; null until processed")
-    display_url = serializers.CharField(allow_null=True, help_text=(
-        "inside 1200x1200, watermarked with your username; null until processed"))
-    created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
 
-class PublicArtworkSerializer(serializers.Serializer):
+class PublicArtworkSerializer(ArtworkFieldsOutputSerializer):
     """An active artwork as anyone sees it (``selectors.artwork_public_detail``)."""
 
-    slug = serializers.CharField()
     artist = serializers.CharField()
-    title = serializers.CharField()
-    description = serializers.CharField()
-    materials = serializers.CharField()
-    dimensions = serializers.CharField()
-    created_date = serializers.DateField(allow_null=True)
-    category = serializers.CharField()
-    tags = serializers.ListField(child=serializers.CharField())
-    icon_url = serializers.CharField()
-    thumbnail_url = serializers.CharField()
-    display_url = serializers.CharField()
     placeholder = serializers.DictField(allow_null=True)
-    created_at = serializers.DateTimeField()
-
-
-def artwork_detail(artwork: Artwork) -> dict:
-    """The owner's view of ``artwork`` (:class:`ArtworkOutputSerializer`'s fields)."""
-    return {
-        "id": artwork.pk, "slug": artwork.slug, "title": artwork.title, "description": artwork.description,
-        "materials": artwork.materials, "dimensions": artwork.dimensions, "created_date": artwork.created_date,
-        "category": artwork.category, "tags": list(artwork.tags or []), "status": selectors.artwork_status(artwork),
-        "hidden": artwork.hidden, "upload": upload_detail(artwork.upload), **selectors.artwork_image_urls(artwork),
-        "created_at": artwork.created_at, "updated_at": artwork.updated_at,
-    }
 
 
 class ArtworkPagination(CursorPagination):
@@ -190,7 +170,8 @@ class ArtworkListApi(APIView):
     @extend_schema(operation_id="artworks_list", summary="Your artworks, newest first (cursor-paginated)",
                    responses={200: ArtworkOutputSerializer(many=True), 401: ERROR}, tags=["artworks"])
     def get(self, request: Request) -> Response:
-        return _page(request, self, selectors.artworks_of_owner(user_id=request.user.pk), artwork_detail)
+        rows = selectors.artworks_of_owner(user_id=request.user.pk)
+        return _page(request, self, rows, selectors.artwork_owner_detail)
 
     @extend_schema(
         operation_id="artworks_create",
@@ -216,7 +197,7 @@ class ArtworkListApi(APIView):
             user_id=request.user.pk, key=key, fields=services.ArtworkFields(**values),
             request_id=getattr(request, "request_id", None), source_tool=source_tool,
         )
-        return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data, status=201)
+        return Response(ArtworkOutputSerializer(selectors.artwork_owner_detail(artwork)).data, status=201)
 
 
 class ArtworkDetailApi(APIView):
@@ -234,7 +215,7 @@ class ArtworkDetailApi(APIView):
                    responses={200: ArtworkOutputSerializer, 401: ERROR, 404: ERROR}, tags=["artworks"])
     def get(self, request: Request, artwork_id: str) -> Response:
         artwork = selectors.artwork_get_for_owner(artwork_id=int(artwork_id), user_id=request.user.pk)
-        return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data)
+        return Response(ArtworkOutputSerializer(selectors.artwork_owner_detail(artwork)).data)
 
     @extend_schema(operation_id="artworks_patch", summary="Change, hide or re-slug one of your artworks",
                    request=InputSerializer,
@@ -246,7 +227,7 @@ class ArtworkDetailApi(APIView):
         regenerate = changes.pop("regenerate_slug", False)
         artwork = services.artwork_update(artwork_id=int(artwork_id), user_id=request.user.pk, changes=changes,
                                           regenerate_slug=regenerate)
-        return Response(ArtworkOutputSerializer(artwork_detail(artwork)).data)
+        return Response(ArtworkOutputSerializer(selectors.artwork_owner_detail(artwork)).data)
 
     @extend_schema(operation_id="artworks_delete", summary="Delete one of your artworks and its image everywhere",
                    request=None, responses={204: OpenApiResponse(description="deleted"), 401: ERROR, 404: ERROR},

@@ -10,6 +10,7 @@ from django.db.models import QuerySet
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import NotFoundError
 from main_api.media.models import PendingImage
+from main_api.media.selectors import upload_detail
 from main_api.users.models import UserProfile
 from shared.payloads import smart_url
 from shared.sizes import ARTWORK_SIZES
@@ -90,22 +91,32 @@ def artwork_public_get(*, username: str, slug: str) -> Artwork:
     return artwork
 
 
+def artwork_fields(artwork: Artwork) -> dict[str, Any]:
+    """What the owner's and the public views share: the fields the owner wrote, the slug, the
+    image's URLs (:func:`artwork_image_urls`) and ``created_at``."""
+    return {
+        "slug": artwork.slug, "title": artwork.title, "description": artwork.description,
+        "materials": artwork.materials, "dimensions": artwork.dimensions, "created_date": artwork.created_date,
+        "category": artwork.category, "tags": list(artwork.tags or []), **artwork_image_urls(artwork),
+        "created_at": artwork.created_at,
+    }
+
+
+def artwork_owner_detail(artwork: Artwork) -> dict[str, Any]:
+    """The owner's view (``apis.ArtworkOutputSerializer``): :func:`artwork_fields`, the id, the
+    derived status, ``hidden``, the image's upload object and ``updated_at``."""
+    return {
+        "id": artwork.pk, **artwork_fields(artwork), "status": artwork_status(artwork), "hidden": artwork.hidden,
+        "upload": upload_detail(artwork.upload), "updated_at": artwork.updated_at,
+    }
+
+
 def artwork_public_detail(artwork: Artwork) -> dict[str, Any]:
-    """What anyone may see of an active artwork: its fields, the artist's username, the image's
-    URLs, its pixel size and placeholder; never the upload, a temp path or the original."""
+    """What anyone may see of an active artwork: :func:`artwork_fields`, the artist's username
+    and the image's placeholder; never the upload, a temp path or the original."""
     analysis = artwork.upload.ai_analysis if isinstance(artwork.upload.ai_analysis, dict) else {}
     placeholder = analysis.get("placeholder")
     return {
-        "slug": artwork.slug,
-        "artist": artwork.user.username,
-        "title": artwork.title,
-        "description": artwork.description,
-        "materials": artwork.materials,
-        "dimensions": artwork.dimensions,
-        "created_date": artwork.created_date,
-        "category": artwork.category,
-        "tags": list(artwork.tags or []),
-        **artwork_image_urls(artwork),
+        **artwork_fields(artwork), "artist": artwork.user.username,
         "placeholder": placeholder if isinstance(placeholder, dict) else None,
-        "created_at": artwork.created_at,
     }

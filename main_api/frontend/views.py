@@ -19,7 +19,6 @@ from rest_framework.authtoken.models import Token
 
 from main_api.artworks import selectors as artwork_selectors
 from main_api.artworks import services as artwork_services
-from main_api.artworks.apis import artwork_detail
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import selectors, services
@@ -121,7 +120,7 @@ def artworks(request: HttpRequest) -> HttpResponse:
     user_id = request.user.pk
     rows = artwork_selectors.artworks_of_owner(user_id=user_id)
     return render(request, "frontend/artworks.html", {
-        "artworks": [artwork_detail(a) for a in rows[:ARTWORKS_SHOWN]],
+        "artworks": [artwork_selectors.artwork_owner_detail(a) for a in rows[:ARTWORKS_SHOWN]],
         "total": rows.count(),
         "limit": artwork_selectors.artwork_limit_for(user_id=user_id),
         "categories": category_choices(),

@@ -106,7 +106,10 @@ class PendingImagesApi(MediaKeyApi):
         def get_watermark(self, image: PendingImage) -> str | None:
             if image.data_type != PendingImage.DataTypes.ARTWORK:
                 return None
-            return selectors.upload_owner_name(image)
+            names: dict[int, str] = self.context.setdefault("owner_names", {})  # one query per user a listing names
+            if image.user_id not in names:
+                names[image.user_id] = selectors.upload_owner_name(image)
+            return names[image.user_id]
 
         def get_keep_location(self, image: PendingImage) -> bool:
             kept: dict[int, bool] = self.context.setdefault("keep_location", {})
@@ -138,7 +141,7 @@ class PendingImagesApi(MediaKeyApi):
             wait=filters.validated_data["wait"],
             since=filters.validated_data.get("since"),
         )
-        data = self.OutputSerializer(images, many=True, context={"keep_location": {}}).data
+        data = self.OutputSerializer(images, many=True, context={"keep_location": {}, "owner_names": {}}).data
         return Response({"images": data, "total": len(data), "now": serializers.DateTimeField().to_representation(now)})
 
 
