@@ -91,7 +91,10 @@ def test_an_oversized_head_is_431(api):
 
 
 def push_until_answered(sock: socket.socket, chunk: bytes, *, total: int, seconds: float = 60) -> tuple[int, bytes]:
-    """Send ``chunk`` after ``chunk`` until the server answers or closes; (bytes sent, answer)."""
+    """Send ``chunk`` after ``chunk`` until the server answers or closes; (bytes sent, answer).
+
+    Once the answer's head has come, sending stops and the rest of the answer is read until the
+    server closes (the head and the body can come in separate packets)."""
     sent, answer = 0, b""
     sock.setblocking(False)
     deadline = time.monotonic() + seconds
@@ -103,8 +106,11 @@ def push_until_answered(sock: socket.socket, chunk: bytes, *, total: int, second
             except ConnectionError:
                 break
             answer += data
-            if not data or b"\r\n\r\n" in answer:
+            if not data:
                 break
+            if b"\r\n\r\n" in answer:
+                sock.setblocking(True)
+                return sent, answer + read_answer(sock, timeout=max(1.0, deadline - time.monotonic()))
         if writable:
             try:
                 sent += sock.send(chunk)
