@@ -10,8 +10,15 @@ class ArtworksConfig(AppConfig):
     ``media`` (each artwork's image is an upload of data type ``artwork``, made into the artwork
     sizes by the media VM); only ``frontend`` may import it. Its image's URLs are derived from
     the upload's media id when read, so no URL replacement is needed; deleting the upload (here,
-    through ``/api/uploads/{id}`` or a user's erasure) deletes the artwork with it.
+    through ``/api/uploads/{id}`` or a user's erasure) deletes the artwork with it. A completed
+    re-processing of an artwork's image takes the artwork along (a completion handler).
     """
 
     name = "main_api.artworks"
     label = "artworks"
+
+    def ready(self) -> None:
+        from main_api.artworks.services import artwork_upload_follow_reprocessing
+        from main_api.media.services import pending_image_completion_handler_register
+
+        pending_image_completion_handler_register(artwork_upload_follow_reprocessing)

@@ -20,6 +20,7 @@ from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
 from main_api.common.exceptions import ApplicationError
 from main_api.media import temp_files
 from main_api.media.direct_uploads import direct_upload_take
+from main_api.media.models import PendingImage
 from main_api.media.services import pending_image_create, upload_delete
 from main_api.media.uploads import upload_check
 from main_api.users.references import Target
@@ -160,12 +161,45 @@ def artwork_update(*, artwork_id: int, user_id: int, changes: dict[str, Any], re
     return artwork
 
 
+def _runs_of(upload_id: int) -> list[int]:
+    """The ids of every run of one image: ``upload_id``, the runs it re-did (``reprocess_of``,
+    back to the first upload) and the re-processings of any of them (pending or finished),
+    ``upload_id`` first."""
+    runs = [upload_id]
+    earlier = PendingImage.objects.filter(pk=upload_id).values_list("reprocess_of_id", flat=True).first()
+    while earlier is not None and earlier not in runs:
+        runs.append(earlier)
+        earlier = PendingImage.objects.filter(pk=earlier).values_list("reprocess_of_id", flat=True).first()
+    frontier = list(runs)
+    while frontier:
+        later = list(PendingImage.objects.filter(reprocess_of_id__in=frontier).exclude(pk__in=runs)
+                     .values_list("pk", flat=True))
+        runs.extend(later)
+        frontier = later
+    return runs
+
+
 @transaction.atomic
 def artwork_delete(*, artwork_id: int, user_id: int) -> None:
     """Delete the owner's artwork and its image everywhere: the upload is deleted as
     ``DELETE /api/uploads/{id}`` deletes one (the media VM erases its original, variants,
-    analysis and fingerprint), which deletes the artwork row with it. ``NotFoundError`` for
-    another user's or an unknown id."""
+    analysis and fingerprint), which deletes the artwork row with it, and so is every other run
+    of the same image (one an admin re-processing replaced, one still pending), so that no
+    watermarked copy outlives the artwork. ``NotFoundError`` for another user's or an unknown id."""
     artwork = artwork_get_for_owner(artwork_id=artwork_id, user_id=user_id, lock=True)
-    upload_delete(image_id=artwork.upload_id, user_id=user_id)
-    log.info("artwork %s (%s) deleted with upload %s", artwork_id, artwork.slug, artwork.upload_id)
+    runs = _runs_of(artwork.upload_id)
+    for upload_id in runs:
+        upload_delete(image_id=upload_id, user_id=user_id)
+    log.info("artwork %s (%s) deleted with upload(s) %s", artwork_id, artwork.slug, ", ".join(map(str, runs)))
+
+
+def artwork_upload_follow_reprocessing(image: PendingImage) -> None:
+    """A completion handler (``media.services.pending_image_completion_handler_register``): when
+    a re-processing of an artwork's image completes, the artwork moves to the new run, so its
+    URLs and status follow it (the run it replaced keeps serving until then, and stays an
+    upload of the owner's)."""
+    if image.reprocess_of_id is None:
+        return
+    moved = Artwork.objects.filter(upload_id=image.reprocess_of_id).update(upload=image)
+    if moved:
+        log.info("artwork of upload %s now shows its re-processing %s", image.reprocess_of_id, image.pk)

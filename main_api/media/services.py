@@ -585,11 +585,30 @@ def media_deletion_done(*, deletion_id: int) -> MediaDeletion:
 # --- the end of the URL replacement ------------------------------------------------------------
 
 
+#: Called with each row :func:`pending_image_mark_complete` completes (see the register function).
+CompletionHandler = Callable[[PendingImage], None]
+_completion_handlers: list[CompletionHandler] = []
+
+
+def pending_image_completion_handler_register(handler: CompletionHandler) -> None:
+    """Have ``handler(image)`` called whenever :func:`pending_image_mark_complete` completes a
+    row, inside the URL replacement's transaction, with the row (``complete``, locked). An app
+    whose rows point at an upload (an artwork) moves them from the run a re-processing replaced
+    (``image.reprocess_of``) to the new one. The same contract as
+    :func:`pending_image_failure_handler_register` (raising rolls the completion back;
+    registering twice registers once)."""
+    if handler not in _completion_handlers:
+        _completion_handlers.append(handler)
+
+
 def pending_image_mark_complete(*, image: PendingImage) -> PendingImage:
     """Move a ``processed`` row, locked by the caller's transaction
     (``selectors.pending_image_processed_lock``), to ``complete``: every reference to it now
-    holds its smart URL. The URL replacement (``main_api.users.services``) calls it last."""
+    holds its smart URL. The URL replacement (``main_api.users.services``) calls it last; the
+    completion handlers run then (:func:`pending_image_completion_handler_register`)."""
     image.status = Status.COMPLETE
     image.save(update_fields=["status", "updated_at"])
+    for handler in _completion_handlers:
+        handler(image)
     upload_event_record(image)
     return image

@@ -12,7 +12,9 @@ from rest_framework.test import APIClient
 
 from main_api.artworks.models import Artwork
 from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.services import pending_image_reprocess
 from main_api.users.models import UserProfile
+from main_api.users.services import temp_urls_replace
 from tests.main_api import support
 from tests.main_api.images import image_bytes
 
@@ -304,3 +306,43 @@ def test_a_name_that_is_no_artists_is_a_json_404(name):
         answer = APIClient().get(path)
         assert answer.status_code == 404 and answer["Content-Type"] == "application/json", path
         assert answer.json()["message"]
+
+
+def test_a_reprocessed_artwork_follows_its_new_run_and_its_deletion_takes_every_run(
+        user_client, artist, temp_dir, django_capture_on_commit_callbacks):
+    artwork = new_artwork(user_client)
+    complete(artwork)
+    temp_urls_replace()
+    first = artwork["upload"]["id"]
+    again = pending_image_reprocess(image_id=first)  # an admin re-processes it (new watermark, new sizes)
+
+    shown = user_client.get(f"/api/artworks/{artwork['id']}").json()
+    assert (shown["upload"]["id"], shown["status"]) == (first, "active")  # the old run serves meanwhile
+    assert support.MEDIA_ID in shown["display_url"]
+
+    complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
+    temp_urls_replace()
+
+    shown = user_client.get(f"/api/artworks/{artwork['id']}").json()
+    assert (shown["upload"]["id"], shown["status"]) == (again.pk, "active")
+    public = APIClient().get(f"/api/users/{artist.username}/artworks/{artwork['slug']}").json()
+    for body in (shown, public):
+        assert support.OTHER_MEDIA_ID in body["display_url"] and support.MEDIA_ID not in body["display_url"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
+    assert not PendingImage.objects.filter(pk__in=[first, again.pk]).exists()
+    assert set(MediaDeletion.objects.values_list("media_id", flat=True)) == {support.MEDIA_ID, support.OTHER_MEDIA_ID}
+    assert not list(temp_dir.rglob("*-artwork-*"))
+
+
+def test_deleting_an_artwork_takes_a_pending_reprocessing_along(user_client, artist, temp_dir):
+    artwork = new_artwork(user_client)
+    complete(artwork)
+    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+
+    assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
+
+    assert not PendingImage.objects.filter(pk=again.pk).exists()  # it will never be made, watermarked, unowned
+    assert again.pk not in [i["id"] for i in support.media_client().get("/api/media/pending/all").json()["images"]]
+    assert MediaDeletion.objects.filter(pending_image_id=again.pk).exists()
