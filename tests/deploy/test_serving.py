@@ -3,14 +3,13 @@ oversized bodies, chunked uploads, and production mode without a prior ``collect
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 
 import pytest
 import requests
 
-from tests.helpers.served_api import SlowClients, latencies_ms, p99, served_main_api
+from tests.helpers.served_api import SlowClients, latencies_ms, p99, push_until_answered, read_answer, served_main_api
 from tests.main_api.images import image_bytes
 
 MAX_UPLOAD = 1024 * 1024
@@ -26,18 +25,6 @@ def api(tmp_path_factory):
            "REQUEST_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT), "UPLOAD_THROTTLE_RATE": "1000/min"}
     with served_main_api(tmp_path_factory.mktemp("served"), env) as served:
         yield served
-
-
-def read_answer(sock: socket.socket, timeout: float) -> bytes:
-    """Everything the server sends until it closes (or ``timeout`` seconds pass)."""
-    sock.settimeout(timeout)
-    answer = b""
-    try:
-        while chunk := sock.recv(65536):
-            answer += chunk
-    except (TimeoutError, ConnectionError):
-        pass
-    return answer
 
 
 def test_serve_collects_the_static_files_itself_in_production_mode(api):
@@ -88,37 +75,6 @@ def test_an_oversized_head_is_431(api):
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n")
         answer = read_answer(sock, timeout=10)
     assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
-
-
-def push_until_answered(sock: socket.socket, chunk: bytes, *, total: int, seconds: float = 60) -> tuple[int, bytes]:
-    """Send ``chunk`` after ``chunk`` until the server answers or closes; (bytes sent, answer).
-
-    Once the answer's head has come, sending stops and the rest of the answer is read until the
-    server closes (the head and the body can come in separate packets)."""
-    sent, answer = 0, b""
-    sock.setblocking(False)
-    deadline = time.monotonic() + seconds
-    while sent < total and time.monotonic() < deadline:
-        readable, writable, _ = select.select([sock], [sock], [], 1)
-        if readable:
-            try:
-                data = sock.recv(65536)
-            except ConnectionError:
-                break
-            answer += data
-            if not data:
-                break
-            if b"\r\n\r\n" in answer:
-                sock.setblocking(True)
-                return sent, answer + read_answer(sock, timeout=max(1.0, deadline - time.monotonic()))
-        if writable:
-            try:
-                sent += sock.send(chunk)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except ConnectionError:
-                break
-    return sent, answer
 
 
 FILE_HEAD = (b"--xx\r\nContent-Disposition: form-data; name=\"product_image\"; filename=\"a.jpg\"\r\n"

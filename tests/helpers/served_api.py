@@ -3,7 +3,8 @@
 ``served_main_api`` starts the real command (gunicorn, uvicorn workers) on a free port in
 production mode on a temp SQLite database, with one user; ``SlowClients`` holds open
 connections that trickle a request body or never finish their headers. The serving tests
-and ``make bench`` (slow-client section) both use them.
+and ``make bench`` (slow-client section) both use them. ``read_answer`` and
+``push_until_answered`` speak raw HTTP for the tests that send what no client library would.
 """
 
 from __future__ import annotations
@@ -176,3 +177,46 @@ def p99(values: list[float]) -> float:
     """The 99th percentile (nearest rank) of ``values``."""
     ordered = sorted(values)
     return ordered[max(0, -(-len(ordered) * 99 // 100) - 1)]
+
+
+def read_answer(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes (or ``timeout`` seconds pass)."""
+    sock.settimeout(timeout)
+    answer = b""
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except (TimeoutError, ConnectionError):
+        pass
+    return answer
+
+
+def push_until_answered(sock: socket.socket, chunk: bytes, *, total: int, seconds: float = 60) -> tuple[int, bytes]:
+    """Send ``chunk`` after ``chunk`` until the server answers or closes; (bytes sent, answer).
+
+    Once the answer's head has come, sending stops and the rest of the answer is read until the
+    server closes (the head and the body can come in separate packets)."""
+    sent, answer = 0, b""
+    sock.setblocking(False)
+    deadline = time.monotonic() + seconds
+    while sent < total and time.monotonic() < deadline:
+        readable, writable, _ = select.select([sock], [sock], [], 1)
+        if readable:
+            try:
+                data = sock.recv(65536)
+            except ConnectionError:
+                break
+            answer += data
+            if not data:
+                break
+            if b"\r\n\r\n" in answer:
+                sock.setblocking(True)
+                return sent, answer + read_answer(sock, timeout=max(1.0, deadline - time.monotonic()))
+        if writable:
+            try:
+                sent += sock.send(chunk)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except ConnectionError:
+                break
+    return sent, answer

@@ -395,9 +395,7 @@ def test_a_declared_length_over_the_limit_is_refused_unread(
         image_host.stop.wait(10)
 
     image_host.routes["/big.png"] = route
-    started = time.monotonic()
-    body = refused(post(user_client, f"{image_host.base}/big.png"), 413, "too_large")
-    assert time.monotonic() - started < 2
+    body = refused(post(user_client, f"{image_host.base}/big.png"), 413, "too_large")  # not 504: no body was awaited
     assert body["extra"]["declared_bytes"] == MAX_BYTES + 1 and body["extra"]["max_bytes"] == MAX_BYTES
     assert_nothing_stored(artist, temp_dir)
 

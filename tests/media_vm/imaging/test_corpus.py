@@ -11,8 +11,6 @@ at a smaller scale (308x231), so pictures are compared at a common size.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import pyvips
@@ -68,10 +66,11 @@ def test_avif_orientation_gps_and_exif_are_handled(tmp_path):
 
 
 def test_decompression_bomb_is_rejected_quickly(tmp_path):
-    started = time.perf_counter()
-    with pytest.raises(ImageRejected, match=r"17000x17000 = 289.0 MP, over the 100.0 MP limit"):
-        make_variants(corpus_file("17000x17000.avif"), tmp_path / "out", stem="b", data_type="product")
-    assert time.perf_counter() - started < 0.5
+    cut = tmp_path / "cut.avif"  # no coded pixels left: only a header-judged refusal names the limit
+    cut.write_bytes(corpus_file("17000x17000.avif").read_bytes()[:1024])
+    for source in (corpus_file("17000x17000.avif"), cut):
+        with pytest.raises(ImageRejected, match=r"17000x17000 = 289.0 MP, over the 100.0 MP limit"):
+            make_variants(source, tmp_path / "out", stem="b", data_type="product")
     assert not (tmp_path / "out").exists()
     with pytest.raises(ImageRejected, match="over the 100.0 MP limit"):
         analyse_file(corpus_file("17000x17000.avif"), data_type="product")
