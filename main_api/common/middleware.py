@@ -1,4 +1,5 @@
-"""Middleware of the main API: the request id, the request metrics, and methods refused everywhere."""
+"""Middleware of the main API: the request id, the request metrics, methods refused everywhere,
+and JSON for unknown URLs whatever ``DEBUG`` says."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from main_api.common import metrics
 from main_api.common.exceptions import error_body
 from main_api.common.logging_setup import request_id_var
+from main_api.common.views import not_found
 
 REQUEST_ID_HEADER = "X-Request-ID"
 #: A client's id is kept only if it looks like one: no spaces, quotes or control characters to
@@ -82,3 +84,24 @@ class RefusedMethodsMiddleware:
         if (request.method or "").upper() in REFUSED_METHODS:
             return JsonResponse(error_body("Method not allowed.", {"method": request.method}), status=405)
         return self.get_response(request)
+
+
+class JsonNotFoundMiddleware:
+    """Answers a URL that matches no route with ``handler404``'s JSON 404 in ``DEBUG`` too.
+
+    With ``DEBUG`` on (``make run``), Django answers an unknown URL with its HTML debug page and
+    never calls ``handler404``; a frontend developer calling ``/api/...`` against ``make run``
+    would then get HTML where production answers JSON. A 404 from a view that was found (a demo
+    page's "no such artist", an API's JSON 404) is left as it is. In production it changes
+    nothing: ``handler404`` already answers JSON. Placed outside ``CommonMiddleware``, whose
+    ``APPEND_SLASH`` redirect comes first."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == 404 and getattr(request, "resolver_match", None) is None \
+                and not response.get("Content-Type", "").startswith("application/json"):
+            return not_found(request)
+        return response

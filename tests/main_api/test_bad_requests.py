@@ -1,7 +1,7 @@
 """Bad requests end as the client's error, in JSON, over real HTTP: a JSON body nested 100 000
 deep is a 400 (not a 500), a header the media VM refuses is its 4xx (not a 502 logged as an
-error), writes to the read-only image URL are a JSON 405 (not Django's HTML CSRF page), and
-TRACE is a 405 on every path."""
+error), writes to the read-only image URL are a JSON 405 (not Django's HTML CSRF page),
+TRACE is a 405 on every path, and an unknown URL is a JSON 404 with DEBUG on too."""
 
 from __future__ import annotations
 
@@ -146,3 +146,21 @@ def test_a_json_body_over_the_memory_limit_is_a_413_json(live_server, artist):
                        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
     assert r.status_code == 413, r.text[:300]
     assert r.json()["message"] == "request body too large" and r.json()["extra"]["max_bytes"] > 0
+
+
+@pytest.mark.parametrize("path", ["/api/nowhere", "/api/artworks/12/nothing", "/users/me/extra", "/nowhere.php"])
+def test_an_unknown_url_is_a_json_404_with_debug_on_too(client, settings, path):
+    """``make run`` has DEBUG on: Django would answer its HTML debug page, not handler404."""
+    for debug in (True, False):
+        settings.DEBUG = debug
+        answer = client.get(path)
+        assert answer.status_code == 404, (debug, answer.content[:200])
+        assert answer["Content-Type"] == "application/json", (debug, answer.content[:200])
+        assert answer.json()["message"] == "Not found."
+
+
+def test_a_found_pages_own_404_is_left_as_it_is(client, settings):
+    settings.DEBUG = True
+    answer = client.get("/artists/nobody-here")  # the demo site's page for an unknown artist
+    assert answer.status_code == 404 and answer["Content-Type"].startswith("text/html")
+    assert b"There is no artist of that name." in answer.content
