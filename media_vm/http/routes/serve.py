@@ -26,6 +26,7 @@ from typing import IO, Any
 from media_vm.checklist import JobStatus
 from media_vm.config import Settings
 from media_vm.db import Repository
+from media_vm.db.deletions import DELETED_REASON
 from media_vm.exceptions import StorageUnavailable
 from media_vm.http.negotiation import FORMAT_ALIASES, negotiate
 from media_vm.http.wsgi import HTTPError, Request, Response
@@ -81,6 +82,11 @@ class VariantCache:
                     self._cache.popitem(last=False)
         return found
 
+    def forget(self, media_id: str) -> None:
+        """Drop ``media_id`` from memory: its next lookup asks the media DB."""
+        with self._lock:
+            self._cache.pop(media_id, None)
+
 
 class ServeRoute:
     """Answers ``/serve/{media_id}``: 200 with the variant (or 302, or X-Accel), 304 for a
@@ -127,6 +133,20 @@ class ServeRoute:
             raise HTTPError(404, f"no {fmt} variant of this image")
         return {**variant, "stand_in": chosen_size != size}
 
+    def missing(self, variant: Any) -> HTTPError:
+        """The 404 for a variant whose file is gone. An image being deleted (held, or its rows
+        already erased while the cache still had them) is no error: ``no such image``, and the
+        cached rows are dropped. Otherwise the media DB names a file the store lacks: logged as
+        an error (the healer's business), ``variant file missing``."""
+        media_id = variant["media_id"]
+        self.variants.forget(media_id)
+        row = self.variants.repo.by_media_id(media_id)
+        if row is None or row["failure_reason"] == DELETED_REASON:
+            log.info("media server: %s is being deleted; its %s is gone", media_id, variant["path"])
+            return HTTPError(404, "no such image")
+        log.error("media server: variant %s is in the DB but not in the store", variant["path"])
+        return HTTPError(404, "variant file missing")
+
     def send(self, request: Request, variant: Any) -> Response:
         """The variant's bytes, or where to get them (see the module docstring). A stand-in
         (another size than the one asked for, see :meth:`choose`) is cached only briefly
@@ -158,8 +178,7 @@ class ServeRoute:
             else:
                 stream, length = self.storage.open(name)
         except FileNotFoundError as e:
-            log.error("media server: variant %s is in the DB but not in the store", name)
-            raise HTTPError(404, "variant file missing") from e
+            raise self.missing(variant) from e
         except StorageUnavailable as e:
             log.error("media server: %s", e)
             raise HTTPError(503, "storage unavailable") from e

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 import pytest
@@ -17,8 +18,16 @@ KEY = "vm-test-key"
 
 
 @pytest.fixture
-def served(media_db_url, tmp_path):
-    """A media server with one opaque image (all formats, sizes detail+thumbnail) and one logo."""
+def served(served_app):
+    """A media server with one opaque image (all formats, sizes detail+thumbnail) and one logo:
+    (base URL, {data type: media id}, {(media id, size, format, bg): bytes})."""
+    _, base, images, contents = served_app
+    return base, images, contents
+
+
+@pytest.fixture
+def served_app(media_db_url, tmp_path):
+    """``served``, with the app first (its repository and storage)."""
     settings = replace(Settings(), database_url=media_db_url, storage_root=tmp_path / "media", main_api_key=KEY)
     app = MediaApp(settings)
     repo = app.repo
@@ -49,7 +58,7 @@ def served(media_db_url, tmp_path):
         repo.finish(claim, processing_seconds=1.0)
         images[data_type] = row["media_id"]
     with serving(app) as base:
-        yield base, images, contents
+        yield app, base, images, contents
     app.engine.dispose()
 
 
@@ -129,6 +138,39 @@ def test_unknown_ids_are_404_json(served):
         r = requests.get(f"{base}/serve/{mid}")
         assert r.status_code == 404 and r.json()["message"]
     assert requests.post(f"{base}/serve/{'0' * 32}").status_code == 405
+
+
+def test_an_image_deleted_while_its_rows_are_cached_is_a_plain_404(served_app, caplog):
+    """Within the cache's TTL after a deletion the files are gone: "no such image", no error
+    logged (before: an ERROR "in the DB but not in the store" for every such request)."""
+    app, base, images, _ = served_app
+    mid = images["product"]
+    url = f"{base}/serve/{mid}?size=detail&format=webp"
+    assert requests.get(url).status_code == 200  # its rows are now in the variant cache
+    row = app.repo.by_media_id(mid)
+    app.repo.deletion_hold(main_api_id=row["main_api_id"], media_id=mid)
+    for variant in app.repo.variants(mid):
+        app.storage.path(variant["path"]).unlink()
+    for erased in (False, True):  # between the file erasure and the row erasure, and after it
+        if erased:
+            app.repo.erase(row["id"])
+        with caplog.at_level(logging.INFO, logger="media_vm"):
+            r = requests.get(url)
+        assert (r.status_code, r.json()["message"]) == (404, "no such image")
+        assert not [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    assert any("is being deleted" in rec.getMessage() for rec in caplog.records)
+
+
+def test_a_file_the_media_db_names_but_the_store_lacks_is_logged_as_an_error(served_app, caplog):
+    app, base, images, _ = served_app
+    mid = images["product"]
+    [variant] = [v for v in app.repo.variants(mid) if (v["size"], v["format"]) == ("detail", "webp")]
+    app.storage.path(variant["path"]).unlink()
+    with caplog.at_level(logging.INFO, logger="media_vm"):
+        r = requests.get(f"{base}/serve/{mid}?size=detail&format=webp")
+    assert (r.status_code, r.json()["message"]) == (404, "variant file missing")
+    assert [rec.getMessage() for rec in caplog.records if rec.levelno >= logging.ERROR] == [
+        f"media server: variant {variant['path']} is in the DB but not in the store"]
 
 
 def test_health_and_metrics(served):
