@@ -16,7 +16,8 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from main_api.media.selectors import pending_image_counts, stuck_images
 
-WAKEUPS = Counter("main_api_media_wakeups", "Wake-ups for the media VM workers on Redis, by outcome (pushed, failed).",
+WAKEUPS = Counter("main_api_media_wakeups", "Wake-ups for the media VM workers on Redis, by outcome (pushed, failed, "
+                  "skipped: within wakeup.RETRY_AFTER_SECONDS of a failure).",
                   ["outcome"])
 
 

@@ -11,7 +11,10 @@ The list is bounded: ``LPUSH`` then ``LTRIM`` to the newest :data:`MAX_WAKEUPS` 
 trip, so a system with no worker listening does not grow it. A rolled-back transaction pushes
 nothing (``transaction.on_commit``). A Redis that does not answer within half a second is
 logged as a warning and counted (``main_api_media_wakeups_total{outcome="failed"}``); the
-upload is not affected and the workers find the row at their next poll.
+upload is not affected and the workers find the row at their next poll. After a failure the
+process leaves Redis alone for :data:`RETRY_AFTER_SECONDS` (a circuit breaker's open state):
+the wake-ups meanwhile are counted as ``skipped``, so a Redis that hangs costs one request in
+that time its half second, not every upload.
 
 Not the seed's ``image:jobs``: that list's jobs belong to ``python -m media_vm redis-worker``.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -31,8 +35,13 @@ log = logging.getLogger(__name__)
 #: deployment, few enough that workers started after a long stop poll only that many times.
 MAX_WAKEUPS = 100
 
+#: Seconds a failed push keeps this process from trying Redis again (per URL).
+RETRY_AFTER_SECONDS = 5.0
+
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
+#: URL -> time.monotonic() before which pushes are skipped
+_down_until: dict[str, float] = {}
 
 
 def _client(url: str) -> Any:
@@ -49,12 +58,16 @@ def _client(url: str) -> Any:
 
 def media_wakeup_push(*, image_id: int | None = None) -> bool:
     """Push one wake-up (``image_id`` as its value, or ``"0"``) onto ``MEDIA_WAKEUP_LIST`` now;
-    True when Redis took it, False without ``REDIS_URL`` or when Redis failed (logged as a
-    warning and counted in ``main_api_media_wakeups_total``; never raised)."""
+    True when Redis took it, False without ``REDIS_URL``, when Redis failed (logged as a
+    warning and counted in ``main_api_media_wakeups_total``; never raised) and for
+    :data:`RETRY_AFTER_SECONDS` after a failure (counted as ``skipped``, not tried)."""
     from main_api.media.metrics import WAKEUPS
 
     url = getattr(settings, "REDIS_URL", "") or ""
     if not url:
+        return False
+    if time.monotonic() < _down_until.get(url, 0.0):
+        WAKEUPS.labels(outcome="skipped").inc()
         return False
     key = settings.MEDIA_WAKEUP_LIST
     try:
@@ -64,9 +77,11 @@ def media_wakeup_push(*, image_id: int | None = None) -> bool:
         pipe.execute()
     except Exception as e:  # noqa: BLE001 - any Redis failure: the workers' own polls find the row
         WAKEUPS.labels(outcome="failed").inc()
-        log.warning("media wake-up for upload %s not pushed to Redis (%s); the media VM finds it at its next poll",
-                    image_id, e)
+        _down_until[url] = time.monotonic() + RETRY_AFTER_SECONDS
+        log.warning("media wake-up for upload %s not pushed to Redis (%s); the media VM finds it at its next poll; "
+                    "Redis is tried again in %.0f s", image_id, e, RETRY_AFTER_SECONDS)
         return False
+    _down_until.pop(url, None)
     WAKEUPS.labels(outcome="pushed").inc()
     return True
 

@@ -1,7 +1,8 @@
 """Wake-ups for the media VM on Redis (issue 18): pushed once the row's transaction commits,
 never for a rolled-back one, bounded, and a Redis that is down costs the upload nothing but a
-warning and a count in ``/metrics``. Real Redis (the machine's, a list of the test's own);
-committed transactions (``transactional_db``), since ``on_commit`` is the point."""
+warning and a count in ``/metrics``, and is left alone for a while after a failure. Real Redis
+(the machine's, a list of the test's own); committed transactions (``transactional_db``),
+since ``on_commit`` is the point."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def wakeups(settings, monkeypatch):
     client of that Redis and the list's name, and deletes the list afterwards."""
     import redis
 
+    monkeypatch.setattr(wakeup, "_down_until", {})
     url = require_shared_redis()
     settings.REDIS_URL = url
     settings.MEDIA_WAKEUP_LIST = f"test:{uuid.uuid4().hex}:media:wakeup"
@@ -39,12 +41,13 @@ def wakeups(settings, monkeypatch):
     client.close()
 
 
-def failed_wakeups() -> float:
+def counted_wakeups(outcome: str) -> float:
+    """``main_api_media_wakeups_total{outcome=...}`` as ``/metrics`` shows it."""
     r = media_client().get("/metrics")
     assert r.status_code == 200
     for family in text_string_to_metric_families(r.content.decode()):
         for s in family.samples:
-            if s.name == "main_api_media_wakeups_total" and s.labels.get("outcome") == "failed":
+            if s.name == "main_api_media_wakeups_total" and s.labels.get("outcome") == outcome:
                 return s.value
     return 0.0
 
@@ -99,10 +102,25 @@ def test_redis_down_the_upload_goes_through_with_a_warning_and_a_count(artist, t
                                                                         caplog):
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     monkeypatch.setattr(events, "_redis_client", None)
-    before = failed_wakeups()
+    monkeypatch.setattr(wakeup, "_down_until", {})
+    failed, skipped = counted_wakeups("failed"), counted_wakeups("skipped")
     with caplog.at_level(logging.WARNING, logger="main_api.media.wakeup"):
-        r = upload(client_for(artist), profile_image=("a.jpg", image_bytes()))
+        r = upload(client_for(artist), profile_image=("a.jpg", image_bytes()),
+                   product_image=("b.png", image_bytes("PNG")))
     assert r.status_code == 200, r.content
-    assert PendingImage.objects.get().status == PendingImage.Status.PENDING
-    assert failed_wakeups() == before + 1
-    assert any("not pushed to Redis" in rec.getMessage() for rec in caplog.records)
+    assert set(PendingImage.objects.values_list("status", flat=True)) == {PendingImage.Status.PENDING}
+    # the first row's push failed; the second's was not tried (Redis is left alone a while)
+    assert (counted_wakeups("failed"), counted_wakeups("skipped")) == (failed + 1, skipped + 1)
+    [warning] = [rec for rec in caplog.records if rec.name == "main_api.media.wakeup"]  # one, not one per row
+    assert warning.levelno == logging.WARNING and "not pushed to Redis" in warning.getMessage()
+
+
+def test_after_the_pause_redis_is_tried_again(artist, temp_dir, wakeups, monkeypatch):
+    redis, key = wakeups
+    monkeypatch.setitem(wakeup._down_until, wakeup.settings.REDIS_URL, 0.0)  # a failure whose pause has passed
+    skipped = counted_wakeups("skipped")
+    assert wakeup.media_wakeup_push(image_id=7) is True
+    assert redis.lrange(key, 0, -1) == [b"7"] and counted_wakeups("skipped") == skipped
+    monkeypatch.setitem(wakeup._down_until, wakeup.settings.REDIS_URL, float("inf"))  # within a pause
+    assert wakeup.media_wakeup_push(image_id=8) is False
+    assert redis.lrange(key, 0, -1) == [b"7"] and counted_wakeups("skipped") == skipped + 1

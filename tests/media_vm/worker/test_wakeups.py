@@ -121,13 +121,17 @@ def test_redis_stopped_and_started_during_uploads_loses_nothing(vm, settings, mo
     """Redis goes away between uploads and comes back: every upload is processed (those of the
     outage by the worker's own polls), the outage is logged once, counted in the heartbeat and
     on ``/metrics``, and the wake-ups work again after it."""
-    from main_api.media import events
+    from main_api.media import events, wakeup
     from media_vm.http.routes.metrics import MediaDBCollector
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     settings.REDIS_URL, settings.MEDIA_WAKEUP_LIST = url, "media:wakeup"  # the server is the test's own
     monkeypatch.setattr(events, "_redis_client", None)
+    monkeypatch.setattr(wakeup, "_down_until", {})
+    # the main API leaves a failed Redis alone for a while; short here, so that the upload after
+    # the outage is pushed (tests/main_api/test_media_wakeup.py tests the pause itself)
+    monkeypatch.setattr(wakeup, "RETRY_AFTER_SECONDS", 0.2)
     (tmp_path / "redis").mkdir()
     server = start_redis_server(tmp_path / "redis", port)
     steps = StepLog()
