@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_serializer, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +19,7 @@ from main_api.artworks.models import (
     TITLE_MAX_CHARS,
 )
 from main_api.common.exceptions import ApplicationError
+from main_api.common.pagination import NewestFirstPagination
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.apis import UploadOutputSerializer
@@ -99,17 +99,8 @@ class PublicArtworkSerializer(ArtworkFieldsOutputSerializer):
     placeholder = serializers.DictField(allow_null=True)
 
 
-class ArtworkPagination(CursorPagination):
-    """Newest first; ``?cursor=`` from ``next``/``previous``, ``?limit=`` (1-100, default 20)."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 20
-    page_size_query_param = "limit"
-    max_page_size = 100
-
-
 def _page(request: Request, view: APIView, rows, render) -> Response:
-    paginator = ArtworkPagination()
+    paginator = NewestFirstPagination()
     page = paginator.paginate_queryset(rows, request, view=view) or []
     return Response({"next": paginator.get_next_link(), "previous": paginator.get_previous_link(),
                      "results": [render(artwork) for artwork in page]})

@@ -22,7 +22,6 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,6 +34,7 @@ from main_api.common.authentication import (
     UserTokenAuthentication,
 )
 from main_api.common.exceptions import ApplicationError, NotFoundError, error_body
+from main_api.common.pagination import NewestFirstPagination
 from main_api.common.schema import ERROR
 from main_api.common.views import read_only_view
 from main_api.media import direct_uploads, events, selectors, services, vm_client
@@ -718,15 +718,6 @@ FAILED_UPLOAD_EXAMPLE = {
 }
 
 
-class UploadPagination(CursorPagination):
-    """Newest first, by upload time; ``?cursor=`` from ``next``/``previous``, ``?limit=`` (1-100)."""
-
-    ordering = ("-created_at", "-id")
-    page_size = 20
-    page_size_query_param = "limit"
-    max_page_size = 100
-
-
 class UploadListApi(APIView):
     """``GET /api/uploads``: the signed-in user's uploads, newest first, a page at a time."""
 
@@ -766,7 +757,7 @@ class UploadListApi(APIView):
             user_id=request.user.pk, status=filters.validated_data.get("status"),
             data_type=filters.validated_data.get("data_type"),
         )
-        paginator = UploadPagination()
+        paginator = NewestFirstPagination()
         page = paginator.paginate_queryset(rows, request, view=self) or []
         data = self.OutputSerializer([selectors.upload_detail(image) for image in page], many=True).data
         return Response({"next": paginator.get_next_link(), "previous": paginator.get_previous_link(),
