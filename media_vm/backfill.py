@@ -35,12 +35,11 @@ class BackfillResult:
     queued: int = 0
 
 
-def missing_outputs(repo: Repository, row) -> list[str]:  # noqa: ANN001 - a media_files RowMapping
+def missing_outputs(row, have: set[str]) -> list[str]:  # noqa: ANN001 - a media_files RowMapping
     """The names of the outputs the finished image ``row`` should have by the current outputs
-    configuration (its data type's sizes and its source tool's preset) but has no variant of."""
-    wanted = [s.name for s in sizes_for(row["data_type"], row["source_tool"])]
-    have = {v["size"] for v in repo.variants(row["media_id"]) if v["bg"] == "original"}
-    return [name for name in wanted if name not in have]
+    configuration (its data type's sizes and its source tool's preset) but has no variant of;
+    ``have``: the sizes it has (``Repository.variant_sizes``)."""
+    return [s.name for s in sizes_for(row["data_type"], row["source_tool"]) if s.name not in have]
 
 
 def backfill(repo: Repository, *, dry_run: bool = False, batch: int = 200,
@@ -50,9 +49,10 @@ def backfill(repo: Repository, *, dry_run: bool = False, batch: int = 200,
     result = BackfillResult()
     after = 0
     while rows := repo.done_after(after, batch):
+        sizes = repo.variant_sizes(row["media_id"] for row in rows)  # one query a page
         for row in rows:
             result.checked += 1
-            if missing_outputs(repo, row):
+            if missing_outputs(row, sizes.get(row["media_id"], set())):
                 result.missing += 1
                 if not dry_run and repo.requeue_steps(row["id"], BACKFILL_STEPS):
                     result.queued += 1

@@ -19,6 +19,20 @@ class ResultsRecords(RecordsBase):
         with self.engine.connect() as conn:
             return list(conn.execute(select(media_variants).where(media_variants.c.media_id == media_id)).mappings())
 
+    def variant_sizes(self, media_ids: Iterable[str], *, bg: str = "original") -> dict[str, set[str]]:
+        """``{media id: the size names it has a variant of}`` (background ``bg``) for many images
+        in one query; an image without variants is absent."""
+        ids = list(media_ids)
+        found: dict[str, set[str]] = {}
+        if not ids:
+            return found
+        query = (select(media_variants.c.media_id, media_variants.c.size).distinct()
+                 .where(and_(media_variants.c.media_id.in_(ids), media_variants.c.bg == bg)))
+        with self.engine.connect() as conn:
+            for media_id, size in conn.execute(query):
+                found.setdefault(media_id, set()).add(size)
+        return found
+
     def analysis(self, media_file_id: int) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(

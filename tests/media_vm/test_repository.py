@@ -339,3 +339,20 @@ def test_the_claims_of_a_gone_process_are_freed_at_once_unless_a_new_one_wrote_t
     repo.claim_next("victim")
     assert repo.take_over_dead("victim", pid=gone.pid) == 0
     assert repo.claim_next("rescuer") is None
+
+
+def test_variant_sizes_of_many_images_in_one_query(repo):
+    media_ids = []
+    for main_api_id, sizes in ((1, ("thumbnail", "detail")), (2, ("thumbnail",)), (3, ())):
+        repo.register(item(main_api_id))
+        claim = repo.claim_next("t")
+        media_id = repo.media_file(claim.media_file_id)["media_id"]
+        media_ids.append(media_id)
+        variants = [{"size": size, "format": fmt, "bg": "original", "path": f"library/{media_id}_{size}.{fmt}",
+                     "width": 1, "height": 1, "bytes": 1} for size in sizes for fmt in ("webp", "jpeg")]
+        variants.append({"size": "zoom", "format": "png", "bg": "removed", "path": f"library/{media_id}_nobg.png",
+                         "width": 1, "height": 1, "bytes": 1})
+        repo.save_variants(claim, media_id, variants)
+    assert repo.variant_sizes(media_ids) == {media_ids[0]: {"thumbnail", "detail"}, media_ids[1]: {"thumbnail"}}
+    assert repo.variant_sizes(media_ids, bg="removed") == {m: {"zoom"} for m in media_ids}
+    assert repo.variant_sizes([]) == {}
