@@ -22,6 +22,7 @@ from main_api.artworks import services as artwork_services
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media import selectors, services
+from main_api.media.models import PendingImage
 from main_api.media.uploads import CONTENT_TYPE_ALIASES
 from main_api.users.models import User
 from shared.data_types import UPLOAD_FIELDS
@@ -74,9 +75,11 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @login_required(login_url="frontend:login")
 def home(request: HttpRequest) -> HttpResponse:
     """``/``: the signed-in user's profile, the drop zone and the gallery (oldest first, so that
-    a new upload is added at the end and nothing above it moves)."""
+    a new upload is added at the end and nothing above it moves). Artworks' images are on
+    ``/artworks``, with their artworks, not here (a card's delete would take the artwork along)."""
     user_id = request.user.pk
-    rows = list(selectors.uploads_for_user(user_id=user_id)[:GALLERY_SIZE])
+    rows = list(selectors.uploads_for_user(user_id=user_id)
+                .exclude(data_type=PendingImage.DataTypes.ARTWORK)[:GALLERY_SIZE])
     uploads = [selectors.upload_detail(row) for row in reversed(rows)]
     slots = []
     for field, label, size in PROFILE_SLOTS:

@@ -124,6 +124,16 @@ def test_the_card_forms_hide_unhide_and_delete_without_javascript(owner, gallery
     assert owner.session.get(f"/artworks/{artwork_id}/delete").status_code == 405
 
 
+def test_the_home_gallery_leaves_artworks_images_to_the_artworks_page(owner, gallery, temp_dir):
+    product = support.make_pending(owner, "product_image")
+    home = owner.session.get("/")
+    assert home.status_code == 200
+    cards = set(re.findall(rb'/uploads/(\d+)/delete', home.content))
+    assert str(product.pk).encode() in cards
+    for artwork in gallery.values():
+        assert str(artwork["upload"]["id"]).encode() not in cards
+
+
 def test_someone_elses_artwork_is_left_alone(owner, gallery, make_user):
     other = Client()
     other.force_login(make_user("artist"))
