@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -51,6 +51,19 @@ class StepContext:
         if not row["bulk_path"]:
             raise RuntimeError("the original has not been retrieved")
         return self.storage.fetch(row["bulk_path"])
+
+    def variants_publish(self, media_id: str, reldir: str, variants: Iterable[Any]) -> list[dict[str, Any]]:
+        """Publish the files ``make_variants`` wrote under the store's ``reldir`` (its
+        ``Variant`` objects), then record them as the variants of ``media_id`` in the media DB,
+        in that order (``/serve`` never points at a missing object); the variant rows recorded."""
+        rows: list[dict[str, Any]] = [
+            {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",
+             "width": v.width, "height": v.height, "bytes": v.bytes}
+            for v in variants
+        ]
+        self.storage.publish([r["path"] for r in rows])
+        self.repo.add_variants(self.claim, media_id, rows)
+        return rows
 
 
 class StepImpl(Protocol):

@@ -3,9 +3,6 @@ else, so that a browser has a sharp image within about a second of the upload.""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from media_vm.checklist import Step
 from media_vm.steps.context import StepContext
 from shared.data_types import DataType
@@ -38,11 +35,5 @@ class MakeThumbnail:
             data_type=DataType(row["data_type"]), max_pixels=ctx.settings.max_image_pixels, focus=focus,
             sizes=(THUMBNAIL,), removed_sizes=(), watermark=row["watermark"],
         )
-        rows: list[dict[str, Any]] = [
-            {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",
-             "width": v.width, "height": v.height, "bytes": v.bytes}
-            for v in variants
-        ]
-        ctx.storage.publish([r["path"] for r in rows])
-        ctx.repo.add_variants(ctx.claim, row["media_id"], rows)
+        ctx.variants_publish(row["media_id"], reldir, variants)
         ctx.reporter.progress(row, UploadStage.THUMBNAIL_READY)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 from media_vm.checklist import Step
 from media_vm.steps.context import StepContext
 from shared.data_types import DataType
@@ -40,11 +37,5 @@ class ResizeOptimize:
             sizes=tuple(size for size in outputs if size.name not in made), removed_sizes=sizes,
             watermark=row["watermark"],
         )
-        rows: list[dict[str, Any]] = [
-            {"size": v.size, "format": v.format, "bg": v.bg, "path": f"{reldir}/{Path(v.path).name}",
-             "width": v.width, "height": v.height, "bytes": v.bytes}
-            for v in variants
-        ]
-        ctx.storage.publish([r["path"] for r in rows])
-        ctx.repo.add_variants(ctx.claim, row["media_id"], rows)
+        ctx.variants_publish(row["media_id"], reldir, variants)
         ctx.reporter.progress(row, UploadStage.VARIANTS_READY)
