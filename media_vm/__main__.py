@@ -131,7 +131,8 @@ def cmd_redis_worker(args: argparse.Namespace) -> int:
     try:
         client = redis_client(args.redis, args.db)
         worker = RedisWorker(client, root=Path(args.root), max_retries=args.max_retries, workers=args.workers,
-                             queues=Queues.prefixed(args.queue_prefix), max_pixels=_settings().max_image_pixels)
+                             queues=Queues.prefixed(args.queue_prefix), max_pixels=_settings().max_image_pixels,
+                             retry_delay=args.retry_delay)
     except ValueError as e:
         print(f"redis-worker: {e}", file=sys.stderr)
         return 2
@@ -213,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=2, help="jobs made at once (default: %(default)s)")
     p.add_argument("--max-retries", type=int, default=3,
                    help="retries of a failing job before image:failed (default: %(default)s)")
+    p.add_argument("--retry-delay", type=float, default=1.0,
+                   help="seconds before a failed job's first retry, doubled for each further one "
+                        "(default: %(default)s)")
     p.add_argument("--root", default=os.environ.get("REDIS_WORKER_ROOT", "").strip() or None,
                    help="folder every inputPath and outputDir must lie in (default: REDIS_WORKER_ROOT)")
     p.add_argument("--queue-prefix", default="", help="put before the four list names (default: none)")

@@ -7,7 +7,11 @@ Lists (the seed's names; ``--queue-prefix`` puts a prefix before all four):
 
 - ``image:jobs``: jobs in, taken with ``BRPOP`` (producers ``LPUSH``: first in, first out);
 - ``image:retry``: failed jobs with ``retryCount`` + 1, taken again by this worker (after
-  ``image:jobs``: ``BRPOP`` looks at the lists in that order) until ``--max-retries``;
+  ``image:jobs``: ``BRPOP`` looks at the lists in that order) until ``--max-retries``, each no
+  sooner than its ``retryAt`` (milliseconds since the epoch, like ``timestamp``): the n-th retry
+  waits ``--retry-delay`` x 2^(n-1) seconds (1, 2, 4 s by default). A retry taken before it is
+  due goes back to the list and the worker waits on ``image:jobs`` alone meanwhile, so new jobs
+  are not held up; one without ``retryAt`` (pushed by another tool) is due at once;
 - ``image:done``: each finished job, with ``outputs`` (``{operation: path}``) and ``completedAt``;
 - ``image:failed``: a job that failed ``--max-retries`` retries (with ``reason``, the last
   error), and at once a malformed one or one whose paths leave the root (``reason`` says why;
@@ -62,6 +66,7 @@ import logging
 import re
 import signal
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +93,8 @@ LOW_QUALITY_WEBP_Q = 30
 """WebP quality of ``low-quality`` (thumbnail and blur use the platform's WebP q80)."""
 BLOCK_SECONDS = 1.0
 """Longest a worker thread's ``BRPOP`` blocks: how soon it sees a stop."""
+RETRY_DELAY_SECONDS = 1.0
+"""The first retry's wait; each further retry waits twice as long (exponential backoff)."""
 
 _JOB_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 
@@ -217,23 +224,42 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _epoch_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def due_in(raw: bytes | str) -> float:
+    """Seconds until the retry ``raw`` is due by its ``retryAt``; 0 when it is due, has none, or
+    is not a job at all (:meth:`RedisWorker.handle` judges it then)."""
+    try:
+        retry_at = json.loads(raw).get("retryAt")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return 0.0
+    if isinstance(retry_at, bool) or not isinstance(retry_at, int | float):
+        return 0.0
+    return max(0.0, (retry_at - _epoch_ms()) / 1000)
+
+
 class RedisWorker:
     """Takes the seed's jobs from Redis and makes them, ``workers`` at a time.
 
     ``redis``: a redis-py client (thread-safe: each thread takes a connection of its pool);
     ``root``: the folder every path must lie in; ``max_retries``: retries of a failing job
-    before it goes to ``image:failed``. :meth:`handle` runs one payload (tests call it);
-    :meth:`work` is the loop. Raises ValueError for ``workers`` < 1, ``max_retries`` < 0 or a
+    before it goes to ``image:failed``; ``retry_delay``: seconds before the first retry (doubled
+    for each further one). :meth:`handle` runs one payload (tests call it); :meth:`work` is the
+    loop. Raises ValueError for ``workers`` < 1, ``max_retries`` < 0, ``retry_delay`` < 0 or a
     root that is not a folder.
     """
 
     def __init__(self, redis: Any, *, root: Path, max_retries: int = 3, workers: int = 1,
                  queues: Queues | None = None, max_pixels: int = defaults.MAX_IMAGE_PIXELS,
-                 block_seconds: float = BLOCK_SECONDS) -> None:
+                 block_seconds: float = BLOCK_SECONDS, retry_delay: float = RETRY_DELAY_SECONDS) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
+        if retry_delay < 0:
+            raise ValueError("retry_delay must be 0 or more seconds")
         if not Path(root).is_dir():
             raise ValueError(f"the root {root} is not a folder")
         self.redis = redis
@@ -243,6 +269,7 @@ class RedisWorker:
         self.queues = queues or Queues()
         self.max_pixels = max_pixels
         self.block_seconds = block_seconds
+        self.retry_delay = retry_delay
         self.stop = threading.Event()
         self.counts = {"done": 0, "retry": 0, "failed": 0}
         self._counts_lock = threading.Lock()
@@ -271,8 +298,9 @@ class RedisWorker:
             if job.retry_count < self.max_retries:
                 log.warning("redis-worker: job %s failed (%s); retry %s of %s", job.job_id, detail,
                             job.retry_count + 1, self.max_retries)
+                retry_at = _epoch_ms() + int(self.retry_delay * 1000 * 2 ** job.retry_count)
                 return self._push(self.queues.retry, {**job.fields, "retryCount": job.retry_count + 1,
-                                                      "error": detail}, "retry")
+                                                      "retryAt": retry_at, "error": detail}, "retry")
             log.error("redis-worker: job %s failed after %s retries: %s", job.job_id, job.retry_count, detail)
             return self._push(self.queues.failed, {**job.fields, "reason": detail, "failedAt": _now()}, "failed")
         log.info("redis-worker: job %s done: %s", job.job_id, ", ".join(outputs))
@@ -289,11 +317,13 @@ class RedisWorker:
             self.counts[outcome] += 1
         return outcome
 
-    def _take(self) -> bytes | None:
-        """One payload from ``image:jobs``, else ``image:retry`` (None after ``block_seconds``);
-        a Redis error is logged once per outage and waited out."""
+    def _take(self, *, retries: bool = True, timeout: float | None = None) -> tuple[str, bytes] | None:
+        """``(list, payload)`` from ``image:jobs``, else ``image:retry`` (``retries`` False: from
+        ``image:jobs`` alone); None after ``timeout`` (default ``block_seconds``). A Redis error
+        is logged once per outage and waited out."""
+        keys = [self.queues.jobs, self.queues.retry] if retries else [self.queues.jobs]
         try:
-            item = self.redis.brpop([self.queues.jobs, self.queues.retry], timeout=self.block_seconds)
+            item = self.redis.brpop(keys, timeout=max(0.01, self.block_seconds if timeout is None else timeout))
         except Exception as e:  # noqa: BLE001 - Redis away: wait, then try again
             if not self._redis_down:
                 self._redis_down = True
@@ -303,14 +333,38 @@ class RedisWorker:
         if self._redis_down:
             self._redis_down = False
             log.info("redis-worker: Redis is back")
-        return None if item is None else item[1]
+        if item is None:
+            return None
+        key, raw = item
+        return (key.decode() if isinstance(key, bytes) else key), raw
+
+    def _put_back(self, raw: bytes) -> None:
+        """A retry taken before it was due goes back to ``image:retry``, behind the others
+        (``LPUSH``: ``BRPOP`` takes from the other end)."""
+        try:
+            self.redis.lpush(self.queues.retry, raw)
+        except Exception:
+            log.error("redis-worker: could not put a retry back on %s: %s", self.queues.retry,
+                      raw.decode("utf-8", "replace"))
+            raise
 
     def _loop(self, burst: bool) -> None:
+        hold = 0.0  # > 0: a retry is not due yet; wait this long on image:jobs alone
         while not self.stop.is_set():
-            raw = self._take()
-            if raw is None:
-                if burst:
+            taken = self._take(retries=False, timeout=hold) if hold > 0 else self._take()
+            if taken is None:
+                if burst and hold == 0:
                     return
+                hold = 0.0
+                continue
+            hold = 0.0
+            queue, raw = taken
+            if queue == self.queues.retry and (wait := due_in(raw)) > 0:
+                try:
+                    self._put_back(raw)
+                except Exception:  # noqa: BLE001 - logged with the payload; go on
+                    continue
+                hold = min(wait, self.block_seconds)
                 continue
             try:
                 self.handle(raw)

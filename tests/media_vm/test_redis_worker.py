@@ -12,7 +12,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,7 @@ def seed(tmp_path) -> Any:
 
         def worker(self, **options: Any) -> RedisWorker:
             options.setdefault("max_retries", 2)
+            options.setdefault("retry_delay", 0.0)  # retries at once, unless a test is about the wait
             return RedisWorker(client, root=root, queues=queues, block_seconds=0.05, **options)
 
         def push(self, job: dict[str, Any] | str | bytes) -> None:
@@ -123,6 +127,47 @@ def test_a_retried_job_that_now_works_is_done(seed):
     assert worker.work(burst=True) == {"done": 1, "retry": 1, "failed": 0}
     [done] = seed.listed("done")
     assert done["retryCount"] == 1 and Path(done["outputs"]["low-quality"]).is_file()
+
+
+def epoch_ms(iso: str) -> int:
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def test_retries_back_off_and_new_jobs_are_not_held_up_meanwhile(seed):
+    """The n-th retry is due ``retry_delay`` x 2^(n-1) after its failure; a retry taken before
+    then goes back, and a job pushed meanwhile is made first."""
+    images.truncated_jpeg(seed.root / "in" / "late.jpg")
+    seed.push(job("late", "in/late.jpg", "low-quality"))
+    worker = seed.worker(max_retries=3, retry_delay=1.5)
+    for count, delay_ms in ((1, 1500), (2, 3000)):  # doubled for the second retry
+        raw = seed.redis.rpop(seed.queues.jobs if count == 1 else seed.queues.retry)
+        before = int(time.time() * 1000)
+        assert worker.handle(raw) == "retry"
+        after = int(time.time() * 1000)
+        [retry] = seed.listed("retry")
+        assert retry["retryCount"] == count and before + delay_ms <= retry["retryAt"] <= after + delay_ms
+
+    images.photo_jpeg(seed.root / "in" / "late.jpg", 320, 240)  # its producer has finished writing it
+    images.photo_jpeg(seed.root / "in" / "fresh.jpg", 320, 240, seed=5)
+    counts: dict[str, int] = {}
+    working = threading.Thread(target=lambda: counts.update(worker.work(burst=True)))
+    working.start()  # the worker finds only the retry, not due for 3 s: it waits on image:jobs
+    seed.push(job("fresh", "in/fresh.jpg", "low-quality"))
+    working.join(timeout=60)
+    assert not working.is_alive() and counts == {"done": 2, "retry": 2, "failed": 0}
+
+    fresh, late = seed.listed("done")
+    assert (fresh["jobId"], late["jobId"]) == ("fresh", "late")
+    assert epoch_ms(fresh["completedAt"]) < late["retryAt"], "the new job waited for the retry"
+    assert epoch_ms(late["completedAt"]) >= late["retryAt"], "the retry was made before it was due"
+    assert seed.listed("retry") == []
+
+
+def test_a_retry_without_retry_at_is_due_at_once(seed):
+    """Pushed by another tool in the seed's own format."""
+    images.photo_jpeg(seed.root / "in" / "a.jpg", 320, 240)
+    seed.redis.lpush(seed.queues.retry, json.dumps(job("a", "in/a.jpg", "thumbnail", retryCount=1)))
+    assert seed.worker(retry_delay=60).work(burst=True) == {"done": 1, "retry": 0, "failed": 0}
 
 
 def test_inputs_go_through_the_uploads_loader_and_its_limits(seed):
