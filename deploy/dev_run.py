@@ -54,7 +54,8 @@ def run(args: list[str], env: dict[str, str]) -> str:
 
 def demo_token(env: dict[str, str]) -> str:
     """The demo user's token; the user is made (or given the password again) with DEMO_PASSWORD."""
-    args = ["-m", "main_api", "create_user", "demo", "--type", "artist", "--password", env["DEMO_PASSWORD"]]
+    # one argument: a generated password may start with "-", which argparse would take for an option
+    args = ["-m", "main_api", "create_user", "demo", "--type", "artist", f"--password={env['DEMO_PASSWORD']}"]
     return run(args, env).strip().splitlines()[-1]
 
 
