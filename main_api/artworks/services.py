@@ -17,7 +17,7 @@ from rest_framework import status
 
 from main_api.artworks.models import SLUG_MAX_CHARS, Artwork
 from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
-from main_api.common.exceptions import ApplicationError
+from main_api.common.exceptions import ApplicationError, InvalidImage
 from main_api.media import temp_files
 from main_api.media.direct_uploads import direct_upload_take
 from main_api.media.models import PendingImage
@@ -124,7 +124,10 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
         if Artwork.objects.filter(user_id=user_id).count() >= limit:
             raise ArtworkLimitReached(limit_message(limit), {"limit": limit})
         taken = direct_upload_take(user_id=user_id, key=key)
-        upload = upload_check(field=ARTWORK_FIELD, file=taken.file, name=taken.original_name)
+        try:
+            upload = upload_check(field=ARTWORK_FIELD, file=taken.file, name=taken.original_name)
+        except InvalidImage as e:  # the request names the file by its key: the frontend's input
+            raise InvalidImage(e.message, {**e.extra, "field": "key"}, status_code=e.status_code) from e
         image = pending_image_create(
             user_id=user_id, upload=upload, target=Target.NONE, written=written, request_id=request_id,
             source_tool=source_tool,
@@ -183,14 +186,26 @@ def _runs_of(upload_id: int) -> list[int]:
 def artwork_delete(*, artwork_id: int, user_id: int) -> None:
     """Delete the owner's artwork and its image everywhere: the upload is deleted as
     ``DELETE /api/uploads/{id}`` deletes one (the media VM erases its original, variants,
-    analysis and fingerprint), which deletes the artwork row with it, and so is every other run
-    of the same image (one an admin re-processing replaced, one still pending), so that no
-    watermarked copy outlives the artwork. ``NotFoundError`` for another user's or an unknown id."""
+    analysis and fingerprint), which deletes the artwork row and every other run of its image
+    with it (:func:`artwork_runs_delete`). ``NotFoundError`` for another user's or an unknown id."""
     artwork = artwork_get_for_owner(artwork_id=artwork_id, user_id=user_id, lock=True)
-    runs = _runs_of(artwork.upload_id)
-    for upload_id in runs:
-        upload_delete(image_id=upload_id, user_id=user_id)
-    log.info("artwork %s (%s) deleted with upload(s) %s", artwork_id, artwork.slug, ", ".join(map(str, runs)))
+    upload_delete(image_id=artwork.upload_id, user_id=user_id)
+    log.info("artwork %s (%s) deleted with upload %s", artwork_id, artwork.slug, artwork.upload_id)
+
+
+def artwork_runs_delete(image: PendingImage) -> None:
+    """A deletion handler (``media.services.upload_deletion_handler_register``): when an
+    artwork's upload is deleted (``DELETE /api/artworks/{id}``, ``DELETE /api/uploads/{id}``,
+    the admin, an erasure), every other run of its image goes too, the one an admin
+    re-processing replaced and one still pending, so that no watermarked copy outlives the
+    artwork. Another run of an image deleted alone leaves the artwork be."""
+    if not Artwork.objects.filter(upload_id=image.pk).exists():
+        return
+    others = _runs_of(image.pk)[1:]
+    for upload_id in others:
+        upload_delete(image_id=upload_id, user_id=None, missing_ok=True)
+    if others:
+        log.info("artwork upload %s deleted with its other run(s) %s", image.pk, ", ".join(map(str, others)))
 
 
 def artwork_upload_follow_reprocessing(image: PendingImage) -> None:

@@ -175,7 +175,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         # newest first: a duplicate before the upload it repeats, whose deletion takes it along
         ids = list(queryset.order_by("-pk").values_list("pk", flat=True))
         _apply(self, request, PendingImage.objects.filter(pk__in=ids).order_by("-pk"),
-               lambda pk: services.upload_delete(image_id=pk, user_id=None), "Deleted")
+               lambda pk: services.upload_delete(image_id=pk, user_id=None, missing_ok=True), "Deleted")
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:

@@ -529,7 +529,7 @@ def upload_deletion_handler_register(handler: DeletionHandler) -> None:
 
 
 @transaction.atomic
-def upload_delete(*, image_id: int, user_id: int | None) -> MediaDeletion | None:
+def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = False) -> MediaDeletion | None:
     """Delete the upload ``image_id`` for good; returns the deletion request recorded for the
     media VM, or None for a duplicate (``duplicate_of``), whose image is the earlier upload's
     and stays: only the duplicate's row goes, and its field is cleared by the handlers.
@@ -544,9 +544,13 @@ def upload_delete(*, image_id: int, user_id: int | None) -> MediaDeletion | None
 
     ``user_id``: only that user's upload; another's, an unknown id and an upload already
     deleted are a :class:`NotFoundError` (so deleting twice answers 404 the second time).
+    ``missing_ok``: an upload already gone is None instead (a batch whose earlier deletions took
+    later rows along: duplicates, an artwork's other runs).
     """
     image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
     if image is None:
+        if missing_ok:
+            return None
         raise NotFoundError("no such upload", {"id": image_id})
     if user_id is not None and image.user_id != user_id:
         raise NotFoundError("no such upload", {"id": image_id})

@@ -293,7 +293,7 @@ def user_erase(*, user: User) -> ErasureResult:
     # newest first: a duplicate goes before the upload it repeats (whose deletion would take it along)
     image_ids = list(PendingImage.objects.filter(user_id=user_id).order_by("-id").values_list("id", flat=True))
     for image_id in image_ids:
-        upload_delete(image_id=image_id, user_id=user_id)
+        upload_delete(image_id=image_id, user_id=user_id, missing_ok=True)
     direct_uploads_discard(user_id=user_id)  # uploaded straight to storage, never made an artwork
     user.delete()
     log.info("user %s erased on request: %s upload(s) deleted, as many deletions requested of the media VM",

@@ -181,6 +181,7 @@ def test_keys_that_are_not_usable_are_refused_with_nothing_created(user_client, 
         answer = create(user_client, key)
         assert answer.status_code == 400, (why, answer.content)
         assert answer.json()["message"], why
+        assert answer.json()["extra"]["field"] == "key", why  # the request's own field, for the frontend
     assert Artwork.objects.count() == 0 and PendingImage.objects.count() == 0
     assert not list(temp_dir.rglob("*-artwork-*")), "a refused artwork left a temp original"
 
@@ -346,3 +347,46 @@ def test_deleting_an_artwork_takes_a_pending_reprocessing_along(user_client, art
     assert not PendingImage.objects.filter(pk=again.pk).exists()  # it will never be made, watermarked, unowned
     assert again.pk not in [i["id"] for i in support.media_client().get("/api/media/pending/all").json()["images"]]
     assert MediaDeletion.objects.filter(pending_image_id=again.pk).exists()
+
+
+def test_deleting_an_artworks_upload_takes_its_other_runs_along(user_client, artist, temp_dir):
+    """Through ``DELETE /api/uploads/{id}`` too (the newcomer's try found a processed
+    re-processing left behind, public and watermarked, with no artwork)."""
+    artwork = new_artwork(user_client)
+    complete(artwork)
+    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)  # processed, not yet taken over
+
+    assert user_client.delete(f"/api/uploads/{artwork['upload']['id']}").status_code == 204
+
+    assert not Artwork.objects.exists()
+    assert not PendingImage.objects.exists()
+    assert set(MediaDeletion.objects.values_list("media_id", flat=True)) == {support.MEDIA_ID, support.OTHER_MEDIA_ID}
+    assert user_client.get("/api/uploads").json()["results"] == []
+
+
+def test_an_earlier_run_deleted_alone_leaves_the_artwork(user_client, artist, temp_dir):
+    artwork = new_artwork(user_client)
+    complete(artwork)
+    temp_urls_replace()
+    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
+    temp_urls_replace()  # the artwork is on the new run now
+
+    assert user_client.delete(f"/api/uploads/{artwork['upload']['id']}").status_code == 204
+
+    shown = user_client.get(f"/api/artworks/{artwork['id']}").json()
+    assert (shown["upload"]["id"], shown["status"]) == (again.pk, "active")
+
+
+def test_erasing_an_account_with_a_reprocessed_artwork(user_client, artist, temp_dir):
+    from main_api.users.services import user_erase
+
+    artwork = new_artwork(user_client)
+    complete(artwork)
+    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
+    temp_urls_replace()  # the artwork is on the newer run, erased first: it takes the older one along
+    user_erase(user=artist)
+    assert not PendingImage.objects.exists() and not Artwork.objects.exists()
+    assert MediaDeletion.objects.count() == 2
