@@ -473,3 +473,34 @@ def test_an_artwork_made_through_the_form_goes_live_and_public(system: System, b
     # and for anyone: no session
     public = requests.get(f"{system.api_url}/artists/alice/blue-hour", timeout=30)
     assert public.status_code == 200 and "<h1>Blue Hour</h1>" in public.text
+
+
+def test_the_home_gallery_takes_uploads_made_elsewhere_but_not_artworks(system: System, browser: Any,
+                                                                       tmp_path: Path):
+    """An upload made through the API joins the open home page's gallery live; an artwork's
+    image, made elsewhere meanwhile, does not (it lives on /artworks with its artwork)."""
+    from tests.e2e.test_artworks import create, direct_upload
+
+    browser.get(f"{system.api_url}/")
+    if "/login" in browser.current_url:
+        by_css(browser, "#id_username").send_keys("alice")
+        by_css(browser, "#id_password").send_keys(PASSWORD)
+        by_css(browser, "#password-form button").click()
+        wait_until(lambda: "/login" not in browser.current_url, timeout=15, what="signed in")
+    wait_until(lambda: all_css(browser, "#gallery"), timeout=15, what="the home page")
+    wait_until(lambda: browser.execute_script("return (window.__sources || []).length") == 1, timeout=15,
+               what="the page's event stream")
+
+    key = direct_upload(system.api_url, system.token, images.photo_jpeg(tmp_path / "w.jpg", 800, 600, seed=21)
+                        .read_bytes(), expect_method="PUT")
+    made = create(system.api_url, system.token, key, title="Made Elsewhere")
+    assert made.status_code == 201, made.text
+    artwork_upload = made.json()["upload"]["id"]
+    answer = system.upload(system.token, {"product_image": images.photo_jpeg(tmp_path / "p.jpg", 640, 480, seed=22)})
+    assert answer.status_code == 200, answer.text
+    product = requests.get(f"{system.api_url}/api/uploads?data_type=product", timeout=30,
+                           headers={"Authorization": f"Token {system.token}"}).json()["results"][0]["id"]
+
+    wait_until(lambda: all_css(browser, f'#gallery .card[data-upload-id="{product}"]'), timeout=30,
+               what="the API upload's card, live")
+    assert not all_css(browser, f'#gallery .card[data-upload-id="{artwork_upload}"]')

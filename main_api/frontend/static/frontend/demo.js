@@ -121,8 +121,10 @@ gallery.addEventListener("smart-image:change", (e) => {
 });
 
 // uploads made elsewhere (another tab, the API) join the gallery; the profile slots follow
+// (not an artwork's image: it lives on /artworks, with its artwork, as the page served here shows)
 uploadEvents.subscribe((upload) => {
   updateSlot(upload);
+  if (upload.data_type === "artwork") return;
   if (cardOf(upload.id) || uploading > 0) return; // a card of ours gets its id when its upload answers
   const card = newCard(upload.original_name, upload.field || upload.data_type);
   card.dataset.uploadId = upload.id;
