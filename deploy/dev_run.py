@@ -48,7 +48,14 @@ def dev_env() -> dict[str, str]:
 
 
 def run(args: list[str], env: dict[str, str]) -> str:
-    out = subprocess.run([PY, *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    """Run ``python <args>`` with ``env``; its standard output. On failure its output is printed
+    (a captured error would otherwise reach a newcomer as a bare exit status) and
+    ``CalledProcessError`` raised."""
+    out = subprocess.run([PY, *args], env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"`python {' '.join(args)}` failed (exit status {out.returncode}):", file=sys.stderr)
+        print((out.stdout + out.stderr).rstrip(), file=sys.stderr, flush=True)
+        raise subprocess.CalledProcessError(out.returncode, [PY, *args], out.stdout, out.stderr)
     return out.stdout
 
 
@@ -63,10 +70,13 @@ def main() -> int:
     env = dev_env()
     print(f"demo site: http://127.0.0.1:8000/  (sign in as demo / {env['DEMO_PASSWORD']}; starting ...)", flush=True)
     print("migrating the main API and the media DB ...", flush=True)
-    run(["-m", "main_api", "migrate", "--noinput"], env)
-    run(["-m", "main_api", "collectstatic", "--noinput"], env)
-    run(["-m", "media_vm", "migrate"], env)
-    token = demo_token(env)
+    try:
+        run(["-m", "main_api", "migrate", "--noinput"], env)
+        run(["-m", "main_api", "collectstatic", "--noinput"], env)
+        run(["-m", "media_vm", "migrate"], env)
+        token = demo_token(env)
+    except subprocess.CalledProcessError:
+        return 1  # what failed, and why, is printed above
     procs = {
         "main-api": [PY, "-m", "main_api", "serve", "--port", "8000"],
         "media-vm": [PY, "-m", "media_vm", "serve", "--port", "3001"],

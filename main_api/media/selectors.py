@@ -537,8 +537,9 @@ def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
     duplicate_of = None
     duplicate_media_id = (analysis or {}).get("duplicate_of")
     if isinstance(duplicate_media_id, str) and is_media_id(duplicate_media_id):
+        # a re-processing's look-alike is the run it re-did: the same image, not a duplicate
         duplicate_of = (PendingImage.objects.filter(user_id=image.user_id, media_id=duplicate_media_id)
-                        .values_list("pk", flat=True).first())
+                        .exclude(pk=image.reprocess_of_id or 0).values_list("pk", flat=True).first())
     return {
         "id": image.pk,
         "field": image.field or None,

@@ -79,3 +79,13 @@ def test_make_runs_demo_user_signs_in_with_the_printed_password(tmp_path, given)
                               CHECK_PASSWORD.replace("sys.argv[1]", repr(password))], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=120)
     assert checked.stdout.strip().splitlines()[-1] == "True", checked.stderr
+
+
+def test_a_failing_step_of_make_run_prints_why(tmp_path):
+    """A step's captured output is shown when it fails, not only its exit status."""
+    script = ("import sys; sys.path.insert(0, 'deploy'); import dev_run; "
+              "dev_run.run(['-c', 'import sys; print(\"the reason\", file=sys.stderr); sys.exit(3)'], {})")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=clean_env(), capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 1
+    assert "failed (exit status 3):" in done.stderr and "the reason" in done.stderr

@@ -150,3 +150,21 @@ def test_reprocess_command_refuses_what_it_cannot_do(artist, temp_dir):
     future = StringIO()
     call_command("reprocess", "--since", "2999-01-01T00:00:00", "--all", stdout=future)
     assert "matched 0 image(s)" in future.getvalue()
+
+
+def test_a_reprocessing_is_not_called_a_duplicate_of_the_run_it_redid(artist, temp_dir):
+    """The media VM finds the new run's look-alike: the old run, the same image."""
+    from main_api.media.selectors import upload_detail
+
+    first = make_pending(artist, "profile_image")
+    complete(first, MEDIA_ID)
+    again = pending_image_reprocess(image_id=first.pk)
+    pending_image_complete(image_id=again.pk, media_id=OTHER_MEDIA_ID, permanent_url="", formats_available=["jpeg"],
+                           sizes_available=["detail"], ai_analysis={"duplicate_of": MEDIA_ID})
+    again.refresh_from_db()
+    assert upload_detail(again, owner=True)["duplicate_of"] is None
+    other = make_pending(artist, "product_image")  # a different upload of a look-alike still says so
+    pending_image_complete(image_id=other.pk, media_id="c" * 32, permanent_url="", formats_available=["jpeg"],
+                           sizes_available=["detail"], ai_analysis={"duplicate_of": MEDIA_ID})
+    other.refresh_from_db()
+    assert upload_detail(other, owner=True)["duplicate_of"] == first.pk
