@@ -470,8 +470,10 @@ class DirectUploadApi(APIView):
         ),
         request={"application/octet-stream": OpenApiTypes.BINARY},
         responses={
-            200: inline_serializer("DirectUploadReceived", {"key": serializers.CharField(),
-                                                            "size": serializers.IntegerField()}),
+            200: inline_serializer("DirectUploadReceived", {
+                "key": serializers.CharField(),
+                "size": serializers.IntegerField(help_text="bytes received (at most the size declared)"),
+            }),
             400: OpenApiResponse(ERROR, description="an empty body"),
             403: OpenApiResponse(ERROR, description="a URL that was not issued here (tampered)"),
             409: OpenApiResponse(ERROR, description="the URL has been used already"),
@@ -482,10 +484,10 @@ class DirectUploadApi(APIView):
     )
     def put(self, request: Request, token: str) -> Response:
         length = request.META.get("CONTENT_LENGTH")
-        row = direct_uploads.direct_upload_receive(
+        row, received = direct_uploads.direct_upload_receive(
             token=token, body=request.stream, content_length=int(length) if length and length.isdigit() else None,
         )
-        return Response({"key": row.key, "size": row.size})
+        return Response({"key": row.key, "size": received})
 
 
 @read_only_view  # a POST is a JSON 405, not Django's HTML CSRF page

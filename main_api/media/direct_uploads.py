@@ -174,9 +174,10 @@ def _counted(body: IO[bytes], limit: int) -> Iterator[bytes]:
         raise ApplicationError("the upload is empty", {"field": "file"})
 
 
-def direct_upload_receive(*, token: str, body: IO[bytes] | None, content_length: int | None = None) -> DirectUpload:
+def direct_upload_receive(*, token: str, body: IO[bytes] | None,
+                          content_length: int | None = None) -> tuple[DirectUpload, int]:
     """Store the body of ``PUT /api/uploads/direct/<token>`` as the direct upload's object,
-    atomically; returns the row (``uploaded_at`` set).
+    atomically; returns the row (``uploaded_at`` set) and the bytes received.
 
     The upload is claimed first (one conditional update: of two PUTs at once, one gets it), then
     the body streams to the temp storage, counted: past the declared size (or
@@ -210,8 +211,9 @@ def direct_upload_receive(*, token: str, body: IO[bytes] | None, content_length:
         DirectUpload.objects.filter(key=key, uploaded_at=now, consumed_at__isnull=True).update(uploaded_at=None)
         raise
     row = DirectUpload.objects.get(key=key)
-    log.info("direct upload %s received (%s bytes)", row.pk, temp_files.size(temp_files.direct_ref(key)))
-    return row
+    received = temp_files.size(temp_files.direct_ref(key)) or 0
+    log.info("direct upload %s received (%s bytes)", row.pk, received)
+    return row, received
 
 
 # --- 3. take -----------------------------------------------------------------------------------

@@ -121,6 +121,12 @@ def test_a_body_over_the_declared_size_is_refused_and_leaves_nothing(artist, tem
     assert put(answer["upload_url"], PNG[:100]).status_code == 200
 
 
+def test_the_put_answers_the_bytes_received_not_the_size_declared(artist, temp_dir):
+    answer = issue(artist, size=len(PNG) * 2)
+    response = put(answer["upload_url"], PNG)
+    assert response.status_code == 200 and response.json() == {"key": answer["key"], "size": len(PNG)}
+
+
 def test_an_empty_body_is_400(artist, temp_dir):
     response = put(issue(artist)["upload_url"], b"")
     assert response.status_code == 400 and response.json()["extra"]["field"] == "file"
