@@ -278,7 +278,7 @@ class Worker:
                 log.warning("worker %s: polling failed (%s); next try in %.0fs", self.settings.worker_id, e, delay)
                 with contextlib.suppress(Exception):
                     self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
-                self.stop.wait(delay)
+                self._idle_wait(delay)  # a wake-up (the main API pushed it: it is up) ends the back-off
             except Exception:  # noqa: BLE001 - e.g. the media DB away: wait and resume
                 log.exception("worker %s: poller error; retrying shortly", self.settings.worker_id)
                 self.stop.wait(2.0)

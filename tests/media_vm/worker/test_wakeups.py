@@ -61,13 +61,15 @@ class StepLog:
 
 
 @contextlib.contextmanager
-def running(worker: Any) -> Iterator[Any]:
+def running(worker: Any, *, first_poll: bool = True) -> Iterator[Any]:
     """``worker.work()`` in a thread until the block ends (stop, then warm shutdown), once it has
-    made its first poll: from then on it polls again only after ``POLL_IDLE_SECONDS``."""
+    made its first poll (``first_poll`` False: at once): from then on it polls again only after
+    ``POLL_IDLE_SECONDS``."""
     thread = threading.Thread(target=worker.work, name=f"work-{worker.settings.worker_id}", daemon=True)
     thread.start()
     try:
-        wait_until(lambda: worker._polled_once, timeout=30, interval=0.02, what="the worker's first poll")
+        if first_poll:
+            wait_until(lambda: worker._polled_once, timeout=30, interval=0.02, what="the worker's first poll")
         yield worker
     finally:
         worker.stop.set()
@@ -170,3 +172,25 @@ def test_redis_stopped_and_started_during_uploads_loses_nothing(vm, settings, mo
     warnings = [r for r in caplog.records if r.name == "media_vm.wakeups" and r.levelno == logging.WARNING]
     assert len(warnings) == 1, "warned once per outage"
     assert any("back" in r.getMessage() for r in caplog.records if r.name == "media_vm.wakeups")
+
+
+def test_a_wakeup_ends_the_back_off_after_failed_polls(vm, wakeup_list):
+    """The worker started before the main API answered: its first long polls failed and it
+    backs off POLL_IDLE_SECONDS (30 s) and more; the first upload's wake-up ends that wait."""
+    from tests.helpers.fault_proxy import FaultProxy
+
+    url, key = wakeup_list
+    steps = StepLog()
+    with FaultProxy(vm.api_url) as proxy:
+        proxy.faults[("GET", "/api/media/pending/all")] = "refuse"  # the main API is not up yet
+        worker = vm.worker(worker_id="early", api_url=proxy.url, poll_idle_seconds=30, long_poll_seconds=2,
+                           redis_url=url, wakeup_list=key, before_step=steps.hook("early"))
+        token = vm.user()
+        with running(worker, first_poll=False):
+            wait_until(lambda: proxy.hits.get(("GET", "/api/media/pending/all"), 0) >= 1, timeout=10,
+                       interval=0.05, what="a failed poll")
+            del proxy.faults[("GET", "/api/media/pending/all")]  # the main API is up
+            vm.upload(token)
+            wait_until(lambda: "early" in steps.first_step, timeout=10, interval=0.05,
+                       what="the claim, within the 30 s back-off")
+    assert worker.wakeups.taken >= 1
