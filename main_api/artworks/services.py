@@ -21,6 +21,7 @@ from main_api.common.exceptions import ApplicationError, InvalidImage
 from main_api.media import temp_files
 from main_api.media.direct_uploads import direct_upload_take
 from main_api.media.models import PendingImage
+from main_api.media.selectors import upload_runs
 from main_api.media.services import pending_image_create, upload_delete
 from main_api.media.uploads import upload_check
 from main_api.users.references import Target
@@ -164,24 +165,6 @@ def artwork_update(*, artwork_id: int, user_id: int, changes: dict[str, Any], re
     return artwork
 
 
-def _runs_of(upload_id: int) -> list[int]:
-    """The ids of every run of one image: ``upload_id``, the runs it re-did (``reprocess_of``,
-    back to the first upload) and the re-processings of any of them (pending or finished),
-    ``upload_id`` first."""
-    runs = [upload_id]
-    earlier = PendingImage.objects.filter(pk=upload_id).values_list("reprocess_of_id", flat=True).first()
-    while earlier is not None and earlier not in runs:
-        runs.append(earlier)
-        earlier = PendingImage.objects.filter(pk=earlier).values_list("reprocess_of_id", flat=True).first()
-    frontier = list(runs)
-    while frontier:
-        later = list(PendingImage.objects.filter(reprocess_of_id__in=frontier).exclude(pk__in=runs)
-                     .values_list("pk", flat=True))
-        runs.extend(later)
-        frontier = later
-    return runs
-
-
 @transaction.atomic
 def artwork_delete(*, artwork_id: int, user_id: int) -> None:
     """Delete the owner's artwork and its image everywhere: the upload is deleted as
@@ -201,7 +184,7 @@ def artwork_runs_delete(image: PendingImage) -> None:
     artwork. Another run of an image deleted alone leaves the artwork be."""
     if not Artwork.objects.filter(upload_id=image.pk).exists():
         return
-    others = _runs_of(image.pk)[1:]
+    others = upload_runs(upload_id=image.pk)[1:]
     for upload_id in others:
         upload_delete(image_id=upload_id, user_id=None, missing_ok=True)
     if others:

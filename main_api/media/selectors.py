@@ -316,6 +316,25 @@ def dashboard_get(*, now: datetime | None = None, listed: int = 20) -> Dashboard
     )
 
 
+def upload_runs(*, upload_id: int) -> list[int]:
+    """The ids of every run of one image (:func:`main_api.media.services.pending_image_reprocess`):
+    ``upload_id`` first, then the runs it re-did (``reprocess_of``, back to the first upload), then
+    the re-processings of any of them (pending, finished or failed), breadth first. One query a
+    step of the chain; an unknown id is ``[upload_id]``."""
+    runs = [upload_id]
+    earlier = PendingImage.objects.filter(pk=upload_id).values_list("reprocess_of_id", flat=True).first()
+    while earlier is not None and earlier not in runs:
+        runs.append(earlier)
+        earlier = PendingImage.objects.filter(pk=earlier).values_list("reprocess_of_id", flat=True).first()
+    frontier = list(runs)
+    while frontier:
+        later = list(PendingImage.objects.filter(reprocess_of_id__in=frontier).exclude(pk__in=runs)
+                     .values_list("pk", flat=True))
+        runs.extend(later)
+        frontier = later
+    return runs
+
+
 def reprocess_candidates(
     *, since: datetime | None = None, username: str | None = None, data_type: str | None = None
 ) -> QuerySet[PendingImage]:

@@ -96,6 +96,7 @@ class ServeRoute:
 
     def __init__(self, settings: Settings, repo: Repository, storage: Storage) -> None:
         self.settings = settings
+        self.repo = repo
         self.storage = storage
         self.variants = VariantCache(repo)
 
@@ -140,7 +141,7 @@ class ServeRoute:
         an error (the healer's business), ``variant file missing``."""
         media_id = variant["media_id"]
         self.variants.forget(media_id)
-        row = self.variants.repo.by_media_id(media_id)
+        row = self.repo.by_media_id(media_id)
         if row is None or row["failure_reason"] == DELETED_REASON:
             log.info("media server: %s is being deleted; its %s is gone", media_id, variant["path"])
             return HTTPError(404, "no such image")
