@@ -320,10 +320,10 @@ MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
 TEMP_IMAGES_DIR = _project_path(os.environ.get("TEMP_IMAGES_DIR", "var/temp_images"))
 #: Where temp originals (and direct uploads) wait for the media VM: ``local`` (``TEMP_IMAGES_DIR`` on
 #: this host's disk; one main API host only) or ``s3`` (an S3-compatible bucket every main API host
-#: reads: AWS S3, Cloudflare R2, MinIO; the ``TEMP_S3_*`` settings). ``main_api.media.temp_files``
+#: reads: AWS S3, Cloudflare R2, MinIO; the ``TEMP_S3_*`` settings). ``main_api.media.intake.temp_storage``
 #: is the only reader.
 TEMP_STORAGE = os.environ.get("TEMP_STORAGE", "local").strip().lower() or "local"
-#: Seconds a direct-upload URL (``main_api.media.direct_uploads``) stays valid.
+#: Seconds a direct-upload URL (``main_api.media.intake.direct_uploads``) stays valid.
 DIRECT_UPLOAD_SECONDS = _env_int("DIRECT_UPLOAD_SECONDS", 300)
 if not 10 <= DIRECT_UPLOAD_SECONDS <= 7 * 24 * 3600:
     raise SettingsError(f"DIRECT_UPLOAD_SECONDS must be between 10 and 604800, got {DIRECT_UPLOAD_SECONDS}")
@@ -338,7 +338,7 @@ def temp_storage_config(env: Mapping[str, str]) -> dict[str, Any]:
 
     kind = get("TEMP_STORAGE").lower() or "local"
     if kind == "local":
-        return {"BACKEND": "main_api.media.temp_files.LocalTempStorage"}
+        return {"BACKEND": "main_api.media.intake.temp_storage.LocalTempStorage"}
     if kind != "s3":
         raise SettingsError(f"TEMP_STORAGE must be local or s3, got {kind!r}")
     bucket = get("TEMP_S3_BUCKET")
@@ -360,7 +360,7 @@ def temp_storage_config(env: Mapping[str, str]) -> dict[str, Any]:
     if style not in (None, "auto", "path", "virtual"):
         raise SettingsError(f"TEMP_S3_ADDRESSING_STYLE must be auto, path or virtual, got {style!r}")
     return {
-        "BACKEND": "main_api.media.temp_files.S3TempStorage",
+        "BACKEND": "main_api.media.intake.temp_storage.S3TempStorage",
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": endpoint,
@@ -378,7 +378,7 @@ STORAGES["temp_images"] = temp_storage_config(os.environ)
 # The size limit is enforced while the body is read (FILE_UPLOAD_MAX_MEMORY_SIZE does not
 # cap anything, it only picks memory or disk), so it comes first.
 FILE_UPLOAD_HANDLERS = [
-    "main_api.media.uploads.SizeLimitUploadHandler",
+    "main_api.media.intake.multipart.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
@@ -496,7 +496,7 @@ ARTWORK_CATEGORIES = _env_list(
 ARTWORK_MAX_TAGS = _env_int("ARTWORK_MAX_TAGS", 20)
 ARTWORK_TAG_MAX_CHARS = _env_int("ARTWORK_TAG_MAX_CHARS", 40)
 
-# --- import from a URL (POST /api/uploads/from-url, main_api/media/url_import.py) ---------------
+# --- import from a URL (POST /api/uploads/from-url, main_api/media/intake/url_import.py) ---------------
 
 #: Seconds one import may take in all (resolving, connecting, redirects, the whole body); 504 past it.
 URL_IMPORT_TIMEOUT_SECONDS = _env_float("URL_IMPORT_TIMEOUT_SECONDS", 10.0)

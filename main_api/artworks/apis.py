@@ -22,8 +22,8 @@ from main_api.common.exceptions import ApplicationError
 from main_api.common.pagination import NewestFirstPagination
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
-from main_api.media.apis import UploadOutputSerializer
-from main_api.media.direct_uploads import direct_upload_issue
+from main_api.media.intake.direct_uploads import direct_upload_issue
+from main_api.media.upload_object import UploadOutputSerializer
 from shared.naming import ACCEPTED_TYPES
 from shared.sizes import SOURCE_TOOLS
 

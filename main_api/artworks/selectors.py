@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import NotFoundError
 from main_api.media.models import PendingImage
-from main_api.media.selectors import upload_detail
+from main_api.media.upload_object import upload_detail
 from main_api.users.models import UserProfile
 from shared.payloads import smart_url
 from shared.sizes import ARTWORK_SIZES

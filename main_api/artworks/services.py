@@ -18,12 +18,13 @@ from rest_framework import status
 from main_api.artworks.models import SLUG_MAX_CHARS, Artwork
 from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
 from main_api.common.exceptions import ApplicationError, InvalidImage
-from main_api.media import temp_files
-from main_api.media.direct_uploads import direct_upload_take
+from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake.direct_uploads import direct_upload_take
+from main_api.media.intake.gate import upload_check
 from main_api.media.models import PendingImage
-from main_api.media.selectors import upload_runs
-from main_api.media.services import pending_image_create, upload_delete
-from main_api.media.uploads import upload_check
+from main_api.media.selectors.maintenance import upload_runs
+from main_api.media.services.deletion import upload_delete
+from main_api.media.services.lifecycle import pending_image_create
 from main_api.users.references import Target
 
 log = logging.getLogger(__name__)

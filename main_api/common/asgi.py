@@ -1,11 +1,11 @@
 """The main API's ASGI layer: what stands between uvicorn and Django's ``ASGIHandler``.
 
 Django's ``ASGIHandler`` reads the whole request body into a temp file before any
-middleware or view runs, so the upload gate's size limit (``main_api.media.uploads``) and
+middleware or view runs, so the upload gate's size limit (``main_api.media.intake.gate``) and
 any timeout would only act once everything has arrived. :class:`RequestBodyGuard` is a
 pure ASGI middleware in front of it that acts while the body is still on the wire:
 
-- a ``Content-Length`` above the body limit (``main_api.media.uploads.request_body_limit``) is answered
+- a ``Content-Length`` above the body limit (``main_api.media.intake.multipart.request_body_limit``) is answered
   413 at once, before a byte of the body is read;
 - a body without one (``Transfer-Encoding: chunked``) is counted as it streams in, and
   answered 413 the moment it passes the same limit; nothing more is read;
@@ -169,9 +169,9 @@ class ASGIHandler(DjangoASGIHandler):
 def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int],
                     body_limit_for: Callable[[str], int | None] | None = None) -> ASGIApp:
     """``django_app`` behind :class:`RequestBodyGuard`: at most ``max_body_bytes()`` bytes of
-    body (the project passes ``main_api.media.uploads.request_body_limit``: this app does not
+    body (the project passes ``main_api.media.intake.multipart.request_body_limit``: this app does not
     import the media app), or ``body_limit_for(path)`` where that names a limit (the project
-    passes ``main_api.media.direct_uploads.direct_upload_body_limit``), ``MAX_UPLOAD_BYTES`` per
+    passes ``main_api.media.intake.direct_uploads.direct_upload_body_limit``), ``MAX_UPLOAD_BYTES`` per
     file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings."""
     return RequestBodyGuard(
         django_app,

@@ -1,6 +1,6 @@
 """System checks of the whole service: the media key is configured.
 
-(The image codecs are checked by the upload gate, ``main_api.media.uploads``.)
+(The image codecs are checked by the upload gate, ``main_api.media.intake.gate``.)
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ ERROR = inline_serializer(
 
 
 class ImageProxyDoc(APIView):
-    """Documents ``main_api.media.apis.image_proxy``; never routed."""
+    """Documents ``main_api.media.apis.images.image_proxy``; never routed."""
 
     permission_classes = [AllowAny]
     authentication_classes: list[Any] = []

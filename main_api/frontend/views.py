@@ -21,9 +21,12 @@ from main_api.artworks import selectors as artwork_selectors
 from main_api.artworks import services as artwork_services
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
-from main_api.media import selectors, services
+from main_api.media.intake.gate import CONTENT_TYPE_ALIASES
 from main_api.media.models import PendingImage
-from main_api.media.uploads import CONTENT_TYPE_ALIASES
+from main_api.media.selectors.uploads import uploads_for_user
+from main_api.media.services.deletion import upload_delete
+from main_api.media.services.lifecycle import pending_image_retry, upload_background_set
+from main_api.media.upload_object import upload_detail, upload_variants
 from main_api.users.models import User
 from shared.data_types import UPLOAD_FIELDS
 from shared.naming import ACCEPTED_TYPES
@@ -78,9 +81,9 @@ def home(request: HttpRequest) -> HttpResponse:
     a new upload is added at the end and nothing above it moves). Artworks' images are on
     ``/artworks``, with their artworks, not here (a card's delete would take the artwork along)."""
     user_id = request.user.pk
-    rows = list(selectors.uploads_for_user(user_id=user_id)
+    rows = list(uploads_for_user(user_id=user_id)
                 .exclude(data_type=PendingImage.DataTypes.ARTWORK)[:GALLERY_SIZE])
-    uploads = [selectors.upload_detail(row) for row in reversed(rows)]
+    uploads = [upload_detail(row) for row in reversed(rows)]
     slots = []
     for field, label, size in PROFILE_SLOTS:
         latest = next((u for u in reversed(uploads) if u["field"] == field), None)
@@ -100,11 +103,11 @@ def upload_action(request: HttpRequest, upload_id: str, action: str) -> HttpResp
     without JavaScript (the component calls the API instead)."""
     try:
         if action == "retry":
-            services.pending_image_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
+            pending_image_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
         elif action == "delete":
-            services.upload_delete(image_id=int(upload_id), user_id=request.user.pk)
+            upload_delete(image_id=int(upload_id), user_id=request.user.pk)
         elif action == "background":
-            services.upload_background_set(image_id=int(upload_id), user_id=request.user.pk,
+            upload_background_set(image_id=int(upload_id), user_id=request.user.pk,
                                            background=request.POST.get("background", ""))
     except ApplicationError:
         pass  # the page shows the upload as it is
@@ -157,7 +160,7 @@ def public_artwork(artwork: Artwork) -> dict[str, Any]:
     that ``{% smart_picture %}`` reads (the variants' smart URLs and pixels, the placeholder)."""
     detail = artwork_selectors.artwork_public_detail(artwork)
     analysis = artwork.upload.ai_analysis if isinstance(artwork.upload.ai_analysis, dict) else {}
-    detail["picture"] = {"variants": selectors.upload_variants(artwork.upload), "placeholder": detail["placeholder"],
+    detail["picture"] = {"variants": upload_variants(artwork.upload), "placeholder": detail["placeholder"],
                          "analysis": {"has_alpha": bool(analysis.get("has_alpha"))}}
     return detail
 

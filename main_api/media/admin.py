@@ -18,8 +18,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from main_api.common.exceptions import ApplicationError
-from main_api.media import selectors, services
 from main_api.media.models import PendingImage
+from main_api.media.selectors.dashboard import STUCK_AFTER, dashboard_get, recent_failures, stuck_images
+from main_api.media.services.deletion import upload_delete
+from main_api.media.services.lifecycle import pending_image_fail, pending_image_retry
+from main_api.media.services.reprocessing import pending_image_reprocess
 from shared.sizes import SIZE_NAMES
 
 Status = PendingImage.Status
@@ -36,7 +39,7 @@ class StuckFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__in=selectors.stuck_images().values("pk"))
+            return queryset.filter(pk__in=stuck_images().values("pk"))
         return queryset
 
 
@@ -51,7 +54,7 @@ class RecentFailureFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__in=selectors.recent_failures().values("pk"))
+            return queryset.filter(pk__in=recent_failures().values("pk"))
         return queryset
 
 
@@ -158,16 +161,16 @@ class PendingImageAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry (back to pending)")
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, lambda pk: services.pending_image_retry(image_id=pk), "Retried")
+        _apply(self, request, queryset, lambda pk: pending_image_retry(image_id=pk), "Retried")
 
     @admin.action(description="Fail and clean up (the temp file is kept FAILED_RETENTION_DAYS for a retry)")
     def fail_and_clean_up(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = f"failed by {request.user} in the admin"
-        _apply(self, request, queryset, lambda pk: services.pending_image_fail(image_id=pk, reason=reason), "Failed")
+        _apply(self, request, queryset, lambda pk: pending_image_fail(image_id=pk, reason=reason), "Failed")
 
     @admin.action(description="Re-process (a new upload of the same original; the current one keeps serving)")
     def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, lambda pk: services.pending_image_reprocess(image_id=pk), "Re-queued")
+        _apply(self, request, queryset, lambda pk: pending_image_reprocess(image_id=pk), "Re-queued")
 
     @admin.action(description="Delete everywhere (as its owner's DELETE /api/uploads/{id}: the media VM erases it)",
                   permissions=["erase"])
@@ -175,7 +178,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         # newest first: a duplicate before the upload it repeats, whose deletion takes it along
         ids = list(queryset.order_by("-pk").values_list("pk", flat=True))
         _apply(self, request, PendingImage.objects.filter(pk__in=ids).order_by("-pk"),
-               lambda pk: services.upload_delete(image_id=pk, user_id=None, missing_ok=True), "Deleted")
+               lambda pk: upload_delete(image_id=pk, user_id=None, missing_ok=True), "Deleted")
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:
@@ -183,8 +186,8 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     context = {
         **admin.site.each_context(request),
         "title": "Operations dashboard",
-        "dashboard": selectors.dashboard_get(),
-        "stuck_after": selectors.STUCK_AFTER,
+        "dashboard": dashboard_get(),
+        "stuck_after": STUCK_AFTER,
         "changelist": reverse("admin:media_pendingimage_changelist"),
     }
     return TemplateResponse(request, "admin/media/dashboard.html", context)

@@ -17,10 +17,10 @@ class MediaConfig(AppConfig):
     def ready(self) -> None:
         from main_api.common.metrics import database_collector_register
         from main_api.common.schema import plain_view_document
-        from main_api.media import uploads
-        from main_api.media.apis import UploadEventsDoc
+        from main_api.media.apis.uploads import UploadEventsDoc
+        from main_api.media.intake import gate
         from main_api.media.metrics import PendingImagesCollector
 
-        assert uploads.check_image_codecs  # importing uploads registers its codec check
+        assert gate.check_image_codecs  # importing the gate registers its codec check
         database_collector_register(PendingImagesCollector())
         plain_view_document("upload-events", UploadEventsDoc)

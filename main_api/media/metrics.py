@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from main_api.media.selectors import pending_image_counts, stuck_images
+from main_api.media.selectors.dashboard import pending_image_counts, stuck_images
 
 WAKEUPS = Counter("main_api_media_wakeups", "Wake-ups for the media VM workers on Redis, by outcome (pushed, failed, "
                   "skipped: within wakeup.RETRY_AFTER_SECONDS of a failure).",

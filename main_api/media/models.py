@@ -167,7 +167,7 @@ class UploadEvent(models.Model):
 
 
 class DirectUpload(models.Model):
-    """A one-object upload straight to the temp storage (``main_api.media.direct_uploads``):
+    """A one-object upload straight to the temp storage (``main_api.media.intake.direct_uploads``):
     issued to a user for one file of a declared type and size, valid until ``expires_at``,
     uploaded once (``uploaded_at``), then taken once by the endpoint it was issued for
     (``consumed_at``). The object waits in the temp storage as ``direct/<key>``; an unconsumed

@@ -19,10 +19,9 @@ from main_api.common.exceptions import ApplicationError, UploadTooLarge
 from main_api.common.parsers import JSONParser
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
-from main_api.media import selectors as media_selectors
-from main_api.media.apis import UPLOAD_EXAMPLE, UploadOutputSerializer
-from main_api.media.uploads import DIGESTS_ATTRIBUTE, upload_fields_check
-from main_api.media.url_import import MAX_REDIRECTS
+from main_api.media.intake.multipart import DIGESTS_ATTRIBUTE, upload_fields_check
+from main_api.media.intake.url_import import MAX_REDIRECTS
+from main_api.media.upload_object import UPLOAD_EXAMPLE, UploadOutputSerializer, upload_detail
 from main_api.users.selectors import user_profile_get
 from main_api.users.services import user_erase, user_profile_update, user_upload_from_url
 from shared.data_types import UPLOAD_FIELDS
@@ -257,4 +256,4 @@ class UploadFromUrlApi(APIView):
             metrics.uploads_observed(data_types=[UPLOAD_FIELDS[field].value], outcome=outcome)
             raise
         metrics.uploads_observed(data_types=[UPLOAD_FIELDS[field].value], outcome="accepted")
-        return Response(UploadOutputSerializer(media_selectors.upload_detail(image)).data, status=201)
+        return Response(UploadOutputSerializer(upload_detail(image)).data, status=201)

@@ -18,10 +18,10 @@ class UsersConfig(AppConfig):
     label = "users"
 
     def ready(self) -> None:
-        from main_api.media.services import (
+        from main_api.media.services.deletion import upload_deletion_handler_register
+        from main_api.media.services.lifecycle import (
             pending_image_failure_handler_register,
             pending_image_retry_handler_register,
-            upload_deletion_handler_register,
         )
         from main_api.users.services import (
             deleted_upload_references_clear,
@@ -33,7 +33,7 @@ class UsersConfig(AppConfig):
         pending_image_retry_handler_register(retried_upload_references_reapply)
         upload_deletion_handler_register(deleted_upload_references_clear)
 
-        from main_api.media.services import location_policy_register
+        from main_api.media.services.lifecycle import location_policy_register
         from main_api.users.models import UserProfile
 
         location_policy_register(

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from main_api.media.failure_reasons import failure_reason_for_owner
 from main_api.media.models import PendingImage
-from main_api.media.selectors import (
+from main_api.media.selectors.uploads import (
     pending_image_smart_url,
     pending_images_by_path,
-    upload_stage,
     uploads_by_smart_url,
     user_pending_images,
 )
+from main_api.media.upload_object import upload_stage
 from main_api.users.models import SiteMedia, User, UserProfile, logo_profile_model
 
 

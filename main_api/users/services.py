@@ -2,7 +2,7 @@
 URL replacement that moves the profile references of processed uploads to their smart URLs.
 
 Uploads themselves are the media app's: this module checks them with its upload gate
-(``main_api.media.uploads``), writes them with its services and reads them with its selectors.
+(``main_api.media.intake.gate``), writes them with its services and reads them with its selectors.
 The media app never imports this module: it calls :func:`failed_upload_references_restore`
 through the failure hook that ``UsersConfig.ready()`` registers.
 """
@@ -19,24 +19,24 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from main_api.common.exceptions import ApplicationError
-from main_api.media import temp_files, url_import
-from main_api.media.direct_uploads import direct_uploads_discard
+from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import url_import
+from main_api.media.intake.direct_uploads import direct_uploads_discard
+from main_api.media.intake.gate import uploads_check
 from main_api.media.models import PendingImage
-from main_api.media.selectors import (
-    pending_image_processed_lock,
+from main_api.media.selectors.maintenance import pending_image_processed_lock, processed_image_ids
+from main_api.media.selectors.uploads import (
     pending_image_smart_url,
     pending_images_by_path,
-    processed_image_ids,
     upload_duplicate_find,
     upload_reference_value,
 )
-from main_api.media.services import (
+from main_api.media.services.deletion import upload_delete
+from main_api.media.services.lifecycle import (
     pending_image_create,
     pending_image_duplicate_create,
     pending_image_mark_complete,
-    upload_delete,
 )
-from main_api.media.uploads import uploads_check
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
     reference_clear,

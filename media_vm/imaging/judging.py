@@ -11,7 +11,7 @@ that read all their compressed data on the way to a small image (JPEG and WebP s
 PNG and GIF decode every row), the full size for TIFF and HEIF (a TIFF pyramid or a HEIF
 thumbnail would let a small box skip the main image). The pixels are thrown away.
 
-This module is imported by the main API (``main_api.media.uploads``): it pulls in libvips,
+This module is imported by the main API (``main_api.media.intake.gate``): it pulls in libvips,
 numpy and pillow-heif, never OpenCV or the rest of the pipeline.
 """
 

@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from main_api.media import temp_files
+from main_api.media.intake import temp_storage as temp_files
 from main_api.media.models import PendingImage
 from main_api.users.models import User
 from tests.main_api.support import MEDIA_ID, complete_payload, files_under, make_pending, media_client

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from main_api.artworks.models import Artwork
 from main_api.media.models import MediaDeletion, PendingImage
-from main_api.media.services import pending_image_reprocess
+from main_api.media.services.reprocessing import pending_image_reprocess
 from main_api.users.models import UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api import support

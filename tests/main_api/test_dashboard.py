@@ -11,9 +11,18 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from main_api.media import selectors, vm_client
+from main_api.media import vm_client
 from main_api.media.models import PendingImage
-from main_api.media.services import pending_image_complete, pending_image_fail
+from main_api.media.selectors.dashboard import (
+    failure_reasons,
+    pending_image_counts,
+    percentile,
+    processing_times,
+    recent_failures,
+    stuck_images,
+    throughput_per_hour,
+)
+from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
 from main_api.users.models import User
 from tests.e2e.system import free_port
 from tests.main_api.support import make_pending
@@ -126,32 +135,32 @@ def rows(artist, make_user, temp_dir):
 
 
 def test_counts_stuck_and_failures(rows):
-    assert selectors.pending_image_counts() == {"pending": 3, "processed": 11, "complete": 0, "failed": 4}
-    assert list(selectors.stuck_images(now=NOW)) == [rows["stuck_older"], rows["stuck"]]
-    assert list(selectors.stuck_images(now=NOW, older_than=timedelta(hours=4))) == [rows["stuck_older"]]
-    assert list(selectors.recent_failures(now=NOW)) == rows["failed"]  # newest first
-    assert selectors.failure_reasons(now=NOW) == [("decoder crashed", 2), ("refused: too many pixels", 1)]
+    assert pending_image_counts() == {"pending": 3, "processed": 11, "complete": 0, "failed": 4}
+    assert list(stuck_images(now=NOW)) == [rows["stuck_older"], rows["stuck"]]
+    assert list(stuck_images(now=NOW, older_than=timedelta(hours=4))) == [rows["stuck_older"]]
+    assert list(recent_failures(now=NOW)) == rows["failed"]  # newest first
+    assert failure_reasons(now=NOW) == [("decoder crashed", 2), ("refused: too many pixels", 1)]
 
 
 def test_processing_times_average_and_p95(rows):
-    times = selectors.processing_times(now=NOW)
+    times = processing_times(now=NOW)
     # the ten processed within the day took 10, 20, ... 100 seconds
     assert times.count == 10
     assert times.average_seconds == pytest.approx(55.0)
     assert times.p95_seconds == pytest.approx(100.0)
-    assert selectors.processing_times(now=NOW, since=timedelta(hours=3, minutes=30)).p95_seconds == pytest.approx(30.0)
-    assert selectors.processing_times(now=NOW - timedelta(days=5)).count == 0
+    assert processing_times(now=NOW, since=timedelta(hours=3, minutes=30)).p95_seconds == pytest.approx(30.0)
+    assert processing_times(now=NOW - timedelta(days=5)).count == 0
 
 
 def test_percentile_is_nearest_rank():
     values = [float(n) for n in range(1, 101)]
-    assert selectors.percentile(values, 0.95) == 95.0
-    assert selectors.percentile([3.0], 0.95) == 3.0
-    assert selectors.percentile([], 0.95) is None
+    assert percentile(values, 0.95) == 95.0
+    assert percentile([3.0], 0.95) == 3.0
+    assert percentile([], 0.95) is None
 
 
 def test_throughput_per_hour(rows):
-    hours = selectors.throughput_per_hour(now=NOW)
+    hours = throughput_per_hour(now=NOW)
     assert len(hours) == 24
     assert hours[-1][0] == datetime(2026, 11, 20, 12, tzinfo=UTC)
     assert hours[0][0] == datetime(2026, 11, 19, 13, tzinfo=UTC)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from main_api.media.models import MediaDeletion, PendingImage
-from main_api.media.services import upload_deletion_handler_register
+from main_api.media.services.deletion import upload_deletion_handler_register
 from main_api.users.models import SiteMedia, UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, make_pending, media_client
@@ -63,14 +63,14 @@ def test_a_failing_deletion_hook_rolls_everything_back(artist, temp_dir):
     def broken(_image):
         raise RuntimeError("boom")
 
-    from main_api.media import services
+    from main_api.media.services import deletion
 
     upload_deletion_handler_register(broken)
     try:
         with pytest.raises(RuntimeError):
-            services.upload_delete(image_id=image.pk, user_id=artist.pk)
+            deletion.upload_delete(image_id=image.pk, user_id=artist.pk)
     finally:
-        services._deletion_handlers.remove(broken)
+        deletion._deletion_handlers.remove(broken)
     assert PendingImage.objects.filter(pk=image.pk).exists() and temp.is_file()
     assert not MediaDeletion.objects.exists()
     assert UserProfile.objects.get(user=artist).profile_image_path == image.image_path

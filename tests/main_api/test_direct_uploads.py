@@ -1,4 +1,4 @@
-"""Direct uploads (``main_api.media.direct_uploads``): the main API's signed PUT with local temp
+"""Direct uploads (``main_api.media.intake.direct_uploads``): the main API's signed PUT with local temp
 storage, a presigned POST to the bucket (the moto server) with S3 temp storage, the take, the sweep."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
-from main_api.media import temp_files
-from main_api.media.direct_uploads import (
+from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake.direct_uploads import (
     DirectUploadInvalid,
     direct_upload_body_limit,
     direct_upload_issue,
@@ -246,7 +246,7 @@ def test_s3_an_object_over_its_declared_size_is_refused_when_taken(artist, s3_te
 def test_s3_a_put_to_the_main_api_is_refused(artist, s3_temp_storage):
     from django.core import signing
 
-    from main_api.media.direct_uploads import TOKEN_SALT
+    from main_api.media.intake.direct_uploads import TOKEN_SALT
 
     key = issue(artist)["key"]
     response = put(f"/api/uploads/direct/{signing.dumps({'k': key, 'n': 10}, salt=TOKEN_SALT)}", PNG)

@@ -184,7 +184,7 @@ def test_the_hash_is_computed_while_the_body_streams_in_over_real_http(live_serv
 
 def test_a_duplicate_is_listed_by_the_status_it_shows_and_is_never_reprocessed(artist, temp_dir):
     from main_api.common.exceptions import ConflictError
-    from main_api.media.services import pending_image_reprocess
+    from main_api.media.services.reprocessing import pending_image_reprocess
 
     client = client_for(artist)
     data = image_bytes()

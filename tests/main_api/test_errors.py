@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from main_api.common.checks import check_media_key
-from main_api.media.uploads import check_image_codecs
+from main_api.media.intake.gate import check_image_codecs
 from tests.main_api.support import client_for
 
 

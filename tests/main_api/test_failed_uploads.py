@@ -15,8 +15,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from main_api.media import services
 from main_api.media.models import PendingImage
+from main_api.media.services import lifecycle
+from main_api.media.services.lifecycle import pending_image_fail
+from main_api.media.services.reprocessing import pending_image_reprocess
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.support import (
@@ -183,7 +185,7 @@ def test_the_previous_upload_completed_meanwhile_comes_back_as_its_smart_url(art
 
 def test_a_failed_reprocessing_leaves_the_references_alone(artist, temp_dir):
     first = processed_first(artist, "profile_image")
-    again = services.pending_image_reprocess(image_id=first.pk)
+    again = pending_image_reprocess(image_id=first.pk)
     assert again.previous_reference is None
     cleanup(again)
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
@@ -237,9 +239,9 @@ def test_the_restore_is_part_of_the_failure_transaction(artist, temp_dir, monkey
     def broken(image: PendingImage) -> None:
         raise RuntimeError("a handler after the restore fails")
 
-    monkeypatch.setattr(services, "_failure_handlers", [*services._failure_handlers, broken])
+    monkeypatch.setattr(lifecycle, "_failure_handlers", [*lifecycle._failure_handlers, broken])
     with pytest.raises(RuntimeError):
-        services.pending_image_fail(image_id=failed.pk, reason=CORRUPT)
+        pending_image_fail(image_id=failed.pk, reason=CORRUPT)
 
     failed.refresh_from_db()
     assert failed.status == "pending", "the failure was rolled back"
@@ -253,7 +255,7 @@ def test_the_hook_is_registered_once(settings):
     from main_api.users.services import failed_upload_references_restore
 
     apps.get_app_config("users").ready()
-    assert services._failure_handlers.count(failed_upload_references_restore) == 1
+    assert lifecycle._failure_handlers.count(failed_upload_references_restore) == 1
 
 
 # --- the owner sees why -----------------------------------------------------------------------

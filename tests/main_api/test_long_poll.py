@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from main_api.media import selectors
+from main_api.media.selectors import media_vm as vm_selectors
 from tests.main_api.support import client_for, make_pending, media_client
 
 
@@ -24,9 +24,9 @@ def test_after_lists_only_newer_rows(artist, temp_dir):
 
 def test_wait_returns_empty_after_the_wait_when_nothing_comes(monkeypatch, db):
     looks = []
-    monkeypatch.setattr(selectors._stop_waiting, "wait", lambda s: looks.append(s))  # the wait between looks
+    monkeypatch.setattr(vm_selectors._stop_waiting, "wait", lambda s: looks.append(s))  # the wait between looks
     clock = iter(range(0, 1000))
-    monkeypatch.setattr(selectors.time, "monotonic", lambda: next(clock) * 0.2)
+    monkeypatch.setattr(vm_selectors.time, "monotonic", lambda: next(clock) * 0.2)
     body = media_client().get("/api/media/pending/all?wait=2").json()
     assert (body["images"], body["total"]) == ([], 0) and body["now"]
     assert 5 <= len(looks) <= 11, "it looked again every LONG_POLL_INTERVAL_SECONDS until the wait ran out"

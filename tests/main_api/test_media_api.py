@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from main_api.media.models import PendingImage
-from main_api.media.services import pending_image_complete, pending_image_fail
+from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
 from tests.main_api.support import (
     MEDIA_ID,
     MEDIA_KEY,

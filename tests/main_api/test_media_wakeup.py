@@ -13,9 +13,11 @@ import pytest
 from django.db import transaction
 from prometheus_client.parser import text_string_to_metric_families
 
-from main_api.media import events, wakeup
+from main_api.media import wakeup
+from main_api.media.live import records
 from main_api.media.models import PendingImage
-from main_api.media.services import pending_image_complete, pending_image_fail, pending_image_reprocess
+from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
+from main_api.media.services.reprocessing import pending_image_reprocess
 from tests.e2e.system import free_port
 from tests.helpers.redis_servers import require_shared_redis
 from tests.main_api.images import image_bytes
@@ -34,7 +36,7 @@ def wakeups(settings, monkeypatch):
     url = require_shared_redis()
     settings.REDIS_URL = url
     settings.MEDIA_WAKEUP_LIST = f"test:{uuid.uuid4().hex}:media:wakeup"
-    monkeypatch.setattr(events, "_redis_client", None)  # the events' client follows this test's REDIS_URL
+    monkeypatch.setattr(records, "_redis_client", None)  # the events' client follows this test's REDIS_URL
     client = redis.Redis.from_url(url)
     yield client, settings.MEDIA_WAKEUP_LIST
     client.delete(settings.MEDIA_WAKEUP_LIST)
@@ -101,7 +103,7 @@ def test_without_redis_url_nothing_is_pushed(artist, temp_dir, wakeups, settings
 def test_redis_down_the_upload_goes_through_with_a_warning_and_a_count(artist, temp_dir, settings, monkeypatch,
                                                                         caplog):
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
-    monkeypatch.setattr(events, "_redis_client", None)
+    monkeypatch.setattr(records, "_redis_client", None)
     monkeypatch.setattr(wakeup, "_down_until", {})
     failed, skipped = counted_wakeups("failed"), counted_wakeups("skipped")
     with caplog.at_level(logging.WARNING, logger="main_api.media.wakeup"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from main_api.common.exceptions import InvalidImage
-from main_api.media.uploads import check_image
+from main_api.media.intake.gate import check_image
 from media_vm.exceptions import ImageRejected
 from media_vm.imaging import make_variants
 from tests.helpers import images

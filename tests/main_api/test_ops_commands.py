@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from main_api.media.models import PendingImage
-from main_api.media.services import pending_image_complete
+from main_api.media.services.lifecycle import pending_image_complete
 from tests.main_api.support import MEDIA_ID, files_under, make_pending
 
 

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from main_api.media.models import PendingImage
-from main_api.media.services import pending_image_complete
+from main_api.media.services.lifecycle import pending_image_complete
 from main_api.users import services
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
 from main_api.users.services import temp_urls_replace

@@ -9,11 +9,8 @@ from django.core.management import CommandError, call_command
 
 from main_api.common.exceptions import ConflictError
 from main_api.media.models import PendingImage
-from main_api.media.services import (
-    pending_image_complete,
-    pending_image_fail,
-    pending_image_reprocess,
-)
+from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
+from main_api.media.services.reprocessing import pending_image_reprocess
 from main_api.users.models import UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, files_under, make_pending, media_client
@@ -154,7 +151,7 @@ def test_reprocess_command_refuses_what_it_cannot_do(artist, temp_dir):
 
 def test_a_reprocessing_is_not_called_a_duplicate_of_the_run_it_redid(artist, temp_dir):
     """The media VM finds the new run's look-alike: the old run, the same image."""
-    from main_api.media.selectors import upload_detail
+    from main_api.media.upload_object import upload_detail
 
     first = make_pending(artist, "profile_image")
     complete(first, MEDIA_ID)

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from main_api.common.exceptions import InvalidImage
-from main_api.media.uploads import check_image, original_name_clean, sniff_mime_type
+from main_api.media.intake.gate import check_image, original_name_clean, sniff_mime_type
 from tests.helpers.images import heif_enc, photo_like
 from tests.main_api.images import FORMATS, heif_bytes, image_bytes
 

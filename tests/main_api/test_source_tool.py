@@ -41,7 +41,7 @@ def test_an_unknown_tool_is_a_400_naming_the_field_and_nothing_is_stored(user_cl
 
 
 def test_re_processing_keeps_the_tool(user_client, artist):
-    from main_api.media.services import pending_image_reprocess
+    from main_api.media.services.reprocessing import pending_image_reprocess
 
     user_client.patch("/users/me", {"source_tool": "sora", "product_image": support.SimpleUploadedFile(
         "a.png", image_bytes("PNG"), content_type="image/png")}, format="multipart")

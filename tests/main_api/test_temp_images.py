@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from main_api.media import temp_files
-from main_api.media.services import pending_image_fail
+from main_api.media.intake import temp_storage as temp_files
+from main_api.media.services.lifecycle import pending_image_fail
 from tests.main_api.support import OLD_MEDIA_KEY, client_for, make_pending, media_client
 
 

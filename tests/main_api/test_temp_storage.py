@@ -11,16 +11,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from main_api.media import temp_files
+from main_api.media.intake import temp_storage as temp_files
 from main_api.media.models import PendingImage
-from main_api.media.services import (
-    failed_originals_sweep,
-    pending_image_fail,
-    pending_image_reprocess,
-    pending_image_retry,
-    pending_image_sweep_one,
-    upload_delete,
-)
+from main_api.media.services.deletion import upload_delete
+from main_api.media.services.lifecycle import pending_image_fail, pending_image_retry
+from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.services.sweeps import failed_originals_sweep, pending_image_sweep_one
 from main_api.settings import SettingsError, temp_storage_config
 from main_api.users.services import user_profile_update
 from tests.main_api.support import client_for, make_pending, media_client

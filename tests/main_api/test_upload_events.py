@@ -15,7 +15,7 @@ from django.core import signing
 from django.core.management import call_command
 from django.utils import timezone
 
-from main_api.media import events
+from main_api.media.live.tickets import event_ticket_issue, event_ticket_user
 from main_api.media.models import UploadEvent
 from tests.main_api.images import image_bytes
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, media_client, upload
@@ -60,14 +60,14 @@ def test_failure_and_retry_are_events(artist, temp_dir):
 
 
 def test_tickets_are_bound_to_their_user_and_expire(artist, make_user, monkeypatch, settings):
-    issued = events.event_ticket_issue(user_id=artist.pk)
-    assert events.event_ticket_user(issued.ticket) == artist.pk
-    assert events.event_ticket_user(issued.ticket.replace(str(artist.pk), str(artist.pk + 1), 1)) is None
-    assert events.event_ticket_user("junk") is None
+    issued = event_ticket_issue(user_id=artist.pk)
+    assert event_ticket_user(issued.ticket) == artist.pk
+    assert event_ticket_user(issued.ticket.replace(str(artist.pk), str(artist.pk + 1), 1)) is None
+    assert event_ticket_user("junk") is None
     assert abs((issued.expires_at - timezone.now()).total_seconds() - 600) < 5
     later = signing.time.time() + 601
     monkeypatch.setattr(signing.time, "time", lambda: later)
-    assert events.event_ticket_user(issued.ticket) is None, "expired after UPLOAD_EVENT_TICKET_SECONDS"
+    assert event_ticket_user(issued.ticket) is None, "expired after UPLOAD_EVENT_TICKET_SECONDS"
     r = client_for(artist).post("/api/uploads/events/ticket")
     assert r.status_code == 200 and set(r.json()) == {"ticket", "expires_at"}
 
@@ -88,7 +88,7 @@ def test_old_events_are_swept_by_the_scheduler(artist, temp_dir):
 def test_the_poller_hands_on_an_event_committed_after_a_newer_one_once(artist, make_user):
     """Ids are given at insert, not at commit: an event with a lower id can appear after the
     poller has moved past it. The look-back hands it on anyway, and nothing twice."""
-    from main_api.media.event_stream import EventHub
+    from main_api.media.live.event_stream import EventHub
 
     other = make_user("artist")
 
@@ -122,7 +122,7 @@ def test_the_stream_answers_other_methods_with_a_json_405(method, artist, client
 
 @pytest.mark.django_db(transaction=True)
 def test_the_streams_of_an_erased_or_deactivated_account_are_ended(artist, make_user):
-    from main_api.media.event_stream import EventHub
+    from main_api.media.live.event_stream import EventHub
 
     other, kept = make_user("artist"), make_user("artist")
 

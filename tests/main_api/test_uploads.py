@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from main_api.media.intake.multipart import SizeLimitUploadHandler
 from main_api.media.models import PendingImage
-from main_api.media.uploads import SizeLimitUploadHandler
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
 from main_api.users.services import user_profile_update
 from shared.naming import is_temp_file_name

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from main_api.media import temp_files
+from main_api.media.intake import temp_storage as temp_files
 from main_api.media.models import PendingImage
 from main_api.users.models import SiteMedia, UserProfile
 from main_api.users.services import temp_urls_replace
@@ -380,7 +380,7 @@ def test_someone_elses_logo_is_404(artist, make_user, temp_dir):
 
 
 def test_the_image_url_serves_the_chosen_background_unless_bg_says_otherwise(artist, temp_dir):
-    from main_api.media.selectors import default_background_for_media
+    from main_api.media.selectors.uploads import default_background_for_media
 
     image = processed_logo(artist)
     assert default_background_for_media(media_id=MEDIA_ID) is None

@@ -16,8 +16,8 @@ import time
 import pytest
 import urllib3.util.connection
 
+from main_api.media.intake.url_import import address_refused, allowed_hosts_parse
 from main_api.media.models import PendingImage
-from main_api.media.url_import import address_refused, allowed_hosts_parse
 from main_api.users.models import ArtistProfile, SiteMedia, UserProfile
 from tests.helpers.image_host import ImageHost
 from tests.main_api.images import image_bytes

@@ -20,7 +20,7 @@ from django.templatetags.static import static
 
 from main_api.frontend.pictures import alt_text, picture_data
 from main_api.media.models import PendingImage
-from main_api.media.selectors import upload_detail
+from main_api.media.upload_object import upload_detail
 
 register = template.Library()
 

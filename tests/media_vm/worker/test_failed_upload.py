@@ -20,7 +20,7 @@ def me(vm, token: str) -> dict:
 
 
 def test_a_profile_image_the_vm_fails_leaves_the_previous_one_and_the_owner_sees_why(vm):
-    from main_api.media import temp_files
+    from main_api.media.intake import temp_storage as temp_files
     from main_api.media.models import PendingImage
     from main_api.users.models import UserProfile
     from main_api.users.services import temp_urls_replace

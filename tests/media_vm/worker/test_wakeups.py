@@ -29,12 +29,12 @@ def wakeup_list(settings, monkeypatch) -> Iterator[tuple[str, str]]:
     yields ``(redis url, list name)``; the list is deleted afterwards."""
     import redis
 
-    from main_api.media import events
+    from main_api.media.live import records
 
     url = require_shared_redis()
     key = f"test:{uuid.uuid4().hex}:media:wakeup"
     settings.REDIS_URL, settings.MEDIA_WAKEUP_LIST = url, key
-    monkeypatch.setattr(events, "_redis_client", None)
+    monkeypatch.setattr(records, "_redis_client", None)
     yield url, key
     with contextlib.closing(redis.Redis.from_url(url)) as client:
         client.delete(key)
@@ -123,13 +123,14 @@ def test_redis_stopped_and_started_during_uploads_loses_nothing(vm, settings, mo
     """Redis goes away between uploads and comes back: every upload is processed (those of the
     outage by the worker's own polls), the outage is logged once, counted in the heartbeat and
     on ``/metrics``, and the wake-ups work again after it."""
-    from main_api.media import events, wakeup
+    from main_api.media import wakeup
+    from main_api.media.live import records
     from media_vm.http.routes.metrics import MediaDBCollector
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     settings.REDIS_URL, settings.MEDIA_WAKEUP_LIST = url, "media:wakeup"  # the server is the test's own
-    monkeypatch.setattr(events, "_redis_client", None)
+    monkeypatch.setattr(records, "_redis_client", None)
     monkeypatch.setattr(wakeup, "_down_until", {})
     # the main API leaves a failed Redis alone for a while; short here, so that the upload after
     # the outage is pushed (tests/main_api/test_media_wakeup.py tests the pause itself)

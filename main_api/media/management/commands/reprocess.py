@@ -10,8 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from main_api.common.exceptions import ApplicationError
 from main_api.common.progress import add_progress_argument, progress_bar
 from main_api.media.models import PendingImage
-from main_api.media.selectors import reprocess_candidates
-from main_api.media.services import pending_image_reprocess
+from main_api.media.selectors.maintenance import reprocess_candidates
+from main_api.media.services.reprocessing import pending_image_reprocess
 
 
 def parse_since(value: str) -> datetime:

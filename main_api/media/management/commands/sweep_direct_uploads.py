@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from main_api.media.direct_uploads import SWEEP_GRACE, direct_uploads_sweep, expired_direct_upload_ids
+from main_api.media.intake.direct_uploads import SWEEP_GRACE, direct_uploads_sweep, expired_direct_upload_ids
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from main_api.media.selectors import failed_image_ids
-from main_api.media.services import failed_originals_sweep
+from main_api.media.selectors.maintenance import failed_image_ids
+from main_api.media.services.sweeps import failed_originals_sweep
 
 
 class Command(BaseCommand):

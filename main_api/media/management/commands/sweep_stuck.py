@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from main_api.common.progress import add_progress_argument, progress_bar
-from main_api.media.selectors import STUCK_AFTER, stuck_images
-from main_api.media.services import pending_images_sweep
+from main_api.media.selectors.dashboard import STUCK_AFTER, stuck_images
+from main_api.media.services.sweeps import pending_images_sweep
 
 
 class Command(BaseCommand):

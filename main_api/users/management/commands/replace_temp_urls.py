@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from main_api.common.progress import add_progress_argument, progress_bar
-from main_api.media.selectors import pending_image_counts
+from main_api.media.selectors.dashboard import pending_image_counts
 from main_api.users.services import temp_urls_replace
 
 

@@ -13,10 +13,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from main_api.media.direct_uploads import direct_uploads_sweep
-from main_api.media.events import upload_events_sweep
-from main_api.media.selectors import failed_image_ids
-from main_api.media.services import failed_originals_sweep
+from main_api.media.intake.direct_uploads import direct_uploads_sweep
+from main_api.media.live.records import upload_events_sweep
+from main_api.media.selectors.maintenance import failed_image_ids
+from main_api.media.services.sweeps import failed_originals_sweep
 from main_api.users.services import ReplaceResult, temp_urls_replace
 
 log = logging.getLogger(__name__)

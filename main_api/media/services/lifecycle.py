@@ -1,20 +1,17 @@
-"""Writes to ``pending_images``: create (an upload), complete, fail (cleanup), retry, re-process,
-sweep, mark complete, delete (and the ``media_deletions`` the media VM acknowledges).
+"""An upload's life: create (and a duplicate's), progress, complete, fail, retry, the logo's
+background, mark complete; the hooks other apps connect to it.
 
 The rows know nothing of who refers to their images: ``target`` is an opaque key of the app
 that owns the reference (``main_api.users.references``), stored and copied, never read here;
 ``previous_reference`` (what that reference held before the upload) likewise. That app runs
 the URL replacement, which ends in :func:`pending_image_mark_complete`, and hears of failures
-through :func:`pending_image_failure_handler_register` and of deletions through
-:func:`upload_deletion_handler_register` (connected in its ``AppConfig.ready()``).
-"""
+through :func:`pending_image_failure_handler_register` (connected in its ``AppConfig.ready()``)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -22,13 +19,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
-from main_api.media import temp_files
-from main_api.media.events import upload_event_record
-from main_api.media.models import MediaDeletion, PendingImage
-from main_api.media.selectors import analysis_location_strip
-from main_api.media.uploads import CheckedUpload
+from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake.gate import CheckedUpload
+from main_api.media.live.records import upload_event_record
+from main_api.media.models import PendingImage
+from main_api.media.upload_object import analysis_location_strip
 from main_api.media.wakeup import media_wakeup_on_commit
-from shared.data_types import DataType
 from shared.payloads import smart_url
 from shared.sizes import BACKGROUNDS
 from shared.statuses import PROGRESS_STAGES, UPLOAD_STAGE_ORDER, UploadStage
@@ -386,204 +382,6 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
     image.save(update_fields=["background", "updated_at"])
     upload_event_record(image)
     return image
-
-
-@transaction.atomic
-def failed_original_sweep_one(*, image_id: int, older_than: timedelta) -> bool:
-    """Delete the temp original of the failed row ``image_id`` if it has been failed (untouched)
-    for longer than ``older_than``; True when a file was deleted. A row retried meanwhile is
-    left alone (it is locked, and re-checked)."""
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
-    if image is None or image.status != Status.FAILED or image.updated_at >= timezone.now() - older_than:
-        return False
-    removed = temp_files.remove(image.image_path)
-    if removed:
-        log.info("pending image %s: failed over %s ago, temp original deleted", image.pk, older_than)
-    return removed
-
-
-def failed_originals_sweep(*, image_ids: list[int], older_than: timedelta) -> int:
-    """:func:`failed_original_sweep_one` for each id, one transaction each; the files deleted."""
-    return sum(failed_original_sweep_one(image_id=image_id, older_than=older_than) for image_id in image_ids)
-
-
-def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> PendingImage:
-    """Have the media VM process a finished image's original again; returns the new row.
-
-    The media VM keys its work by the main API's row id and never takes a finished id up
-    again, so a re-processing is a new ``pending`` row: a copy of the temp original under a
-    new name, the same user, data type and target, ``reprocess_of`` pointing at the old row.
-    The old row is left as it is and its media id keeps serving, so the user's image works
-    throughout. When the new row is processed, the URL replacement moves every reference to
-    the old row (its temp path or its smart URL) to the new smart URL; a field the user has
-    since pointed at another upload is left alone.
-
-    Refused (:class:`ConflictError`) for an unfinished row, when the temp original is gone,
-    and while an earlier re-processing of the same row is still pending. Not decorated with
-    ``@transaction.atomic``: removing the copied file on failure has to wrap the commit too.
-    """
-    with temp_files.removed_on_error() as written, transaction.atomic():
-        image = _locked(image_id)
-        if image.duplicate_of_id is not None:
-            raise ConflictError("a duplicate has no original of its own: re-process the upload it repeats",
-                                {"id": image.pk, "duplicate_of": image.duplicate_of_id})
-        if not image.is_finished:
-            raise ConflictError(
-                "only processed or complete images can be re-processed", {"id": image.pk, "status": image.status}
-            )
-        if not temp_files.exists(image.image_path or ""):
-            raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
-        running = image.reprocessed_as.filter(status=Status.PENDING).first()
-        if running is not None:
-            raise ConflictError(
-                "a re-processing of this image is already pending", {"id": image.pk, "pending": running.pk}
-            )
-        url_path = temp_files.new_temp_name(
-            user_id=image.user_id, data_type=DataType(image.data_type),
-            extension=image.image_path.rsplit(".", 1)[-1],
-        )
-        written.append(url_path)
-        if not temp_files.copy(image.image_path, url_path):
-            raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
-        again = PendingImage.objects.create(
-            user_id=image.user_id,
-            image_path=url_path,
-            original_name=image.original_name,
-            mime_type=image.mime_type,
-            data_type=image.data_type,
-            field=image.field,
-            target=image.target,
-            status=Status.PENDING,
-            request_id=request_id,
-            reprocess_of=image,
-            sha256=image.sha256,  # the same bytes: a later upload of them repeats the newest run
-            source_tool=image.source_tool,
-        )
-    upload_event_record(again)
-    media_wakeup_on_commit(image_id=again.pk)
-    log.info("pending image %s queued again as %s", image.pk, again.pk)
-    return again
-
-
-@dataclass
-class SweepResult:
-    """What one :func:`pending_images_sweep` did."""
-
-    requeued: int = 0
-    failed: int = 0
-    skipped: int = 0
-
-
-@transaction.atomic
-def pending_image_sweep_one(*, image_id: int, older_than: timedelta, fail: bool) -> str:
-    """Deal with one stuck row: ``"requeued"``, ``"failed"``, or ``"skipped"`` when it has moved
-    on (or been touched) since it was found.
-
-    Re-queueing keeps the row ``pending`` and restarts its clock (``updated_at``): the media VM
-    lists pending rows by upload time, so it keeps its place in the queue, and it shows as stuck
-    again only if another ``older_than`` passes without the VM taking it. A row whose temp
-    original is gone can never be processed and is failed either way.
-    """
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
-    if image is None or image.status != Status.PENDING or image.updated_at >= timezone.now() - older_than:
-        return "skipped"
-    minutes = int(older_than.total_seconds() // 60)
-    if fail or not temp_files.exists(image.image_path or ""):
-        reason = f"stuck: pending for over {minutes} minute(s)" if fail else "stuck, and the temp original is gone"
-        pending_image_fail(image_id=image.pk, reason=reason)
-        return "failed"
-    image.failure_reason = ""
-    image.save(update_fields=["failure_reason", "updated_at"])
-    log.info("pending image %s re-queued after being stuck for over %s minute(s)", image.pk, minutes)
-    return "requeued"
-
-
-def pending_images_sweep(
-    *, image_ids: list[int], older_than: timedelta, fail: bool, progress: Callable[[str], None] | None = None
-) -> SweepResult:
-    """:func:`pending_image_sweep_one` for each id, one transaction each."""
-    result = SweepResult()
-    for image_id in image_ids:
-        outcome = pending_image_sweep_one(image_id=image_id, older_than=older_than, fail=fail)
-        setattr(result, outcome, getattr(result, outcome) + 1)
-        if progress is not None:
-            progress(outcome)
-    return result
-
-
-# --- deletion -----------------------------------------------------------------------------------
-
-#: Called with each row :func:`upload_delete` deletes (see the register function).
-DeletionHandler = Callable[[PendingImage], None]
-_deletion_handlers: list[DeletionHandler] = []
-
-
-def upload_deletion_handler_register(handler: DeletionHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`upload_delete` deletes a row, inside its
-    transaction, before the row goes (locked, as stored): the app that owns references clears
-    every field that points at the upload (its temp path or its smart URL). The same contract
-    as :func:`pending_image_failure_handler_register` (raising rolls the deletion back;
-    registering twice registers once)."""
-    if handler not in _deletion_handlers:
-        _deletion_handlers.append(handler)
-
-
-@transaction.atomic
-def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = False) -> MediaDeletion | None:
-    """Delete the upload ``image_id`` for good; returns the deletion request recorded for the
-    media VM, or None for a duplicate (``duplicate_of``), whose image is the earlier upload's
-    and stays: only the duplicate's row goes, and its field is cleared by the handlers.
-    Deleting the earlier upload deletes its duplicates with it.
-
-    In one transaction: the deletion handlers clear what refers to it
-    (:func:`upload_deletion_handler_register`), a ``media_deletions`` row asks the media VM to
-    erase what it holds of it (whatever its status: a pending upload may be on its way through
-    the VM, and a failed one may have left its original there), and the ``pending_images`` row
-    is deleted (the VM never lists it again). The temp original is removed once the
-    transaction has committed (a rolled-back deletion keeps it).
-
-    ``user_id``: only that user's upload; another's, an unknown id and an upload already
-    deleted are a :class:`NotFoundError` (so deleting twice answers 404 the second time).
-    ``missing_ok``: an upload already gone is None instead (a batch whose earlier deletions took
-    later rows along: duplicates, an artwork's other runs).
-    """
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
-    if image is None:
-        if missing_ok:
-            return None
-        raise NotFoundError("no such upload", {"id": image_id})
-    if user_id is not None and image.user_id != user_id:
-        raise NotFoundError("no such upload", {"id": image_id})
-    for handler in _deletion_handlers:
-        handler(image)
-    if image.duplicate_of_id is not None:
-        image.delete()
-        log.info("upload %s deleted (a duplicate of upload %s: its image stays)", image_id, image.duplicate_of_id)
-        return None
-    deletion = MediaDeletion.objects.create(media_id=image.media_id, pending_image_id=image.pk)
-    image_path = image.image_path
-    # a re-processing of this upload keeps its own row and media id; it only loses its link
-    image.delete()
-    transaction.on_commit(lambda: temp_files.remove(image_path))
-    log.info("upload %s deleted (media %s); deletion %s requested of the media VM",
-             image_id, image.media_id or "-", deletion.pk)
-    return deletion
-
-
-@transaction.atomic
-def media_deletion_done(*, deletion_id: int) -> MediaDeletion:
-    """The media VM has erased what it held of the deletion ``deletion_id``: ``done_at`` is set.
-    Idempotent (a repeated acknowledgement keeps the first time); an unknown id is a
-    :class:`NotFoundError`."""
-    deletion = MediaDeletion.objects.select_for_update().filter(pk=deletion_id).first()
-    if deletion is None:
-        raise NotFoundError("no such deletion", {"id": deletion_id})
-    if deletion.done_at is None:
-        deletion.done_at = timezone.now()
-        deletion.save(update_fields=["done_at"])
-        log.info("deletion %s (upload %s, media %s) done on the media VM", deletion.pk,
-                 deletion.pending_image_id, deletion.media_id or "-")
-    return deletion
 
 
 # --- the end of the URL replacement ------------------------------------------------------------

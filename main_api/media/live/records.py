@@ -4,30 +4,23 @@ Every change of an upload's state (uploaded, a stage reported, processed, comple
 retried, its background chosen) records an :class:`~main_api.media.models.UploadEvent` row in
 the transaction of the change, holding the upload object as it now is. The rows are the
 source of truth: a stream replays them after ``Last-Event-ID`` and each main API process reads
-new ones with one poller (``main_api.media.event_stream``), never one query per stream.
+new ones with one poller (``main_api.media.live.event_stream``), never one query per stream.
 
 With ``REDIS_URL`` set, each committed event is also published on Redis (channel
 :data:`CHANNEL`, the message is the event id) so that the pollers of every process and host
 look at once instead of at their next tick: pub/sub is the wake-up, the table the content.
 A Redis that does not answer is logged and ignored: it never fails an upload or a callback,
 and the pollers fall back to their own interval.
-
-Tickets: ``EventSource`` cannot send an ``Authorization`` header, so a browser asks for a
-ticket (``POST /api/uploads/events/ticket``), a signed, timestamped user id valid
-``UPLOAD_EVENT_TICKET_SECONDS`` (600) for every reconnect within them; the long-lived token
-never goes into a URL.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
@@ -39,7 +32,6 @@ log = logging.getLogger(__name__)
 
 #: The Redis channel events are announced on (prefixed with ``CACHE_KEY_PREFIX``).
 CHANNEL = "upload-events"
-_TICKET_SALT = "main_api.media.events.ticket"
 
 
 def channel_name() -> str:
@@ -70,7 +62,7 @@ def upload_event_record(image: PendingImage) -> list[int]:
     """Record that ``image`` changed: one event with its upload object for it and one for each
     of its duplicates (they show its state), in the caller's transaction; announced on Redis
     once that commits. Returns the event ids."""
-    from main_api.media.selectors import upload_detail
+    from main_api.media.upload_object import upload_detail
 
     ids = []
     for upload in (image, *image.duplicates.all()):
@@ -162,41 +154,3 @@ def announce(event_id: int) -> bool:
         log.warning("upload events: Redis did not take event %s (%s); streams get it by polling", event_id, e)
         return False
     return True
-
-
-# --- tickets --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A signed ticket for ``GET /api/uploads/events?ticket=...`` and when it expires."""
-
-    ticket: str
-    expires_at: datetime
-
-
-def event_ticket_issue(*, user_id: int) -> Ticket:
-    """A ticket bound to ``user_id``, valid ``UPLOAD_EVENT_TICKET_SECONDS`` from now (Django's
-    ``TimestampSigner`` over the id, keyed by ``SECRET_KEY``)."""
-    ticket = signing.TimestampSigner(salt=_TICKET_SALT).sign(str(int(user_id)))
-    return Ticket(ticket, timezone.now() + timedelta(seconds=settings.UPLOAD_EVENT_TICKET_SECONDS))
-
-
-def event_ticket_active_user(ticket: str) -> int | None:
-    """:func:`event_ticket_user`, and only while that user is still active."""
-    from django.contrib.auth import get_user_model
-
-    user_id = event_ticket_user(ticket)
-    if user_id is None or not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
-        return None
-    return user_id
-
-
-def event_ticket_user(ticket: str) -> int | None:
-    """The user id a ticket was issued to, or None when it is forged, malformed or expired."""
-    try:
-        value = signing.TimestampSigner(salt=_TICKET_SALT).unsign(
-            ticket, max_age=settings.UPLOAD_EVENT_TICKET_SECONDS)
-        return int(value)
-    except (signing.BadSignature, ValueError):
-        return None

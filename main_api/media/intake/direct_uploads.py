@@ -47,14 +47,16 @@ from django.utils import timezone
 from rest_framework import status
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, UploadTooLarge
-from main_api.media import temp_files
+from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake.gate import declared_content_type, original_name_clean
+from main_api.media.intake.multipart import too_large
 from main_api.media.models import DirectUpload
-from main_api.media.uploads import declared_content_type, original_name_clean, too_large
 from shared.naming import ACCEPTED_TYPES
 
 log = logging.getLogger(__name__)
 
 #: The salt of the PUT tokens: a signature made for anything else never passes as one.
+# the module's former name: URLs issued before the move stay valid
 TOKEN_SALT = "main_api.media.direct_uploads.put"
 #: The path of the main API's PUT, before the token (``urls.py`` routes it).
 PUT_PATH_PREFIX = "/api/uploads/direct/"

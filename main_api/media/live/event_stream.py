@@ -7,10 +7,10 @@ proxies keep an idle stream open. A client that reconnects with ``Last-Event-ID`
 are kept ``UPLOAD_EVENT_RETENTION_HOURS``), then the live ones.
 
 One :class:`EventHub` per main API process serves all its streams: one poller reads new events
-of every user (``events.upload_events_after``) and hands each to the streams of its user, so an
+of every user (``upload_events_after``) and hands each to the streams of its user, so an
 open stream costs a queue on the event loop and no query of its own. Without Redis the poller
 looks every ``UPLOAD_EVENTS_POLL_SECONDS`` (0.25); with ``REDIS_URL`` an announcement on the
-events channel (``events.announce``, published by whichever process or host recorded the event)
+events channel (``announce``, published by whichever process or host recorded the event)
 wakes it at once, and its own interval is only the safety net for a Redis that is away.
 
 The stream runs under ASGI (``python -m main_api serve``: uvicorn workers) as an async view.
@@ -39,7 +39,14 @@ from rest_framework.authtoken.models import Token
 from main_api.common.exceptions import error_body
 from main_api.common.serving import on_server_shutdown
 from main_api.common.views import read_only_view
-from main_api.media import events
+from main_api.media.live.records import (
+    active_user_ids,
+    channel_name,
+    upload_events_after,
+    upload_events_last_id,
+    upload_events_recent,
+)
+from main_api.media.live.tickets import event_ticket_active_user
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -89,7 +96,7 @@ class EventHub:
         """End the streams of users whose account is gone or inactive (one query for all the
         process's streams); the number of streams ended."""
         subscribed = set(self.queues)
-        alive = await _in_thread(events.active_user_ids)(subscribed)
+        alive = await _in_thread(active_user_ids)(subscribed)
         ended = 0
         for user_id in subscribed - alive:
             for queue in list(self.queues.get(user_id, ())):
@@ -113,7 +120,7 @@ class EventHub:
         first stream after an idle spell starts the poller from the newest event (plus the
         look-back), not from where it stopped looking."""
         if not self.queues:
-            self.last_id = await _in_thread(events.upload_events_last_id)()
+            self.last_id = await _in_thread(upload_events_last_id)()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         self.queues[user_id].add(queue)
         self.wake.set()
@@ -164,7 +171,7 @@ class EventHub:
     async def poll_once(self) -> int:
         """Hand every event of a subscribed user not handed on yet to that user's queues (the
         new ones and those of the look-back); the number handed on."""
-        rows = await _in_thread(events.upload_events_recent)(
+        rows = await _in_thread(upload_events_recent)(
             after=self.last_id or 0, lookback_seconds=self.LOOKBACK_SECONDS, user_ids=set(self.queues),
             limit=POLL_BATCH)
         handed = 0
@@ -189,9 +196,9 @@ class EventHub:
             client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
             try:
                 pubsub = client.pubsub()
-                await pubsub.subscribe(events.channel_name())
+                await pubsub.subscribe(channel_name())
                 self.redis_connected = True
-                log.info("upload events: listening on Redis %s", events.channel_name())
+                log.info("upload events: listening on Redis %s", channel_name())
                 async for message in pubsub.listen():
                     if message.get("type") == "message":
                         self.wake.set()
@@ -241,7 +248,7 @@ async def stream_user(request: HttpRequest) -> int | None:
     executor, so the stream's own thread never opens a database connection it would keep."""
     ticket = request.GET.get("ticket")
     if ticket is not None:
-        return await _in_thread(events.event_ticket_active_user)(ticket)
+        return await _in_thread(event_ticket_active_user)(ticket)
     header = request.headers.get("Authorization", "")
     if header:
         keyword, _, key = header.partition(" ")
@@ -300,7 +307,7 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
             if after is not None:
                 cursor = after
                 while True:
-                    missed = await _in_thread(events.upload_events_after)(after=cursor, user_id=user_id,
+                    missed = await _in_thread(upload_events_after)(after=cursor, user_id=user_id,
                                                                          limit=POLL_BATCH)
                     for row in missed:
                         if mark(row):

@@ -3,7 +3,7 @@ forgery: the URL is the user's, the connection is ours).
 
 :func:`url_fetch` downloads the body of one URL into an anonymous temp file and hands back its
 bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (the upload gate,
-``main_api.media.uploads``, judges it; nothing here decides what an image is).
+``main_api.media.intake.gate``, judges it; nothing here decides what an image is).
 
 **The rules** (each refusal an :class:`~main_api.common.exceptions.ApplicationError` whose
 ``extra["reason"]`` names it, see :data:`REASONS`):
