@@ -24,6 +24,6 @@ No app calls back up. ``pending_images.target`` is an opaque key that ``users`` 
 from above: its database gauges with ``common.metrics.database_collector_register`` (in
 ``MediaConfig.ready()``), its dashboard with ``admin.site.operations_view_register`` (in
 ``media/admin.py``). Likewise ``users`` hears of a failed upload, to give back the reference
-it replaced, through ``media.services.lifecycle.pending_image_failure_handler_register`` (in
+it replaced, through ``media.services.lifecycle.upload_failure_handler_register`` (in
 ``UsersConfig.ready()``).
 """

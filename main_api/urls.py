@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -12,6 +12,10 @@ from main_api.common.views import health, metrics
 urlpatterns = [
     # APPEND_SLASH is off (it would turn a PATCH into a 301), so the admin's bare path redirects here.
     path("admin", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The uploads' admin was /admin/media/pendingimage/ before the model was named Upload: kept
+    # working for bookmarks and runbooks (the query string too).
+    re_path(r"^admin/media/pendingimage/(?P<rest>.*)$",
+            RedirectView.as_view(url="/admin/media/upload/%(rest)s", permanent=True, query_string=True)),
     path("admin/", admin.site.urls),
     path("health", health, name="health"),
     path("metrics", metrics, name="metrics"),

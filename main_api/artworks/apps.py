@@ -21,7 +21,7 @@ class ArtworksConfig(AppConfig):
     def ready(self) -> None:
         from main_api.artworks.services import artwork_runs_delete, artwork_upload_follow_reprocessing
         from main_api.media.services.deletion import upload_deletion_handler_register
-        from main_api.media.services.lifecycle import pending_image_completion_handler_register
+        from main_api.media.services.lifecycle import upload_completion_handler_register
 
-        pending_image_completion_handler_register(artwork_upload_follow_reprocessing)
+        upload_completion_handler_register(artwork_upload_follow_reprocessing)
         upload_deletion_handler_register(artwork_runs_delete)

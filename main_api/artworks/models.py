@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 
 TITLE_MAX_CHARS = 200
 SLUG_MAX_CHARS = 80
@@ -21,7 +21,7 @@ class Artwork(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="artworks")
     #: The artwork's image (data type ``artwork``). Deleting the upload deletes the artwork.
-    upload = models.OneToOneField(PendingImage, on_delete=models.CASCADE, related_name="artwork")
+    upload = models.OneToOneField(Upload, on_delete=models.CASCADE, related_name="artwork")
     title = models.CharField(max_length=TITLE_MAX_CHARS)
     #: From the title, unique per artist (``-2``, ``-3``, ... on a clash); kept when the title
     #: changes unless the owner asks for a new one.

@@ -9,13 +9,13 @@ from django.db.models import QuerySet
 
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import NotFoundError
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.upload_object import upload_detail
 from main_api.users.models import UserProfile
 from shared.payloads import smart_url
 from shared.sizes import ARTWORK_SIZES
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 #: ``Artwork.status`` values (derived, see :func:`artwork_status`).
 PROCESSING, ACTIVE, HIDDEN, FAILED = "processing", "active", "hidden", "failed"

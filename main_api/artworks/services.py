@@ -18,13 +18,13 @@ from rest_framework import status
 from main_api.artworks.models import SLUG_MAX_CHARS, Artwork
 from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
 from main_api.common.exceptions import ApplicationError, InvalidImage
-from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import temp_storage
 from main_api.media.intake.direct_uploads import direct_upload_take
 from main_api.media.intake.gate import upload_check
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.selectors.maintenance import upload_runs
 from main_api.media.services.deletion import upload_delete
-from main_api.media.services.lifecycle import pending_image_create
+from main_api.media.services.lifecycle import upload_create
 from main_api.users.references import Target
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
     a written temp original is removed. ``source_tool``: the tool that made the image (checked by
     the API; empty: none), whose preset outputs it gets too.
     """
-    with temp_files.removed_on_error() as written, transaction.atomic():
+    with temp_storage.removed_on_error() as written, transaction.atomic():
         _user_lock(user_id)
         limit = artwork_limit_for(user_id=user_id)
         if Artwork.objects.filter(user_id=user_id).count() >= limit:
@@ -130,7 +130,7 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
             upload = upload_check(field=ARTWORK_FIELD, file=taken.file, name=taken.original_name)
         except InvalidImage as e:  # the request names the file by its key: the frontend's input
             raise InvalidImage(e.message, {**e.extra, "field": "key"}, status_code=e.status_code) from e
-        image = pending_image_create(
+        image = upload_create(
             user_id=user_id, upload=upload, target=Target.NONE, written=written, request_id=request_id,
             source_tool=source_tool,
         )
@@ -177,7 +177,7 @@ def artwork_delete(*, artwork_id: int, user_id: int) -> None:
     log.info("artwork %s (%s) deleted with upload %s", artwork_id, artwork.slug, artwork.upload_id)
 
 
-def artwork_runs_delete(image: PendingImage) -> None:
+def artwork_runs_delete(image: Upload) -> None:
     """A deletion handler (``media.services.upload_deletion_handler_register``): when an
     artwork's upload is deleted (``DELETE /api/artworks/{id}``, ``DELETE /api/uploads/{id}``,
     the admin, an erasure), every other run of its image goes too, the one an admin
@@ -192,8 +192,8 @@ def artwork_runs_delete(image: PendingImage) -> None:
         log.info("artwork upload %s deleted with its other run(s) %s", image.pk, ", ".join(map(str, others)))
 
 
-def artwork_upload_follow_reprocessing(image: PendingImage) -> None:
-    """A completion handler (``media.services.pending_image_completion_handler_register``): when
+def artwork_upload_follow_reprocessing(image: Upload) -> None:
+    """A completion handler (``media.services.upload_completion_handler_register``): when
     a re-processing of an artwork's image completes, the artwork moves to the new run, so its
     URLs and status follow it (the run it replaced keeps serving until then, and stays an
     upload of the owner's)."""

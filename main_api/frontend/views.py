@@ -22,10 +22,10 @@ from main_api.artworks import services as artwork_services
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
 from main_api.media.intake.gate import CONTENT_TYPE_ALIASES
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.selectors.uploads import uploads_for_user
 from main_api.media.services.deletion import upload_delete
-from main_api.media.services.lifecycle import pending_image_retry, upload_background_set
+from main_api.media.services.lifecycle import upload_background_set, upload_retry
 from main_api.media.upload_object import upload_detail, upload_variants
 from main_api.users.models import User
 from shared.data_types import UPLOAD_FIELDS
@@ -82,7 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
     ``/artworks``, with their artworks, not here (a card's delete would take the artwork along)."""
     user_id = request.user.pk
     rows = list(uploads_for_user(user_id=user_id)
-                .exclude(data_type=PendingImage.DataTypes.ARTWORK)[:GALLERY_SIZE])
+                .exclude(data_type=Upload.DataTypes.ARTWORK)[:GALLERY_SIZE])
     uploads = [upload_detail(row) for row in reversed(rows)]
     slots = []
     for field, label, size in PROFILE_SLOTS:
@@ -103,7 +103,7 @@ def upload_action(request: HttpRequest, upload_id: str, action: str) -> HttpResp
     without JavaScript (the component calls the API instead)."""
     try:
         if action == "retry":
-            pending_image_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
+            upload_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
         elif action == "delete":
             upload_delete(image_id=int(upload_id), user_id=request.user.pk)
         elif action == "background":

@@ -1,4 +1,4 @@
-"""Admin of pending images: find the stuck and the failed, retry, give up on or re-process them;
+"""Admin of the uploads: find the stuck and the failed, retry, give up on or re-process them;
 and the operations dashboard (``/admin/dashboard/``).
 
 Rows are read-only here: every change goes through a service (the bulk actions), never
@@ -18,14 +18,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 
 from main_api.common.exceptions import ApplicationError
-from main_api.media.models import PendingImage
-from main_api.media.selectors.dashboard import STUCK_AFTER, dashboard_get, recent_failures, stuck_images
+from main_api.media.models import Upload
+from main_api.media.selectors.dashboard import STUCK_AFTER, dashboard_get, upload_failures_recent, uploads_stuck
 from main_api.media.services.deletion import upload_delete
-from main_api.media.services.lifecycle import pending_image_fail, pending_image_retry
-from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.services.lifecycle import upload_fail, upload_retry
+from main_api.media.services.reprocessing import upload_reprocess
 from shared.sizes import SIZE_NAMES
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
 class StuckFilter(admin.SimpleListFilter):
@@ -39,7 +39,7 @@ class StuckFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__in=stuck_images().values("pk"))
+            return queryset.filter(pk__in=uploads_stuck().values("pk"))
         return queryset
 
 
@@ -54,7 +54,7 @@ class RecentFailureFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.filter(pk__in=recent_failures().values("pk"))
+            return queryset.filter(pk__in=upload_failures_recent().values("pk"))
         return queryset
 
 
@@ -79,8 +79,8 @@ def image_url(media_id: str, **params: str) -> str:
     return reverse("image-proxy", args=[media_id]) + (f"?{query}" if query else "")
 
 
-@admin.register(PendingImage)
-class PendingImageAdmin(admin.ModelAdmin):
+@admin.register(Upload)
+class UploadAdmin(admin.ModelAdmin):
     list_display = (
         "id", "preview", "user", "data_type", "status", "age", "media_id", "failure_reason", "created_at",
     )
@@ -101,25 +101,25 @@ class PendingImageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: PendingImage | None = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Upload | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: PendingImage | None = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Upload | None = None) -> bool:
         return False
 
     def has_erase_permission(self, request: HttpRequest) -> bool:
         """Erasing users' images for good: superusers only (viewing staff may retry and fail)."""
         return bool(request.user.is_superuser)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: PendingImage | None = None) -> tuple[str, ...]:
+    def get_readonly_fields(self, request: HttpRequest, obj: Upload | None = None) -> tuple[str, ...]:
         return ("age", "large_preview", "variant_links", "analysis")
 
     @admin.display(description="age", ordering="created_at")
-    def age(self, obj: PendingImage) -> str:
+    def age(self, obj: Upload) -> str:
         return timesince(obj.created_at)
 
     @admin.display(description="preview")
-    def preview(self, obj: PendingImage) -> str:
+    def preview(self, obj: Upload) -> str:
         if not (obj.is_finished and obj.media_id):
             return "-"
         return format_html(
@@ -129,7 +129,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="thumbnail")
-    def large_preview(self, obj: PendingImage) -> str:
+    def large_preview(self, obj: Upload) -> str:
         if not (obj.is_finished and obj.media_id):
             return "not processed yet"
         return format_html(
@@ -140,7 +140,7 @@ class PendingImageAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="variants")
-    def variant_links(self, obj: PendingImage) -> str:
+    def variant_links(self, obj: Upload) -> str:
         if not (obj.is_finished and obj.media_id):
             return "-"
         media_id = obj.media_id
@@ -154,30 +154,30 @@ class PendingImageAdmin(admin.ModelAdmin):
         return format_html("sizes: {}<br>detail as: {}", by_size, by_format or "-")
 
     @admin.display(description="analysis")
-    def analysis(self, obj: PendingImage) -> str:
+    def analysis(self, obj: Upload) -> str:
         if not obj.ai_analysis:
             return "-"
         return format_html("<pre>{}</pre>", json.dumps(obj.ai_analysis, indent=2, sort_keys=True, ensure_ascii=False))
 
     @admin.action(description="Retry (back to pending)")
     def retry(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, lambda pk: pending_image_retry(image_id=pk), "Retried")
+        _apply(self, request, queryset, lambda pk: upload_retry(image_id=pk), "Retried")
 
     @admin.action(description="Fail and clean up (the temp file is kept FAILED_RETENTION_DAYS for a retry)")
     def fail_and_clean_up(self, request: HttpRequest, queryset: QuerySet) -> None:
         reason = f"failed by {request.user} in the admin"
-        _apply(self, request, queryset, lambda pk: pending_image_fail(image_id=pk, reason=reason), "Failed")
+        _apply(self, request, queryset, lambda pk: upload_fail(image_id=pk, reason=reason), "Failed")
 
     @admin.action(description="Re-process (a new upload of the same original; the current one keeps serving)")
     def reprocess(self, request: HttpRequest, queryset: QuerySet) -> None:
-        _apply(self, request, queryset, lambda pk: pending_image_reprocess(image_id=pk), "Re-queued")
+        _apply(self, request, queryset, lambda pk: upload_reprocess(image_id=pk), "Re-queued")
 
     @admin.action(description="Delete everywhere (as its owner's DELETE /api/uploads/{id}: the media VM erases it)",
                   permissions=["erase"])
     def delete_everywhere(self, request: HttpRequest, queryset: QuerySet) -> None:
         # newest first: a duplicate before the upload it repeats, whose deletion takes it along
         ids = list(queryset.order_by("-pk").values_list("pk", flat=True))
-        _apply(self, request, PendingImage.objects.filter(pk__in=ids).order_by("-pk"),
+        _apply(self, request, Upload.objects.filter(pk__in=ids).order_by("-pk"),
                lambda pk: upload_delete(image_id=pk, user_id=None, missing_ok=True), "Deleted")
 
 
@@ -188,7 +188,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
         "title": "Operations dashboard",
         "dashboard": dashboard_get(),
         "stuck_after": STUCK_AFTER,
-        "changelist": reverse("admin:media_pendingimage_changelist"),
+        "changelist": reverse("admin:media_upload_changelist"),
     }
     return TemplateResponse(request, "admin/media/dashboard.html", context)
 

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class MediaConfig(AppConfig):
-    """Pending images, the media VM's API and client, the upload gate.
+    """Uploads, the media VM's API and client, the upload gate.
 
     Depends on ``common`` only. Plugs into common's hooks here (the database gauges of
     ``/metrics``) and in ``admin.py`` (the operations dashboard).
@@ -19,8 +19,8 @@ class MediaConfig(AppConfig):
         from main_api.common.schema import plain_view_document
         from main_api.media.apis.uploads import UploadEventsDoc
         from main_api.media.intake import gate
-        from main_api.media.metrics import PendingImagesCollector
+        from main_api.media.metrics import UploadsCollector
 
         assert gate.check_image_codecs  # importing the gate registers its codec check
-        database_collector_register(PendingImagesCollector())
+        database_collector_register(UploadsCollector())
         plain_view_document("upload-events", UploadEventsDoc)

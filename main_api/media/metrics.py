@@ -14,14 +14,14 @@ from collections.abc import Iterator
 from prometheus_client import Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 
-from main_api.media.selectors.dashboard import pending_image_counts, stuck_images
+from main_api.media.selectors.dashboard import upload_counts, uploads_stuck
 
 WAKEUPS = Counter("main_api_media_wakeups", "Wake-ups for the media VM workers on Redis, by outcome (pushed, failed, "
                   "skipped: within wakeup.RETRY_AFTER_SECONDS of a failure).",
                   ["outcome"])
 
 
-class PendingImagesCollector:
+class UploadsCollector:
     """``main_api_pending_images{status}`` and ``main_api_pending_images_stuck``."""
 
     def describe(self) -> list[Metric]:
@@ -33,11 +33,11 @@ class PendingImagesCollector:
 
     def collect(self) -> Iterator[Metric]:
         by_status = GaugeMetricFamily("main_api_pending_images", "Rows of pending_images by status.", labels=["status"])
-        for status, count in pending_image_counts().items():
+        for status, count in upload_counts().items():
             by_status.add_metric([status], count)
         yield by_status
         yield GaugeMetricFamily(
             "main_api_pending_images_stuck",
             "Pending rows untouched for over an hour (not picked up by the media VM).",
-            value=stuck_images().count(),
+            value=uploads_stuck().count(),
         )

@@ -9,7 +9,7 @@ from shared.data_types import DataType
 from shared.statuses import PendingStatus
 
 
-class PendingImage(models.Model):
+class Upload(models.Model):
     """An upload on its way: ``pending -> processed -> complete``, or ``pending -> failed``."""
 
     class Status(models.TextChoices):
@@ -26,7 +26,7 @@ class PendingImage(models.Model):
         SITES = DataType.SITES.value, "Sites"
         ARTWORK = DataType.ARTWORK.value, "Artwork"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pending_images")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="uploads")
     #: ``/temp_images/{profiles|sites}/{name}``: the URL path of the temp original.
     #: Null for a duplicate (``duplicate_of``), which has no temp original of its own.
     image_path = models.CharField(max_length=255, unique=True, null=True, blank=True)
@@ -127,11 +127,11 @@ class MediaDeletion(models.Model):
     the record of the erasure (ids and times only, nothing of the image)."""
 
     #: The image's id on the media VM; null when the upload was never reported processed (the
-    #: VM finds its work by ``pending_image_id`` then).
+    #: VM finds its work by ``upload_id`` then).
     media_id = models.CharField(max_length=32, null=True, blank=True)
     #: The id the deleted ``pending_images`` row had (the VM's ``main_api_id``); not a foreign
-    #: key: the row is gone.
-    pending_image_id = models.BigIntegerField()
+    #: key: the row is gone. Its column keeps the name it was created with, ``pending_image_id``.
+    upload_id = models.BigIntegerField(db_column="pending_image_id")
     requested_at = models.DateTimeField(auto_now_add=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
@@ -140,7 +140,7 @@ class MediaDeletion(models.Model):
         indexes = [models.Index(fields=["done_at", "id"], name="media_deletions_open_idx")]
 
     def __str__(self) -> str:
-        return f"deletion #{self.pk} of upload {self.pending_image_id}"
+        return f"deletion #{self.pk} of upload {self.upload_id}"
 
 
 class UploadEvent(models.Model):
@@ -154,7 +154,7 @@ class UploadEvent(models.Model):
     #: The upload's id (not a foreign key: an upload's events outlive nothing, but a deletion
     #: must not wait on them).
     upload_id = models.BigIntegerField()
-    #: The upload object (``selectors.upload_detail``) as JSON.
+    #: The upload object (``upload_object.upload_detail``) as JSON.
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -15,14 +15,14 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from main_api.media.failure_reasons import failure_reason_for_owner
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.models import PendingImage
+from main_api.media.intake import temp_storage
+from main_api.media.models import Upload
 from shared.naming import is_media_id
 from shared.payloads import smart_url
 from shared.sizes import BACKGROUNDS, SIZE_NAMES, SIZE_ORDER, ImageFormat, default_size_for
 from shared.statuses import UploadStage
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
 # --- uploads as their owner sees them (GET /api/uploads) ----------------------------------------
@@ -34,14 +34,14 @@ STAGE_PROCESSED = UploadStage.PROCESSED.value
 STAGE_FAILED = UploadStage.FAILED.value
 
 
-def upload_owner_name(image: PendingImage) -> str:
+def upload_owner_name(image: Upload) -> str:
     """The username of ``image``'s owner (an artwork's watermark)."""
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.values_list("username", flat=True).get(pk=image.user_id)
 
 
-def upload_stage(image: PendingImage) -> str:
+def upload_stage(image: Upload) -> str:
     """Where ``image`` is (``shared.statuses.UploadStage``): ``failed``; ``processed`` once
     processed or complete; while pending, the last stage the media VM reported (``retrieved``,
     ``thumbnail_ready``, ``analysed``, ``variants_ready``) or ``queued`` before any."""
@@ -52,15 +52,15 @@ def upload_stage(image: PendingImage) -> str:
     return image.progress or STAGE_QUEUED
 
 
-def upload_background(image: PendingImage) -> str | None:
+def upload_background(image: Upload) -> str | None:
     """The background a logo's smart URLs serve by default (``original``/``removed``); None
     for every other data type."""
-    if image.data_type != PendingImage.DataTypes.LOGO:
+    if image.data_type != Upload.DataTypes.LOGO:
         return None
     return image.background or "original"
 
 
-def upload_served_background(image: PendingImage) -> str | None:
+def upload_served_background(image: Upload) -> str | None:
     """``"removed"`` when the logo ``image``'s smart URLs serve its background-removed set by
     default: its owner chose it and the media VM made that set (or did not say which sets it
     made: an older VM); None otherwise (the original is served)."""
@@ -75,7 +75,7 @@ def _image_url(media_id: str, size: str, background: str | None) -> str:
     return f"{url}&bg=removed" if background == "removed" else url
 
 
-def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
+def upload_variants(image: Upload) -> list[dict[str, Any]]:
     """The sizes of a processed upload, narrowest first: ``{"size", "width", "height",
     "formats", "url"}`` each, for a ``srcset`` with ``w`` descriptors. Width and height are
     the real pixels of the files the media VM made for the upload's background (null when the
@@ -105,13 +105,13 @@ def upload_variants(image: PendingImage) -> list[dict[str, Any]]:
     return entries
 
 
-def upload_original_kept(image: PendingImage) -> bool:
+def upload_original_kept(image: Upload) -> bool:
     """Whether the temp original of ``image`` is still kept (in the temp storage) (a retry needs it); never for a
     duplicate, which has none of its own."""
-    return bool(image.image_path) and temp_files.exists(image.image_path or "")
+    return bool(image.image_path) and temp_storage.exists(image.image_path or "")
 
 
-def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
+def upload_detail(image: Upload, *, owner: bool = True) -> dict[str, Any]:
     """The upload object of ``GET /api/uploads/{id}`` for ``image`` (see the OutputSerializer
     of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field).
     ``owner``: the reader is the image's owner; anyone else (the media key) gets no GPS position.
@@ -141,7 +141,7 @@ def upload_detail(image: PendingImage, *, owner: bool = True) -> dict[str, Any]:
     duplicate_media_id = (analysis or {}).get("duplicate_of")
     if isinstance(duplicate_media_id, str) and is_media_id(duplicate_media_id):
         # a re-processing's look-alike is the run it re-did: the same image, not a duplicate
-        duplicate_of = (PendingImage.objects.filter(user_id=image.user_id, media_id=duplicate_media_id)
+        duplicate_of = (Upload.objects.filter(user_id=image.user_id, media_id=duplicate_media_id)
                         .exclude(pk=image.reprocess_of_id or 0).values_list("pk", flat=True).first())
     return {
         "id": image.pk,
@@ -241,9 +241,9 @@ class UploadOutputSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     field = serializers.CharField(allow_null=True, help_text="the PATCH /users/me field it came in")
-    data_type = serializers.ChoiceField(choices=PendingImage.DataTypes.values)
+    data_type = serializers.ChoiceField(choices=Upload.DataTypes.values)
     original_name = serializers.CharField(allow_blank=True)
-    status = serializers.ChoiceField(choices=PendingImage.Status.values)
+    status = serializers.ChoiceField(choices=Upload.Status.values)
     stage = serializers.ChoiceField(
         choices=[stage.value for stage in UploadStage],
         help_text="where processing is, only ever forward: queued, retrieved, thumbnail_ready, analysed, "

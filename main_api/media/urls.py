@@ -9,7 +9,7 @@ from main_api.media.apis.media_vm import (
     CompleteApi,
     MediaDeletionDoneApi,
     MediaDeletionsApi,
-    PendingImagesApi,
+    PendingUploadsApi,
     ProgressApi,
 )
 from main_api.media.apis.originals import DirectUploadApi, TempImageApi
@@ -17,7 +17,7 @@ from main_api.media.apis.uploads import UploadDetailApi, UploadEventTicketApi, U
 from main_api.media.live import event_stream
 
 urlpatterns = [
-    re_path(r"^api/media/pending/all/?$", PendingImagesApi.as_view(), name="media-pending-all"),
+    re_path(r"^api/media/pending/all/?$", PendingUploadsApi.as_view(), name="media-pending-all"),
     re_path(r"^api/media/complete/(?P<image_id>[0-9]{1,18})/?$", CompleteApi.as_view(), name="media-complete"),
     re_path(r"^api/media/progress/(?P<image_id>[0-9]{1,18})/?$", ProgressApi.as_view(), name="media-progress"),
     re_path(r"^api/media/cleanup/(?P<image_id>[0-9]{1,18})/?$", CleanupApi.as_view(), name="media-cleanup"),

@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
 from main_api.users.services import user_erase
 
@@ -49,7 +49,7 @@ class UserAdmin(DjangoUserAdmin):
         # Uploads are read-only in their own admin (no delete permission there), which would
         # make Django refuse to delete their owner; the erasure above deletes them its own way.
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        perms_needed = {name for name in perms_needed if name != PendingImage._meta.verbose_name}
+        perms_needed = {name for name in perms_needed if name != Upload._meta.verbose_name}
         return deleted, counts, perms_needed, protected
 
 

@@ -20,8 +20,8 @@ class UsersConfig(AppConfig):
     def ready(self) -> None:
         from main_api.media.services.deletion import upload_deletion_handler_register
         from main_api.media.services.lifecycle import (
-            pending_image_failure_handler_register,
-            pending_image_retry_handler_register,
+            upload_failure_handler_register,
+            upload_retry_handler_register,
         )
         from main_api.users.services import (
             deleted_upload_references_clear,
@@ -29,8 +29,8 @@ class UsersConfig(AppConfig):
             retried_upload_references_reapply,
         )
 
-        pending_image_failure_handler_register(failed_upload_references_restore)
-        pending_image_retry_handler_register(retried_upload_references_reapply)
+        upload_failure_handler_register(failed_upload_references_restore)
+        upload_retry_handler_register(retried_upload_references_reapply)
         upload_deletion_handler_register(deleted_upload_references_clear)
 
         from main_api.media.services.lifecycle import location_policy_register

@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from main_api.media.failure_reasons import failure_reason_for_owner
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.selectors.uploads import (
-    pending_image_smart_url,
-    pending_images_by_path,
+    upload_smart_url,
+    uploads_by_path,
     uploads_by_smart_url,
-    user_pending_images,
+    uploads_recent,
 )
 from main_api.media.upload_object import upload_stage
 from main_api.users.models import SiteMedia, User, UserProfile, logo_profile_model
 
 
 @dataclass(frozen=True)
-class PendingImageView:
+class PendingEntry:
     """One of the user's recent uploads."""
 
     id: int
@@ -57,7 +57,7 @@ class ProfileView:
     header_image_path: str | None
     logo_path: str | None
     site_media: list[SiteMediaView]
-    pending_images: list[PendingImageView]
+    pending_images: list[PendingEntry]
 
 
 def user_profile_get(*, user: User) -> ProfileView:
@@ -72,14 +72,14 @@ def user_profile_get(*, user: User) -> ProfileView:
 
     refs = {profile.profile_image_path, profile.header_image_path, logo or "", *(s.media_path for s in sites)}
     refs.discard("")
-    by_path = pending_images_by_path(user_id=user.pk, image_paths=refs)
+    by_path = uploads_by_path(user_id=user.pk, image_paths=refs)
     by_path.update(uploads_by_smart_url(user_id=user.pk, values=refs - set(by_path)))
 
     def shown(value: str | None) -> str | None:
         if not value:
             return None
         image = by_path.get(value)
-        return (pending_image_smart_url(image) if image else None) or value
+        return (upload_smart_url(image) if image else None) or value
 
     return ProfileView(
         id=user.pk,
@@ -91,23 +91,23 @@ def user_profile_get(*, user: User) -> ProfileView:
         header_image_path=shown(profile.header_image_path),
         logo_path=shown(logo),
         site_media=[SiteMediaView(id=s.pk, media_path=shown(s.media_path) or "") for s in sites],
-        pending_images=[_pending_image_view(image) for image in user_pending_images(user_id=user.pk)],
+        pending_images=[_pending_entry(image) for image in uploads_recent(user_id=user.pk)],
     )
 
 
-def _pending_image_view(image: PendingImage) -> PendingImageView:
+def _pending_entry(image: Upload) -> PendingEntry:
     """One entry of ``pending_images``; a duplicate shows the state and image of the upload it
     repeats (``duplicate_of``)."""
     source = image.duplicate_of or image
-    return PendingImageView(
+    return PendingEntry(
         id=image.pk,
         status=source.status,
         data_type=image.data_type,
         media_id=source.media_id,
-        smart_url=pending_image_smart_url(source),
+        smart_url=upload_smart_url(source),
         created_at=image.created_at,
         failure_reason=(
-            failure_reason_for_owner(source.failure_reason) if source.status == PendingImage.Status.FAILED else None
+            failure_reason_for_owner(source.failure_reason) if source.status == Upload.Status.FAILED else None
         ),
         field=image.field or None,
         stage=upload_stage(source),

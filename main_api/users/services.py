@@ -19,23 +19,22 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from main_api.common.exceptions import ApplicationError
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.intake import url_import
+from main_api.media.intake import temp_storage, url_import
 from main_api.media.intake.direct_uploads import direct_uploads_discard
 from main_api.media.intake.gate import uploads_check
-from main_api.media.models import PendingImage
-from main_api.media.selectors.maintenance import pending_image_processed_lock, processed_image_ids
+from main_api.media.models import Upload
+from main_api.media.selectors.maintenance import upload_ids_processed, upload_processed_lock
 from main_api.media.selectors.uploads import (
-    pending_image_smart_url,
-    pending_images_by_path,
     upload_duplicate_find,
     upload_reference_value,
+    upload_smart_url,
+    uploads_by_path,
 )
 from main_api.media.services.deletion import upload_delete
 from main_api.media.services.lifecycle import (
-    pending_image_create,
-    pending_image_duplicate_create,
-    pending_image_mark_complete,
+    upload_create,
+    upload_duplicate_create,
+    upload_mark_complete,
 )
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
@@ -95,7 +94,7 @@ def user_profile_update(
     request_id: str | None = None,
     digests: Mapping[str, str] | None = None,
     source_tool: str = "",
-) -> dict[str, PendingImage]:
+) -> dict[str, Upload]:
     """Apply ``PATCH /users/me``: text fields and uploads (``{upload field: file}``), all
     together or not at all. Returns the new ``pending_images`` row of each upload by field.
 
@@ -117,20 +116,20 @@ def user_profile_update(
     """
     targets = {field: target_for_upload(user=user, field=field) for field in files}
     uploads = uploads_check(files, digests)
-    created: dict[str, PendingImage] = {}
-    with temp_files.removed_on_error() as written, transaction.atomic():
+    created: dict[str, Upload] = {}
+    with temp_storage.removed_on_error() as written, transaction.atomic():
         for upload in uploads:
             target = targets[upload.field]
             previous = reference_get_for_update(user=user, target=target)
             earlier = upload_duplicate_find(user_id=user.pk, sha256=upload.sha256, data_type=upload.data_type.value)
             if earlier is not None:
-                image = pending_image_duplicate_create(
+                image = upload_duplicate_create(
                     user_id=user.pk, upload=upload, of=earlier, target=target, previous_reference=previous,
                 )
                 reference_set(user=user, target=image.target, value=upload_reference_value(earlier))
                 created[upload.field] = image
                 continue
-            image = pending_image_create(
+            image = upload_create(
                 user_id=user.pk, upload=upload, target=target, written=written, request_id=request_id,
                 previous_reference=previous, source_tool=source_tool,
             )
@@ -145,7 +144,7 @@ def user_profile_update(
 
 
 def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | None = None,
-                         source_tool: str = "") -> PendingImage:
+                         source_tool: str = "") -> Upload:
     """Import the image at ``url`` as an upload of ``field`` (one of ``UPLOAD_FIELDS``) of
     ``PATCH /users/me``: the main API fetches it (``main_api.media.url_import``: http(s) only, the
     address checked on every connection, at most 3 redirects, ``MAX_UPLOAD_BYTES`` and
@@ -173,7 +172,7 @@ def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | 
 # --- failed uploads --------------------------------------------------------------------------
 
 
-def failed_upload_references_restore(image: PendingImage) -> int:
+def failed_upload_references_restore(image: Upload) -> int:
     """Give back what the failed upload ``image`` replaced: the field it set goes back to its
     ``previous_reference`` (empty when there was none) and a site image's row is removed, but
     only where the field still holds the upload's temp path (a newer upload is never undone).
@@ -191,7 +190,7 @@ def failed_upload_references_restore(image: PendingImage) -> int:
     return restored
 
 
-def retried_upload_references_reapply(image: PendingImage) -> int:
+def retried_upload_references_reapply(image: Upload) -> int:
     """Point the field a failed upload gave back at the upload again now that it is retried
     (``image`` is pending again): only where the field still holds what the failure restored
     (:func:`_reference_before`), so a field the user has since changed is left alone; a site
@@ -208,7 +207,7 @@ def retried_upload_references_reapply(image: PendingImage) -> int:
     return changed
 
 
-def _referred_by(image: PendingImage) -> str:
+def _referred_by(image: Upload) -> str:
     """The value a field holds while it refers to the unfinished upload ``image``: its temp
     path, or for a duplicate the temp path of the upload it repeats."""
     if image.duplicate_of is not None:
@@ -216,7 +215,7 @@ def _referred_by(image: PendingImage) -> str:
     return image.image_path or ""
 
 
-def _reference_before(image: PendingImage) -> str:
+def _reference_before(image: Upload) -> str:
     """What ``image``'s field should hold again: its ``previous_reference``, resolved so that it
     is never a dead temp path. When that is the temp path of an earlier upload that has failed
     too, its own previous value is taken instead (repeatedly); when the earlier upload is
@@ -227,13 +226,13 @@ def _reference_before(image: PendingImage) -> str:
         if value in seen:  # a loop of failed uploads (never written so; but never spin on one)
             return ""
         seen.add(value)
-        earlier = pending_images_by_path(user_id=image.user_id, image_paths={value}).get(value)
+        earlier = uploads_by_path(user_id=image.user_id, image_paths={value}).get(value)
         if earlier is None:  # a smart URL, or anything else that is not one of our temp paths
             return value
-        if earlier.status == PendingImage.Status.FAILED:
+        if earlier.status == Upload.Status.FAILED:
             value = earlier.previous_reference or ""
-        elif earlier.status == PendingImage.Status.COMPLETE:
-            return pending_image_smart_url(earlier) or value
+        elif earlier.status == Upload.Status.COMPLETE:
+            return upload_smart_url(earlier) or value
         else:  # pending or processed: its URL replacement is still to come and will rewrite it
             return value
     return ""
@@ -242,7 +241,7 @@ def _reference_before(image: PendingImage) -> str:
 # --- deletion --------------------------------------------------------------------------------
 
 
-def deleted_upload_references_clear(image: PendingImage) -> int:
+def deleted_upload_references_clear(image: Upload) -> int:
     """Empty every field of the owner that points at the upload being deleted (its temp path
     or its smart URL, with or without ``bg=removed``) and remove the site media rows that do;
     the number changed. The media app's deletion hook (registered in ``UsersConfig.ready()``),
@@ -262,7 +261,7 @@ def deleted_upload_references_clear(image: PendingImage) -> int:
     return cleared
 
 
-def _upload_values(image: PendingImage) -> set[str]:
+def _upload_values(image: Upload) -> set[str]:
     """Every value by which a field may refer to the upload ``image``: its temp path and its
     smart URLs (with and without ``bg=removed``)."""
     values = {image.image_path} if image.image_path else set()
@@ -291,7 +290,7 @@ def user_erase(*, user: User) -> ErasureResult:
     content (no name, no file)."""
     user_id = user.pk
     # newest first: a duplicate goes before the upload it repeats (whose deletion would take it along)
-    image_ids = list(PendingImage.objects.filter(user_id=user_id).order_by("-id").values_list("id", flat=True))
+    image_ids = list(Upload.objects.filter(user_id=user_id).order_by("-id").values_list("id", flat=True))
     for image_id in image_ids:
         upload_delete(image_id=image_id, user_id=user_id, missing_ok=True)
     direct_uploads_discard(user_id=user_id)  # uploaded straight to storage, never made an artwork
@@ -324,7 +323,7 @@ def temp_urls_replace(*, batch_size: int = 1000, progress: Callable[[int | None]
     result = ReplaceResult()
     after = 0
     while True:
-        ids = processed_image_ids(after=after, limit=batch_size)
+        ids = upload_ids_processed(after=after, limit=batch_size)
         if not ids:
             return result
         for image_id in ids:
@@ -347,7 +346,7 @@ def temp_url_replace_one(*, image_id: int) -> int | None:
     A re-processing also takes over what still refers to the row it re-did (its temp path or
     its smart URL); a field the user has since pointed elsewhere is left alone.
     """
-    image = pending_image_processed_lock(image_id=image_id)
+    image = upload_processed_lock(image_id=image_id)
     if image is None:
         return None
     url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
@@ -356,6 +355,6 @@ def temp_url_replace_one(*, image_id: int) -> int | None:
     if previous is not None:
         for old in {previous.image_path, smart_url(settings.SMART_MEDIA_BASE_URL, previous.media_id or "")}:
             rewritten += references_rewrite(user_id=image.user_id, old=old, new=url)
-    pending_image_mark_complete(image=image)
+    upload_mark_complete(image=image)
     log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)
     return rewritten

@@ -141,7 +141,7 @@ def test_admin_needs_a_staff_login_and_a_csrf_token(system):
         "User.objects.create_user('plain', password='pw-plain-123'); "
         "User.objects.create_superuser('boss', password='pw-boss-123')"))
     s = requests.Session()
-    r = s.get(f"{system.api_url}/admin/media/pendingimage/", allow_redirects=False, timeout=10)
+    r = s.get(f"{system.api_url}/admin/media/upload/", allow_redirects=False, timeout=10)
     assert r.status_code == 302 and "/admin/login/" in r.headers["Location"]
 
     def login(user, password):
@@ -154,12 +154,12 @@ def test_admin_needs_a_staff_login_and_a_csrf_token(system):
         return sess
 
     plain = login("plain", "pw-plain-123")
-    r = plain.get(f"{system.api_url}/admin/media/pendingimage/", allow_redirects=False, timeout=10)
+    r = plain.get(f"{system.api_url}/admin/media/upload/", allow_redirects=False, timeout=10)
     assert r.status_code == 302, "a non-staff user is not let in"
     boss = login("boss", "pw-boss-123")
-    assert boss.get(f"{system.api_url}/admin/media/pendingimage/", timeout=10).status_code == 200
+    assert boss.get(f"{system.api_url}/admin/media/upload/", timeout=10).status_code == 200
     # a session-authenticated write without the CSRF token is refused
-    r = boss.post(f"{system.api_url}/admin/media/pendingimage/", data={"action": "retry", "_selected_action": "1"},
+    r = boss.post(f"{system.api_url}/admin/media/upload/", data={"action": "retry", "_selected_action": "1"},
                   headers={"Referer": f"{system.api_url}/admin/"}, allow_redirects=False, timeout=10)
     assert r.status_code == 403
 

@@ -103,7 +103,7 @@ def heartbeat_ran_out(system, worker_id):
 
 
 _ROW_STATE = (
-    "from main_api.media.models import PendingImage as P; "
+    "from main_api.media.models import Upload as P; "
     "print([(p.id, p.status, p.media_id, p.processed_at.isoformat()) for p in P.objects.all()])"
 )
 

@@ -45,14 +45,14 @@ def files_under(root: Path) -> list[Path]:
 
 def make_pending(user, field: str = "profile_image", fmt: str = "JPEG", size: tuple[int, int] = (64, 48)):
     """Upload one image for ``user`` through the service; returns its pending row."""
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
     from main_api.users.services import user_profile_update
     from tests.main_api.images import image_bytes
 
-    before = set(PendingImage.objects.filter(user=user).values_list("pk", flat=True))
+    before = set(Upload.objects.filter(user=user).values_list("pk", flat=True))
     upload_file = SimpleUploadedFile(f"{field}.{fmt.lower()}", image_bytes(fmt, size))
     user_profile_update(user=user, files={field: upload_file})
-    return PendingImage.objects.filter(user=user).exclude(pk__in=before).get()
+    return Upload.objects.filter(user=user).exclude(pk__in=before).get()
 
 
 def complete_payload(media_id: str = MEDIA_ID, **overrides) -> dict:

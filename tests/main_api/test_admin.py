@@ -8,12 +8,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.models import PendingImage
+from main_api.media.intake import temp_storage
+from main_api.media.models import Upload
 from main_api.users.models import User
 from tests.main_api.support import MEDIA_ID, complete_payload, files_under, make_pending, media_client
 
-CHANGELIST = "/admin/media/pendingimage/"
+CHANGELIST = "/admin/media/upload/"
 
 
 @pytest.fixture
@@ -40,12 +40,12 @@ def test_the_changelist_shows_age_and_filters(staff_client, artist, temp_dir):
     stuck = make_pending(artist, "header_image")
     failed_today = make_pending(artist, "logo_image")
     failed_long_ago = make_pending(artist, "event_image")
-    PendingImage.objects.filter(pk=stuck.pk).update(
+    Upload.objects.filter(pk=stuck.pk).update(
         created_at=timezone.now() - timedelta(hours=3), updated_at=timezone.now() - timedelta(hours=3)
     )
     for image in (failed_today, failed_long_ago):
         media_client().delete(f"/api/media/cleanup/{image.pk}", {"reason": "decoder crashed"}, format="json")
-    PendingImage.objects.filter(pk=failed_long_ago.pk).update(updated_at=timezone.now() - timedelta(days=3))
+    Upload.objects.filter(pk=failed_long_ago.pk).update(updated_at=timezone.now() - timedelta(days=3))
 
     response = staff_client.get(CHANGELIST)
     assert response.status_code == 200
@@ -92,18 +92,18 @@ def test_fail_and_clean_up_action(staff_client, artist, temp_dir):
     messages = [str(m) for m in response.context["messages"]]
     assert "Failed 2 image(s)." in messages
     assert any(f"#{done.pk}: image is already processed" in m for m in messages)
-    statuses = dict(PendingImage.objects.values_list("pk", "status"))
+    statuses = dict(Upload.objects.values_list("pk", "status"))
     assert (statuses[a.pk], statuses[b.pk], statuses[done.pk]) == ("failed", "failed", "processed")
-    assert PendingImage.objects.get(pk=a.pk).failure_reason == "failed by root in the admin"
+    assert Upload.objects.get(pk=a.pk).failure_reason == "failed by root in the admin"
     assert len(files_under(temp_dir)) == 3, "the originals are kept for a retry (FAILED_RETENTION_DAYS)"
 
 
 def test_retry_action(staff_client, artist, temp_dir):
     stuck = make_pending(artist, "profile_image")
-    PendingImage.objects.filter(pk=stuck.pk).update(status="failed", failure_reason="VM was down")
+    Upload.objects.filter(pk=stuck.pk).update(status="failed", failure_reason="VM was down")
     cleaned = make_pending(artist, "header_image")
     media_client().delete(f"/api/media/cleanup/{cleaned.pk}")
-    temp_files.remove(cleaned.image_path)  # swept past FAILED_RETENTION_DAYS
+    temp_storage.remove(cleaned.image_path)  # swept past FAILED_RETENTION_DAYS
 
     response = run_action(staff_client, "retry", [stuck.pk, cleaned.pk])
 
@@ -112,7 +112,7 @@ def test_retry_action(staff_client, artist, temp_dir):
     assert any("original is no longer kept" in m for m in messages)
     stuck.refresh_from_db()
     assert (stuck.status, stuck.failure_reason) == ("pending", "")
-    assert PendingImage.objects.get(pk=cleaned.pk).status == "failed"
+    assert Upload.objects.get(pk=cleaned.pk).status == "failed"
     # and the media VM sees it again
     pending = media_client().get("/api/media/pending/all").json()["images"]
     assert [img["id"] for img in pending] == [stuck.pk]
@@ -133,10 +133,10 @@ def test_delete_everywhere_action_goes_through_the_deletion_flow(staff_client, a
     response = run_action(staff_client, "delete_everywhere", [done.pk, pending.pk])
 
     assert "Deleted 2 image(s)." in [str(m) for m in response.context["messages"]]
-    assert not PendingImage.objects.filter(pk__in=[done.pk, pending.pk]).exists()
+    assert not Upload.objects.filter(pk__in=[done.pk, pending.pk]).exists()
     from main_api.media.models import MediaDeletion
 
-    asked = {(d.pending_image_id, d.media_id) for d in MediaDeletion.objects.all()}
+    asked = {(d.upload_id, d.media_id) for d in MediaDeletion.objects.all()}
     assert asked == {(done.pk, MEDIA_ID), (pending.pk, None)}, "the media VM is asked to erase both"
 
 
@@ -151,4 +151,15 @@ def test_deleting_a_user_in_the_admin_erases_their_uploads(staff_client, artist,
     from main_api.media.models import MediaDeletion
 
     [deletion] = MediaDeletion.objects.all()
-    assert (deletion.pending_image_id, deletion.media_id) == (image.pk, MEDIA_ID)
+    assert (deletion.upload_id, deletion.media_id) == (image.pk, MEDIA_ID)
+
+
+def test_the_admin_url_of_before_the_rename_redirects(staff_client, artist, temp_dir):
+    """Bookmarks and runbooks of ``/admin/media/pendingimage/...`` (the model was PendingImage)
+    reach the same page under its new name, query string included."""
+    image = make_pending(artist, "profile_image")
+    response = staff_client.get(f"/admin/media/pendingimage/{image.pk}/change/?_changelist_filters=x")
+    assert response.status_code == 301
+    assert response["Location"] == f"/admin/media/upload/{image.pk}/change/?_changelist_filters=x"
+    assert staff_client.get(response["Location"]).status_code == 200
+    assert staff_client.get("/admin/media/pendingimage/").headers["Location"] == CHANGELIST

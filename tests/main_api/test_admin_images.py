@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.models import User
 from tests.main_api.support import MEDIA_ID, complete_payload, make_pending, media_client
 
-CHANGELIST = "/admin/media/pendingimage/"
+CHANGELIST = "/admin/media/upload/"
 
 
 @pytest.fixture
@@ -49,7 +49,7 @@ def test_the_change_view_links_variants_and_shows_the_analysis(staff_client, art
     # read-only: no form to save, no way around the services
     assert 'name="_save"' not in page
     assert staff_client.post(f"{CHANGELIST}{done.pk}/change/", {"status": "failed"}).status_code == 403
-    assert PendingImage.objects.get(pk=done.pk).status == "processed"
+    assert Upload.objects.get(pk=done.pk).status == "processed"
     assert staff_client.get(f"{CHANGELIST}add/").status_code == 403
 
 
@@ -61,7 +61,7 @@ def test_search_by_request_id(staff_client, artist, user_client, temp_dir):
     user_client.credentials(HTTP_AUTHORIZATION=user_client._credentials["HTTP_AUTHORIZATION"],
                             HTTP_X_REQUEST_ID="find-me-0123456789")
     upload(user_client, header_image=("h.png", image_bytes("PNG", (32, 32)), "image/png"))
-    wanted = PendingImage.objects.get(request_id="find-me-0123456789")
+    wanted = Upload.objects.get(request_id="find-me-0123456789")
 
     response = staff_client.get(CHANGELIST + "?q=find-me-0123456789")
 
@@ -80,6 +80,6 @@ def test_reprocess_action(staff_client, artist, temp_dir):
     messages = [str(m) for m in response.context["messages"]]
     assert "Re-queued 1 image(s)." in messages
     assert any(f"#{waiting.pk}: only processed or complete images can be re-processed" in m for m in messages)
-    again = PendingImage.objects.get(reprocess_of=done)
+    again = Upload.objects.get(reprocess_of=done)
     assert again.status == "pending"
-    assert PendingImage.objects.get(pk=done.pk).status == "processed"
+    assert Upload.objects.get(pk=done.pk).status == "processed"

@@ -11,8 +11,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from main_api.artworks.models import Artwork
-from main_api.media.models import MediaDeletion, PendingImage
-from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.models import MediaDeletion, Upload
+from main_api.media.services.reprocessing import upload_reprocess
 from main_api.users.models import UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api import support
@@ -65,7 +65,7 @@ def test_create_gives_a_processing_artwork_with_its_upload_and_no_urls_yet(user_
     assert artwork["tags"] == ["sea", "dusk"]
     assert artwork["status"] == "processing"
     assert (artwork["icon_url"], artwork["thumbnail_url"], artwork["display_url"]) == (None, None, None)
-    upload = PendingImage.objects.get(pk=artwork["upload"]["id"])
+    upload = Upload.objects.get(pk=artwork["upload"]["id"])
     assert (upload.data_type, upload.field, upload.status) == ("artwork", "artwork", "pending")
     assert upload.user_id == artist.pk
     assert artwork["upload"]["data_type"] == "artwork"
@@ -163,7 +163,7 @@ def test_bad_fields_are_refused_and_nothing_is_created(user_client, fields, name
     answer = create(user_client, key, **fields)
     assert answer.status_code == 400, answer.content
     assert named in json.dumps(answer.json())
-    assert Artwork.objects.count() == 0 and PendingImage.objects.count() == 0
+    assert Artwork.objects.count() == 0 and Upload.objects.count() == 0
     assert create(user_client, key).status_code == 201  # the key was not used up
 
 
@@ -182,7 +182,7 @@ def test_keys_that_are_not_usable_are_refused_with_nothing_created(user_client, 
         assert answer.status_code == 400, (why, answer.content)
         assert answer.json()["message"], why
         assert answer.json()["extra"]["field"] == "key", why  # the request's own field, for the frontend
-    assert Artwork.objects.count() == 0 and PendingImage.objects.count() == 0
+    assert Artwork.objects.count() == 0 and Upload.objects.count() == 0
     assert not list(temp_dir.rglob("*-artwork-*")), "a refused artwork left a temp original"
 
     key = direct_upload(user_client, image_bytes("JPEG", (80, 60)))
@@ -212,7 +212,7 @@ def test_the_limit_answers_429_and_creates_nothing(user_client, artist, settings
     answer = create(user_client, key)
     assert answer.status_code == 429, answer.content
     assert answer.json()["extra"]["limit"] == 2
-    assert Artwork.objects.count() == 2 and PendingImage.objects.count() == 2
+    assert Artwork.objects.count() == 2 and Upload.objects.count() == 2
     refused = user_client.post("/api/artworks/upload-url", {"filename": "a.jpg", "content_type": "image/jpeg",
                                                             "size": 10}, format="json")
     assert refused.status_code == 429
@@ -225,11 +225,11 @@ def test_deleting_an_artwork_deletes_its_image_everywhere(user_client, artist, t
                                                           django_capture_on_commit_callbacks):
     artwork = new_artwork(user_client)
     complete(artwork)
-    upload = PendingImage.objects.get(pk=artwork["upload"]["id"])
+    upload = Upload.objects.get(pk=artwork["upload"]["id"])
     with django_capture_on_commit_callbacks(execute=True):
         assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
-    assert not Artwork.objects.exists() and not PendingImage.objects.filter(pk=upload.pk).exists()
-    deletion = MediaDeletion.objects.get(pending_image_id=upload.pk)
+    assert not Artwork.objects.exists() and not Upload.objects.filter(pk=upload.pk).exists()
+    deletion = MediaDeletion.objects.get(upload_id=upload.pk)
     assert deletion.media_id == support.MEDIA_ID
     assert not list(temp_dir.rglob("*-artwork-*"))
     assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 404
@@ -277,13 +277,13 @@ def test_ops_see_artworks_and_set_a_users_limit_in_the_admin(user_client, artist
         answer = admin.post(f"/admin/artworks/artwork/{artwork['id']}/delete/", {"post": "yes"})
     assert answer.status_code == 302, answer.content[:500]
     assert not Artwork.objects.filter(pk=artwork["id"]).exists()
-    assert not PendingImage.objects.filter(pk=artwork["upload"]["id"]).exists()
-    assert MediaDeletion.objects.filter(pending_image_id=artwork["upload"]["id"]).exists()
+    assert not Upload.objects.filter(pk=artwork["upload"]["id"]).exists()
+    assert MediaDeletion.objects.filter(upload_id=artwork["upload"]["id"]).exists()
 
 
 def test_an_artwork_may_name_the_tool_that_made_it(user_client):
     artwork = new_artwork(user_client, source_tool="dall-e")
-    assert PendingImage.objects.get(pk=artwork["upload"]["id"]).source_tool == "dall-e"
+    assert Upload.objects.get(pk=artwork["upload"]["id"]).source_tool == "dall-e"
     refused = create(user_client, direct_upload(user_client, image_bytes("JPEG", (80, 60))), source_tool="paint.exe")
     assert refused.status_code == 400 and "source_tool" in refused.json()["extra"]["fields"]
 
@@ -315,7 +315,7 @@ def test_a_reprocessed_artwork_follows_its_new_run_and_its_deletion_takes_every_
     complete(artwork)
     temp_urls_replace()
     first = artwork["upload"]["id"]
-    again = pending_image_reprocess(image_id=first)  # an admin re-processes it (new watermark, new sizes)
+    again = upload_reprocess(image_id=first)  # an admin re-processes it (new watermark, new sizes)
 
     shown = user_client.get(f"/api/artworks/{artwork['id']}").json()
     assert (shown["upload"]["id"], shown["status"]) == (first, "active")  # the old run serves meanwhile
@@ -332,7 +332,7 @@ def test_a_reprocessed_artwork_follows_its_new_run_and_its_deletion_takes_every_
 
     with django_capture_on_commit_callbacks(execute=True):
         assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
-    assert not PendingImage.objects.filter(pk__in=[first, again.pk]).exists()
+    assert not Upload.objects.filter(pk__in=[first, again.pk]).exists()
     assert set(MediaDeletion.objects.values_list("media_id", flat=True)) == {support.MEDIA_ID, support.OTHER_MEDIA_ID}
     assert not list(temp_dir.rglob("*-artwork-*"))
 
@@ -340,13 +340,13 @@ def test_a_reprocessed_artwork_follows_its_new_run_and_its_deletion_takes_every_
 def test_deleting_an_artwork_takes_a_pending_reprocessing_along(user_client, artist, temp_dir):
     artwork = new_artwork(user_client)
     complete(artwork)
-    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    again = upload_reprocess(image_id=artwork["upload"]["id"])
 
     assert user_client.delete(f"/api/artworks/{artwork['id']}").status_code == 204
 
-    assert not PendingImage.objects.filter(pk=again.pk).exists()  # it will never be made, watermarked, unowned
+    assert not Upload.objects.filter(pk=again.pk).exists()  # it will never be made, watermarked, unowned
     assert again.pk not in [i["id"] for i in support.media_client().get("/api/media/pending/all").json()["images"]]
-    assert MediaDeletion.objects.filter(pending_image_id=again.pk).exists()
+    assert MediaDeletion.objects.filter(upload_id=again.pk).exists()
 
 
 def test_deleting_an_artworks_upload_takes_its_other_runs_along(user_client, artist, temp_dir):
@@ -354,13 +354,13 @@ def test_deleting_an_artworks_upload_takes_its_other_runs_along(user_client, art
     re-processing left behind, public and watermarked, with no artwork)."""
     artwork = new_artwork(user_client)
     complete(artwork)
-    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    again = upload_reprocess(image_id=artwork["upload"]["id"])
     complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)  # processed, not yet taken over
 
     assert user_client.delete(f"/api/uploads/{artwork['upload']['id']}").status_code == 204
 
     assert not Artwork.objects.exists()
-    assert not PendingImage.objects.exists()
+    assert not Upload.objects.exists()
     assert set(MediaDeletion.objects.values_list("media_id", flat=True)) == {support.MEDIA_ID, support.OTHER_MEDIA_ID}
     assert user_client.get("/api/uploads").json()["results"] == []
 
@@ -369,7 +369,7 @@ def test_an_earlier_run_deleted_alone_leaves_the_artwork(user_client, artist, te
     artwork = new_artwork(user_client)
     complete(artwork)
     temp_urls_replace()
-    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    again = upload_reprocess(image_id=artwork["upload"]["id"])
     complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
     temp_urls_replace()  # the artwork is on the new run now
 
@@ -384,9 +384,9 @@ def test_erasing_an_account_with_a_reprocessed_artwork(user_client, artist, temp
 
     artwork = new_artwork(user_client)
     complete(artwork)
-    again = pending_image_reprocess(image_id=artwork["upload"]["id"])
+    again = upload_reprocess(image_id=artwork["upload"]["id"])
     complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
     temp_urls_replace()  # the artwork is on the newer run, erased first: it takes the older one along
     user_erase(user=artist)
-    assert not PendingImage.objects.exists() and not Artwork.objects.exists()
+    assert not Upload.objects.exists() and not Artwork.objects.exists()
     assert MediaDeletion.objects.count() == 2

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.services import user_token_get
 from tests.e2e.system import ROOT, free_port, wait_until
 from tests.main_api.support import MEDIA_ID, MEDIA_KEY
@@ -35,7 +35,7 @@ def test_json_nested_100_000_deep_is_a_400(live_server, token):
                        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"}, timeout=30)
     assert r.status_code == 400, r.text[:300]
     assert r.json()["message"] == "JSON parse error - nested too deeply"
-    assert PendingImage.objects.count() == 0
+    assert Upload.objects.count() == 0
 
 
 def test_json_nested_deep_to_a_key_endpoint_is_a_400_too(live_server):

@@ -12,17 +12,17 @@ from django.test import Client
 from django.utils import timezone
 
 from main_api.media import vm_client
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.selectors.dashboard import (
-    failure_reasons,
-    pending_image_counts,
     percentile,
-    processing_times,
-    recent_failures,
-    stuck_images,
-    throughput_per_hour,
+    upload_counts,
+    upload_failure_reasons,
+    upload_failures_recent,
+    upload_processing_times,
+    uploads_stuck,
+    uploads_throughput_per_hour,
 )
-from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
+from main_api.media.services.lifecycle import upload_complete, upload_fail
 from main_api.users.models import User
 from tests.e2e.system import free_port
 from tests.main_api.support import make_pending
@@ -56,13 +56,13 @@ def image_at(user, field: str, *, created: datetime, processed: datetime | None 
     """A pending row uploaded at ``created`` and, if given, processed at ``processed``."""
     image = make_pending(user, field)
     if processed is not None:
-        pending_image_complete(
+        upload_complete(
             image_id=image.pk, media_id=media_id or f"{image.pk:032x}", permanent_url="",
             formats_available=["jpeg"], sizes_available=["thumbnail"], ai_analysis={},
         )
-        PendingImage.objects.filter(pk=image.pk).update(processed_at=processed)
-    PendingImage.objects.filter(pk=image.pk).update(created_at=created, updated_at=processed or created)
-    return PendingImage.objects.get(pk=image.pk)
+        Upload.objects.filter(pk=image.pk).update(processed_at=processed)
+    Upload.objects.filter(pk=image.pk).update(created_at=created, updated_at=processed or created)
+    return Upload.objects.get(pk=image.pk)
 
 
 @pytest.fixture
@@ -124,32 +124,32 @@ def rows(artist, make_user, temp_dir):
     failed = []
     for n, reason in enumerate(["decoder crashed", "decoder crashed", "refused: too many pixels"]):
         image = make_pending(artist, "site_image")
-        pending_image_fail(image_id=image.pk, reason=reason)
-        PendingImage.objects.filter(pk=image.pk).update(updated_at=NOW - timedelta(hours=n + 1))
+        upload_fail(image_id=image.pk, reason=reason)
+        Upload.objects.filter(pk=image.pk).update(updated_at=NOW - timedelta(hours=n + 1))
         failed.append(image)
     long_ago = make_pending(artist, "site_image")
-    pending_image_fail(image_id=long_ago.pk, reason="ancient")
-    PendingImage.objects.filter(pk=long_ago.pk).update(updated_at=NOW - timedelta(days=3))
+    upload_fail(image_id=long_ago.pk, reason="ancient")
+    Upload.objects.filter(pk=long_ago.pk).update(updated_at=NOW - timedelta(days=3))
     made["failed"], made["failed_long_ago"] = failed, long_ago
     return made
 
 
 def test_counts_stuck_and_failures(rows):
-    assert pending_image_counts() == {"pending": 3, "processed": 11, "complete": 0, "failed": 4}
-    assert list(stuck_images(now=NOW)) == [rows["stuck_older"], rows["stuck"]]
-    assert list(stuck_images(now=NOW, older_than=timedelta(hours=4))) == [rows["stuck_older"]]
-    assert list(recent_failures(now=NOW)) == rows["failed"]  # newest first
-    assert failure_reasons(now=NOW) == [("decoder crashed", 2), ("refused: too many pixels", 1)]
+    assert upload_counts() == {"pending": 3, "processed": 11, "complete": 0, "failed": 4}
+    assert list(uploads_stuck(now=NOW)) == [rows["stuck_older"], rows["stuck"]]
+    assert list(uploads_stuck(now=NOW, older_than=timedelta(hours=4))) == [rows["stuck_older"]]
+    assert list(upload_failures_recent(now=NOW)) == rows["failed"]  # newest first
+    assert upload_failure_reasons(now=NOW) == [("decoder crashed", 2), ("refused: too many pixels", 1)]
 
 
 def test_processing_times_average_and_p95(rows):
-    times = processing_times(now=NOW)
+    times = upload_processing_times(now=NOW)
     # the ten processed within the day took 10, 20, ... 100 seconds
     assert times.count == 10
     assert times.average_seconds == pytest.approx(55.0)
     assert times.p95_seconds == pytest.approx(100.0)
-    assert processing_times(now=NOW, since=timedelta(hours=3, minutes=30)).p95_seconds == pytest.approx(30.0)
-    assert processing_times(now=NOW - timedelta(days=5)).count == 0
+    assert upload_processing_times(now=NOW, since=timedelta(hours=3, minutes=30)).p95_seconds == pytest.approx(30.0)
+    assert upload_processing_times(now=NOW - timedelta(days=5)).count == 0
 
 
 def test_percentile_is_nearest_rank():
@@ -160,7 +160,7 @@ def test_percentile_is_nearest_rank():
 
 
 def test_throughput_per_hour(rows):
-    hours = throughput_per_hour(now=NOW)
+    hours = uploads_throughput_per_hour(now=NOW)
     assert len(hours) == 24
     assert hours[-1][0] == datetime(2026, 11, 20, 12, tzinfo=UTC)
     assert hours[0][0] == datetime(2026, 11, 19, 13, tzinfo=UTC)
@@ -199,8 +199,8 @@ def test_the_dashboard_page_shows_the_numbers(staff_client, rows, fake_vm):
     # the rows were made around NOW; move them so that "now" at request time sees the same picture
     shift = timezone.now() - NOW
     for field in ("created_at", "updated_at", "processed_at"):
-        for image in PendingImage.objects.exclude(**{f"{field}__isnull": True}):
-            PendingImage.objects.filter(pk=image.pk).update(**{field: getattr(image, field) + shift})
+        for image in Upload.objects.exclude(**{f"{field}__isnull": True}):
+            Upload.objects.filter(pk=image.pk).update(**{field: getattr(image, field) + shift})
 
     index = staff_client.get("/admin/")
     assert index.status_code == 200 and 'href="/admin/dashboard/"' in index.content.decode()

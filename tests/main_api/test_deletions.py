@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.models import MediaDeletion, Upload
 from main_api.media.services.deletion import upload_deletion_handler_register
 from main_api.users.models import SiteMedia, UserProfile
 from main_api.users.services import temp_urls_replace
@@ -27,10 +27,10 @@ def test_deleting_a_complete_upload_clears_its_field_and_records_the_deletion(
         r = client_for(artist).delete(f"/api/uploads/{image.pk}")
     assert r.status_code == 204, r.content
     assert UserProfile.objects.get(user=artist).profile_image_path == ""
-    assert not PendingImage.objects.filter(pk=image.pk).exists()
+    assert not Upload.objects.filter(pk=image.pk).exists()
     assert not temp.exists()
     [deletion] = MediaDeletion.objects.all()
-    assert (deletion.media_id, deletion.pending_image_id, deletion.done_at) == (MEDIA_ID, image.pk, None)
+    assert (deletion.media_id, deletion.upload_id, deletion.done_at) == (MEDIA_ID, image.pk, None)
     assert client_for(artist).delete(f"/api/uploads/{image.pk}").status_code == 404  # twice: gone
     assert MediaDeletion.objects.count() == 1
 
@@ -52,7 +52,7 @@ def test_someone_elses_or_an_unknown_upload_is_404_and_the_media_key_may_not_del
     assert client_for(other).delete(f"/api/uploads/{image.pk}").status_code == 404
     assert client_for(owner).delete("/api/uploads/999999").status_code == 404
     assert media_client().delete(f"/api/uploads/{image.pk}").status_code == 403
-    assert PendingImage.objects.filter(pk=image.pk).exists() and not MediaDeletion.objects.exists()
+    assert Upload.objects.filter(pk=image.pk).exists() and not MediaDeletion.objects.exists()
     assert UserProfile.objects.get(user=owner).profile_image_path == image.image_path
 
 
@@ -71,7 +71,7 @@ def test_a_failing_deletion_hook_rolls_everything_back(artist, temp_dir):
             deletion.upload_delete(image_id=image.pk, user_id=artist.pk)
     finally:
         deletion._deletion_handlers.remove(broken)
-    assert PendingImage.objects.filter(pk=image.pk).exists() and temp.is_file()
+    assert Upload.objects.filter(pk=image.pk).exists() and temp.is_file()
     assert not MediaDeletion.objects.exists()
     assert UserProfile.objects.get(user=artist).profile_image_path == image.image_path
 
@@ -105,7 +105,7 @@ def test_delete_users_me_erases_the_account_and_leaves_other_users_alone(
     with django_capture_on_commit_callbacks(execute=True):
         assert client_for(owner).delete("/users/me").status_code == 204
     assert not type(owner).objects.filter(pk=owner.pk).exists()
-    assert list(PendingImage.objects.values_list("pk", flat=True)) == [theirs.pk]
-    assert sorted(MediaDeletion.objects.values_list("pending_image_id", flat=True)) == [i.pk for i in mine]
+    assert list(Upload.objects.values_list("pk", flat=True)) == [theirs.pk]
+    assert sorted(MediaDeletion.objects.values_list("upload_id", flat=True)) == [i.pk for i in mine]
     assert [p.name for p in temp_dir.rglob("*.*")] == [theirs.image_path.rsplit("/", 1)[-1]]
     assert client_for(other).get("/users/me").status_code == 200

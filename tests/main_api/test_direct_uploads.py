@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
-from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import temp_storage
 from main_api.media.intake.direct_uploads import (
     DirectUploadInvalid,
     direct_upload_body_limit,
@@ -269,7 +269,7 @@ def test_the_sweep_deletes_expired_rows_and_their_objects_only(artist, temp_dir,
     assert direct_uploads_sweep() == 1
     assert list(DirectUpload.objects.values_list("key", flat=True)) == [fresh["key"]]
     assert objects(bucket, temp_dir) == []
-    assert not temp_files.exists(temp_files.direct_ref(uploaded["key"]))
+    assert not temp_storage.exists(temp_storage.direct_ref(uploaded["key"]))
 
 
 def test_the_sweep_command(artist, temp_dir):
@@ -293,7 +293,7 @@ def test_the_scheduler_sweeps_direct_uploads_nobody_used(artist, temp_dir):
     call_command("run_scheduler", "--once", stdout=out)
     assert "deleted 1 expired direct upload(s)" in out.getvalue()
     assert list(DirectUpload.objects.values_list("key", flat=True)) == [fresh["key"]]
-    assert not temp_files.exists(temp_files.direct_ref(stale["key"]))
+    assert not temp_storage.exists(temp_storage.direct_ref(stale["key"]))
 
 
 def test_erasing_the_account_removes_its_direct_uploads_and_their_objects(artist, temp_dir,
@@ -302,8 +302,8 @@ def test_erasing_the_account_removes_its_direct_uploads_and_their_objects(artist
 
     answer = issue(artist)
     put(answer["upload_url"], PNG)
-    assert temp_files.exists(temp_files.direct_ref(answer["key"]))
+    assert temp_storage.exists(temp_storage.direct_ref(answer["key"]))
     with django_capture_on_commit_callbacks(execute=True):
         assert support.client_for(artist).delete("/users/me").status_code == 204
     assert not DirectUpload.objects.exists()
-    assert not temp_files.exists(temp_files.direct_ref(answer["key"]))
+    assert not temp_storage.exists(temp_storage.direct_ref(answer["key"]))

@@ -12,7 +12,7 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
-from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.models import MediaDeletion, Upload
 from main_api.users.models import UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.images import image_bytes
@@ -28,8 +28,8 @@ def listed_ids() -> set[int]:
     return {row["id"] for row in response.json()["images"]}
 
 
-def newest(user) -> PendingImage:
-    return PendingImage.objects.filter(user=user).latest("pk")
+def newest(user) -> Upload:
+    return Upload.objects.filter(user=user).latest("pk")
 
 
 def test_the_same_bytes_again_make_no_second_job(artist, temp_dir):
@@ -43,7 +43,7 @@ def test_the_same_bytes_again_make_no_second_job(artist, temp_dir):
     second = newest(artist)
     assert second.pk != first.pk
     assert second.duplicate_of_id == first.pk
-    assert second.image_path is None and second.status == PendingImage.Status.COMPLETE
+    assert second.image_path is None and second.status == Upload.Status.COMPLETE
     assert listed_ids() == {first.pk}, "only one processing job"
     assert len(list(temp_dir.rglob("*.jpg"))) == 1, "no second temp original"
     profile = UserProfile.objects.get(user=artist)
@@ -79,7 +79,7 @@ def test_two_fields_of_one_request_with_the_same_bytes_are_one_job(artist, temp_
     data = image_bytes()
     response = upload(client_for(artist), profile_image=("a.jpg", data), header_image=("b.jpg", data))
     assert response.status_code == 200, response.content
-    rows = list(PendingImage.objects.filter(user=artist).order_by("pk"))
+    rows = list(Upload.objects.filter(user=artist).order_by("pk"))
     assert len(rows) == 2 and rows[1].duplicate_of_id == rows[0].pk
     assert listed_ids() == {rows[0].pk}
 
@@ -100,7 +100,7 @@ def test_what_is_not_a_duplicate(case, artist, make_user, temp_dir):
         assert media_client().delete(f"/api/media/cleanup/{first.pk}").status_code == 200
     assert upload(client_for(uploader), **{field: ("b.png", data, "image/png")}).status_code == 200
     second = newest(uploader)
-    assert second.duplicate_of_id is None and second.status == PendingImage.Status.PENDING
+    assert second.duplicate_of_id is None and second.status == Upload.Status.PENDING
     assert second.pk in listed_ids()
 
 
@@ -152,7 +152,7 @@ def test_deleting_a_duplicate_keeps_the_image_deleting_the_earlier_takes_both(
     assert third.duplicate_of_id == first.pk
     with django_capture_on_commit_callbacks(execute=True):
         assert client.delete(f"/api/uploads/{first.pk}").status_code == 204
-    assert not PendingImage.objects.filter(pk__in=[first.pk, third.pk]).exists()
+    assert not Upload.objects.filter(pk__in=[first.pk, third.pk]).exists()
     assert MediaDeletion.objects.get().media_id == MEDIA_ID
     profile.refresh_from_db()
     assert profile.header_image_path == profile.profile_image_path == ""
@@ -165,7 +165,7 @@ def test_erasing_an_account_with_duplicates(artist, temp_dir):
     upload(client, profile_image=("a.jpg", data))
     upload(client, header_image=("b.jpg", data))
     assert client.delete("/users/me").status_code == 204
-    assert not PendingImage.objects.filter(user_id=artist.pk).exists()
+    assert not Upload.objects.filter(user_id=artist.pk).exists()
     assert MediaDeletion.objects.count() == 1
 
 
@@ -177,14 +177,14 @@ def test_the_hash_is_computed_while_the_body_streams_in_over_real_http(live_serv
         r = requests.patch(f"{live_server.url}/users/me", files={"profile_image": (name, data, "image/jpeg")},
                            headers={"Authorization": f"Token {token}"}, timeout=30)
         assert r.status_code == 200, r.text
-    first, second = PendingImage.objects.filter(user=artist).order_by("pk")
+    first, second = Upload.objects.filter(user=artist).order_by("pk")
     assert first.sha256 == second.sha256 == hashlib.sha256(data).hexdigest()
     assert second.duplicate_of_id == first.pk
 
 
 def test_a_duplicate_is_listed_by_the_status_it_shows_and_is_never_reprocessed(artist, temp_dir):
     from main_api.common.exceptions import ConflictError
-    from main_api.media.services.reprocessing import pending_image_reprocess
+    from main_api.media.services.reprocessing import upload_reprocess
 
     client = client_for(artist)
     data = image_bytes()
@@ -197,8 +197,8 @@ def test_a_duplicate_is_listed_by_the_status_it_shows_and_is_never_reprocessed(a
     assert client.get("/api/uploads?status=complete").json()["results"] == []
     media_client().post(f"/api/media/complete/{first.pk}", complete_payload(), format="json")
     with pytest.raises(ConflictError):
-        pending_image_reprocess(image_id=second.pk)
-    again = pending_image_reprocess(image_id=first.pk)
+        upload_reprocess(image_id=second.pk)
+    again = upload_reprocess(image_id=first.pk)
     assert again.sha256 == first.sha256
     upload(client, header_image=("c.jpg", data))
     assert newest(artist).duplicate_of_id == again.pk, "the newest run of those bytes"

@@ -1,7 +1,7 @@
 """A failed upload gives back the reference it replaced, and its owner is told why it failed.
 
 Every path that fails a row (the media VM's cleanup, the admin action, ``sweep_stuck``) goes
-through ``media.services.pending_image_fail``, whose failure hook ``users`` registers.
+through ``media.services.upload_fail``, whose failure hook ``users`` registers.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.services import lifecycle
-from main_api.media.services.lifecycle import pending_image_fail
-from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.services.lifecycle import upload_fail
+from main_api.media.services.reprocessing import upload_reprocess
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.support import (
@@ -40,13 +40,13 @@ def smart(media_id: str) -> str:
     return f"{SMART}/{media_id}?size=detail"
 
 
-def cleanup(image: PendingImage, reason: str = CORRUPT):
+def cleanup(image: Upload, reason: str = CORRUPT):
     response = media_client().delete(f"/api/media/cleanup/{image.pk}", {"reason": reason}, format="json")
     assert response.status_code == 200, response.content
     return response
 
 
-def complete(image: PendingImage, media_id: str = MEDIA_ID) -> None:
+def complete(image: Upload, media_id: str = MEDIA_ID) -> None:
     response = media_client().post(f"/api/media/complete/{image.pk}", complete_payload(media_id), format="json")
     assert response.status_code == 200, response.content
 
@@ -65,7 +65,7 @@ def shown(user: User, field: str):
     return client_for(user).get("/users/me").json()[key[field]]
 
 
-def processed_first(user: User, field: str, media_id: str = MEDIA_ID) -> PendingImage:
+def processed_first(user: User, field: str, media_id: str = MEDIA_ID) -> Upload:
     """An upload to ``field``, processed and through the URL replacement: the field holds its smart URL."""
     first = make_pending(user, field, fmt="PNG" if field == "logo_image" else "JPEG")
     complete(first, media_id)
@@ -176,7 +176,7 @@ def test_the_previous_upload_completed_meanwhile_comes_back_as_its_smart_url(art
     complete(first)
     second = make_pending(artist, "logo_image")
     temp_urls_replace()  # the first completes; the field holds the second, so nothing is rewritten
-    assert PendingImage.objects.get(pk=first.pk).status == "complete"
+    assert Upload.objects.get(pk=first.pk).status == "complete"
 
     cleanup(second)
 
@@ -185,7 +185,7 @@ def test_the_previous_upload_completed_meanwhile_comes_back_as_its_smart_url(art
 
 def test_a_failed_reprocessing_leaves_the_references_alone(artist, temp_dir):
     first = processed_first(artist, "profile_image")
-    again = pending_image_reprocess(image_id=first.pk)
+    again = upload_reprocess(image_id=first.pk)
     assert again.previous_reference is None
     cleanup(again)
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
@@ -208,14 +208,14 @@ def test_the_admin_action_gives_back_the_previous_image(artist, temp_dir):
     staff = Client()
     staff.force_login(User.objects.create_superuser("root", "root@example.test", "pw-for-tests-only"))
 
-    response = staff.post("/admin/media/pendingimage/",
+    response = staff.post("/admin/media/upload/",
                           {"action": "fail_and_clean_up", "_selected_action": [str(failed.pk)]}, follow=True)
 
     assert "Failed 1 image(s)." in [str(m) for m in response.context["messages"]]
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
     [owner_view] = [p for p in client_for(artist).get("/users/me").json()["pending_images"] if p["id"] == failed.pk]
     assert owner_view["failure_reason"] == "Processing was stopped by our team; you can upload it again."
-    page = staff.get(f"/admin/media/pendingimage/{failed.pk}/change/").content.decode()
+    page = staff.get(f"/admin/media/upload/{failed.pk}/change/").content.decode()
     assert "failed by root in the admin" in page, "the admin keeps the technical reason"
     assert smart(MEDIA_ID).replace("&", "&amp;") in page, "and shows the previous reference"
 
@@ -224,11 +224,11 @@ def test_sweep_stuck_with_fail_gives_back_the_previous_image(artist, temp_dir):
     processed_first(artist, "header_image", media_id=OTHER_MEDIA_ID)
     stuck = make_pending(artist, "header_image")
     long_ago = timezone.now() - timedelta(hours=3)
-    PendingImage.objects.filter(pk=stuck.pk).update(created_at=long_ago, updated_at=long_ago)
+    Upload.objects.filter(pk=stuck.pk).update(created_at=long_ago, updated_at=long_ago)
 
     call_command("sweep_stuck", "--fail", stdout=StringIO())
 
-    assert PendingImage.objects.get(pk=stuck.pk).status == "failed"
+    assert Upload.objects.get(pk=stuck.pk).status == "failed"
     assert stored(artist, "header_image") == smart(OTHER_MEDIA_ID)
 
 
@@ -236,12 +236,12 @@ def test_the_restore_is_part_of_the_failure_transaction(artist, temp_dir, monkey
     processed_first(artist, "profile_image")
     failed = make_pending(artist, "profile_image")
 
-    def broken(image: PendingImage) -> None:
+    def broken(image: Upload) -> None:
         raise RuntimeError("a handler after the restore fails")
 
     monkeypatch.setattr(lifecycle, "_failure_handlers", [*lifecycle._failure_handlers, broken])
     with pytest.raises(RuntimeError):
-        pending_image_fail(image_id=failed.pk, reason=CORRUPT)
+        upload_fail(image_id=failed.pk, reason=CORRUPT)
 
     failed.refresh_from_db()
     assert failed.status == "pending", "the failure was rolled back"
@@ -274,7 +274,7 @@ def test_the_owner_sees_why_in_words_and_the_admin_keeps_the_detail(artist, temp
     assert by_id[failed.pk]["failure_reason"] == DAMAGED
     assert by_id[pending.pk]["failure_reason"] is None
     assert "VipsJpeg" not in str(body), "the technical detail is not shown to the owner"
-    assert PendingImage.objects.get(pk=failed.pk).failure_reason == CORRUPT
+    assert Upload.objects.get(pk=failed.pk).failure_reason == CORRUPT
 
 
 def test_failure_reason_is_in_the_schema(client, db):

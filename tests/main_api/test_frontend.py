@@ -16,7 +16,7 @@ from django.test import Client
 
 from main_api.frontend import pictures
 from main_api.frontend.templatetags import smart_images
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.services import user_create, user_token_get
 from tests.main_api.support import MEDIA_ID, complete_payload, make_pending, media_client
 
@@ -32,7 +32,7 @@ SIZES = {"thumbnail": (300, 300), "grid": (500, 500), "small": (640, 427), "deta
 VARIANTS = [variant(size, fmt, w, h) for size, (w, h) in SIZES.items() for fmt in ("avif", "webp", "jpeg")]
 
 
-def processed(user, **overrides) -> PendingImage:
+def processed(user, **overrides) -> Upload:
     image = make_pending(user)
     payload = complete_payload(MEDIA_ID, **{"variants": VARIANTS, **overrides})
     response = media_client().post(f"/api/media/complete/{image.pk}", payload, format="json")
@@ -175,7 +175,7 @@ def test_the_card_forms_work_without_javascript(demo, temp_dir):
     client.force_login(demo)
     assert f'action="/uploads/{image.pk}/delete"' in client.get("/").content.decode()
     assert client.post(f"/uploads/{image.pk}/delete").status_code == 302
-    assert not PendingImage.objects.filter(pk=image.pk).exists()
+    assert not Upload.objects.filter(pk=image.pk).exists()
 
 
 # --- nothing from outside the system ------------------------------------------------------------

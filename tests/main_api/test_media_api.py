@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
-from main_api.media.models import PendingImage
-from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
+from main_api.media.models import Upload
+from main_api.media.services.lifecycle import upload_complete, upload_fail
 from tests.main_api.support import (
     MEDIA_ID,
     MEDIA_KEY,
@@ -93,11 +93,11 @@ def test_pending_all_lists_pending_rows_oldest_first(artist, make_user, temp_dir
     third = make_pending(artist, "site_image", fmt="WEBP")
     done = make_pending(artist, "event_image")
     failed = make_pending(artist, "product_image")
-    PendingImage.objects.filter(pk=first.pk).update(created_at=timezone.now() - timezone.timedelta(hours=2))
-    pending_image_complete(
+    Upload.objects.filter(pk=first.pk).update(created_at=timezone.now() - timezone.timedelta(hours=2))
+    upload_complete(
         image_id=done.pk, media_id=MEDIA_ID, permanent_url="", formats_available=[], sizes_available=[], ai_analysis={}
     )
-    pending_image_fail(image_id=failed.pk, reason="x")
+    upload_fail(image_id=failed.pk, reason="x")
 
     response = media_client().get("/api/media/pending/all")
 
@@ -183,17 +183,17 @@ def test_complete_twice_is_the_same_answer_and_changes_nothing(artist, temp_dir)
     again = media_client().post(url, complete_payload(ai_analysis={"changed": True}), format="json")
 
     assert again.status_code == 200 and again.json() == first.json()
-    after = PendingImage.objects.get(pk=image.pk)
+    after = Upload.objects.get(pk=image.pk)
     assert (after.processed_at, after.updated_at, after.ai_analysis) == (
         image.processed_at,
         image.updated_at,
         image.ai_analysis,
     )
 
-    PendingImage.objects.filter(pk=image.pk).update(status="complete")
+    Upload.objects.filter(pk=image.pk).update(status="complete")
     third = media_client().post(url, complete_payload(), format="json")
     assert third.status_code == 200 and third.json() == first.json()
-    assert PendingImage.objects.get(pk=image.pk).status == "complete"
+    assert Upload.objects.get(pk=image.pk).status == "complete"
 
 
 def test_complete_with_another_media_id_is_a_conflict(artist, temp_dir):
@@ -205,7 +205,7 @@ def test_complete_with_another_media_id_is_a_conflict(artist, temp_dir):
 
     assert response.status_code == 409
     assert response.json()["extra"]["media_id"] == MEDIA_ID
-    assert PendingImage.objects.get(pk=image.pk).media_id == MEDIA_ID
+    assert Upload.objects.get(pk=image.pk).media_id == MEDIA_ID
 
 
 def test_a_media_id_belongs_to_one_image(artist, temp_dir):
@@ -213,15 +213,15 @@ def test_a_media_id_belongs_to_one_image(artist, temp_dir):
     assert media_client().post(f"/api/media/complete/{one.pk}", complete_payload(), format="json").status_code == 200
     response = media_client().post(f"/api/media/complete/{two.pk}", complete_payload(), format="json")
     assert response.status_code == 409
-    assert PendingImage.objects.get(pk=two.pk).status == "pending"
+    assert Upload.objects.get(pk=two.pk).status == "pending"
 
 
 def test_complete_of_a_failed_row_is_a_conflict(artist, temp_dir):
     image = make_pending(artist)
-    pending_image_fail(image_id=image.pk, reason="gave up")
+    upload_fail(image_id=image.pk, reason="gave up")
     response = media_client().post(f"/api/media/complete/{image.pk}", complete_payload(), format="json")
     assert response.status_code == 409
-    assert PendingImage.objects.get(pk=image.pk).status == "failed"
+    assert Upload.objects.get(pk=image.pk).status == "failed"
 
 
 def test_complete_of_an_unknown_image_is_404(db):
@@ -246,7 +246,7 @@ def test_complete_with_a_bad_payload_is_400(payload, artist, temp_dir):
     response = media_client().post(f"/api/media/complete/{image.pk}", payload, format="json")
     assert response.status_code == 400
     assert response.json()["message"] == "Validation error"
-    assert PendingImage.objects.get(pk=image.pk).status == "pending"
+    assert Upload.objects.get(pk=image.pk).status == "pending"
 
 
 def test_complete_with_a_body_that_is_not_json_is_400(artist, temp_dir):
@@ -284,7 +284,7 @@ def test_cleanup_does_not_destroy_finished_work(artist, temp_dir):
     media_client().post(f"/api/media/complete/{image.pk}", complete_payload(), format="json")
     response = media_client().delete(f"/api/media/cleanup/{image.pk}")
     assert response.status_code == 409
-    assert PendingImage.objects.get(pk=image.pk).status == "processed"
+    assert Upload.objects.get(pk=image.pk).status == "processed"
     assert len(files_under(temp_dir)) == 1
 
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from main_api.media import vm_client
-from main_api.media.services.lifecycle import pending_image_complete
+from main_api.media.services.lifecycle import upload_complete
 from media_vm.config import Settings
 from media_vm.http import MediaApp
 from tests.helpers.wsgi import serving
@@ -35,7 +35,7 @@ def vm(settings, tmp_path):
 
 def processed(user, media_id):
     image = make_pending(user)
-    pending_image_complete(image_id=image.pk, media_id=media_id, permanent_url="", formats_available=[],
+    upload_complete(image_id=image.pk, media_id=media_id, permanent_url="", formats_available=[],
                                     sizes_available=[], ai_analysis={})
     return image
 

@@ -15,9 +15,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from main_api.media import wakeup
 from main_api.media.live import records
-from main_api.media.models import PendingImage
-from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
-from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.models import Upload
+from main_api.media.services.lifecycle import upload_complete, upload_fail
+from main_api.media.services.reprocessing import upload_reprocess
 from tests.e2e.system import free_port
 from tests.helpers.redis_servers import require_shared_redis
 from tests.main_api.images import image_bytes
@@ -58,7 +58,7 @@ def test_an_upload_pushes_one_wakeup_after_its_commit(artist, temp_dir, wakeups)
     redis, key = wakeups
     r = upload(client_for(artist), profile_image=("a.jpg", image_bytes()), product_image=("b.png", image_bytes("PNG")))
     assert r.status_code == 200, r.content
-    ids = sorted(PendingImage.objects.values_list("pk", flat=True))
+    ids = sorted(Upload.objects.values_list("pk", flat=True))
     assert sorted(int(v) for v in redis.lrange(key, 0, -1)) == ids, "one wake-up per queued row: each wakes one worker"
 
 
@@ -68,20 +68,20 @@ def test_a_rolled_back_upload_pushes_nothing(artist, temp_dir, wakeups):
         make_pending(artist)
         assert redis.llen(key) == 0, "not before the commit"
         raise RuntimeError("the request failed after the row was written")
-    assert not PendingImage.objects.exists()
+    assert not Upload.objects.exists()
     assert redis.llen(key) == 0
 
 
 def test_a_retry_and_a_reprocessing_push_a_wakeup(artist, temp_dir, wakeups):
     redis, key = wakeups
     image = make_pending(artist)
-    pending_image_fail(image_id=image.pk, reason="the VM gave up")
+    upload_fail(image_id=image.pk, reason="the VM gave up")
     redis.delete(key)
     assert client_for(artist).post(f"/api/uploads/{image.pk}/retry").status_code == 200
     assert redis.lrange(key, 0, -1) == [str(image.pk).encode()]
-    pending_image_complete(image_id=image.pk, media_id=MEDIA_ID, permanent_url="", formats_available=["jpeg"],
+    upload_complete(image_id=image.pk, media_id=MEDIA_ID, permanent_url="", formats_available=["jpeg"],
                            sizes_available=["detail"], ai_analysis={"quality_score": 0.5})
-    again = pending_image_reprocess(image_id=image.pk)
+    again = upload_reprocess(image_id=image.pk)
     assert redis.lrange(key, 0, -1) == [str(again.pk).encode(), str(image.pk).encode()]
 
 
@@ -110,7 +110,7 @@ def test_redis_down_the_upload_goes_through_with_a_warning_and_a_count(artist, t
         r = upload(client_for(artist), profile_image=("a.jpg", image_bytes()),
                    product_image=("b.png", image_bytes("PNG")))
     assert r.status_code == 200, r.content
-    assert set(PendingImage.objects.values_list("status", flat=True)) == {PendingImage.Status.PENDING}
+    assert set(Upload.objects.values_list("status", flat=True)) == {Upload.Status.PENDING}
     # the first row's push failed; the second's was not tried (Redis is left alone a while)
     assert (counted_wakeups("failed"), counted_wakeups("skipped")) == (failed + 1, skipped + 1)
     [warning] = [rec for rec in caplog.records if rec.name == "main_api.media.wakeup"]  # one, not one per row

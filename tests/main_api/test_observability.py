@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from main_api.common.logging_setup import JsonFormatter, RequestIdFilter, logging_config, request_id_var
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from tests.main_api.images import image_bytes
 from tests.main_api.support import MEDIA_KEY, client_for, complete_payload, make_pending, media_client, upload
 
@@ -44,7 +44,7 @@ def test_the_upload_request_id_is_stored_and_listed_for_the_media_vm(artist, tem
     response = upload(client, profile_image=("a.png", image_bytes("PNG", (40, 30)), "image/png"),
                       site_image=("b.jpg", image_bytes("JPEG", (40, 30))))
     assert response.status_code == 200 and response["X-Request-ID"] == "upload-0123456789"
-    assert set(PendingImage.objects.values_list("request_id", flat=True)) == {"upload-0123456789"}
+    assert set(Upload.objects.values_list("request_id", flat=True)) == {"upload-0123456789"}
 
     items = media_client().get("/api/media/pending/all").json()["images"]
     assert [item["request_id"] for item in items] == ["upload-0123456789"] * 2

@@ -9,14 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from main_api.media.models import PendingImage
-from main_api.media.services.lifecycle import pending_image_complete
+from main_api.media.models import Upload
+from main_api.media.services.lifecycle import upload_complete
 from tests.main_api.support import MEDIA_ID, files_under, make_pending
 
 
 def age(image, minutes: int) -> None:
     moment = timezone.now() - timedelta(minutes=minutes)
-    PendingImage.objects.filter(pk=image.pk).update(created_at=moment, updated_at=moment)
+    Upload.objects.filter(pk=image.pk).update(created_at=moment, updated_at=moment)
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_sweep_dry_run_and_bad_arguments(stuck_rows):
 def test_replace_temp_urls_shows_progress_and_a_summary(artist, temp_dir):
     images = [make_pending(artist, field) for field in ("profile_image", "header_image", "site_image")]
     for n, image in enumerate(images):
-        pending_image_complete(image_id=image.pk, media_id=MEDIA_ID[:-1] + str(n), permanent_url="",
+        upload_complete(image_id=image.pk, media_id=MEDIA_ID[:-1] + str(n), permanent_url="",
                                formats_available=[], sizes_available=[], ai_analysis={})
     out, err = StringIO(), StringIO()
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import requests
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.services import user_token_get
 from tests.helpers.images import png_chunk, png_with_chunks
 from tests.main_api.support import files_under
@@ -89,14 +89,14 @@ def test_html_in_a_png_text_chunk_is_refused_and_nothing_is_stored(upload, temp_
     assert body["extra"]["field"] == "product_image" and body["extra"]["found"]
     if kind is not None:
         assert body["extra"]["chunk"] == kind and body["extra"]["keyword"]
-    assert files_under(temp_dir) == [] and PendingImage.objects.count() == 0
+    assert files_under(temp_dir) == [] and Upload.objects.count() == 0
 
 
 @pytest.mark.parametrize("case", list(ACCEPTED))
 def test_xmp_and_ordinary_text_chunks_pass(upload, tmp_path, case):
     r = upload(png(tmp_path, ACCEPTED[case]))
     assert r.status_code == 200, (case, r.text[:300])
-    assert PendingImage.objects.count() == 1
+    assert Upload.objects.count() == 1
 
 
 def test_a_zlib_bomb_in_a_text_chunk_is_refused(upload, temp_dir, tmp_path):
@@ -109,7 +109,7 @@ def test_a_zlib_bomb_in_a_text_chunk_is_refused(upload, temp_dir, tmp_path):
 def test_the_original_comes_back_byte_for_byte_as_a_download_nothing_runs(live_server, upload, tmp_path):
     sent = png(tmp_path, ACCEPTED["compressed xmp packet in iTXt"], ACCEPTED["plain comment"])
     assert upload(sent).status_code == 200
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     r = requests.get(f"{live_server.url}{image.image_path}", headers={"Authorization": f"Token {upload.token}"},
                      timeout=10)
     assert r.status_code == 200 and r.content == sent

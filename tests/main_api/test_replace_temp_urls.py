@@ -15,8 +15,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from main_api.media.models import PendingImage
-from main_api.media.services.lifecycle import pending_image_complete
+from main_api.media.models import Upload
+from main_api.media.services.lifecycle import upload_complete
 from main_api.users import services
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
 from main_api.users.services import temp_urls_replace
@@ -27,9 +27,9 @@ SMART = "https://cdn.example.test/api/images"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def complete(image: PendingImage) -> str:
+def complete(image: Upload) -> str:
     media_id = new_media_id()
-    pending_image_complete(
+    upload_complete(
         image_id=image.pk,
         media_id=media_id,
         permanent_url="",
@@ -61,7 +61,7 @@ def test_every_kind_of_reference_is_rewritten(artist, make_user, temp_dir):
     assert SiteMedia.objects.get(user=artist).media_path == urls[site.pk]
     assert PromoterProfile.objects.get(user=promoter).logo_path == urls[promoter_logo.pk]
     assert UserProfile.objects.get(user=promoter).header_image_path == still_pending.image_path
-    statuses = dict(PendingImage.objects.values_list("pk", "status"))
+    statuses = dict(Upload.objects.values_list("pk", "status"))
     assert {pk: statuses[pk] for pk in urls} == dict.fromkeys(urls, "complete")
     assert statuses[still_pending.pk] == "pending"
 
@@ -75,7 +75,7 @@ def test_a_later_upload_to_the_same_field_is_not_overwritten(artist, temp_dir):
     new = make_pending(artist, "profile_image")  # the user replaced the picture meanwhile
     assert temp_urls_replace().references == 0
     assert UserProfile.objects.get(user=artist).profile_image_path == new.image_path
-    assert PendingImage.objects.get(pk=old.pk).status == "complete"
+    assert Upload.objects.get(pk=old.pk).status == "complete"
 
 
 def test_the_command_prints_a_summary(artist, temp_dir):
@@ -128,7 +128,7 @@ def test_two_runs_at_once_complete_each_row_exactly_once(make_user, temp_dir, mo
     assert errors == []
     assert sum(r.completed for r in results) == len(images)
     assert sum(r.references for r in results) == len(images)
-    assert set(PendingImage.objects.values_list("status", flat=True)) == {"complete"}
+    assert set(Upload.objects.values_list("status", flat=True)) == {"complete"}
     for user in users:
         assert UserProfile.objects.get(user=user).profile_image_path in urls.values()
         assert ArtistProfile.objects.get(user=user).logo_path in urls.values()

@@ -8,9 +8,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from main_api.common.exceptions import ConflictError
-from main_api.media.models import PendingImage
-from main_api.media.services.lifecycle import pending_image_complete, pending_image_fail
-from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.models import Upload
+from main_api.media.services.lifecycle import upload_complete, upload_fail
+from main_api.media.services.reprocessing import upload_reprocess
 from main_api.users.models import UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, files_under, make_pending, media_client
@@ -19,7 +19,7 @@ BASE = "https://cdn.example.test/api/images"
 
 
 def complete(image, media_id: str) -> None:
-    pending_image_complete(image_id=image.pk, media_id=media_id, permanent_url="", formats_available=["jpeg"],
+    upload_complete(image_id=image.pk, media_id=media_id, permanent_url="", formats_available=["jpeg"],
                            sizes_available=["detail"], ai_analysis={"quality_score": 0.5})
 
 
@@ -33,7 +33,7 @@ def test_a_complete_image_is_reprocessed_and_the_profile_follows(artist, user_cl
     temp_urls_replace()
     assert profile_image(artist) == f"{BASE}/{MEDIA_ID}?size=detail"
 
-    again = pending_image_reprocess(image_id=first.pk, request_id="req-reprocess-1")
+    again = upload_reprocess(image_id=first.pk, request_id="req-reprocess-1")
 
     first.refresh_from_db()
     assert (first.status, first.media_id) == ("complete", MEDIA_ID)  # untouched: it keeps serving
@@ -60,20 +60,20 @@ def test_a_complete_image_is_reprocessed_and_the_profile_follows(artist, user_cl
 def test_a_processed_but_not_yet_replaced_image_is_taken_over_too(artist, temp_dir):
     first = make_pending(artist, "profile_image")
     complete(first, MEDIA_ID)  # the profile still holds the temp path
-    again = pending_image_reprocess(image_id=first.pk)
+    again = upload_reprocess(image_id=first.pk)
     complete(again, OTHER_MEDIA_ID)
 
     temp_urls_replace()
 
     assert profile_image(artist) == f"{BASE}/{OTHER_MEDIA_ID}?size=detail"
-    assert set(PendingImage.objects.values_list("status", flat=True)) == {"complete"}
+    assert set(Upload.objects.values_list("status", flat=True)) == {"complete"}
 
 
 def test_a_newer_upload_to_the_field_is_not_overwritten(artist, temp_dir):
     first = make_pending(artist, "profile_image")
     complete(first, MEDIA_ID)
     temp_urls_replace()
-    again = pending_image_reprocess(image_id=first.pk)
+    again = upload_reprocess(image_id=first.pk)
     newer = make_pending(artist, "profile_image")  # the user changed their picture meanwhile
 
     complete(again, OTHER_MEDIA_ID)
@@ -85,29 +85,29 @@ def test_a_newer_upload_to_the_field_is_not_overwritten(artist, temp_dir):
 def test_what_cannot_be_reprocessed(artist, temp_dir):
     pending = make_pending(artist, "profile_image")
     with pytest.raises(ConflictError, match="only processed or complete"):
-        pending_image_reprocess(image_id=pending.pk)
-    pending_image_fail(image_id=pending.pk, reason="x")
+        upload_reprocess(image_id=pending.pk)
+    upload_fail(image_id=pending.pk, reason="x")
     with pytest.raises(ConflictError, match="only processed or complete"):
-        pending_image_reprocess(image_id=pending.pk)
+        upload_reprocess(image_id=pending.pk)
 
     done = make_pending(artist, "header_image")
     complete(done, MEDIA_ID)
-    again = pending_image_reprocess(image_id=done.pk)
+    again = upload_reprocess(image_id=done.pk)
     with pytest.raises(ConflictError, match="already pending"):
-        pending_image_reprocess(image_id=done.pk)
+        upload_reprocess(image_id=done.pk)
     # once that attempt failed, the original may be tried again
-    pending_image_fail(image_id=again.pk, reason="VM crashed")
-    assert pending_image_reprocess(image_id=done.pk).status == "pending"
+    upload_fail(image_id=again.pk, reason="VM crashed")
+    assert upload_reprocess(image_id=done.pk).status == "pending"
 
     gone = make_pending(artist, "logo_image")
     complete(gone, OTHER_MEDIA_ID)
     for path in files_under(temp_dir):
         if path.name == gone.image_path.rsplit("/", 1)[1]:
             path.unlink()
-    before = PendingImage.objects.count()
+    before = Upload.objects.count()
     with pytest.raises(ConflictError, match="temp original is gone"):
-        pending_image_reprocess(image_id=gone.pk)
-    assert PendingImage.objects.count() == before
+        upload_reprocess(image_id=gone.pk)
+    assert Upload.objects.count() == before
 
 
 def test_reprocess_command_filters_and_summarises(artist, make_user, temp_dir):
@@ -123,9 +123,9 @@ def test_reprocess_command_filters_and_summarises(artist, make_user, temp_dir):
 
     assert "matched 2 image(s): queued 2 for re-processing, refused 0" in out.getvalue()
     assert "reprocess" in err.getvalue() and "2/2" in err.getvalue()  # the progress bar
-    again = PendingImage.objects.filter(reprocess_of__isnull=False)
+    again = Upload.objects.filter(reprocess_of__isnull=False)
     assert sorted(again.values_list("reprocess_of", flat=True)) == sorted(i.pk for i in mine)
-    assert PendingImage.objects.get(pk=unfinished.pk).status == "pending"
+    assert Upload.objects.get(pk=unfinished.pk).status == "pending"
 
     # already re-processed images are not queued twice
     out = StringIO()
@@ -155,13 +155,13 @@ def test_a_reprocessing_is_not_called_a_duplicate_of_the_run_it_redid(artist, te
 
     first = make_pending(artist, "profile_image")
     complete(first, MEDIA_ID)
-    again = pending_image_reprocess(image_id=first.pk)
-    pending_image_complete(image_id=again.pk, media_id=OTHER_MEDIA_ID, permanent_url="", formats_available=["jpeg"],
+    again = upload_reprocess(image_id=first.pk)
+    upload_complete(image_id=again.pk, media_id=OTHER_MEDIA_ID, permanent_url="", formats_available=["jpeg"],
                            sizes_available=["detail"], ai_analysis={"duplicate_of": MEDIA_ID})
     again.refresh_from_db()
     assert upload_detail(again, owner=True)["duplicate_of"] is None
     other = make_pending(artist, "product_image")  # a different upload of a look-alike still says so
-    pending_image_complete(image_id=other.pk, media_id="c" * 32, permanent_url="", formats_available=["jpeg"],
+    upload_complete(image_id=other.pk, media_id="c" * 32, permanent_url="", formats_available=["jpeg"],
                            sizes_available=["detail"], ai_analysis={"duplicate_of": MEDIA_ID})
     other.refresh_from_db()
     assert upload_detail(other, owner=True)["duplicate_of"] == first.pk

@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from rest_framework.test import APIClient
 
-from main_api.media.services.lifecycle import pending_image_complete
+from main_api.media.services.lifecycle import upload_complete
 from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, client_for, make_pending, media_client
 
 NEIGHBOUR = "abcdef0123456789abcdef0123456789"
@@ -67,7 +67,7 @@ def media_vm(settings) -> Iterator[list[dict]]:
 
 def processed(user, media_id=MEDIA_ID):
     image = make_pending(user)
-    pending_image_complete(image_id=image.pk, media_id=media_id, permanent_url="", formats_available=[],
+    upload_complete(image_id=image.pk, media_id=media_id, permanent_url="", formats_available=[],
                                     sizes_available=[], ai_analysis={"phash": "0f0f0f0f0f0f0f0f"})
     return image
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.services.lifecycle import pending_image_fail
+from main_api.media.intake import temp_storage
+from main_api.media.services.lifecycle import upload_fail
 from tests.main_api.support import OLD_MEDIA_KEY, client_for, make_pending, media_client
 
 
@@ -94,7 +94,7 @@ def test_a_file_without_its_row_or_a_row_without_its_file_is_404(artist, image, 
     planted.write_bytes(b"\x89PNG\r\n\x1a\n")
     assert client_for(artist).get(f"/temp_images/profiles/{planted.name}").status_code == 404
 
-    pending_image_fail(image_id=image.pk, reason="gone")
-    temp_files.remove(image.image_path)  # swept past FAILED_RETENTION_DAYS
+    upload_fail(image_id=image.pk, reason="gone")
+    temp_storage.remove(image.image_path)  # swept past FAILED_RETENTION_DAYS
     assert client_for(artist).get(image.image_path).status_code == 404
     assert media_client().get(image.image_path).status_code == 404

@@ -12,11 +12,11 @@ import pytest
 from django.utils import timezone
 
 from main_api.media.intake import temp_storage as temp_files
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.services.deletion import upload_delete
-from main_api.media.services.lifecycle import pending_image_fail, pending_image_retry
-from main_api.media.services.reprocessing import pending_image_reprocess
-from main_api.media.services.sweeps import failed_originals_sweep, pending_image_sweep_one
+from main_api.media.services.lifecycle import upload_fail, upload_retry
+from main_api.media.services.reprocessing import upload_reprocess
+from main_api.media.services.sweeps import failed_originals_sweep, upload_stuck_sweep_one
 from main_api.settings import SettingsError, temp_storage_config
 from main_api.users.services import user_profile_update
 from tests.main_api.support import client_for, make_pending, media_client
@@ -98,7 +98,7 @@ def test_a_failed_request_leaves_nothing_behind(temp_storage, temp_dir, artist, 
     with pytest.raises(RuntimeError):
         user_profile_update(user=artist, files={"profile_image": SimpleUploadedFile("a.png", image_bytes("PNG"))})
     assert stored(temp_storage, temp_dir) == {}
-    assert not PendingImage.objects.exists()
+    assert not Upload.objects.exists()
 
 
 def test_reprocessing_copies_the_original(temp_storage, temp_dir, artist):
@@ -106,7 +106,7 @@ def test_reprocessing_copies_the_original(temp_storage, temp_dir, artist):
 
     image = make_pending(artist, "profile_image", fmt="PNG")
     assert media_client().post(f"/api/media/complete/{image.pk}", complete_payload(), format="json").status_code == 200
-    again = pending_image_reprocess(image_id=image.pk)
+    again = upload_reprocess(image_id=image.pk)
     assert again.image_path != image.image_path
     sizes = stored(temp_storage, temp_dir)
     assert sizes[temp_files.storage_name(again.image_path)] == sizes[temp_files.storage_name(image.image_path)]
@@ -115,24 +115,24 @@ def test_reprocessing_copies_the_original(temp_storage, temp_dir, artist):
 
 def test_retry_needs_the_original_and_the_failed_sweep_deletes_it(temp_storage, temp_dir, artist):
     image = make_pending(artist, "profile_image", fmt="PNG")
-    pending_image_fail(image_id=image.pk, reason="vm said no")
-    assert pending_image_retry(image_id=image.pk).status == "pending"
-    pending_image_fail(image_id=image.pk, reason="vm said no again")
-    PendingImage.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timedelta(days=8))
+    upload_fail(image_id=image.pk, reason="vm said no")
+    assert upload_retry(image_id=image.pk).status == "pending"
+    upload_fail(image_id=image.pk, reason="vm said no again")
+    Upload.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timedelta(days=8))
     assert failed_originals_sweep(image_ids=[image.pk], older_than=timedelta(days=7)) == 1
     assert stored(temp_storage, temp_dir) == {}
     from main_api.common.exceptions import GoneError
 
     with pytest.raises(GoneError):
-        pending_image_retry(image_id=image.pk)
+        upload_retry(image_id=image.pk)
 
 
 def test_the_stuck_sweep_fails_a_row_whose_original_is_gone_and_requeues_one_that_has_it(temp_storage, artist):
     kept, gone = make_pending(artist, "product_image", fmt="PNG"), make_pending(artist, "event_image", fmt="GIF")
     temp_files.remove(gone.image_path)
-    PendingImage.objects.update(updated_at=timezone.now() - timedelta(hours=2))
-    assert pending_image_sweep_one(image_id=kept.pk, older_than=timedelta(hours=1), fail=False) == "requeued"
-    assert pending_image_sweep_one(image_id=gone.pk, older_than=timedelta(hours=1), fail=False) == "failed"
+    Upload.objects.update(updated_at=timezone.now() - timedelta(hours=2))
+    assert upload_stuck_sweep_one(image_id=kept.pk, older_than=timedelta(hours=1), fail=False) == "requeued"
+    assert upload_stuck_sweep_one(image_id=gone.pk, older_than=timedelta(hours=1), fail=False) == "failed"
 
 
 def test_deletion_removes_the_original_once_committed(temp_storage, temp_dir, artist,

@@ -3,7 +3,7 @@ owner's profile has ``keep_location`` (off by default), shown only to the owner.
 
 from __future__ import annotations
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.models import UserProfile
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, make_pending, media_client
 
@@ -14,7 +14,7 @@ EXIF = {"camera_make": "Canon", "camera_model": "Canon EOS R5", "lens": "RF24-10
         "focal_length_mm": 50.0, "gps": GPS}
 
 
-def complete(image: PendingImage) -> None:
+def complete(image: Upload) -> None:
     analysis = {"quality_score": 0.8, "placeholder": PLACEHOLDER, "exif": EXIF}
     response = media_client().post(f"/api/media/complete/{image.pk}", complete_payload(MEDIA_ID, ai_analysis=analysis),
                                    format="json")

@@ -8,7 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from main_api.media.intake.multipart import SizeLimitUploadHandler
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
 from main_api.users.services import user_profile_update
 from shared.naming import is_temp_file_name
@@ -17,13 +17,13 @@ from tests.main_api.images import FORMATS, decoded_size, heif_bytes, image_bytes
 from tests.main_api.support import client_for, files_under, upload
 
 
-def stored_file(temp_dir, image: PendingImage):
+def stored_file(temp_dir, image: Upload):
     subdir, name = image.image_path.removeprefix("/temp_images/").split("/")
     return temp_dir / subdir / name
 
 
 def assert_nothing_written(user, temp_dir):
-    assert PendingImage.objects.filter(user=user).count() == 0
+    assert Upload.objects.filter(user=user).count() == 0
     assert files_under(temp_dir) == []
     assert SiteMedia.objects.filter(user=user).count() == 0
     profile = UserProfile.objects.get(user=user)
@@ -37,7 +37,7 @@ def test_each_format_is_accepted_with_the_extension_of_its_content(fmt, artist, 
     response = upload(user_client, profile_image=("upload.bin", data, "application/octet-stream"))
 
     assert response.status_code == 200, response.json()
-    image = PendingImage.objects.get(user=artist)
+    image = Upload.objects.get(user=artist)
     extension, mime_type = FORMATS[fmt]
     assert image.mime_type == mime_type
     assert image.status == "pending" and image.data_type == "profile"
@@ -57,7 +57,7 @@ def test_a_real_heic_is_accepted(artist, user_client, temp_dir, tmp_path):
     response = upload(user_client, header_image=("IMG_0001.HEIC", data, "image/heic"))
 
     assert response.status_code == 200, response.json()
-    image = PendingImage.objects.get(user=artist)
+    image = Upload.objects.get(user=artist)
     assert image.mime_type == "image/heif" and image.image_path.endswith(".heic")
     assert stored_file(temp_dir, image).read_bytes() == data
     assert UserProfile.objects.get(user=artist).header_image_path == image.image_path
@@ -85,7 +85,7 @@ def test_all_six_fields_of_an_artist_land_where_they_belong(artist, user_client,
     response = upload(user_client, **files)
 
     assert response.status_code == 200, response.json()
-    images = {img.original_name.removesuffix(".png"): img for img in PendingImage.objects.filter(user=artist)}
+    images = {img.original_name.removesuffix(".png"): img for img in Upload.objects.filter(user=artist)}
     assert len(images) == 6
     assert {f: images[f].data_type for f in images} == {
         "profile_image": "profile",
@@ -118,7 +118,7 @@ def test_a_promoter_logo_goes_to_the_promoter_profile(make_user, temp_dir):
     promoter = make_user("promoter")
     response = upload(client_for(promoter), logo_image=("logo.webp", image_bytes("WEBP")))
     assert response.status_code == 200
-    image = PendingImage.objects.get(user=promoter)
+    image = Upload.objects.get(user=promoter)
     assert image.target == "promoter_logo"
     assert PromoterProfile.objects.get(user=promoter).logo_path == image.image_path
 
@@ -249,14 +249,14 @@ def test_a_huge_body_is_refused_before_it_is_sent(live_server, transactional_db,
     answer = received.decode("latin-1")
     assert answer.startswith("HTTP/1.1 413"), answer[:200]
     assert '"max_bytes":1048576' in answer.replace(" ", "")
-    assert PendingImage.objects.count() == 0
+    assert Upload.objects.count() == 0
 
 
 def test_a_traversal_file_name_never_reaches_the_path(artist, user_client, temp_dir, tmp_path):
     response = upload(user_client, profile_image=("../../etc/passwd.jpg", image_bytes("JPEG")))
 
     assert response.status_code == 200
-    image = PendingImage.objects.get(user=artist)
+    image = Upload.objects.get(user=artist)
     assert ".." not in image.image_path and "passwd" not in image.image_path
     assert image.original_name == "passwd.jpg"
     assert files_under(tmp_path) == [stored_file(temp_dir, image)]
@@ -265,7 +265,7 @@ def test_a_traversal_file_name_never_reaches_the_path(artist, user_client, temp_
 def test_a_php_name_on_a_real_image_is_stored_under_a_generated_jpg_name(artist, user_client, temp_dir):
     response = upload(user_client, product_image=("shell.php", image_bytes("JPEG"), "application/x-php"))
     assert response.status_code == 200
-    image = PendingImage.objects.get(user=artist)
+    image = Upload.objects.get(user=artist)
     assert image.image_path.endswith(".jpg") and "php" not in image.image_path
     assert image.original_name == "shell.php"
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.models import PendingImage
+from main_api.media.intake import temp_storage
+from main_api.media.models import Upload
 from main_api.users.models import SiteMedia, UserProfile
 from main_api.users.services import temp_urls_replace
 from tests.main_api.support import (
@@ -38,7 +38,7 @@ VARIANTS = [
 ]
 
 
-def complete(image: PendingImage, media_id: str = MEDIA_ID, **overrides):
+def complete(image: Upload, media_id: str = MEDIA_ID, **overrides):
     response = media_client().post(
         f"/api/media/complete/{image.pk}", complete_payload(media_id, **overrides), format="json"
     )
@@ -80,7 +80,7 @@ def test_complete_with_a_bad_variant_is_400_naming_it(bad, field, artist, temp_d
     )
     assert response.status_code == 400
     assert list(response.json()["extra"]["fields"]["variants"]["0"]) == [field]
-    assert PendingImage.objects.get(pk=image.pk).status == "pending"
+    assert Upload.objects.get(pk=image.pk).status == "pending"
 
 
 # --- GET /api/uploads/{id} ------------------------------------------------------------------
@@ -143,7 +143,7 @@ def test_a_failed_upload_says_why_in_words_and_whether_it_can_be_retried(artist,
     assert body["failure_reason"] == "We could not read this image: the file is damaged or incomplete."
     assert "premature" not in str(body)
     assert body["retryable"] is True, "its original is kept for a retry"
-    temp_files.remove(image.image_path)
+    temp_storage.remove(image.image_path)
     assert client_for(artist).get(f"/api/uploads/{image.pk}").json()["retryable"] is False
 
 
@@ -227,7 +227,7 @@ def test_the_owner_reads_their_analysis_and_another_user_gets_404(artist, make_u
 # --- retry, and how long a failed original is kept -----------------------------------------
 
 
-def fail(image: PendingImage, reason: str = CORRUPT) -> None:
+def fail(image: Upload, reason: str = CORRUPT) -> None:
     response = media_client().delete(f"/api/media/cleanup/{image.pk}", {"reason": reason}, format="json")
     assert response.status_code == 200, response.content
 
@@ -279,16 +279,16 @@ def test_retry_of_an_upload_that_has_not_failed_is_409(artist, temp_dir):
         response = client_for(artist).post(f"/api/uploads/{image.pk}/retry")
         assert response.status_code == 409, image.status
         assert set(response.json()) == {"message", "extra"}
-    assert PendingImage.objects.get(pk=pending.pk).attempts == 1
+    assert Upload.objects.get(pk=pending.pk).attempts == 1
 
 
 def test_retry_once_the_original_is_gone_is_410(artist, temp_dir):
     image = make_pending(artist, "product_image")
     fail(image)
-    temp_files.remove(image.image_path)
+    temp_storage.remove(image.image_path)
     response = client_for(artist).post(f"/api/uploads/{image.pk}/retry")
     assert response.status_code == 410
-    assert PendingImage.objects.get(pk=image.pk).status == "failed"
+    assert Upload.objects.get(pk=image.pk).status == "failed"
 
 
 def test_retry_of_someone_elses_or_an_unknown_upload_is_404(artist, make_user, temp_dir):
@@ -297,7 +297,7 @@ def test_retry_of_someone_elses_or_an_unknown_upload_is_404(artist, make_user, t
     other = client_for(make_user("promoter"))
     assert other.post(f"/api/uploads/{image.pk}/retry").status_code == 404
     assert other.post("/api/uploads/999999/retry").status_code == 404
-    assert PendingImage.objects.get(pk=image.pk).status == "failed"
+    assert Upload.objects.get(pk=image.pk).status == "failed"
 
 
 def test_failed_originals_are_swept_after_the_retention(artist, settings, temp_dir):
@@ -305,8 +305,8 @@ def test_failed_originals_are_swept_after_the_retention(artist, settings, temp_d
     old, recent, pending = (make_pending(artist, "product_image") for _ in range(3))
     fail(old)
     fail(recent)
-    PendingImage.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=8))
-    PendingImage.objects.filter(pk=pending.pk).update(updated_at=timezone.now() - timedelta(days=30))
+    Upload.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=8))
+    Upload.objects.filter(pk=pending.pk).update(updated_at=timezone.now() - timedelta(days=30))
 
     out = StringIO()
     call_command("sweep_failed", stdout=out)
@@ -322,7 +322,7 @@ def test_the_scheduler_sweeps_failed_originals_too(artist, settings, temp_dir):
     settings.FAILED_RETENTION_DAYS = 0
     image = make_pending(artist, "product_image")
     fail(image)
-    PendingImage.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timedelta(seconds=1))
+    Upload.objects.filter(pk=image.pk).update(updated_at=timezone.now() - timedelta(seconds=1))
     out = StringIO()
     call_command("run_scheduler", "--once", stdout=out)
     assert "deleted 1 expired failed original(s)" in out.getvalue()
@@ -331,7 +331,7 @@ def test_the_scheduler_sweeps_failed_originals_too(artist, settings, temp_dir):
 # --- a logo's background ------------------------------------------------------------------
 
 
-def processed_logo(user) -> PendingImage:
+def processed_logo(user) -> Upload:
     image = make_pending(user, "logo_image", fmt="PNG")
     complete(image, variants=[*VARIANTS, *(variant(v["size"], v["format"], v["width"], v["height"], bg="removed")
                                           for v in VARIANTS)], ai_analysis={"background_removed": True})
@@ -369,14 +369,14 @@ def test_only_a_logo_has_a_background_to_choose(artist, temp_dir):
     response = client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "removed"}, format="json")
     assert response.status_code == 400
     assert response.json()["extra"]["field"] == "background"
-    assert PendingImage.objects.get(pk=image.pk).background == ""
+    assert Upload.objects.get(pk=image.pk).background == ""
 
 
 def test_someone_elses_logo_is_404(artist, make_user, temp_dir):
     image = processed_logo(artist)
     other = client_for(make_user("promoter"))
     assert other.patch(f"/api/uploads/{image.pk}", {"background": "removed"}, format="json").status_code == 404
-    assert PendingImage.objects.get(pk=image.pk).background == ""
+    assert Upload.objects.get(pk=image.pk).background == ""
 
 
 def test_the_image_url_serves_the_chosen_background_unless_bg_says_otherwise(artist, temp_dir):

@@ -17,7 +17,7 @@ import pytest
 import urllib3.util.connection
 
 from main_api.media.intake.url_import import address_refused, allowed_hosts_parse
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, SiteMedia, UserProfile
 from tests.helpers.image_host import ImageHost
 from tests.main_api.images import image_bytes
@@ -102,7 +102,7 @@ def post(client, url: str, field: str = "profile_image"):
 
 
 def assert_nothing_stored(user, temp_dir):
-    assert PendingImage.objects.filter(user=user).count() == 0
+    assert Upload.objects.filter(user=user).count() == 0
     assert files_under(temp_dir) == []
     assert SiteMedia.objects.filter(user=user).count() == 0
     profile = UserProfile.objects.get(user=user)
@@ -130,7 +130,7 @@ def test_an_image_from_a_url_becomes_an_upload_of_its_field(
 
     assert response.status_code == 201, response.json()
     body = response.json()
-    image = PendingImage.objects.get(user=artist)
+    image = Upload.objects.get(user=artist)
     assert body["id"] == image.pk and body["field"] == "header_image" and body["data_type"] == "profile"
     assert body["status"] == "pending" and body["stage"] == "queued" and body["original_name"] == "Sunset Beach.png"
     assert image.mime_type == "image/png" and image.data_type == "profile" and image.target == "header_image"
@@ -157,7 +157,7 @@ def test_the_field_decides_data_type_and_reference(
     url = image_host.body("/a.jpg", image_bytes("JPEG"))
     response = post(user_client, url, field=field)
     assert response.status_code == 201, response.json()
-    image = PendingImage.objects.get(user=artist)
+    image = Upload.objects.get(user=artist)
     assert response.json()["data_type"] == data_type == image.data_type
     if field == "logo_image":
         assert ArtistProfile.objects.get(user=artist).logo_path == image.image_path
@@ -518,7 +518,7 @@ def test_the_upload_budget_applies_and_a_spent_one_fetches_nothing(
     assert response.status_code == 429 and "Retry-After" in response
     assert set(response.json()) == {"message", "extra"}
     assert len(image_host.hits) == hits  # nothing fetched
-    assert PendingImage.objects.filter(user=artist).count() == 1
+    assert Upload.objects.filter(user=artist).count() == 1
 
 
 @pytest.mark.django_db
@@ -546,7 +546,7 @@ def test_an_import_may_name_the_tool_that_made_it(artist, user_client, temp_dir,
     answer = user_client.post("/api/uploads/from-url", {"url": url, "field": "product_image",
                                                         "source_tool": "sora"}, format="json")
     assert answer.status_code == 201, answer.json()
-    assert PendingImage.objects.get(user=artist).source_tool == "sora"
+    assert Upload.objects.get(user=artist).source_tool == "sora"
     refused = user_client.post("/api/uploads/from-url", {"url": url, "field": "product_image",
                                                          "source_tool": "photoshop"}, format="json")
     assert refused.status_code == 400 and "source_tool" in refused.json()["extra"]["fields"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework.test import APIClient
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, client_for, complete_payload, make_pending, media_client
 
 SMART = "https://cdn.example.test/api/images"
@@ -88,4 +88,4 @@ def test_another_users_images_never_show(artist, make_user, temp_dir):
     make_pending(make_user("artist"), "profile_image")
     body = client_for(artist).get("/users/me").json()
     assert body["pending_images"] == [] and body["profile_image_path"] is None
-    assert PendingImage.objects.count() == 1
+    assert Upload.objects.count() == 1

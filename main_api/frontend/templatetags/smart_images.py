@@ -3,7 +3,7 @@
 ``{% smart_picture upload size="detail" sizes="(min-width: 800px) 50vw, 100vw" %}`` renders the
 ``<picture>`` that ``<smart-image>`` renders in the browser (AVIF and WebP ``<source>``s, a
 JPEG or PNG ``<img>`` with ``srcset`` ``w`` descriptors, ``width``/``height``, ``alt`` and
-``loading="lazy"``), with no JavaScript. ``upload`` is a ``PendingImage`` or the upload object
+``loading="lazy"``), with no JavaScript. ``upload`` is a ``Upload`` or the upload object
 (``GET /api/uploads/{id}``).
 """
 
@@ -19,19 +19,19 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_s
 from django.templatetags.static import static
 
 from main_api.frontend.pictures import alt_text, picture_data
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.upload_object import upload_detail
 
 register = template.Library()
 
 
-def upload_object(upload: PendingImage | dict[str, Any]) -> dict[str, Any]:
+def upload_object(upload: Upload | dict[str, Any]) -> dict[str, Any]:
     """The upload object of ``upload`` (a row, or already the object)."""
-    return upload_detail(upload) if isinstance(upload, PendingImage) else upload
+    return upload_detail(upload) if isinstance(upload, Upload) else upload
 
 
 @register.inclusion_tag("frontend/picture.html")
-def smart_picture(upload: PendingImage | dict[str, Any] | None, size: str = "detail", sizes: str = "100vw",
+def smart_picture(upload: Upload | dict[str, Any] | None, size: str = "detail", sizes: str = "100vw",
                   alt: str | None = None, loading: str = "lazy", background: str | None = None,
                   css_class: str = "") -> dict[str, Any]:
     """The ``<picture>`` of ``upload`` at ``size`` (see the module doc); nothing while it has no

@@ -33,6 +33,6 @@ class MediaKeyOrUser(BasePermission):
         return isinstance(request.auth, MediaClient) or bool(request.user and request.user.is_authenticated)
 
 
-def _user_id(request: Request) -> int | None:
+def caller_user_id(request: Request) -> int | None:
     """The signed-in user's id, None for the media key (which reads every image)."""
     return None if isinstance(request.auth, MediaClient) else request.user.pk

@@ -21,8 +21,8 @@ from main_api.common.authentication import (
     UserTokenAuthentication,
 )
 from main_api.common.schema import ERROR
-from main_api.media.apis.access import MediaKeyOrUser, _user_id
-from main_api.media.selectors.media_vm import pending_image_by_media_id
+from main_api.media.apis.access import MediaKeyOrUser, caller_user_id
+from main_api.media.selectors.media_vm import upload_by_media_id
 from main_api.media.selectors.uploads import similar_images_get
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class AnalysisApi(APIView):
         tags=["images"],
     )
     def get(self, request: Request, media_id: str) -> Response:
-        image = pending_image_by_media_id(media_id=media_id, user_id=_user_id(request))
+        image = upload_by_media_id(media_id=media_id, user_id=caller_user_id(request))
         return Response({"success": True, "analysis": image.ai_analysis or {}})
 
 

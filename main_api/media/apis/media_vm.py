@@ -23,14 +23,14 @@ from rest_framework.response import Response
 from main_api.common.exceptions import ApplicationError
 from main_api.common.schema import ERROR
 from main_api.media.apis.access import MediaKeyApi
-from main_api.media.models import PendingImage
-from main_api.media.selectors.media_vm import media_deletions_open, pending_images_for_media_wait
+from main_api.media.models import Upload
+from main_api.media.selectors.media_vm import media_deletions_open, uploads_for_media_vm_wait
 from main_api.media.services.deletion import media_deletion_done
 from main_api.media.services.lifecycle import (
     location_kept,
-    pending_image_complete,
-    pending_image_fail,
-    pending_image_progress,
+    upload_complete,
+    upload_fail,
+    upload_progress,
 )
 from main_api.media.upload_object import upload_owner_name, upload_stage
 from shared.naming import is_media_id
@@ -41,7 +41,7 @@ from shared.statuses import PROGRESS_STAGES
 log = logging.getLogger(__name__)
 
 
-class PendingImagesApi(MediaKeyApi):
+class PendingUploadsApi(MediaKeyApi):
     """``GET /api/media/pending/all``: pending uploads, each user's oldest first (round-robin
     over users, so one user's backlog never hides another's uploads)."""
 
@@ -72,24 +72,24 @@ class PendingImagesApi(MediaKeyApi):
             "the watermarked sizes (display); null for every other data type")
 
         class Meta:
-            model = PendingImage
+            model = Upload
             fields = (
                 "id", "user_id", "image_path", "original_name", "mime_type", "data_type", "status", "created_at",
                 "request_id", "keep_location", "queued_at", "watermark", "source_tool",
             )
 
-        def get_source_tool(self, image: PendingImage) -> str | None:
+        def get_source_tool(self, image: Upload) -> str | None:
             return image.source_tool or None
 
-        def get_watermark(self, image: PendingImage) -> str | None:
-            if image.data_type != PendingImage.DataTypes.ARTWORK:
+        def get_watermark(self, image: Upload) -> str | None:
+            if image.data_type != Upload.DataTypes.ARTWORK:
                 return None
             names: dict[int, str] = self.context.setdefault("owner_names", {})  # one query per user a listing names
             if image.user_id not in names:
                 names[image.user_id] = upload_owner_name(image)
             return names[image.user_id]
 
-        def get_keep_location(self, image: PendingImage) -> bool:
+        def get_keep_location(self, image: Upload) -> bool:
             kept: dict[int, bool] = self.context.setdefault("keep_location", {})
             if image.user_id not in kept:
                 kept[image.user_id] = location_kept(image.user_id)
@@ -113,7 +113,7 @@ class PendingImagesApi(MediaKeyApi):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         now = timezone.now()
-        images = pending_images_for_media_wait(
+        images = uploads_for_media_vm_wait(
             limit=filters.validated_data.get("limit") or settings.MEDIA_PENDING_LIST_SIZE,
             after=filters.validated_data.get("after"),
             wait=filters.validated_data["wait"],
@@ -188,12 +188,12 @@ class CompleteApi(MediaKeyApi):
                       "services' outputs configurations (MEDIA_OUTPUTS_FILE) differ")
             log.error("complete of pending image %s refused: %s", image_id, reason)
             with contextlib.suppress(ApplicationError):  # already failed, finished or gone: nothing to mark
-                pending_image_fail(image_id=int(image_id), reason=reason)
+                upload_fail(image_id=int(image_id), reason=reason)
             raise ApplicationError(reason, {"field": "sizes_available", "unknown": unknown})
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        image = pending_image_complete(
+        image = upload_complete(
             image_id=int(image_id),
             media_id=data["media_id"],
             permanent_url=data["permanent_url"],
@@ -209,7 +209,7 @@ class CompleteApi(MediaKeyApi):
                 "media_id": image.media_id,
                 # What the media VM's call achieved, also when a later URL replacement has
                 # since moved the row on to "complete".
-                "status": PendingImage.Status.PROCESSED.value,
+                "status": Upload.Status.PROCESSED.value,
                 "smart_url_preview": smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id),
             }
         )
@@ -258,7 +258,7 @@ class ProgressApi(MediaKeyApi):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        result = pending_image_progress(image_id=int(image_id), stage=data["stage"],
+        result = upload_progress(image_id=int(image_id), stage=data["stage"],
                                                  media_id=data["media_id"])
         return Response({"id": result.image.pk, "stage": upload_stage(result.image),
                          "changed": result.changed})
@@ -284,7 +284,7 @@ class CleanupApi(MediaKeyApi):
     def delete(self, request: Request, image_id: str) -> Response:
         serializer = self.InputSerializer(data=request.data or {})
         serializer.is_valid(raise_exception=True)
-        image = pending_image_fail(image_id=int(image_id), reason=serializer.validated_data["reason"])
+        image = upload_fail(image_id=int(image_id), reason=serializer.validated_data["reason"])
         return Response({"success": True, "message": f"image {image.pk} marked failed and its temp file removed"})
 
 
@@ -304,7 +304,7 @@ class MediaDeletionsApi(MediaKeyApi):
         id = serializers.IntegerField(help_text="the deletion's id, for POST /api/media/deletions/{id}/done")
         media_id = serializers.CharField(allow_null=True,
                                          help_text="the image's media id; null when it was never reported processed")
-        main_api_id = serializers.IntegerField(source="pending_image_id",
+        main_api_id = serializers.IntegerField(source="upload_id",
                                                help_text="the deleted upload's id (as in /api/media/pending/all)")
         requested_at = serializers.DateTimeField()
 

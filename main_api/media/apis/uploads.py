@@ -28,12 +28,12 @@ from main_api.common.authentication import (
 )
 from main_api.common.pagination import NewestFirstPagination
 from main_api.common.schema import ERROR
-from main_api.media.apis.access import MediaKeyOrUser, _user_id
+from main_api.media.apis.access import MediaKeyOrUser, caller_user_id
 from main_api.media.live.tickets import event_ticket_issue
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.selectors.uploads import upload_get, uploads_for_user
 from main_api.media.services.deletion import upload_delete
-from main_api.media.services.lifecycle import pending_image_retry, upload_background_set
+from main_api.media.services.lifecycle import upload_background_set, upload_retry
 from main_api.media.upload_object import FAILED_UPLOAD_EXAMPLE, UPLOAD_EXAMPLE, UploadOutputSerializer, upload_detail
 from shared.sizes import BACKGROUNDS
 
@@ -44,8 +44,8 @@ class UploadListApi(APIView):
     """``GET /api/uploads``: the signed-in user's uploads, newest first, a page at a time."""
 
     class FilterSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=PendingImage.Status.values, required=False)
-        data_type = serializers.ChoiceField(choices=PendingImage.DataTypes.values, required=False)
+        status = serializers.ChoiceField(choices=Upload.Status.values, required=False)
+        data_type = serializers.ChoiceField(choices=Upload.DataTypes.values, required=False)
         cursor = serializers.CharField(required=False, help_text="from the previous page's next/previous")
         limit = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="page size (20)")
 
@@ -108,7 +108,7 @@ class UploadDetailApi(APIView):
         tags=["uploads"],
     )
     def get(self, request: Request, upload_id: str) -> Response:
-        user_id = _user_id(request)
+        user_id = caller_user_id(request)
         image = upload_get(upload_id=int(upload_id), user_id=user_id)
         return Response(self.OutputSerializer(upload_detail(image, owner=user_id is not None)).data)
 
@@ -140,7 +140,7 @@ class UploadDetailApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         image = upload_background_set(
-            image_id=int(upload_id), user_id=_user_id(request), background=serializer.validated_data["background"]
+            image_id=int(upload_id), user_id=caller_user_id(request), background=serializer.validated_data["background"]
         )
         return Response(self.OutputSerializer(upload_detail(image)).data)
 
@@ -246,5 +246,5 @@ class UploadRetryApi(APIView):
         tags=["uploads"],
     )
     def post(self, request: Request, upload_id: str) -> Response:
-        image = pending_image_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
+        image = upload_retry(image_id=int(upload_id), user_id=request.user.pk, failed_only=True)
         return Response(self.OutputSerializer(upload_detail(image)).data)

@@ -16,7 +16,7 @@
      :func:`direct_upload_receive` again while it writes.
 
 2. **Upload**: the client sends the bytes, once. The object is ``direct/<key>`` in the temp
-   storage (``temp_files.direct_ref``); the key is 40 random hex characters, nothing of it
+   storage (``temp_storage.direct_ref``); the key is 40 random hex characters, nothing of it
    chosen by the client.
 3. **Take** (:func:`direct_upload_take`, inside the caller's transaction): the bytes as a
    seekable temp file, the row marked consumed, the object deleted once that transaction
@@ -47,7 +47,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, UploadTooLarge
-from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import declared_content_type, original_name_clean
 from main_api.media.intake.multipart import too_large
 from main_api.media.models import DirectUpload
@@ -124,9 +124,9 @@ def direct_upload_issue(*, user_id: int, filename: str, content_type: str, size:
         content_type=content_type, size=size, expires_at=timezone.now() + timedelta(seconds=ttl),
     )
     answer: dict[str, Any] = {"key": row.key, "expires_at": row.expires_at}
-    backend = temp_files.storage()
-    if isinstance(backend, temp_files.S3TempStorage):
-        post = backend.presigned_post(temp_files.storage_name(temp_files.direct_ref(row.key)) or "",
+    backend = temp_storage.storage()
+    if isinstance(backend, temp_storage.S3TempStorage):
+        post = backend.presigned_post(temp_storage.storage_name(temp_storage.direct_ref(row.key)) or "",
                                       content_type=content_type, max_bytes=_limit(row), expires_in=ttl)
         answer.update(method="POST", upload_url=post["url"], fields=post["fields"])
     else:
@@ -192,7 +192,7 @@ def direct_upload_receive(*, token: str, body: IO[bytes] | None,
     (uploads go to the bucket then).
     """
     key, limit = _token_read(token)
-    if temp_files.is_s3():
+    if temp_storage.is_s3():
         raise ApplicationError("uploads go straight to the bucket here: ask for a new upload URL", {"field": "token"})
     limit = min(limit, int(settings.MAX_UPLOAD_BYTES))
     if content_length is not None and content_length > limit:
@@ -208,12 +208,12 @@ def direct_upload_receive(*, token: str, body: IO[bytes] | None,
     try:
         if body is None:
             raise ApplicationError("the upload is empty", {"field": "file"})
-        temp_files.save_chunks(temp_files.direct_ref(key), _counted(body, limit))
+        temp_storage.save_chunks(temp_storage.direct_ref(key), _counted(body, limit))
     except BaseException:
         DirectUpload.objects.filter(key=key, uploaded_at=now, consumed_at__isnull=True).update(uploaded_at=None)
         raise
     row = DirectUpload.objects.get(key=key)
-    received = temp_files.size(temp_files.direct_ref(key)) or 0
+    received = temp_storage.size(temp_storage.direct_ref(key)) or 0
     log.info("direct upload %s received (%s bytes)", row.pk, received)
     return row, received
 
@@ -236,7 +236,7 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
     def invalid(message: str) -> DirectUploadInvalid:
         return DirectUploadInvalid(message, {"field": "key"})
 
-    if not isinstance(key, str) or temp_files.storage_name(f"{temp_files.DIRECT_SUBDIR}/{key}") is None:
+    if not isinstance(key, str) or temp_storage.storage_name(f"{temp_storage.DIRECT_SUBDIR}/{key}") is None:
         raise invalid("no such upload key")
     with transaction.atomic():
         row = DirectUpload.objects.select_for_update().filter(key=key).first()
@@ -244,8 +244,8 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
             raise invalid("no such upload key")
         if row.consumed_at is not None:
             raise invalid("this upload key has been used already")
-        ref = temp_files.direct_ref(key)
-        opened = temp_files.open_stream(ref)
+        ref = temp_storage.direct_ref(key)
+        opened = temp_storage.open_stream(ref)
         if opened is None:
             if row.expires_at <= timezone.now():
                 raise invalid("this upload key expired before anything was uploaded with it")
@@ -266,7 +266,7 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
                 raise invalid("the upload is empty")
         except UploadTooLarge:
             spool.close()
-            temp_files.remove(ref)
+            temp_storage.remove(ref)
             log.warning("direct upload %s: the stored object is over its %s bytes: deleted", row.pk, limit)
             raise
         except BaseException:
@@ -277,7 +277,7 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
         row.consumed_at = now
         row.uploaded_at = row.uploaded_at or now
         row.save(update_fields=["consumed_at", "uploaded_at"])
-        transaction.on_commit(lambda: temp_files.remove(ref))
+        transaction.on_commit(lambda: temp_storage.remove(ref))
     log.info("direct upload %s taken (%s bytes)", row.pk, received)
     return TakenUpload(file=spool, original_name=row.original_name, content_type=row.content_type, size=received)
 
@@ -300,7 +300,7 @@ def direct_upload_sweep_one(*, upload_id: int, now: datetime | None = None, grac
     row = DirectUpload.objects.select_for_update().filter(Q(pk=upload_id) & Q(expires_at__lt=cutoff)).first()
     if row is None:
         return False
-    removed = temp_files.remove(temp_files.direct_ref(row.key))
+    removed = temp_storage.remove(temp_storage.direct_ref(row.key))
     row.delete()
     if row.consumed_at is None:
         log.info("direct upload %s expired untaken: deleted%s", upload_id, " with its object" if removed else "")
@@ -313,7 +313,7 @@ def direct_uploads_discard(*, user_id: int) -> int:
     keys = list(DirectUpload.objects.filter(user_id=user_id).values_list("key", flat=True))
     DirectUpload.objects.filter(user_id=user_id).delete()
     for key in keys:
-        transaction.on_commit(lambda key=key: temp_files.remove(temp_files.direct_ref(key)))
+        transaction.on_commit(lambda key=key: temp_storage.remove(temp_storage.direct_ref(key)))
     return len(keys)
 
 

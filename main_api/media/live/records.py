@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from main_api.media.models import PendingImage, UploadEvent
+from main_api.media.models import Upload, UploadEvent
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(json.dumps(value, cls=_ApiJSONEncoder)))
 
 
-def upload_event_record(image: PendingImage) -> list[int]:
+def upload_event_record(image: Upload) -> list[int]:
     """Record that ``image`` changed: one event with its upload object for it and one for each
     of its duplicates (they show its state), in the caller's transaction; announced on Redis
     once that commits. Returns the event ids."""

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.vm_client import MediaVmStatus, media_vm_status_get
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
 # --- the operations dashboard ----------------------------------------------------------------
@@ -24,31 +24,31 @@ STUCK_AFTER = timedelta(hours=1)
 DASHBOARD_WINDOW = timedelta(days=1)
 
 
-def pending_image_counts() -> dict[str, int]:
+def upload_counts() -> dict[str, int]:
     """Rows of ``pending_images`` by status, every status present (zero when none)."""
     counts = dict.fromkeys(Status.values, 0)
-    for status, count in PendingImage.objects.values_list("status").annotate(n=Count("pk")).order_by():
+    for status, count in Upload.objects.values_list("status").annotate(n=Count("pk")).order_by():
         counts[status] = count
     return counts
 
 
-def stuck_images(*, older_than: timedelta = STUCK_AFTER, now: datetime | None = None) -> QuerySet[PendingImage]:
+def uploads_stuck(*, older_than: timedelta = STUCK_AFTER, now: datetime | None = None) -> QuerySet[Upload]:
     """Pending rows untouched for longer than ``older_than``, oldest first."""
     cutoff = (now or timezone.now()) - older_than
-    return PendingImage.objects.filter(status=Status.PENDING, updated_at__lt=cutoff).order_by("updated_at", "pk")
+    return Upload.objects.filter(status=Status.PENDING, updated_at__lt=cutoff).order_by("updated_at", "pk")
 
 
-def recent_failures(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None) -> QuerySet[PendingImage]:
+def upload_failures_recent(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None) -> QuerySet[Upload]:
     """Rows that failed within ``since``, newest first."""
     cutoff = (now or timezone.now()) - since
-    return PendingImage.objects.filter(status=Status.FAILED, updated_at__gte=cutoff).order_by("-updated_at", "-pk")
+    return Upload.objects.filter(status=Status.FAILED, updated_at__gte=cutoff).order_by("-updated_at", "-pk")
 
 
-def failure_reasons(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None, limit: int = 10
+def upload_failure_reasons(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None, limit: int = 10
                     ) -> list[tuple[str, int]]:
     """The commonest failure reasons within ``since``: ``(reason, count)``, most frequent first."""
     rows = (
-        recent_failures(since=since, now=now)
+        upload_failures_recent(since=since, now=now)
         .values_list("failure_reason")
         .annotate(n=Count("pk"))
         .order_by("-n", "failure_reason")[:limit]
@@ -74,14 +74,14 @@ def percentile(values: list[float], fraction: float) -> float | None:
     return ordered[rank - 1]
 
 
-def processing_times(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None) -> ProcessingTimes:
+def upload_processing_times(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | None = None) -> ProcessingTimes:
     """Average and p95 time to processed, over the images processed within ``since``.
 
     Computed in Python from the two timestamps: the same on SQLite and MariaDB, and a day's
     worth of rows is small.
     """
     now = now or timezone.now()
-    pairs = PendingImage.objects.filter(processed_at__gte=now - since, processed_at__lte=now).values_list(
+    pairs = Upload.objects.filter(processed_at__gte=now - since, processed_at__lte=now).values_list(
         "created_at", "processed_at"
     )
     seconds = [max(0.0, (processed - created).total_seconds()) for created, processed in pairs.iterator()]
@@ -92,14 +92,14 @@ def processing_times(*, since: timedelta = DASHBOARD_WINDOW, now: datetime | Non
     )
 
 
-def throughput_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[tuple[datetime, int]]:
+def uploads_throughput_per_hour(*, hours: int = 24, now: datetime | None = None) -> list[tuple[datetime, int]]:
     """Images processed in each of the last ``hours`` clock hours (the current one included),
     oldest first, with the hours that processed nothing as zero. Hours are UTC."""
     now = now or timezone.now()
     current = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     first = current - timedelta(hours=hours - 1)
     buckets = {first + timedelta(hours=n): 0 for n in range(hours)}
-    stamps = PendingImage.objects.filter(processed_at__gte=first, processed_at__lte=now).values_list(
+    stamps = Upload.objects.filter(processed_at__gte=first, processed_at__lte=now).values_list(
         "processed_at", flat=True
     )
     for stamp in stamps.iterator():
@@ -114,9 +114,9 @@ class Dashboard:
     """Everything the admin dashboard shows."""
 
     counts: dict[str, int]
-    stuck: list[PendingImage]
+    stuck: list[Upload]
     stuck_total: int
-    failures: list[PendingImage]
+    failures: list[Upload]
     failures_total: int
     failure_reasons: list[tuple[str, int]]
     processing: ProcessingTimes
@@ -139,16 +139,16 @@ class Dashboard:
 def dashboard_get(*, now: datetime | None = None, listed: int = 20) -> Dashboard:
     """The numbers of the admin dashboard; ``listed`` rows of the stuck and failed lists."""
     now = now or timezone.now()
-    stuck = stuck_images(now=now).select_related("user")
-    failures = recent_failures(now=now).select_related("user")
+    stuck = uploads_stuck(now=now).select_related("user")
+    failures = upload_failures_recent(now=now).select_related("user")
     return Dashboard(
-        counts=pending_image_counts(),
+        counts=upload_counts(),
         stuck=list(stuck[:listed]),
         stuck_total=stuck.count(),
         failures=list(failures[:listed]),
         failures_total=failures.count(),
-        failure_reasons=failure_reasons(now=now),
-        processing=processing_times(now=now),
-        throughput=throughput_per_hour(now=now),
+        failure_reasons=upload_failure_reasons(now=now),
+        processing=upload_processing_times(now=now),
+        throughput=uploads_throughput_per_hour(now=now),
         media_vm=media_vm_status_get(),
     )

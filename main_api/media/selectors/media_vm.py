@@ -12,18 +12,18 @@ from django.db.models.functions import RowNumber
 
 from main_api.common.exceptions import NotFoundError
 from main_api.common.serving import on_server_shutdown
-from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import temp_storage
 from main_api.media.intake.temp_storage import TempObject
-from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.models import MediaDeletion, Upload
 from shared.naming import is_media_id
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
-def _pending(*, after: int | None, since: datetime | None) -> QuerySet[PendingImage]:
+def _pending(*, after: int | None, since: datetime | None) -> QuerySet[Upload]:
     """Pending rows with an id above ``after`` (None: any), or put back in the queue after
     ``since`` (a retried row keeps its old id)."""
-    rows = PendingImage.objects.filter(status=Status.PENDING)
+    rows = Upload.objects.filter(status=Status.PENDING)
     if after is None:
         return rows
     newer = Q(pk__gt=after)
@@ -32,8 +32,8 @@ def _pending(*, after: int | None, since: datetime | None) -> QuerySet[PendingIm
     return rows.filter(newer)
 
 
-def pending_images_for_media(*, limit: int, after: int | None = None,
-                             since: datetime | None = None) -> QuerySet[PendingImage]:
+def uploads_for_media_vm(*, limit: int, after: int | None = None,
+                             since: datetime | None = None) -> QuerySet[Upload]:
     """What the media VM should process next: pending rows (``after``: only ids above it, and
     with ``since`` also the rows a retry put back after that time), at most ``limit``, fair
     between users: every user's oldest row first, then every user's
@@ -54,9 +54,9 @@ _stop_waiting = threading.Event()
 on_server_shutdown(_stop_waiting.set)
 
 
-def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float,
-                                   since: datetime | None = None) -> list[PendingImage]:
-    """Like :func:`pending_images_for_media`, but when nothing matches, look again every
+def uploads_for_media_vm_wait(*, limit: int, after: int | None, wait: float,
+                                   since: datetime | None = None) -> list[Upload]:
+    """Like :func:`uploads_for_media_vm`, but when nothing matches, look again every
     ``LONG_POLL_INTERVAL_SECONDS`` for up to ``wait`` seconds: an idle worker then asks once
     per ``wait`` and still hears of an upload within a fraction of a second. While it waits it
     only asks whether a row exists; the fair order is worked out once, for the answer."""
@@ -64,16 +64,16 @@ def pending_images_for_media_wait(*, limit: int, after: int | None, wait: float,
     waiting = _pending(after=after, since=since)
     while not waiting.exists() and time.monotonic() < deadline and not _stop_waiting.is_set():
         _stop_waiting.wait(min(LONG_POLL_INTERVAL_SECONDS, max(0.0, deadline - time.monotonic())))
-    return list(pending_images_for_media(limit=limit, after=after, since=since))
+    return list(uploads_for_media_vm(limit=limit, after=after, since=since))
 
 
-def pending_image_by_media_id(*, media_id: str, user_id: int | None = None) -> PendingImage:
+def upload_by_media_id(*, media_id: str, user_id: int | None = None) -> Upload:
     """The processed (or complete) image with ``media_id``, of the user ``user_id`` when given
     (None: anyone's); :class:`NotFoundError` otherwise, also for another user's image, so
     nobody learns which media ids exist."""
     image = None
     if is_media_id(media_id):
-        image = PendingImage.objects.filter(
+        image = Upload.objects.filter(
             media_id=media_id, status__in=(Status.PROCESSED, Status.COMPLETE)
         ).first()
     if image is None or (user_id is not None and image.user_id != user_id):
@@ -81,8 +81,8 @@ def pending_image_by_media_id(*, media_id: str, user_id: int | None = None) -> P
     return image
 
 
-def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tuple[PendingImage, TempObject]:
-    """The row and the opened temp original (``temp_files.TempObject``: close its ``file``)
+def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tuple[Upload, TempObject]:
+    """The row and the opened temp original (``temp_storage.TempObject``: close its ``file``)
     behind a ``/temp_images/...`` path, if this caller may read it; from whichever storage holds
     it (this host's disk, or the shared bucket, streamed).
 
@@ -91,13 +91,13 @@ def temp_image_get(*, url_path: str, user_id: int | None, media_key: bool) -> tu
     learns which files exist.
     """
     not_found = NotFoundError("Not found.")
-    if temp_files.storage_name(url_path) is None or not url_path.startswith(temp_files.URL_PREFIX) or (
+    if temp_storage.storage_name(url_path) is None or not url_path.startswith(temp_storage.URL_PREFIX) or (
             user_id is None and not media_key):
         raise not_found
-    image = PendingImage.objects.filter(image_path=url_path).first()
+    image = Upload.objects.filter(image_path=url_path).first()
     if image is None or not (media_key or image.user_id == user_id):
         raise not_found
-    opened = temp_files.open_stream(url_path)
+    opened = temp_storage.open_stream(url_path)
     if opened is None:
         raise not_found
     return image, opened

@@ -9,18 +9,18 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from main_api.common.exceptions import ApplicationError, NotFoundError
-from main_api.media.models import PendingImage
-from main_api.media.selectors.media_vm import pending_image_by_media_id
+from main_api.media.models import Upload
+from main_api.media.selectors.media_vm import upload_by_media_id
 from main_api.media.upload_object import _image_url, upload_served_background
 from main_api.media.vm_client import similar_get
 from shared.naming import is_media_id
 from shared.payloads import smart_url
 from shared.sizes import default_size_for
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
-def pending_image_smart_url(image: PendingImage) -> str | None:
+def upload_smart_url(image: Upload) -> str | None:
     """The smart URL of a processed (or complete) image, else None; with ``&bg=removed`` for a
     logo whose owner chose its removed background (a URL of its own, so no cache keeps the
     other version under it)."""
@@ -29,7 +29,7 @@ def pending_image_smart_url(image: PendingImage) -> str | None:
     return None
 
 
-def uploads_by_smart_url(*, user_id: int, values: set[str]) -> dict[str, PendingImage]:
+def uploads_by_smart_url(*, user_id: int, values: set[str]) -> dict[str, Upload]:
     """The user's processed uploads that ``values`` (profile references) name by smart URL
     (``{SMART_MEDIA_BASE_URL}/{media_id}?...``), by value."""
     base = settings.SMART_MEDIA_BASE_URL.rstrip("/") + "/"
@@ -37,20 +37,20 @@ def uploads_by_smart_url(*, user_id: int, values: set[str]) -> dict[str, Pending
     ids = {media_id: value for media_id, value in ids.items() if is_media_id(media_id)}
     if not ids:
         return {}
-    rows = PendingImage.objects.filter(user_id=user_id, media_id__in=ids, status__in=(Status.PROCESSED,
+    rows = Upload.objects.filter(user_id=user_id, media_id__in=ids, status__in=(Status.PROCESSED,
                                                                                         Status.COMPLETE))
     return {ids[image.media_id]: image for image in rows if image.media_id}
 
 
-def pending_images_by_path(*, user_id: int, image_paths: set[str]) -> dict[str, PendingImage]:
+def uploads_by_path(*, user_id: int, image_paths: set[str]) -> dict[str, Upload]:
     """The user's rows whose temp path is one of ``image_paths``, by that path."""
-    rows = PendingImage.objects.filter(user_id=user_id, image_path__in=image_paths)
+    rows = Upload.objects.filter(user_id=user_id, image_path__in=image_paths)
     return {image.image_path: image for image in rows}
 
 
-def user_pending_images(*, user_id: int, limit: int = 50) -> list[PendingImage]:
+def uploads_recent(*, user_id: int, limit: int = 50) -> list[Upload]:
     """The user's most recent uploads, newest first."""
-    rows = PendingImage.objects.filter(user_id=user_id).select_related("duplicate_of")
+    rows = Upload.objects.filter(user_id=user_id).select_related("duplicate_of")
     return list(rows.order_by("-created_at", "-pk")[:limit])
 
 
@@ -71,7 +71,7 @@ def similar_images_get(
     VM's (``media_id``, ``user_id``, ``data_type``, ``similarity``, ``phash_distance``,
     ``duplicate``) plus ``url``, its smart thumbnail URL.
     """
-    pending_image_by_media_id(media_id=media_id, user_id=user_id)
+    upload_by_media_id(media_id=media_id, user_id=user_id)
     if user_id is not None:
         if scope != "user":
             raise ApplicationError("scope=all needs the media key", {"scope": scope}, status_code=403)
@@ -88,10 +88,10 @@ def similar_images_get(
 
 
 def uploads_for_user(*, user_id: int, status: str | None = None, data_type: str | None = None
-                     ) -> QuerySet[PendingImage]:
+                     ) -> QuerySet[Upload]:
     """The user's uploads, newest first (``created_at``, then id), optionally of one ``status``
     and one ``data_type`` (already validated by the caller)."""
-    rows = PendingImage.objects.filter(user_id=user_id).select_related("duplicate_of")
+    rows = Upload.objects.filter(user_id=user_id).select_related("duplicate_of")
     if status is not None:  # a duplicate has the status of the upload it repeats
         rows = rows.filter(Q(status=status, duplicate_of__isnull=True) | Q(duplicate_of__status=status))
     if data_type is not None:
@@ -99,10 +99,10 @@ def uploads_for_user(*, user_id: int, status: str | None = None, data_type: str 
     return rows.order_by("-created_at", "-pk")
 
 
-def upload_get(*, upload_id: int, user_id: int | None) -> PendingImage:
+def upload_get(*, upload_id: int, user_id: int | None) -> Upload:
     """The upload ``upload_id`` of the user ``user_id`` (None: the media key, which reads any).
     Someone else's upload is a :class:`NotFoundError`, exactly as one that does not exist."""
-    rows = PendingImage.objects.filter(pk=upload_id)
+    rows = Upload.objects.filter(pk=upload_id)
     if user_id is not None:
         rows = rows.filter(user_id=user_id)
     image = rows.first()
@@ -111,7 +111,7 @@ def upload_get(*, upload_id: int, user_id: int | None) -> PendingImage:
     return image
 
 
-def upload_duplicate_find(*, user_id: int, sha256: str, data_type: str) -> PendingImage | None:
+def upload_duplicate_find(*, user_id: int, sha256: str, data_type: str) -> Upload | None:
     """The user's newest upload of the same bytes (``sha256``, hex) and data type that is pending
     or finished and is not itself a duplicate (a re-processing, which carries the hash, is newer
     than the upload it re-does): a new upload of those bytes repeats it. None when there is none
@@ -119,13 +119,13 @@ def upload_duplicate_find(*, user_id: int, sha256: str, data_type: str) -> Pendi
     transaction ends, so that it cannot complete or fail between this and the new reference."""
     if not sha256:
         return None
-    return (PendingImage.objects.select_for_update().filter(
+    return (Upload.objects.select_for_update().filter(
         user_id=user_id, sha256=sha256, data_type=data_type, duplicate_of__isnull=True,
         status__in=(Status.PENDING, Status.PROCESSED, Status.COMPLETE),
     ).order_by("-pk").first())
 
 
-def upload_reference_value(image: PendingImage) -> str:
+def upload_reference_value(image: Upload) -> str:
     """What a profile field refers to ``image`` (not a duplicate) by: its smart URL once it is
     complete, else its temp path (the URL replacement rewrites that when it completes)."""
     if image.status == Status.COMPLETE and image.media_id:
@@ -138,6 +138,6 @@ def default_background_for_media(*, media_id: str) -> str | None:
     owner chose it (:func:`upload_served_background`), else None (the media VM's default)."""
     if not is_media_id(media_id):
         return None
-    image = PendingImage.objects.filter(media_id=media_id, data_type=PendingImage.DataTypes.LOGO,
+    image = Upload.objects.filter(media_id=media_id, data_type=Upload.DataTypes.LOGO,
                                         background="removed").first()
     return upload_served_background(image) if image is not None else None

@@ -10,18 +10,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from main_api.common.exceptions import NotFoundError
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.intake import temp_storage
+from main_api.media.models import MediaDeletion, Upload
 
 log = logging.getLogger(__name__)
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
 # --- deletion -----------------------------------------------------------------------------------
 
 #: Called with each row :func:`upload_delete` deletes (see the register function).
-DeletionHandler = Callable[[PendingImage], None]
+DeletionHandler = Callable[[Upload], None]
 _deletion_handlers: list[DeletionHandler] = []
 
 
@@ -29,7 +29,7 @@ def upload_deletion_handler_register(handler: DeletionHandler) -> None:
     """Have ``handler(image)`` called whenever :func:`upload_delete` deletes a row, inside its
     transaction, before the row goes (locked, as stored): the app that owns references clears
     every field that points at the upload (its temp path or its smart URL). The same contract
-    as :func:`pending_image_failure_handler_register` (raising rolls the deletion back;
+    as :func:`upload_failure_handler_register` (raising rolls the deletion back;
     registering twice registers once)."""
     if handler not in _deletion_handlers:
         _deletion_handlers.append(handler)
@@ -54,7 +54,7 @@ def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = Fals
     ``missing_ok``: an upload already gone is None instead (a batch whose earlier deletions took
     later rows along: duplicates, an artwork's other runs).
     """
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    image = Upload.objects.select_for_update().filter(pk=image_id).first()
     if image is None:
         if missing_ok:
             return None
@@ -67,11 +67,11 @@ def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = Fals
         image.delete()
         log.info("upload %s deleted (a duplicate of upload %s: its image stays)", image_id, image.duplicate_of_id)
         return None
-    deletion = MediaDeletion.objects.create(media_id=image.media_id, pending_image_id=image.pk)
+    deletion = MediaDeletion.objects.create(media_id=image.media_id, upload_id=image.pk)
     image_path = image.image_path
     # a re-processing of this upload keeps its own row and media id; it only loses its link
     image.delete()
-    transaction.on_commit(lambda: temp_files.remove(image_path))
+    transaction.on_commit(lambda: temp_storage.remove(image_path))
     log.info("upload %s deleted (media %s); deletion %s requested of the media VM",
              image_id, image.media_id or "-", deletion.pk)
     return deletion
@@ -89,5 +89,5 @@ def media_deletion_done(*, deletion_id: int) -> MediaDeletion:
         deletion.done_at = timezone.now()
         deletion.save(update_fields=["done_at"])
         log.info("deletion %s (upload %s, media %s) done on the media VM", deletion.pk,
-                 deletion.pending_image_id, deletion.media_id or "-")
+                 deletion.upload_id, deletion.media_id or "-")
     return deletion

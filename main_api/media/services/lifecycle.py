@@ -4,8 +4,8 @@ background, mark complete; the hooks other apps connect to it.
 The rows know nothing of who refers to their images: ``target`` is an opaque key of the app
 that owns the reference (``main_api.users.references``), stored and copied, never read here;
 ``previous_reference`` (what that reference held before the upload) likewise. That app runs
-the URL replacement, which ends in :func:`pending_image_mark_complete`, and hears of failures
-through :func:`pending_image_failure_handler_register` (connected in its ``AppConfig.ready()``)."""
+the URL replacement, which ends in :func:`upload_mark_complete`, and hears of failures
+through :func:`upload_failure_handler_register` (connected in its ``AppConfig.ready()``)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
-from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import CheckedUpload
 from main_api.media.live.records import upload_event_record
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.upload_object import analysis_location_strip
 from main_api.media.wakeup import media_wakeup_on_commit
 from shared.payloads import smart_url
@@ -31,12 +31,12 @@ from shared.statuses import PROGRESS_STAGES, UPLOAD_STAGE_ORDER, UploadStage
 
 log = logging.getLogger(__name__)
 
-Status = PendingImage.Status
+Status = Upload.Status
 MAX_REASON_CHARS = 2000
 
 
 @transaction.atomic
-def pending_image_create(
+def upload_create(
     *,
     user_id: int,
     upload: CheckedUpload,
@@ -45,7 +45,7 @@ def pending_image_create(
     request_id: str | None = None,
     previous_reference: str | None = None,
     source_tool: str = "",
-) -> PendingImage:
+) -> Upload:
     """Write the temp original of ``upload`` (which passed ``uploads.upload_check``) and its
     ``pending`` row (with ``target``, the owner's key of the field that will refer to it,
     ``previous_reference``, what that field held before, None when the upload replaces
@@ -57,12 +57,12 @@ def pending_image_create(
     The original goes to the temp storage (``temp_files``: this host's disk, or the bucket every
     host shares); its URL path is appended to ``written`` so that the caller, which owns the whole
     request's transaction, can remove it if anything later fails
-    (``temp_files.removed_on_error``). Storage errors propagate.
+    (``temp_storage.removed_on_error``). Storage errors propagate.
     """
-    url_path = temp_files.new_temp_name(user_id=user_id, data_type=upload.data_type, extension=upload.image.extension)
+    url_path = temp_storage.new_temp_name(user_id=user_id, data_type=upload.data_type, extension=upload.image.extension)
     written.append(url_path)
-    temp_files.save(url_path, upload.file)
-    image = PendingImage.objects.create(
+    temp_storage.save(url_path, upload.file)
+    image = Upload.objects.create(
         user_id=user_id,
         image_path=url_path,
         original_name=upload.original_name,
@@ -82,15 +82,15 @@ def pending_image_create(
 
 
 @transaction.atomic
-def pending_image_duplicate_create(
-    *, user_id: int, upload: CheckedUpload, of: PendingImage, target: str, previous_reference: str | None = None
-) -> PendingImage:
+def upload_duplicate_create(
+    *, user_id: int, upload: CheckedUpload, of: Upload, target: str, previous_reference: str | None = None
+) -> Upload:
     """Record ``upload`` (which passed ``uploads.upload_check``) as a duplicate of the user's
     earlier upload ``of`` (same bytes, same data type; ``selectors.upload_duplicate_find``):
     a ``complete`` row with ``duplicate_of`` set and no temp original, so that the media VM
-    never lists it. ``target`` and ``previous_reference`` as for :func:`pending_image_create`;
+    never lists it. ``target`` and ``previous_reference`` as for :func:`upload_create`;
     the caller points the field at ``selectors.upload_reference_value(of)``."""
-    image = PendingImage.objects.create(
+    image = Upload.objects.create(
         user_id=user_id,
         image_path=None,
         original_name=upload.original_name,
@@ -108,8 +108,8 @@ def pending_image_duplicate_create(
     return image
 
 
-def _locked(image_id: int) -> PendingImage:
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+def _locked(image_id: int) -> Upload:
+    image = Upload.objects.select_for_update().filter(pk=image_id).first()
     if image is None:
         raise NotFoundError("pending image not found", {"id": image_id})
     return image
@@ -136,14 +136,14 @@ def location_kept(user_id: int) -> bool:
 
 @dataclass(frozen=True)
 class ProgressResult:
-    """What :func:`pending_image_progress` did: the row, and whether the report moved it."""
+    """What :func:`upload_progress` did: the row, and whether the report moved it."""
 
-    image: PendingImage
+    image: Upload
     changed: bool
 
 
 @transaction.atomic
-def pending_image_progress(*, image_id: int, stage: str, media_id: str | None = None) -> ProgressResult:
+def upload_progress(*, image_id: int, stage: str, media_id: str | None = None) -> ProgressResult:
     """Record that the media VM reached ``stage`` (one of ``shared.statuses.PROGRESS_STAGES``)
     with the upload ``image_id``. Stages only move forward: a stage at or before the one
     recorded, or a report on a row that is no longer pending (processed, complete, failed),
@@ -170,7 +170,7 @@ def pending_image_progress(*, image_id: int, stage: str, media_id: str | None = 
     image.progress = reported.value
     fields = ["progress", "updated_at"]
     if media_id and UPLOAD_STAGE_ORDER[reported] >= UPLOAD_STAGE_ORDER[UploadStage.THUMBNAIL_READY]:
-        if PendingImage.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
+        if Upload.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
             raise ConflictError("media id already belongs to another image", {"media_id": media_id})
         image.media_id = media_id
         image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
@@ -182,7 +182,7 @@ def pending_image_progress(*, image_id: int, stage: str, media_id: str | None = 
 
 
 @transaction.atomic
-def pending_image_complete(
+def upload_complete(
     *,
     image_id: int,
     media_id: str,
@@ -191,7 +191,7 @@ def pending_image_complete(
     sizes_available: list[str],
     ai_analysis: dict[str, Any],
     variants: list[dict[str, Any]] | None = None,
-) -> PendingImage:
+) -> Upload:
     """Record the media VM's result: the row becomes ``processed``. ``variants`` (each file
     the VM made: size, format, bg, width, height, bytes; validated by the caller) is stored
     when given; None (an older VM) keeps what the row has. The EXIF GPS position in
@@ -213,7 +213,7 @@ def pending_image_complete(
         )
     if image.status == Status.FAILED:
         raise ConflictError("image has failed; retry it before completing", {"id": image.pk, "status": image.status})
-    if PendingImage.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
+    if Upload.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
         raise ConflictError("media id already belongs to another image", {"media_id": media_id})
 
     image.status = Status.PROCESSED
@@ -234,7 +234,7 @@ def pending_image_complete(
     return image
 
 
-def _variants_backfilled(image: PendingImage, formats: list[str], sizes: list[str],
+def _variants_backfilled(image: Upload, formats: list[str], sizes: list[str],
                          variants: list[dict[str, Any]] | None) -> None:
     """Record on the finished ``image`` a repeated completion's variants when it names some the
     row lacks (a backfill adds outputs; none are ever taken away here)."""
@@ -251,13 +251,13 @@ def _variants_backfilled(image: PendingImage, formats: list[str], sizes: list[st
     log.info("pending image %s: %s variant(s) recorded after a backfill", image.pk, len(variants) - len(known))
 
 
-#: Called with each row :func:`pending_image_fail` fails (see the register function).
-FailureHandler = Callable[[PendingImage], None]
+#: Called with each row :func:`upload_fail` fails (see the register function).
+FailureHandler = Callable[[Upload], None]
 _failure_handlers: list[FailureHandler] = []
 
 
-def pending_image_failure_handler_register(handler: FailureHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`pending_image_fail` fails a row, inside the
+def upload_failure_handler_register(handler: FailureHandler) -> None:
+    """Have ``handler(image)`` called whenever :func:`upload_fail` fails a row, inside the
     transaction that fails it: with the row (already ``failed``, locked, its ``target`` and
     ``previous_reference`` as stored) before the temp original is deleted. If the handler
     raises, the failure is rolled back and the error propagates (a cleanup then answers 500 and
@@ -272,13 +272,13 @@ def pending_image_failure_handler_register(handler: FailureHandler) -> None:
 
 
 @transaction.atomic
-def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
+def upload_fail(*, image_id: int, reason: str = "") -> Upload:
     """Mark an unfinished image ``failed`` and let the failure handlers undo what referred to
-    it (:func:`pending_image_failure_handler_register`). Every path that fails a row comes
+    it (:func:`upload_failure_handler_register`). Every path that fails a row comes
     here: the media VM's cleanup, the admin action and ``sweep_stuck``.
 
     The temp original is kept, so that the upload can be retried
-    (:func:`pending_image_retry`), until :func:`failed_originals_sweep` deletes it
+    (:func:`upload_retry`), until :func:`failed_originals_sweep` deletes it
     ``FAILED_RETENTION_DAYS`` later.
 
     Repeating it is harmless (the handlers run again and find nothing left to undo). Finished
@@ -301,27 +301,27 @@ def pending_image_fail(*, image_id: int, reason: str = "") -> PendingImage:
     return image
 
 
-#: Called with each failed row :func:`pending_image_retry` puts back to pending.
-RetryHandler = Callable[[PendingImage], None]
+#: Called with each failed row :func:`upload_retry` puts back to pending.
+RetryHandler = Callable[[Upload], None]
 _retry_handlers: list[RetryHandler] = []
 
 
-def pending_image_retry_handler_register(handler: RetryHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`pending_image_retry` puts a *failed* row
+def upload_retry_handler_register(handler: RetryHandler) -> None:
+    """Have ``handler(image)`` called whenever :func:`upload_retry` puts a *failed* row
     back to ``pending``, inside its transaction (the row already pending, locked): the app that
     owns references points the field the failure gave back at the upload again. The same
-    contract as :func:`pending_image_failure_handler_register` (raising rolls the retry back;
+    contract as :func:`upload_failure_handler_register` (raising rolls the retry back;
     registering twice registers once)."""
     if handler not in _retry_handlers:
         _retry_handlers.append(handler)
 
 
 @transaction.atomic
-def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_only: bool = False) -> PendingImage:
+def upload_retry(*, image_id: int, user_id: int | None = None, failed_only: bool = False) -> Upload:
     """Put an unfinished image back to ``pending`` for the media VM, clearing its failure.
 
     A failed row starts a new processing round (``attempts`` + 1) and the retry handlers run
-    (:func:`pending_image_retry_handler_register`); the media VM takes a failed row listed as
+    (:func:`upload_retry_handler_register`); the media VM takes a failed row listed as
     pending again from scratch, with a fresh media id. A pending row (stuck, from the admin)
     only has its clock restarted.
 
@@ -338,7 +338,7 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
                             {"id": image.pk, "duplicate_of": image.duplicate_of_id})
     if image.is_finished or (failed_only and image.status != Status.FAILED):
         raise ConflictError("only a failed upload can be retried", {"id": image.pk, "status": image.status})
-    if not temp_files.exists(image.image_path or ""):
+    if not temp_storage.exists(image.image_path or ""):
         raise GoneError("the original is no longer kept; the image must be uploaded again", {"id": image.pk})
     was_failed = image.status == Status.FAILED
     image.status = Status.PENDING
@@ -361,7 +361,7 @@ def pending_image_retry(*, image_id: int, user_id: int | None = None, failed_onl
 
 
 @transaction.atomic
-def upload_background_set(*, image_id: int, user_id: int | None, background: str) -> PendingImage:
+def upload_background_set(*, image_id: int, user_id: int | None, background: str) -> Upload:
     """Choose the background the smart URLs of the logo ``image_id`` serve by default:
     ``original`` or ``removed`` (``shared.sizes.BACKGROUNDS``; ``bg=`` in a URL still overrides).
     ``user_id``: only that user's upload (another's is a :class:`NotFoundError`; None: any).
@@ -375,7 +375,7 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
     if background not in BACKGROUNDS:
         raise ApplicationError("background must be one of " + ", ".join(BACKGROUNDS),
                                {"field": "background", "value": background})
-    if image.data_type != PendingImage.DataTypes.LOGO:
+    if image.data_type != Upload.DataTypes.LOGO:
         raise ApplicationError("only a logo has a background to choose",
                                {"field": "background", "data_type": image.data_type})
     image.background = background
@@ -387,27 +387,27 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
 # --- the end of the URL replacement ------------------------------------------------------------
 
 
-#: Called with each row :func:`pending_image_mark_complete` completes (see the register function).
-CompletionHandler = Callable[[PendingImage], None]
+#: Called with each row :func:`upload_mark_complete` completes (see the register function).
+CompletionHandler = Callable[[Upload], None]
 _completion_handlers: list[CompletionHandler] = []
 
 
-def pending_image_completion_handler_register(handler: CompletionHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`pending_image_mark_complete` completes a
+def upload_completion_handler_register(handler: CompletionHandler) -> None:
+    """Have ``handler(image)`` called whenever :func:`upload_mark_complete` completes a
     row, inside the URL replacement's transaction, with the row (``complete``, locked). An app
     whose rows point at an upload (an artwork) moves them from the run a re-processing replaced
     (``image.reprocess_of``) to the new one. The same contract as
-    :func:`pending_image_failure_handler_register` (raising rolls the completion back;
+    :func:`upload_failure_handler_register` (raising rolls the completion back;
     registering twice registers once)."""
     if handler not in _completion_handlers:
         _completion_handlers.append(handler)
 
 
-def pending_image_mark_complete(*, image: PendingImage) -> PendingImage:
+def upload_mark_complete(*, image: Upload) -> Upload:
     """Move a ``processed`` row, locked by the caller's transaction
-    (``selectors.pending_image_processed_lock``), to ``complete``: every reference to it now
+    (``selectors.upload_processed_lock``), to ``complete``: every reference to it now
     holds its smart URL. The URL replacement (``main_api.users.services``) calls it last; the
-    completion handlers run then (:func:`pending_image_completion_handler_register`)."""
+    completion handlers run then (:func:`upload_completion_handler_register`)."""
     image.status = Status.COMPLETE
     image.save(update_fields=["status", "updated_at"])
     for handler in _completion_handlers:

@@ -8,19 +8,19 @@ import logging
 from django.db import transaction
 
 from main_api.common.exceptions import ConflictError
-from main_api.media.intake import temp_storage as temp_files
+from main_api.media.intake import temp_storage
 from main_api.media.live.records import upload_event_record
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.services.lifecycle import _locked
 from main_api.media.wakeup import media_wakeup_on_commit
 from shared.data_types import DataType
 
 log = logging.getLogger(__name__)
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
-def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> PendingImage:
+def upload_reprocess(*, image_id: int, request_id: str | None = None) -> Upload:
     """Have the media VM process a finished image's original again; returns the new row.
 
     The media VM keys its work by the main API's row id and never takes a finished id up
@@ -35,7 +35,7 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
     and while an earlier re-processing of the same row is still pending. Not decorated with
     ``@transaction.atomic``: removing the copied file on failure has to wrap the commit too.
     """
-    with temp_files.removed_on_error() as written, transaction.atomic():
+    with temp_storage.removed_on_error() as written, transaction.atomic():
         image = _locked(image_id)
         if image.duplicate_of_id is not None:
             raise ConflictError("a duplicate has no original of its own: re-process the upload it repeats",
@@ -44,21 +44,21 @@ def pending_image_reprocess(*, image_id: int, request_id: str | None = None) -> 
             raise ConflictError(
                 "only processed or complete images can be re-processed", {"id": image.pk, "status": image.status}
             )
-        if not temp_files.exists(image.image_path or ""):
+        if not temp_storage.exists(image.image_path or ""):
             raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
         running = image.reprocessed_as.filter(status=Status.PENDING).first()
         if running is not None:
             raise ConflictError(
                 "a re-processing of this image is already pending", {"id": image.pk, "pending": running.pk}
             )
-        url_path = temp_files.new_temp_name(
+        url_path = temp_storage.new_temp_name(
             user_id=image.user_id, data_type=DataType(image.data_type),
             extension=image.image_path.rsplit(".", 1)[-1],
         )
         written.append(url_path)
-        if not temp_files.copy(image.image_path, url_path):
+        if not temp_storage.copy(image.image_path, url_path):
             raise ConflictError("the temp original is gone; the image must be uploaded again", {"id": image.pk})
-        again = PendingImage.objects.create(
+        again = Upload.objects.create(
             user_id=image.user_id,
             image_path=url_path,
             original_name=image.original_name,

@@ -10,13 +10,13 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from main_api.media.intake import temp_storage as temp_files
-from main_api.media.models import PendingImage
-from main_api.media.services.lifecycle import pending_image_fail
+from main_api.media.intake import temp_storage
+from main_api.media.models import Upload
+from main_api.media.services.lifecycle import upload_fail
 
 log = logging.getLogger(__name__)
 
-Status = PendingImage.Status
+Status = Upload.Status
 
 
 @transaction.atomic
@@ -24,10 +24,10 @@ def failed_original_sweep_one(*, image_id: int, older_than: timedelta) -> bool:
     """Delete the temp original of the failed row ``image_id`` if it has been failed (untouched)
     for longer than ``older_than``; True when a file was deleted. A row retried meanwhile is
     left alone (it is locked, and re-checked)."""
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    image = Upload.objects.select_for_update().filter(pk=image_id).first()
     if image is None or image.status != Status.FAILED or image.updated_at >= timezone.now() - older_than:
         return False
-    removed = temp_files.remove(image.image_path)
+    removed = temp_storage.remove(image.image_path)
     if removed:
         log.info("pending image %s: failed over %s ago, temp original deleted", image.pk, older_than)
     return removed
@@ -40,7 +40,7 @@ def failed_originals_sweep(*, image_ids: list[int], older_than: timedelta) -> in
 
 @dataclass
 class SweepResult:
-    """What one :func:`pending_images_sweep` did."""
+    """What one :func:`uploads_stuck_sweep` did."""
 
     requeued: int = 0
     failed: int = 0
@@ -48,7 +48,7 @@ class SweepResult:
 
 
 @transaction.atomic
-def pending_image_sweep_one(*, image_id: int, older_than: timedelta, fail: bool) -> str:
+def upload_stuck_sweep_one(*, image_id: int, older_than: timedelta, fail: bool) -> str:
     """Deal with one stuck row: ``"requeued"``, ``"failed"``, or ``"skipped"`` when it has moved
     on (or been touched) since it was found.
 
@@ -57,13 +57,13 @@ def pending_image_sweep_one(*, image_id: int, older_than: timedelta, fail: bool)
     again only if another ``older_than`` passes without the VM taking it. A row whose temp
     original is gone can never be processed and is failed either way.
     """
-    image = PendingImage.objects.select_for_update().filter(pk=image_id).first()
+    image = Upload.objects.select_for_update().filter(pk=image_id).first()
     if image is None or image.status != Status.PENDING or image.updated_at >= timezone.now() - older_than:
         return "skipped"
     minutes = int(older_than.total_seconds() // 60)
-    if fail or not temp_files.exists(image.image_path or ""):
+    if fail or not temp_storage.exists(image.image_path or ""):
         reason = f"stuck: pending for over {minutes} minute(s)" if fail else "stuck, and the temp original is gone"
-        pending_image_fail(image_id=image.pk, reason=reason)
+        upload_fail(image_id=image.pk, reason=reason)
         return "failed"
     image.failure_reason = ""
     image.save(update_fields=["failure_reason", "updated_at"])
@@ -71,13 +71,13 @@ def pending_image_sweep_one(*, image_id: int, older_than: timedelta, fail: bool)
     return "requeued"
 
 
-def pending_images_sweep(
+def uploads_stuck_sweep(
     *, image_ids: list[int], older_than: timedelta, fail: bool, progress: Callable[[str], None] | None = None
 ) -> SweepResult:
-    """:func:`pending_image_sweep_one` for each id, one transaction each."""
+    """:func:`upload_stuck_sweep_one` for each id, one transaction each."""
     result = SweepResult()
     for image_id in image_ids:
-        outcome = pending_image_sweep_one(image_id=image_id, older_than=older_than, fail=fail)
+        outcome = upload_stuck_sweep_one(image_id=image_id, older_than=older_than, fail=fail)
         setattr(result, outcome, getattr(result, outcome) + 1)
         if progress is not None:
             progress(outcome)

@@ -16,14 +16,14 @@ ARTIST = "PainterAna42"
 
 def artwork_upload(vm, token, path):
     """An upload made an artwork's image (the data type of ``POST /api/artworks``'s uploads)."""
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     vm.upload(token, path=path)
-    PendingImage.objects.filter(status="pending").update(data_type="artwork")
+    Upload.objects.filter(status="pending").update(data_type="artwork")
 
 
 def test_an_artwork_is_made_in_its_three_sizes_the_display_marked_and_served_for_zoom_and_grid(vm, media_server):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
     from media_vm.imaging import make_variants
 
     token = vm.user(ARTIST, "artist")
@@ -39,7 +39,7 @@ def test_an_artwork_is_made_in_its_three_sizes_the_display_marked_and_served_for
                                                          ("display", display))
                         for fmt in ("avif", "webp", "jpeg")}, "exactly the three sizes, never enlarged"
         # the main API heard of those sizes alone
-        image = PendingImage.objects.get(pk=row["main_api_id"])
+        image = Upload.objects.get(pk=row["main_api_id"])
         assert image.sizes_available == ["icon", "thumbnail", "display"]
         assert {v["size"] for v in image.variants} == {"icon", "thumbnail", "display"}
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 import requests
 
-from main_api.media.models import MediaDeletion, PendingImage
+from main_api.media.models import MediaDeletion, Upload
 from tests.helpers.wsgi import serving
 
 
@@ -27,17 +27,17 @@ def stored_names(storage, media_id: str) -> list[str]:
 
 
 def processed_upload(vm, token: str, field: str = "profile_image", worker=None, seed: int | None = None
-                     ) -> PendingImage:
+                     ) -> Upload:
     """One upload, processed by the worker and its URL replacement run: the field holds its
     smart URL."""
     from main_api.users.services import temp_urls_replace
 
     vm.upload(token, field, seed=seed)
-    image = PendingImage.objects.filter(status=PendingImage.Status.PENDING).latest("id")
+    image = Upload.objects.filter(status=Upload.Status.PENDING).latest("id")
     (worker or vm.worker()).work(burst=True)
     temp_urls_replace()
     image.refresh_from_db()
-    assert image.status == PendingImage.Status.COMPLETE, image.failure_reason
+    assert image.status == Upload.Status.COMPLETE, image.failure_reason
     return image
 
 
@@ -71,7 +71,7 @@ def test_a_deleted_upload_is_erased_from_local_storage(vm, media_server):
     assert not temp.exists()
     assert requests.get(f"{vm.api_url}/api/uploads/{image.pk}", headers=auth(token), timeout=30).status_code == 404
     [deletion] = MediaDeletion.objects.all()
-    assert (deletion.media_id, deletion.pending_image_id, deletion.done_at) == (media_id, image.pk, None)
+    assert (deletion.media_id, deletion.upload_id, deletion.done_at) == (media_id, image.pk, None)
     # deleting twice: the upload is gone, so 404
     assert delete_upload(vm, token, image.pk).status_code == 404
 
@@ -117,7 +117,7 @@ def test_a_deleted_upload_is_erased_from_the_bucket(vm, s3_bucket, settings):
 def test_bad_deletes_answer_404_and_change_nothing(vm):
     owner, other = vm.user("painter"), vm.user("sculptor")
     vm.upload(owner, "product_image")
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     assert delete_upload(vm, other, image.pk).status_code == 404
     assert delete_upload(vm, owner, 999_999).status_code == 404
     r = requests.delete(f"{vm.api_url}/api/uploads/{image.pk}", timeout=30)
@@ -127,7 +127,7 @@ def test_bad_deletes_answer_404_and_change_nothing(vm):
     r = requests.delete(f"{vm.api_url}/api/uploads/{image.pk}", headers={"Authorization": f"Bearer {MEDIA_KEY}"},
                         timeout=30)
     assert r.status_code == 403, r.text
-    assert PendingImage.objects.filter(pk=image.pk).exists()
+    assert Upload.objects.filter(pk=image.pk).exists()
     assert MediaDeletion.objects.count() == 0
 
 
@@ -153,7 +153,7 @@ def test_deleting_an_upload_before_the_vm_processed_it(vm, media_server, monkeyp
 
     token = vm.user("painter")
     vm.upload(token, "site_image")
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     assert delete_upload(vm, token, image.pk).status_code == 204
     from main_api.users.models import SiteMedia
 
@@ -179,7 +179,7 @@ def test_deleting_an_upload_the_vm_registered_but_has_not_finished(vm, media_ser
 
     token = vm.user("painter")
     vm.upload(token, "product_image")
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     worker = vm.worker()
     worker.poll()
     claim = vm.repo.claim_next("someone-else")
@@ -208,7 +208,7 @@ def test_deleting_the_account_erases_everything_of_it_and_nothing_else(vm, media
     mine = [processed_upload(vm, owner, "profile_image", seed=4), processed_upload(vm, owner, "logo_image", seed=5)]
     theirs = processed_upload(vm, other, "profile_image", seed=7)
     vm.upload(owner, "product_image", seed=6)  # still pending
-    pending = PendingImage.objects.filter(status=PendingImage.Status.PENDING).get()
+    pending = Upload.objects.filter(status=Upload.Status.PENDING).get()
     temp = vm.temp_dir / pending.image_path.removeprefix("/temp_images/")
     assert temp.is_file()
 
@@ -220,7 +220,7 @@ def test_deleting_the_account_erases_everything_of_it_and_nothing_else(vm, media
     assert requests.get(f"{vm.api_url}/users/me", headers=auth(owner), timeout=30).status_code == 401
     assert not get_user_model().objects.filter(username="painter").exists()
     assert not temp.exists()
-    assert PendingImage.objects.count() == 1 and MediaDeletion.objects.count() == 3
+    assert Upload.objects.count() == 1 and MediaDeletion.objects.count() == 3
 
     monkeypatch.setattr(deletions, "UNSEEN_GRACE_SECONDS", 0.0)  # the pending one was never seen
     vm.worker().work(burst=True)

@@ -20,8 +20,8 @@ def me(vm, token: str) -> dict:
 
 
 def test_a_profile_image_the_vm_fails_leaves_the_previous_one_and_the_owner_sees_why(vm):
-    from main_api.media.intake import temp_storage as temp_files
-    from main_api.media.models import PendingImage
+    from main_api.media.intake import temp_storage
+    from main_api.media.models import Upload
     from main_api.users.models import UserProfile
     from main_api.users.services import temp_urls_replace
 
@@ -34,8 +34,8 @@ def test_a_profile_image_the_vm_fails_leaves_the_previous_one_and_the_owner_sees
     assert me(vm, token)["profile_image_path"] == first_url
 
     vm.upload(token, "profile_image", name="second.jpg", seed=2)
-    second = PendingImage.objects.latest("pk")
-    original = temp_files.file_for_url_path(second.image_path)
+    second = Upload.objects.latest("pk")
+    original = temp_storage.file_for_url_path(second.image_path)
     data = original.read_bytes()
     original.write_bytes(data[: len(data) // 2])  # truncated on disk after the gate accepted it
     assert me(vm, token)["profile_image_path"] == second.image_path

@@ -14,10 +14,10 @@ from tests.helpers import images
 
 def processed_order(tokens: dict[str, str]) -> list[str]:
     """The owner's name of each upload, in the order the main API recorded them processed."""
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     names = {int(user_id): name for name, user_id in tokens.items()}
-    rows = PendingImage.objects.exclude(processed_at=None).order_by("processed_at", "pk")
+    rows = Upload.objects.exclude(processed_at=None).order_by("processed_at", "pk")
     return [names[row.user_id] for row in rows]
 
 

@@ -73,14 +73,14 @@ def test_a_step_left_running_by_a_dead_worker_is_reset_and_finished(vm):
 
 
 def test_a_report_the_main_api_refuses_for_good_is_not_asked_again(vm):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     vm.upload(vm.user())
     worker = vm.worker()
     worker.poll()
     claim = vm.repo.claim_next("w")
     vm.repo.fail(claim, "given up while the main API was away")  # not reported yet
-    PendingImage.objects.all().delete()  # meanwhile the row went away on the main API
+    Upload.objects.all().delete()  # meanwhile the row went away on the main API
     report = worker.heal()
     assert (report["cleaned_up"], report["report_failed"]) == (0, 0)
     row = vm.rows()[0]

@@ -25,13 +25,13 @@ def camera_astronaut(tmp, name: str):
 
 
 def test_a_camera_photo_has_its_placeholder_and_exif_and_no_location_by_default(vm):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     token = vm.user("painter", "artist")
     vm.upload(token, "product_image", path=camera_astronaut(vm.tmp, "camera.jpg"))
     assert vm.worker().work(burst=True) == 1
     [row] = vm.rows()
-    body = vm.upload_object(token, PendingImage.objects.get().pk)
+    body = vm.upload_object(token, Upload.objects.get().pk)
 
     assert body["exif"] == {
         "camera_make": "Canon", "camera_model": "Canon EOS R5", "lens": "RF24-105mm F4 L IS USM",
@@ -50,13 +50,13 @@ def test_a_camera_photo_has_its_placeholder_and_exif_and_no_location_by_default(
 
 
 def test_an_owner_who_keeps_locations_gets_the_position(vm):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
     from main_api.users.models import UserProfile
 
     token = vm.user("walker", "artist")
     UserProfile.objects.filter(user__username="walker").update(keep_location=True)
     vm.upload(token, "product_image", path=camera_astronaut(vm.tmp, "walk.jpg"))
     assert vm.worker().work(burst=True) == 1
-    assert vm.upload_object(token, PendingImage.objects.get().pk)["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}
+    assert vm.upload_object(token, Upload.objects.get().pk)["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}
     [row] = vm.rows()
     assert vm.repo.analysis(row["id"])["exif"]["gps"] == {"lat": 48.8568, "lon": 2.294467}

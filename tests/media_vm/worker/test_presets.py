@@ -12,7 +12,7 @@ import logging
 import pyvips
 import requests
 
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from media_vm.imaging.encoding import encode
 from shared.sizes import presets_for
 from tests.helpers.images import photo_jpeg
@@ -24,7 +24,7 @@ def auth(token: str) -> dict[str, str]:
 
 
 def upload_object(vm, token: str) -> dict:
-    image = PendingImage.objects.latest("id")
+    image = Upload.objects.latest("id")
     return vm.upload_object(token, image.pk)
 
 
@@ -34,7 +34,7 @@ def test_a_sora_upload_gets_normal_and_hq_in_their_formats_listed_and_served(vm,
     vm.upload(token, path=photo_jpeg(vm.tmp / "small.jpg", 600, 400, seed=4), source_tool="dall-e")
     vm.upload(token, path=photo_jpeg(vm.tmp / "plain.jpg", 640, 480, seed=5))
     assert vm.worker().work(burst=True) == 3
-    sora, dalle, plain = PendingImage.objects.order_by("id")
+    sora, dalle, plain = Upload.objects.order_by("id")
     assert [r["source_tool"] for r in vm.rows()] == ["sora", "dall-e", None]
 
     listed = {v["size"]: v for v in vm.upload_object(token, sora.pk)["variants"]}
@@ -76,7 +76,7 @@ def test_an_unknown_source_tool_is_refused_and_nothing_is_stored(vm):
     r = requests.patch(f"{vm.api_url}/users/me", headers=auth(token), data={"source_tool": "midjourney"},
                        files={"product_image": (path.name, path.read_bytes(), "image/jpeg")}, timeout=30)
     assert r.status_code == 400 and "source_tool" in r.text
-    assert not PendingImage.objects.exists()
+    assert not Upload.objects.exists()
 
 
 def test_backfill_makes_the_outputs_an_image_lacks_and_the_main_api_lists_them(vm, media_server):
@@ -85,7 +85,7 @@ def test_backfill_makes_the_outputs_an_image_lacks_and_the_main_api_lists_them(v
     token = vm.user("maker", "artist")
     vm.upload(token, path=photo_jpeg(vm.tmp / "p.jpg", 1600, 1200, seed=7))
     assert vm.worker().work(burst=True) == 1
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     before = {(v["size"], v["format"]) for v in vm.repo.variants(image.media_id)}
     # the outputs the configuration now asks of this image: its tool's preset (as if the file
     # had gained them after it was processed)
@@ -112,7 +112,7 @@ def test_a_completion_naming_an_unknown_size_fails_the_upload_where_ops_see_it(v
 
     token = vm.user("maker", "artist")
     vm.upload(token)
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     payload = support.complete_payload(sizes_available=["thumbnail", "portrait"])
     with caplog.at_level(logging.ERROR, logger="main_api.media.apis"):
         r = requests.post(f"{vm.api_url}/api/media/complete/{image.pk}", json=payload,
@@ -145,7 +145,7 @@ def test_processing_metrics_reach_the_payload_the_analysis_the_log_and_prometheu
         "sora": {"output_bytes": preset, "compression_ratio": round(preset / original.stat().st_size, 4)}}
 
     # the callback carried them: the main API keeps them with the analysis
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
     assert image.ai_analysis["processing"] == metrics
     assert vm.worker().reporter.complete_payload(row)["metrics"] == metrics
     # one JSON-ready log line per job, the metrics as a field

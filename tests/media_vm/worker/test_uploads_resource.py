@@ -10,13 +10,13 @@ from tests.helpers.fault_proxy import FaultProxy
 
 
 def test_the_reported_variants_are_the_files_the_vm_made(vm):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     token = vm.user("painter", "artist")
     vm.upload(token, "product_image", name="wide.jpg")  # 640x480
     assert vm.worker().work(burst=True) == 1
     [row] = vm.rows()
-    image = PendingImage.objects.get()
+    image = Upload.objects.get()
 
     on_disk = {}
     for v in vm.repo.variants(row["media_id"]):
@@ -41,7 +41,7 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
     until the VM gives up after MAX_ATTEMPTS; nothing retries the upload on its own. Once the
     fault is gone, the owner's retry puts it back, and the VM takes it up again from scratch
     with a fresh media id; the profile field points at it again and ends on its smart URL."""
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
     from main_api.users.models import UserProfile
     from main_api.users.services import temp_urls_replace
 
@@ -67,7 +67,7 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
         r = requests.post(f"{vm.api_url}/api/uploads/{shown['id']}/retry",
                           headers={"Authorization": f"Token {token}"}, timeout=30)
         assert r.status_code == 200, r.text
-        assert UserProfile.objects.get().profile_image_path == PendingImage.objects.get().image_path
+        assert UserProfile.objects.get().profile_image_path == Upload.objects.get().image_path
         assert vm.worker(api_url=proxy.url, max_attempts=2).work(burst=True) == 1
     [again] = vm.rows()
     assert again["status"] == "done" and again["media_id"] != row["media_id"]
@@ -82,11 +82,11 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
 def test_the_vm_reports_each_stage_as_it_reaches_it(vm):
     """Before each step the upload object shows the stage the previous step reported: the VM
     posts progress as it goes, and the media id appears before the callback."""
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     token = vm.user("watcher", "artist")
     vm.upload(token, "product_image")
-    upload_id = PendingImage.objects.get().pk
+    upload_id = Upload.objects.get().pk
     seen: dict[str, tuple[str, str | None]] = {}
 
     def before_step(step):
@@ -106,7 +106,7 @@ def test_the_vm_reports_each_stage_as_it_reaches_it(vm):
 
 
 def test_undelivered_progress_never_holds_up_the_image(vm):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     token = vm.user("patient", "artist")
     vm.upload(token, "product_image")
@@ -116,18 +116,18 @@ def test_undelivered_progress_never_holds_up_the_image(vm):
         assert proxy.hits[("POST", "/api/media/progress/")] == 4, "one try per stage, no retries"
     [row] = vm.rows()
     assert row["status"] == "done"
-    assert PendingImage.objects.get().status == "processed"
+    assert Upload.objects.get().status == "processed"
 
 
 def test_the_thumbnail_is_served_before_the_other_sizes_exist(vm, media_server):
     """Right after thumbnail_ready, before the analysis and the other sizes: the thumbnail is
     served for a year; another size falls back to it with a short Cache-Control, through the
     VM and through the main API's proxy (which must not stretch it to an hour)."""
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     token = vm.user("eager", "artist")
     vm.upload(token, "product_image")
-    upload_id = PendingImage.objects.get().pk
+    upload_id = Upload.objects.get().pk
     answers: dict[str, tuple[int, str, tuple[int, int] | None]] = {}
     jpeg = {"Accept": "image/jpeg"}
 

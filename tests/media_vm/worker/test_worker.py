@@ -171,13 +171,13 @@ def test_unwritable_storage_is_waited_out_past_max_attempts_never_given_up(vm):
 
 
 def test_a_callback_the_main_api_refuses_for_good_fails_the_image_without_a_cleanup(vm):
-    from main_api.media.models import PendingImage
+    from main_api.media.models import Upload
 
     vm.upload(vm.user())
 
     def before_step(step):
         if step is Step.UPDATE_CALLBACK:
-            PendingImage.objects.all().delete()  # the row is gone: complete answers 404
+            Upload.objects.all().delete()  # the row is gone: complete answers 404
 
     with FaultProxy(vm.api_url) as proxy:
         vm.worker(api_url=proxy.url, before_step=before_step).work(burst=True)

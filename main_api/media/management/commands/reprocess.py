@@ -9,9 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from main_api.common.exceptions import ApplicationError
 from main_api.common.progress import add_progress_argument, progress_bar
-from main_api.media.models import PendingImage
+from main_api.media.models import Upload
 from main_api.media.selectors.maintenance import reprocess_candidates
-from main_api.media.services.reprocessing import pending_image_reprocess
+from main_api.media.services.reprocessing import upload_reprocess
 
 
 def parse_since(value: str) -> datetime:
@@ -33,7 +33,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--since", type=parse_since, help="uploaded on or after this date (YYYY-MM-DD, UTC)")
         parser.add_argument("--user", dest="username", help="only this user's images (user name)")
-        parser.add_argument("--data-type", choices=PendingImage.DataTypes.values, help="only this data type")
+        parser.add_argument("--data-type", choices=Upload.DataTypes.values, help="only this data type")
         parser.add_argument("--all", action="store_true", help="needed to re-process everything (no filter)")
         parser.add_argument("--dry-run", action="store_true", help="only count what would be re-processed")
         add_progress_argument(parser)
@@ -53,7 +53,7 @@ class Command(BaseCommand):
         with progress_bar(self, total=len(ids), desc="reprocess", enabled=progress) as bar:
             for image_id in ids:
                 try:
-                    pending_image_reprocess(image_id=image_id)
+                    upload_reprocess(image_id=image_id)
                 except ApplicationError as e:
                     refused.append(f"#{image_id}: {e.message}")
                 else:

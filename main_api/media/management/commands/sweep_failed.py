@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from main_api.media.selectors.maintenance import failed_image_ids
+from main_api.media.selectors.maintenance import upload_ids_failed
 from main_api.media.services.sweeps import failed_originals_sweep
 
 
@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args, older_than: int, dry_run: bool, **options) -> None:
         if older_than < 0:
             raise CommandError("--older-than must not be negative")
-        ids = failed_image_ids(older_than=timedelta(days=older_than))
+        ids = upload_ids_failed(older_than=timedelta(days=older_than))
         if dry_run:
             self.stdout.write(f"{len(ids)} upload(s) failed over {older_than} day(s) ago")
             return

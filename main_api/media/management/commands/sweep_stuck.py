@@ -7,8 +7,8 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from main_api.common.progress import add_progress_argument, progress_bar
-from main_api.media.selectors.dashboard import STUCK_AFTER, stuck_images
-from main_api.media.services.sweeps import pending_images_sweep
+from main_api.media.selectors.dashboard import STUCK_AFTER, uploads_stuck
+from main_api.media.services.sweeps import uploads_stuck_sweep
 
 
 class Command(BaseCommand):
@@ -34,14 +34,14 @@ class Command(BaseCommand):
         if older_than < 1:
             raise CommandError("--older-than must be at least 1 minute")
         age = timedelta(minutes=older_than)
-        ids = list(stuck_images(older_than=age).values_list("pk", flat=True))
+        ids = list(uploads_stuck(older_than=age).values_list("pk", flat=True))
         if dry_run:
             for image_id in ids:
                 self.stdout.write(f"#{image_id}")
             self.stdout.write(f"{len(ids)} image(s) pending for over {older_than} minute(s)")
             return
         with progress_bar(self, total=len(ids), desc="sweep_stuck", enabled=progress) as bar:
-            result = pending_images_sweep(
+            result = uploads_stuck_sweep(
                 image_ids=ids, older_than=age, fail=fail, progress=lambda _outcome: bar.update(1)
             )
         self.stdout.write(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from main_api.common.progress import add_progress_argument, progress_bar
-from main_api.media.selectors.dashboard import pending_image_counts
+from main_api.media.selectors.dashboard import upload_counts
 from main_api.users.services import temp_urls_replace
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, batch_size: int, progress: bool | None, **options) -> None:
         # The total is what is processed now; rows processed during the run are done too.
-        total = pending_image_counts()["processed"]
+        total = upload_counts()["processed"]
         with progress_bar(self, total=total, desc="replace_temp_urls", enabled=progress) as bar:
             result = temp_urls_replace(batch_size=batch_size, progress=lambda _rewritten: bar.update(1))
         self.stdout.write(

@@ -15,7 +15,7 @@ from django.db import close_old_connections
 
 from main_api.media.intake.direct_uploads import direct_uploads_sweep
 from main_api.media.live.records import upload_events_sweep
-from main_api.media.selectors.maintenance import failed_image_ids
+from main_api.media.selectors.maintenance import upload_ids_failed
 from main_api.media.services.sweeps import failed_originals_sweep
 from main_api.users.services import ReplaceResult, temp_urls_replace
 
@@ -47,7 +47,7 @@ def failed_sweep() -> int:
     """Delete the originals of uploads failed over ``FAILED_RETENTION_DAYS`` ago (the
     ``sweep_failed`` command's work); the number deleted."""
     age = timedelta(days=settings.FAILED_RETENTION_DAYS)
-    removed = failed_originals_sweep(image_ids=failed_image_ids(older_than=age), older_than=age)
+    removed = failed_originals_sweep(image_ids=upload_ids_failed(older_than=age), older_than=age)
     if removed:
         log.info("sweep_failed: %s failed upload original(s) deleted", removed)
     return removed
