@@ -11,8 +11,9 @@ class ArtworksConfig(AppConfig):
     sizes by the media VM); only ``frontend`` may import it. Its image's URLs are derived from
     the upload's media id when read, so no URL replacement is needed; deleting the upload (here,
     through ``/api/uploads/{id}`` or a user's erasure) deletes the artwork with it. A completed
-    re-processing of an artwork's image takes the artwork along (a completion handler), and deleting
-    an artwork's upload deletes the other runs of its image (a deletion handler).
+    re-processing of an artwork's image takes the artwork along (``upload.completed``), and deleting
+    an artwork's upload deletes the other runs of its image (``upload.deleted``): both connected
+    to ``main_api.media.domain_events`` here.
     """
 
     name = "main_api.artworks"
@@ -20,8 +21,7 @@ class ArtworksConfig(AppConfig):
 
     def ready(self) -> None:
         from main_api.artworks.services import artwork_runs_delete, artwork_upload_follow_reprocessing
-        from main_api.media.services.deletion import upload_deletion_handler_register
-        from main_api.media.services.lifecycle import upload_completion_handler_register
+        from main_api.media.domain_events import UPLOAD_COMPLETED, UPLOAD_DELETED
 
-        upload_completion_handler_register(artwork_upload_follow_reprocessing)
-        upload_deletion_handler_register(artwork_runs_delete)
+        UPLOAD_COMPLETED.connect(artwork_upload_follow_reprocessing)
+        UPLOAD_DELETED.connect(artwork_runs_delete)

@@ -18,10 +18,10 @@ from rest_framework import status
 from main_api.artworks.models import SLUG_MAX_CHARS, Artwork
 from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
 from main_api.common.exceptions import ApplicationError, InvalidImage
+from main_api.media.domain_events import UploadCompleted, UploadDeleted
 from main_api.media.intake import temp_storage
 from main_api.media.intake.direct_uploads import direct_upload_take
 from main_api.media.intake.gate import upload_check
-from main_api.media.models import Upload
 from main_api.media.selectors.maintenance import upload_runs
 from main_api.media.services.deletion import upload_delete
 from main_api.media.services.lifecycle import upload_create
@@ -177,12 +177,13 @@ def artwork_delete(*, artwork_id: int, user_id: int) -> None:
     log.info("artwork %s (%s) deleted with upload %s", artwork_id, artwork.slug, artwork.upload_id)
 
 
-def artwork_runs_delete(image: Upload) -> None:
-    """A deletion handler (``media.services.upload_deletion_handler_register``): when an
+def artwork_runs_delete(event: UploadDeleted) -> None:
+    """Connected to ``upload.deleted`` (``main_api.media.domain_events``): when an
     artwork's upload is deleted (``DELETE /api/artworks/{id}``, ``DELETE /api/uploads/{id}``,
     the admin, an erasure), every other run of its image goes too, the one an admin
     re-processing replaced and one still pending, so that no watermarked copy outlives the
     artwork. Another run of an image deleted alone leaves the artwork be."""
+    image = event.upload
     if not Artwork.objects.filter(upload_id=image.pk).exists():
         return
     others = upload_runs(upload_id=image.pk)[1:]
@@ -192,11 +193,12 @@ def artwork_runs_delete(image: Upload) -> None:
         log.info("artwork upload %s deleted with its other run(s) %s", image.pk, ", ".join(map(str, others)))
 
 
-def artwork_upload_follow_reprocessing(image: Upload) -> None:
-    """A completion handler (``media.services.upload_completion_handler_register``): when
+def artwork_upload_follow_reprocessing(event: UploadCompleted) -> None:
+    """Connected to ``upload.completed`` (``main_api.media.domain_events``): when
     a re-processing of an artwork's image completes, the artwork moves to the new run, so its
     URLs and status follow it (the run it replaced keeps serving until then, and stays an
     upload of the owner's)."""
+    image = event.upload
     if image.reprocess_of_id is None:
         return
     moved = Artwork.objects.filter(upload_id=image.reprocess_of_id).update(upload=image)

@@ -1,7 +1,7 @@
 """The profile fields that refer to an image, in one place.
 
-A reference first holds the temp path ``/temp_images/...``; once the media VM is done,
-the URL replacement (``services.temp_urls_replace``) rewrites it to the image's smart URL.
+A reference first holds the temp path ``/temp_images/...``; when the media VM's completion is
+accepted, ``services.completed_upload_references_follow`` rewrites it to the image's smart URL.
 Each upload's ``pending_images.target`` names its field by a :class:`Target` key: the media
 app stores the key without knowing what it means.
 """

@@ -62,7 +62,9 @@ class ProfileView:
 
 def user_profile_get(*, user: User) -> ProfileView:
     """The profile of ``user`` (its profile row is created if missing); image references whose
-    upload is processed show its smart URL even before the URL replacement has rewritten them,
+    upload is processed show its smart URL: a completion rewrites them at once, so this is the
+    fallback for a row a crash or an older version left ``processed`` until the sweeper
+    (``replace_temp_urls``) completes it,
     and ``pending_images`` lists the user's 50 most recent uploads, a failed one with why it
     failed in words the owner understands (the technical reason stays in the admin)."""
     profile, _ = UserProfile.objects.get_or_create(user=user)
@@ -113,3 +115,9 @@ def _pending_entry(image: Upload) -> PendingEntry:
         stage=upload_stage(source),
         duplicate_of=image.duplicate_of_id,
     )
+
+
+def user_keeps_location(user_id: int) -> bool:
+    """Whether the user ``user_id`` keeps the EXIF GPS position of their photos (their profile's
+    ``keep_location``; no profile: no). The media app's location policy (``UsersConfig.ready()``)."""
+    return UserProfile.objects.filter(user_id=user_id, keep_location=True).exists()

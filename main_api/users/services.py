@@ -1,16 +1,17 @@
-"""Writes to users and profiles: creating users, updating a profile with its uploads, and the
-URL replacement that moves the profile references of processed uploads to their smart URLs.
+"""Writes to users and profiles: creating users, updating a profile with its uploads, and
+keeping the profile references to uploads true as the uploads fail, are retried, complete and
+are deleted.
 
 Uploads themselves are the media app's: this module checks them with its upload gate
 (``main_api.media.intake.gate``), writes them with its services and reads them with its selectors.
-The media app never imports this module: it calls :func:`failed_upload_references_restore`
-through the failure hook that ``UsersConfig.ready()`` registers.
+The media app never imports this module: the ``*_references_*`` functions below are connected to
+its upload events (``main_api.media.domain_events``) in ``UsersConfig.ready()``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,11 +20,11 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from main_api.common.exceptions import ApplicationError
+from main_api.media.domain_events import UploadCompleted, UploadDeleted, UploadFailed, UploadRetried
 from main_api.media.intake import temp_storage, url_import
 from main_api.media.intake.direct_uploads import direct_uploads_discard
 from main_api.media.intake.gate import uploads_check
 from main_api.media.models import Upload
-from main_api.media.selectors.maintenance import upload_ids_processed, upload_processed_lock
 from main_api.media.selectors.uploads import (
     upload_duplicate_find,
     upload_reference_value,
@@ -34,7 +35,6 @@ from main_api.media.services.deletion import upload_delete
 from main_api.media.services.lifecycle import (
     upload_create,
     upload_duplicate_create,
-    upload_mark_complete,
 )
 from main_api.users.models import User, UserProfile, logo_profile_model
 from main_api.users.references import (
@@ -172,16 +172,16 @@ def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | 
 # --- failed uploads --------------------------------------------------------------------------
 
 
-def failed_upload_references_restore(image: Upload) -> int:
+def failed_upload_references_restore(event: UploadFailed) -> int:
     """Give back what the failed upload ``image`` replaced: the field it set goes back to its
     ``previous_reference`` (empty when there was none) and a site image's row is removed, but
     only where the field still holds the upload's temp path (a newer upload is never undone).
     Returns the number of fields or rows changed; a second call changes nothing.
 
-    The media app's failure hook (registered in ``UsersConfig.ready()``): it runs inside the
-    transaction that fails the row, whichever path failed it (the media VM's cleanup, the admin
-    action, ``sweep_stuck``).
+    Connected to ``upload.failed``: it runs inside the transaction that fails the row,
+    whichever path failed it (the media VM's cleanup, the admin action, ``sweep_stuck``).
     """
+    image = event.upload
     restored = reference_restore(
         user_id=image.user_id, target=image.target, failed=_referred_by(image), previous=_reference_before(image)
     )
@@ -190,15 +190,15 @@ def failed_upload_references_restore(image: Upload) -> int:
     return restored
 
 
-def retried_upload_references_reapply(image: Upload) -> int:
+def retried_upload_references_reapply(event: UploadRetried) -> int:
     """Point the field a failed upload gave back at the upload again now that it is retried
     (``image`` is pending again): only where the field still holds what the failure restored
     (:func:`_reference_before`), so a field the user has since changed is left alone; a site
     image's row comes back. Returns the number of fields or rows changed.
 
-    The media app's retry hook (registered in ``UsersConfig.ready()``), run inside the
-    transaction of the retry.
+    Connected to ``upload.retried``, run inside the transaction of the retry.
     """
+    image = event.upload
     changed = reference_reapply(
         user_id=image.user_id, target=image.target, upload=_referred_by(image), restored=_reference_before(image)
     )
@@ -241,14 +241,15 @@ def _reference_before(image: Upload) -> str:
 # --- deletion --------------------------------------------------------------------------------
 
 
-def deleted_upload_references_clear(image: Upload) -> int:
+def deleted_upload_references_clear(event: UploadDeleted) -> int:
     """Empty every field of the owner that points at the upload being deleted (its temp path
     or its smart URL, with or without ``bg=removed``) and remove the site media rows that do;
-    the number changed. The media app's deletion hook (registered in ``UsersConfig.ready()``),
-    run inside the transaction of the deletion.
+    the number changed. Connected to ``upload.deleted``, run inside the transaction of the
+    deletion.
 
     A duplicate shares its image with the upload it repeats: only its own field (or one site
     media row) is cleared, and only where it still refers to that image."""
+    image = event.upload
     if image.duplicate_of is not None:
         cleared = reference_clear(user_id=image.user_id, target=image.target,
                                   values=_upload_values(image.duplicate_of))
@@ -303,58 +304,21 @@ def user_erase(*, user: User) -> ErasureResult:
 # --- URL replacement -------------------------------------------------------------------------
 
 
-@dataclass
-class ReplaceResult:
-    """What one run of :func:`temp_urls_replace` did."""
+def completed_upload_references_follow(event: UploadCompleted) -> int:
+    """Rewrite every reference of the owner to the completed upload's temp path to its smart
+    URL; a re-processing also takes over what still refers to the run it re-did (its temp path
+    or its smart URL), while a field the user has since pointed elsewhere is left alone. Returns
+    the number of references rewritten.
 
-    completed: int = 0
-    references: int = 0
-    skipped: int = 0
-
-
-def temp_urls_replace(*, batch_size: int = 1000, progress: Callable[[int | None], None] | None = None) -> ReplaceResult:
-    """Rewrite every reference to a processed image's temp path to its smart URL and move
-    the row to ``complete``.
-
-    Each row gets its own transaction and is locked with ``SKIP LOCKED`` where the database
-    has it, so two runs at once split the work instead of doing it twice or waiting.
-    ``progress`` is called after each row with the references it rewrote (None: skipped).
+    Connected to ``upload.completed``: it runs in the transaction that accepts the media VM's
+    completion (and in the sweep of rows left ``processed``), so the references follow at once.
     """
-    result = ReplaceResult()
-    after = 0
-    while True:
-        ids = upload_ids_processed(after=after, limit=batch_size)
-        if not ids:
-            return result
-        for image_id in ids:
-            rewritten = temp_url_replace_one(image_id=image_id)
-            if progress is not None:
-                progress(rewritten)
-            if rewritten is None:
-                result.skipped += 1
-            else:
-                result.completed += 1
-                result.references += rewritten
-        after = ids[-1]
-
-
-@transaction.atomic
-def temp_url_replace_one(*, image_id: int) -> int | None:
-    """Complete one processed row; the number of references rewritten, or None when another
-    run holds it or has already completed it.
-
-    A re-processing also takes over what still refers to the row it re-did (its temp path or
-    its smart URL); a field the user has since pointed elsewhere is left alone.
-    """
-    image = upload_processed_lock(image_id=image_id)
-    if image is None:
-        return None
+    image = event.upload
     url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
     rewritten = references_rewrite(user_id=image.user_id, old=image.image_path, new=url)
     previous = image.reprocess_of
     if previous is not None:
         for old in {previous.image_path, smart_url(settings.SMART_MEDIA_BASE_URL, previous.media_id or "")}:
             rewritten += references_rewrite(user_id=image.user_id, old=old, new=url)
-    upload_mark_complete(image=image)
-    log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)
+    log.info("upload %s complete: %s reference(s) now %s", image.pk, rewritten, url)
     return rewritten

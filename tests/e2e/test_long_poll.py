@@ -42,6 +42,6 @@ def test_idle_worker_holds_one_poll_open_and_hears_of_an_upload_at_once(tmp_path
         woken = [e for e in polls(proxy) if e[0] < answered and e[0] + e[3] >= sent and "wait=3" in e[2]
                  and e[3] < 2.9]
         assert woken, polls(proxy)[-4:]
-        wait_until(lambda: system.me(token)["pending_images"][0]["status"] == "processed", timeout=60,
+        wait_until(lambda: system.me(token)["pending_images"][0]["status"] == "complete", timeout=60,
                    what="the image to be processed")
         system.stop_process("worker")

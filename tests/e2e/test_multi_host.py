@@ -110,7 +110,7 @@ def test_workers_on_two_hosts_process_each_image_once_and_every_vm_serves_every_
         assert len(_variants(system, row)) == VARIANTS_PER_PHOTO
     done_by = [m.group(1) for out in outputs for m in re.finditer(r"worker (\S+): media file \d+ done", out)]
     assert sorted(done_by) == sorted(f"{h}-{n}" for h in ("host-a", "host-b") for n in (0, 1) for _ in (0, 1))
-    assert sorted(p["status"] for p in system.me(system.token)["pending_images"]) == ["processed"] * 8
+    assert sorted(p["status"] for p in system.me(system.token)["pending_images"]) == ["complete"] * 8
 
     assert_in_bucket_once(system, bucket, rows)
     for host in (host_a, host_b):  # working copies are gone: the bucket is the only store

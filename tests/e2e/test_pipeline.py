@@ -123,15 +123,15 @@ def test_animated_gif_uses_its_first_frame(system, processed):
     assert r > 150 and g < 100 and b < 100, "first frame is red"
 
 
-def test_smart_urls_after_replace_temp_urls_and_negotiation_through_the_proxy(system, processed):
+def test_smart_urls_at_completion_and_negotiation_through_the_proxy(system, processed):
     token, uploads, rows = processed
     big = row_for(rows, uploads["big"].name)
     smart = f"{system.api_url}/api/images/{big['media_id']}?size=detail"
+    # the references followed each completion in its transaction: no scheduler runs here
     before = system.me(token)
-    # processed images already show their smart URL (the media enhancement of GET /users/me)
     assert before["profile_image_path"] == smart
-    assert {p["status"] for p in before["pending_images"]} == {"processed"}
-    system.manage("replace_temp_urls")
+    assert {p["status"] for p in before["pending_images"]} == {"complete"}
+    assert "completed 0 image(s)" in system.manage("replace_temp_urls"), "nothing is left for the sweeper"
     after = system.me(token)
     assert after["profile_image_path"] == smart
     assert "/temp_images/" not in repr(after)

@@ -58,7 +58,7 @@ def test_several_worker_processes_never_process_an_image_twice(fresh_system, tmp
         for row in rows:
             attempts = {s: c["attempts"] for s, c in system.checklist(row["id"]).items()}
             assert set(attempts.values()) == {1}, (row["main_api_id"], attempts)
-        assert api_status(system) == ["processed"] * 12
+        assert api_status(system) == ["complete"] * 12
         # the work was shared, not done by one worker while the others idled
         workers = {m.group(1) for out in outputs for m in re.finditer(r"worker (\S+): media file \d+ done", out)}
         assert len(workers) >= 2, workers
@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_image_is_taken_over_at_once_by_a_worker_of_its_host
         assert checklist["resize_optimize"]["attempts"] == 2
         # resumed before the victim's lease, or even its heartbeat, could have run out
         assert checklist["resize_optimize"]["started_at"] < beat["alive_until"] < row["lease_expires_at"]
-        assert api_status(system) == ["processed"]
+        assert api_status(system) == ["complete"]
         library = system.storage_root / f"library/user_{done['user_id']}/product/img"
         assert not list(library.glob(".*")), "the killed worker's temp files were cleaned up"
         assert len(list(library.glob(f"{done['media_id']}_*"))) == 18
@@ -113,7 +113,7 @@ def test_main_api_down_while_polling_backs_off_and_recovers(fresh_system, tmp_pa
         assert proxy.hits[("GET", "/api/media/pending/all")] - hits_before <= 3
         assert worker.poll() is None, "the worker survives an API that answers 500"
         proxy.faults.clear()
-        wait_until(lambda: api_status(system) == ["processed"], timeout=90, what="the image to be processed")
+        wait_until(lambda: api_status(system) == ["complete"], timeout=90, what="the image to be processed")
 
 
 def test_worker_once_against_an_unreachable_api_exits_with_a_clear_error(tmp_path):

@@ -50,5 +50,5 @@ def test_complete_and_cleanup_twice_or_out_of_order(system, tmp_path):
     # a second media id for a processed image is refused too
     assert post_complete(system, a, new_media_id()).status_code == 409
 
-    assert statuses(system, token) == {a: ("processed", mid_a), b: ("failed", None), c: ("processed", mid_c),
+    assert statuses(system, token) == {a: ("complete", mid_a), b: ("failed", None), c: ("complete", mid_c),
                                        d: ("failed", None)}

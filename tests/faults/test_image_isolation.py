@@ -58,7 +58,7 @@ def test_a_crashed_image_process_is_replaced_and_the_image_retried(fresh_system,
                           what="the image process at work inside resize_optimize")
         for child in busy:
             os.kill(child, signal.SIGKILL)  # as if libvips had crashed on this file
-        wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120, what="the retried image")
+        wait_until(lambda: api_rows(system)[0]["status"] == "complete", timeout=120, what="the retried image")
         assert worker.poll() is None, "the worker itself survived"
         system.stop_process("worker")
         assert "the image process died during make_variants" in system.log("worker")

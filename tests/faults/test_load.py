@@ -54,6 +54,6 @@ def test_two_hundred_uploads_from_twenty_clients(fresh_system, tmp_path):
         assert len({r["media_id"] for r in rows}) == UPLOADS
         processed = json.loads(system.manage("shell", "-c", (
             "import json; from main_api.media.models import Upload as P; "
-            "print(json.dumps([P.objects.filter(status='processed').count(), "
+            "print(json.dumps([P.objects.filter(status='complete').count(), "
             "P.objects.exclude(media_id=None).values('media_id').distinct().count()]))")).strip().splitlines()[-1])
         assert processed == [UPLOADS, UPLOADS]

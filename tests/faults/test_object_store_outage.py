@@ -37,7 +37,7 @@ def test_an_object_store_outage_delays_an_upload_but_never_gives_it_up(fresh_sys
             assert s3_bucket.keys() == {}  # nothing half-uploaded
 
             del store.faults[uploads]  # the store is back
-            wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120,
+            wait_until(lambda: api_rows(system)[0]["status"] == "complete", timeout=120,
                        what="recovery after the store came back")
             system.stop_process("worker")
 

@@ -43,7 +43,7 @@ def assert_finished_once(system, *, retried_step=None):
         want = 2 if step.value == retried_step else 1
         assert checklist[step.value] == {**checklist[step.value], "status": "done", "attempts": want}, step
     api = api_rows(system)
-    assert [(p["status"], p["media_id"]) for p in api] == [("processed", rows[0]["media_id"])]
+    assert [(p["status"], p["media_id"]) for p in api] == [("complete", rows[0]["media_id"])]
     files = list(system.storage_root.rglob(f"{rows[0]['media_id']}*"))
     assert not [f for f in system.storage_root.rglob(".*tmp*")], "no temp file left behind"
     assert len([f for f in files if "library" in f.parts]) == 18
@@ -123,7 +123,7 @@ def test_media_db_outage_the_worker_waits_and_resumes(fresh_system, tmp_path, pr
         time.sleep(6)  # the step ends while the database is away, and a poll or two fail
         assert worker.poll() is None, "the worker survives the outage"
         private_mariadb.start()
-        wait_until(lambda: api_rows(system)[0]["status"] == "processed", timeout=120,
+        wait_until(lambda: api_rows(system)[0]["status"] == "complete", timeout=120,
                    what="the image to finish after the outage")
         assert worker.poll() is None
         # the VM marks its row done just after the main API acknowledged the callback

@@ -68,3 +68,22 @@ def complete_payload(media_id: str = MEDIA_ID, **overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def leave_processed(image) -> None:
+    """Put a completed upload back the way a crash between the media VM's completion and its
+    references, or a version from before references followed completion, leaves one:
+    ``processed``, every reference to it still holding its temp path. What the sweeper
+    (``replace_temp_urls``, ``run_scheduler``) completes."""
+    from django.conf import settings
+
+    from main_api.media.models import Upload
+    from main_api.users.references import references_rewrite
+    from shared.payloads import smart_url
+
+    image.refresh_from_db()
+    assert image.status == Upload.Status.COMPLETE, image.status
+    url = smart_url(settings.SMART_MEDIA_BASE_URL, image.media_id)
+    references_rewrite(user_id=image.user_id, old=url, new=image.image_path)
+    Upload.objects.filter(pk=image.pk).update(status=Upload.Status.PROCESSED)
+    image.refresh_from_db()

@@ -93,7 +93,7 @@ def test_fail_and_clean_up_action(staff_client, artist, temp_dir):
     assert "Failed 2 image(s)." in messages
     assert any(f"#{done.pk}: image is already processed" in m for m in messages)
     statuses = dict(Upload.objects.values_list("pk", "status"))
-    assert (statuses[a.pk], statuses[b.pk], statuses[done.pk]) == ("failed", "failed", "processed")
+    assert (statuses[a.pk], statuses[b.pk], statuses[done.pk]) == ("failed", "failed", "complete")
     assert Upload.objects.get(pk=a.pk).failure_reason == "failed by root in the admin"
     assert len(files_under(temp_dir)) == 3, "the originals are kept for a retry (FAILED_RETENTION_DAYS)"
 

@@ -49,7 +49,7 @@ def test_the_change_view_links_variants_and_shows_the_analysis(staff_client, art
     # read-only: no form to save, no way around the services
     assert 'name="_save"' not in page
     assert staff_client.post(f"{CHANGELIST}{done.pk}/change/", {"status": "failed"}).status_code == 403
-    assert Upload.objects.get(pk=done.pk).status == "processed"
+    assert Upload.objects.get(pk=done.pk).status == "complete"
     assert staff_client.get(f"{CHANGELIST}add/").status_code == 403
 
 
@@ -82,4 +82,4 @@ def test_reprocess_action(staff_client, artist, temp_dir):
     assert any(f"#{waiting.pk}: only processed or complete images can be re-processed" in m for m in messages)
     again = Upload.objects.get(reprocess_of=done)
     assert again.status == "pending"
-    assert Upload.objects.get(pk=done.pk).status == "processed"
+    assert Upload.objects.get(pk=done.pk).status == "complete"

@@ -14,7 +14,6 @@ from main_api.artworks.models import Artwork
 from main_api.media.models import MediaDeletion, Upload
 from main_api.media.services.reprocessing import upload_reprocess
 from main_api.users.models import UserProfile
-from main_api.users.services import temp_urls_replace
 from tests.main_api import support
 from tests.main_api.images import image_bytes
 
@@ -313,7 +312,6 @@ def test_a_reprocessed_artwork_follows_its_new_run_and_its_deletion_takes_every_
         user_client, artist, temp_dir, django_capture_on_commit_callbacks):
     artwork = new_artwork(user_client)
     complete(artwork)
-    temp_urls_replace()
     first = artwork["upload"]["id"]
     again = upload_reprocess(image_id=first)  # an admin re-processes it (new watermark, new sizes)
 
@@ -322,7 +320,6 @@ def test_a_reprocessed_artwork_follows_its_new_run_and_its_deletion_takes_every_
     assert support.MEDIA_ID in shown["display_url"]
 
     complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
-    temp_urls_replace()
 
     shown = user_client.get(f"/api/artworks/{artwork['id']}").json()
     assert (shown["upload"]["id"], shown["status"]) == (again.pk, "active")
@@ -351,13 +348,15 @@ def test_deleting_an_artwork_takes_a_pending_reprocessing_along(user_client, art
 
 def test_deleting_an_artworks_upload_takes_its_other_runs_along(user_client, artist, temp_dir):
     """Through ``DELETE /api/uploads/{id}`` too (the newcomer's try found a processed
-    re-processing left behind, public and watermarked, with no artwork)."""
+    re-processing left behind, public and watermarked, with no artwork): the artwork is on its
+    re-processing as soon as that completes, and deleting that upload takes the earlier run."""
     artwork = new_artwork(user_client)
     complete(artwork)
     again = upload_reprocess(image_id=artwork["upload"]["id"])
-    complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)  # processed, not yet taken over
+    complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)  # the artwork follows at once
+    assert user_client.get(f"/api/artworks/{artwork['id']}").json()["upload"]["id"] == again.pk
 
-    assert user_client.delete(f"/api/uploads/{artwork['upload']['id']}").status_code == 204
+    assert user_client.delete(f"/api/uploads/{again.pk}").status_code == 204
 
     assert not Artwork.objects.exists()
     assert not Upload.objects.exists()
@@ -368,10 +367,8 @@ def test_deleting_an_artworks_upload_takes_its_other_runs_along(user_client, art
 def test_an_earlier_run_deleted_alone_leaves_the_artwork(user_client, artist, temp_dir):
     artwork = new_artwork(user_client)
     complete(artwork)
-    temp_urls_replace()
     again = upload_reprocess(image_id=artwork["upload"]["id"])
     complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
-    temp_urls_replace()  # the artwork is on the new run now
 
     assert user_client.delete(f"/api/uploads/{artwork['upload']['id']}").status_code == 204
 
@@ -386,7 +383,6 @@ def test_erasing_an_account_with_a_reprocessed_artwork(user_client, artist, temp
     complete(artwork)
     again = upload_reprocess(image_id=artwork["upload"]["id"])
     complete({"upload": {"id": again.pk}}, support.OTHER_MEDIA_ID)
-    temp_urls_replace()  # the artwork is on the newer run, erased first: it takes the older one along
     user_erase(user=artist)
     assert not Upload.objects.exists() and not Artwork.objects.exists()
     assert MediaDeletion.objects.count() == 2

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from main_api.media.domain_events import UPLOAD_DELETED, UploadDeleted
 from main_api.media.models import MediaDeletion, Upload
-from main_api.media.services.deletion import upload_deletion_handler_register
+from main_api.media.services.deletion import upload_delete
 from main_api.users.models import SiteMedia, UserProfile
-from main_api.users.services import temp_urls_replace
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, make_pending, media_client
 
 
@@ -18,7 +18,6 @@ def test_deleting_a_complete_upload_clears_its_field_and_records_the_deletion(
         artist, temp_dir, django_capture_on_commit_callbacks):
     image = make_pending(artist)
     assert media_client().post(f"/api/media/complete/{image.pk}", complete_payload(), format="json").status_code == 200
-    temp_urls_replace()
     assert UserProfile.objects.get(user=artist).profile_image_path.endswith(f"/{MEDIA_ID}?size=detail")
     temp = temp_dir / image.image_path.removeprefix("/temp_images/")
     assert temp.is_file()
@@ -56,21 +55,20 @@ def test_someone_elses_or_an_unknown_upload_is_404_and_the_media_key_may_not_del
     assert UserProfile.objects.get(user=owner).profile_image_path == image.image_path
 
 
+def broken_deletion_handler(event: UploadDeleted) -> None:
+    raise RuntimeError("boom")
+
+
 def test_a_failing_deletion_hook_rolls_everything_back(artist, temp_dir):
     image = make_pending(artist)
     temp = temp_dir / image.image_path.removeprefix("/temp_images/")
 
-    def broken(_image):
-        raise RuntimeError("boom")
-
-    from main_api.media.services import deletion
-
-    upload_deletion_handler_register(broken)
+    UPLOAD_DELETED.connect(broken_deletion_handler)
     try:
         with pytest.raises(RuntimeError):
-            deletion.upload_delete(image_id=image.pk, user_id=artist.pk)
+            upload_delete(image_id=image.pk, user_id=artist.pk)
     finally:
-        deletion._deletion_handlers.remove(broken)
+        UPLOAD_DELETED.disconnect(broken_deletion_handler)
     assert Upload.objects.filter(pk=image.pk).exists() and temp.is_file()
     assert not MediaDeletion.objects.exists()
     assert UserProfile.objects.get(user=artist).profile_image_path == image.image_path

@@ -14,7 +14,6 @@ from rest_framework.authtoken.models import Token
 
 from main_api.media.models import MediaDeletion, Upload
 from main_api.users.models import UserProfile
-from main_api.users.services import temp_urls_replace
 from tests.main_api.images import image_bytes
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, media_client, upload
 
@@ -58,9 +57,8 @@ def test_the_same_bytes_again_make_no_second_job(artist, temp_dir):
     # the earlier upload is processed: the duplicate shows its image, and both fields get its URL
     assert media_client().post(f"/api/media/complete/{first.pk}", complete_payload(), format="json").status_code == 200
     body = client.get(f"/api/uploads/{second.pk}").json()
-    assert (body["status"], body["media_id"]) == ("processed", MEDIA_ID)
+    assert (body["status"], body["media_id"]) == ("complete", MEDIA_ID)
     assert body["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail"
-    temp_urls_replace()
     profile.refresh_from_db()
     assert profile.header_image_path == profile.profile_image_path == f"{SMART}/{MEDIA_ID}?size=detail"
     me = {row["id"]: row for row in client.get("/users/me").json()["pending_images"]}
@@ -139,7 +137,6 @@ def test_deleting_a_duplicate_keeps_the_image_deleting_the_earlier_takes_both(
     upload(client, header_image=("b.jpg", data))
     second = newest(artist)
     media_client().post(f"/api/media/complete/{first.pk}", complete_payload(), format="json")
-    temp_urls_replace()
 
     assert client.delete(f"/api/uploads/{second.pk}").status_code == 204
     profile = UserProfile.objects.get(user=artist)

@@ -15,18 +15,19 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from main_api.media.domain_events import UPLOAD_FAILED, UploadFailed
 from main_api.media.models import Upload
-from main_api.media.services import lifecycle
 from main_api.media.services.lifecycle import upload_fail
 from main_api.media.services.reprocessing import upload_reprocess
+from main_api.media.services.sweeps import uploads_processed_complete
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
-from main_api.users.services import temp_urls_replace
 from tests.main_api.support import (
     MEDIA_ID,
     OTHER_MEDIA_ID,
     client_for,
     complete_payload,
     files_under,
+    leave_processed,
     make_pending,
     media_client,
 )
@@ -69,7 +70,6 @@ def processed_first(user: User, field: str, media_id: str = MEDIA_ID) -> Upload:
     """An upload to ``field``, processed and through the URL replacement: the field holds its smart URL."""
     first = make_pending(user, field, fmt="PNG" if field == "logo_image" else "JPEG")
     complete(first, media_id)
-    temp_urls_replace()
     assert stored(user, field) == smart(media_id)
     return first
 
@@ -140,7 +140,6 @@ def test_a_newer_upload_that_fails_first_gives_back_the_older_pending_one(artist
     cleanup(newer)
     assert stored(artist, "profile_image") == older.image_path
     complete(older)
-    temp_urls_replace()
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
 
 
@@ -159,7 +158,8 @@ def test_repeated_cleanup_is_harmless_and_does_not_touch_a_later_upload(artist, 
 
 def test_the_previous_upload_processed_but_not_yet_replaced_comes_back_and_is_replaced_later(artist, temp_dir):
     first = make_pending(artist, "profile_image")
-    complete(first)  # processed: the field still holds its temp path until the URL replacement
+    complete(first)
+    leave_processed(first)  # as a crash or an older version left it: the field at its temp path
     second = make_pending(artist, "profile_image")
     assert second.previous_reference == first.image_path
 
@@ -167,7 +167,7 @@ def test_the_previous_upload_processed_but_not_yet_replaced_comes_back_and_is_re
 
     assert stored(artist, "profile_image") == first.image_path
     assert shown(artist, "profile_image") == smart(MEDIA_ID)
-    temp_urls_replace()
+    uploads_processed_complete()
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
 
 
@@ -175,7 +175,6 @@ def test_the_previous_upload_completed_meanwhile_comes_back_as_its_smart_url(art
     first = make_pending(artist, "logo_image", fmt="PNG")
     complete(first)
     second = make_pending(artist, "logo_image")
-    temp_urls_replace()  # the first completes; the field holds the second, so nothing is rewritten
     assert Upload.objects.get(pk=first.pk).status == "complete"
 
     cleanup(second)
@@ -232,16 +231,20 @@ def test_sweep_stuck_with_fail_gives_back_the_previous_image(artist, temp_dir):
     assert stored(artist, "header_image") == smart(OTHER_MEDIA_ID)
 
 
-def test_the_restore_is_part_of_the_failure_transaction(artist, temp_dir, monkeypatch):
+def broken_failure_handler(event: UploadFailed) -> None:
+    raise RuntimeError("a handler after the restore fails")
+
+
+def test_the_restore_is_part_of_the_failure_transaction(artist, temp_dir):
     processed_first(artist, "profile_image")
     failed = make_pending(artist, "profile_image")
 
-    def broken(image: Upload) -> None:
-        raise RuntimeError("a handler after the restore fails")
-
-    monkeypatch.setattr(lifecycle, "_failure_handlers", [*lifecycle._failure_handlers, broken])
-    with pytest.raises(RuntimeError):
-        upload_fail(image_id=failed.pk, reason=CORRUPT)
+    UPLOAD_FAILED.connect(broken_failure_handler)
+    try:
+        with pytest.raises(RuntimeError):
+            upload_fail(image_id=failed.pk, reason=CORRUPT)
+    finally:
+        UPLOAD_FAILED.disconnect(broken_failure_handler)
 
     failed.refresh_from_db()
     assert failed.status == "pending", "the failure was rolled back"
@@ -255,7 +258,7 @@ def test_the_hook_is_registered_once(settings):
     from main_api.users.services import failed_upload_references_restore
 
     apps.get_app_config("users").ready()
-    assert lifecycle._failure_handlers.count(failed_upload_references_restore) == 1
+    assert UPLOAD_FAILED.handlers.count(failed_upload_references_restore) == 1
 
 
 # --- the owner sees why -----------------------------------------------------------------------

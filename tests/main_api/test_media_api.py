@@ -165,7 +165,7 @@ def test_complete_records_the_result(artist, temp_dir):
         "smart_url_preview": f"{SMART}/{MEDIA_ID}?size=detail",
     }
     image.refresh_from_db()
-    assert image.status == "processed"
+    assert image.status == "complete", "the VM's work is recorded and the references follow at once"
     assert image.media_id == MEDIA_ID
     assert image.permanent_url == f"http://vm.example.test/serve/{MEDIA_ID}"
     assert image.thumbnail_url == f"{SMART}/{MEDIA_ID}?size=thumbnail"
@@ -284,7 +284,7 @@ def test_cleanup_does_not_destroy_finished_work(artist, temp_dir):
     media_client().post(f"/api/media/complete/{image.pk}", complete_payload(), format="json")
     response = media_client().delete(f"/api/media/cleanup/{image.pk}")
     assert response.status_code == 409
-    assert Upload.objects.get(pk=image.pk).status == "processed"
+    assert Upload.objects.get(pk=image.pk).status == "complete"
     assert len(files_under(temp_dir)) == 1
 
 

@@ -158,7 +158,8 @@ def test_requests_uploads_and_pending_images_are_counted(client, artist, user_cl
     assert delta("main_api_uploads_total", data_type="profile", outcome="accepted") == 1
     assert delta("main_api_uploads_total", data_type="logo", outcome="rejected") == 1
     assert sample(after, "main_api_pending_images", status="pending") == 1
-    assert sample(after, "main_api_pending_images", status="processed") == 1
+    assert sample(after, "main_api_pending_images", status="processed") == 0
+    assert sample(after, "main_api_pending_images", status="complete") == 1
     assert sample(after, "main_api_pending_images", status="failed") == 0
     assert sample(after, "main_api_pending_images_stuck") == 0
 

@@ -1,4 +1,7 @@
-"""The URL replacement: processed temp paths become smart URLs; rows move to complete."""
+"""References follow completion: the media VM's completion rewrites every reference to the
+upload's temp path to its smart URL and completes the row in one transaction. The URL
+replacement (``replace_temp_urls``, ``run_scheduler``) stays as the sweeper of rows a crash or an
+older version left ``processed`` (``support.leave_processed`` makes such rows)."""
 
 from __future__ import annotations
 
@@ -17,17 +20,19 @@ from django.db import connection
 
 from main_api.media.models import Upload
 from main_api.media.services.lifecycle import upload_complete
+from main_api.media.services.sweeps import uploads_processed_complete
 from main_api.users import services
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
-from main_api.users.services import temp_urls_replace
 from shared.naming import new_media_id
-from tests.main_api.support import make_pending
+from tests.main_api.support import leave_processed, make_pending
 
 SMART = "https://cdn.example.test/api/images"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def complete(image: Upload) -> str:
+def complete(image: Upload, *, left_processed: bool = True) -> str:
+    """The media VM's completion of ``image``; then, unless ``left_processed`` is False, the row put
+    back as a crash or an older version leaves it, for the sweeper. The image's smart URL."""
     media_id = new_media_id()
     upload_complete(
         image_id=image.pk,
@@ -37,7 +42,46 @@ def complete(image: Upload) -> str:
         sizes_available=["detail"],
         ai_analysis={},
     )
+    if left_processed:
+        leave_processed(image)
     return f"{SMART}/{media_id}?size=detail"
+
+
+def test_the_completion_rewrites_every_kind_of_reference_at_once(artist, make_user, temp_dir):
+    promoter = make_user("promoter")
+    profile = make_pending(artist, "profile_image")
+    header = make_pending(artist, "header_image")
+    logo = make_pending(artist, "logo_image")
+    site = make_pending(artist, "site_image")
+    promoter_logo = make_pending(promoter, "logo_image")
+    still_pending = make_pending(promoter, "header_image")
+    urls = {img.pk: complete(img, left_processed=False) for img in (profile, header, logo, site, promoter_logo)}
+
+    user_profile = UserProfile.objects.get(user=artist)
+    assert user_profile.profile_image_path == urls[profile.pk]
+    assert user_profile.header_image_path == urls[header.pk]
+    assert ArtistProfile.objects.get(user=artist).logo_path == urls[logo.pk]
+    assert SiteMedia.objects.get(user=artist).media_path == urls[site.pk]
+    assert PromoterProfile.objects.get(user=promoter).logo_path == urls[promoter_logo.pk]
+    assert UserProfile.objects.get(user=promoter).header_image_path == still_pending.image_path
+    statuses = dict(Upload.objects.values_list("pk", "status"))
+    assert {pk: statuses[pk] for pk in urls} == dict.fromkeys(urls, "complete")
+    assert uploads_processed_complete().completed == 0, "nothing is left for the sweeper"
+
+
+def test_a_reference_rewrite_that_fails_rolls_the_completion_back(artist, temp_dir, monkeypatch):
+    """The references and the row move together: the media VM's call fails (it retries it)."""
+    image = make_pending(artist, "profile_image")
+
+    def broken(**kwargs):
+        raise RuntimeError("the profile table is gone")
+
+    monkeypatch.setattr(services, "references_rewrite", broken)
+    with pytest.raises(RuntimeError):
+        complete(image, left_processed=False)
+    image.refresh_from_db()
+    assert (image.status, image.media_id) == ("pending", None)
+    assert UserProfile.objects.get(user=artist).profile_image_path == image.image_path
 
 
 def test_every_kind_of_reference_is_rewritten(artist, make_user, temp_dir):
@@ -51,7 +95,7 @@ def test_every_kind_of_reference_is_rewritten(artist, make_user, temp_dir):
     still_pending = make_pending(promoter, "header_image")
     urls = {img.pk: complete(img) for img in (profile, header, logo, site, promoter_logo, product)}
 
-    result = temp_urls_replace()
+    result = uploads_processed_complete()
 
     assert (result.completed, result.references, result.skipped) == (6, 5, 0)
     user_profile = UserProfile.objects.get(user=artist)
@@ -65,7 +109,7 @@ def test_every_kind_of_reference_is_rewritten(artist, make_user, temp_dir):
     assert {pk: statuses[pk] for pk in urls} == dict.fromkeys(urls, "complete")
     assert statuses[still_pending.pk] == "pending"
 
-    again = temp_urls_replace()
+    again = uploads_processed_complete()
     assert (again.completed, again.references) == (0, 0)
 
 
@@ -73,7 +117,7 @@ def test_a_later_upload_to_the_same_field_is_not_overwritten(artist, temp_dir):
     old = make_pending(artist, "profile_image")
     complete(old)
     new = make_pending(artist, "profile_image")  # the user replaced the picture meanwhile
-    assert temp_urls_replace().references == 0
+    assert uploads_processed_complete().references == 0
     assert UserProfile.objects.get(user=artist).profile_image_path == new.image_path
     assert Upload.objects.get(pk=old.pk).status == "complete"
 
@@ -113,7 +157,7 @@ def test_two_runs_at_once_complete_each_row_exactly_once(make_user, temp_dir, mo
     def run() -> None:
         try:
             start.wait()
-            results.append(temp_urls_replace())
+            results.append(uploads_processed_complete())
         except Exception as e:  # surfaced by the assertion below
             errors.append(e)
         finally:

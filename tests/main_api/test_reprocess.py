@@ -11,9 +11,9 @@ from main_api.common.exceptions import ConflictError
 from main_api.media.models import Upload
 from main_api.media.services.lifecycle import upload_complete, upload_fail
 from main_api.media.services.reprocessing import upload_reprocess
+from main_api.media.services.sweeps import uploads_processed_complete
 from main_api.users.models import UserProfile
-from main_api.users.services import temp_urls_replace
-from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, files_under, make_pending, media_client
+from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, files_under, leave_processed, make_pending, media_client
 
 BASE = "https://cdn.example.test/api/images"
 
@@ -30,7 +30,6 @@ def profile_image(user) -> str:
 def test_a_complete_image_is_reprocessed_and_the_profile_follows(artist, user_client, temp_dir):
     first = make_pending(artist, "profile_image")
     complete(first, MEDIA_ID)
-    temp_urls_replace()
     assert profile_image(artist) == f"{BASE}/{MEDIA_ID}?size=detail"
 
     again = upload_reprocess(image_id=first.pk, request_id="req-reprocess-1")
@@ -49,21 +48,21 @@ def test_a_complete_image_is_reprocessed_and_the_profile_follows(artist, user_cl
     # the media VM sees the new row
     assert [i["id"] for i in media_client().get("/api/media/pending/all").json()["images"]] == [again.pk]
 
-    complete(again, OTHER_MEDIA_ID)
-    result = temp_urls_replace()
+    complete(again, OTHER_MEDIA_ID)  # the profile follows as the completion is accepted
 
-    assert result.completed == 1 and result.references == 1
+    assert Upload.objects.get(pk=again.pk).status == "complete"
     assert profile_image(artist) == f"{BASE}/{OTHER_MEDIA_ID}?size=detail"
     assert user_client.get("/users/me").json()["profile_image_path"] == f"{BASE}/{OTHER_MEDIA_ID}?size=detail"
 
 
 def test_a_processed_but_not_yet_replaced_image_is_taken_over_too(artist, temp_dir):
     first = make_pending(artist, "profile_image")
-    complete(first, MEDIA_ID)  # the profile still holds the temp path
+    complete(first, MEDIA_ID)
+    leave_processed(first)  # as a crash or an older version left it: the profile holds the temp path
     again = upload_reprocess(image_id=first.pk)
     complete(again, OTHER_MEDIA_ID)
 
-    temp_urls_replace()
+    uploads_processed_complete()
 
     assert profile_image(artist) == f"{BASE}/{OTHER_MEDIA_ID}?size=detail"
     assert set(Upload.objects.values_list("status", flat=True)) == {"complete"}
@@ -72,12 +71,10 @@ def test_a_processed_but_not_yet_replaced_image_is_taken_over_too(artist, temp_d
 def test_a_newer_upload_to_the_field_is_not_overwritten(artist, temp_dir):
     first = make_pending(artist, "profile_image")
     complete(first, MEDIA_ID)
-    temp_urls_replace()
     again = upload_reprocess(image_id=first.pk)
     newer = make_pending(artist, "profile_image")  # the user changed their picture meanwhile
 
     complete(again, OTHER_MEDIA_ID)
-    temp_urls_replace()
 
     assert profile_image(artist) == newer.image_path
 

@@ -43,6 +43,8 @@ def test_every_change_is_an_event_with_the_upload_object(artist, temp_dir):
         (first, "pending", "retrieved"), (second, "pending", "retrieved"),
         (first, "pending", "thumbnail_ready"), (second, "pending", "thumbnail_ready"),
         (first, "processed", "processed"), (second, "processed", "processed"),
+        # the references follow in the completion's transaction: then the upload is complete
+        (first, "complete", "processed"), (second, "complete", "processed"),
     ]
     last = UploadEvent.objects.filter(upload_id=second).latest("pk").payload
     assert last == client.get(f"/api/uploads/{second}").json(), "the event carries the upload object itself"

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from main_api.media.intake import temp_storage
 from main_api.media.models import Upload
+from main_api.media.services.sweeps import uploads_processed_complete
 from main_api.users.models import SiteMedia, UserProfile
-from main_api.users.services import temp_urls_replace
 from tests.main_api.support import (
     MEDIA_ID,
     OTHER_MEDIA_ID,
@@ -60,7 +60,7 @@ def test_complete_without_variants_still_works_as_from_an_older_vm(artist, temp_
     image = make_pending(artist)
     complete(image)
     image.refresh_from_db()
-    assert (image.status, image.variants) == ("processed", [])
+    assert (image.status, image.variants) == ("complete", [])
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_a_processed_upload_has_its_sizes_variants_and_analysis(artist, temp_dir
     complete(image, variants=list(reversed(VARIANTS)), ai_analysis=analysis)
 
     body = client_for(artist).get(f"/api/uploads/{image.pk}").json()
-    assert (body["status"], body["stage"], body["media_id"]) == ("processed", "processed", MEDIA_ID)
+    assert (body["status"], body["stage"], body["media_id"]) == ("complete", "processed", MEDIA_ID)
     assert body["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail"
     assert (body["width"], body["height"]) == (1800, 1200)
     assert body["variants"] == [
@@ -192,7 +192,8 @@ def test_the_list_filters_by_status_and_data_type(artist, temp_dir):
     profile = make_pending(artist, "profile_image")
     complete(profile)
     owner = client_for(artist)
-    assert [u["id"] for u in owner.get("/api/uploads?status=processed").json()["results"]] == [profile.pk]
+    assert [u["id"] for u in owner.get("/api/uploads?status=complete").json()["results"]] == [profile.pk]
+    assert owner.get("/api/uploads?status=processed").json()["results"] == []
     assert [u["id"] for u in owner.get("/api/uploads?data_type=product").json()["results"]] == [product.pk]
     assert owner.get("/api/uploads?status=pending&data_type=profile").json()["results"] == []
 
@@ -235,7 +236,7 @@ def fail(image: Upload, reason: str = CORRUPT) -> None:
 def test_retry_puts_a_failed_upload_back_in_the_queue_and_its_field_back_on_it(artist, temp_dir):
     first = make_pending(artist, "profile_image")
     complete(first)
-    temp_urls_replace()
+    uploads_processed_complete()
     second = make_pending(artist, "profile_image")
     fail(second)
     profile = UserProfile.objects.get(user=artist)
@@ -349,7 +350,7 @@ def test_a_logo_owner_chooses_the_removed_background_and_its_urls_carry_it(artis
                                                     for s in ("thumbnail", "small", "detail")}
     # the profile's logo field shows the same URL, before and after the URL replacement
     assert client_for(artist).get("/users/me").json()["logo_path"] == f"{SMART}/{MEDIA_ID}?size=detail&bg=removed"
-    temp_urls_replace()
+    uploads_processed_complete()
     assert client_for(artist).get("/users/me").json()["logo_path"] == f"{SMART}/{MEDIA_ID}?size=detail&bg=removed"
     back = client_for(artist).patch(f"/api/uploads/{image.pk}", {"background": "original"}, format="json").json()
     assert (back["background"], back["smart_url"]) == ("original", f"{SMART}/{MEDIA_ID}?size=detail")

@@ -63,7 +63,7 @@ def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
     assert body["logo_path"] is None, "the failed logo gave back what was there before: nothing"
     assert body["site_media"][0]["media_path"] == f"{SMART}/{OTHER_MEDIA_ID}?size=detail"
     by_id = {img["id"]: img for img in body["pending_images"]}
-    assert by_id[profile.pk]["status"] == "processed"
+    assert by_id[profile.pk]["status"] == "complete"
     assert by_id[profile.pk]["media_id"] == MEDIA_ID
     assert by_id[profile.pk]["smart_url"] == f"{SMART}/{MEDIA_ID}?size=detail"
     assert by_id[header.pk] | {"created_at": None} == {

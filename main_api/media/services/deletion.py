@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from django.db import transaction
 from django.utils import timezone
 
 from main_api.common.exceptions import NotFoundError
+from main_api.media.domain_events import UPLOAD_DELETED, UploadDeleted
 from main_api.media.intake import temp_storage
 from main_api.media.models import MediaDeletion, Upload
 
@@ -20,32 +20,18 @@ Status = Upload.Status
 
 # --- deletion -----------------------------------------------------------------------------------
 
-#: Called with each row :func:`upload_delete` deletes (see the register function).
-DeletionHandler = Callable[[Upload], None]
-_deletion_handlers: list[DeletionHandler] = []
-
-
-def upload_deletion_handler_register(handler: DeletionHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`upload_delete` deletes a row, inside its
-    transaction, before the row goes (locked, as stored): the app that owns references clears
-    every field that points at the upload (its temp path or its smart URL). The same contract
-    as :func:`upload_failure_handler_register` (raising rolls the deletion back;
-    registering twice registers once)."""
-    if handler not in _deletion_handlers:
-        _deletion_handlers.append(handler)
-
-
 @transaction.atomic
 def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = False) -> MediaDeletion | None:
     """Delete the upload ``image_id`` for good; returns the deletion request recorded for the
     media VM, or None for a duplicate (``duplicate_of``), whose image is the earlier upload's
-    and stays: only the duplicate's row goes, and its field is cleared by the handlers.
+    and stays: only the duplicate's row goes, and its field is cleared by the handlers of ``upload.deleted``.
     Deleting the earlier upload deletes its duplicates with it.
 
-    In one transaction: the deletion handlers clear what refers to it
-    (:func:`upload_deletion_handler_register`), a ``media_deletions`` row asks the media VM to
-    erase what it holds of it (whatever its status: a pending upload may be on its way through
-    the VM, and a failed one may have left its original there), and the ``pending_images`` row
+    In one transaction: ``upload.deleted`` is sent (``domain_events``: the users app clears
+    what refers to it, the artworks app deletes the artwork and its other runs), a
+    ``media_deletions`` row asks the media VM to erase what it holds of it (whatever its
+    status: a pending upload may be on its way through the VM, and a failed one may have left
+    its original there), and the ``pending_images`` row
     is deleted (the VM never lists it again). The temp original is removed once the
     transaction has committed (a rolled-back deletion keeps it).
 
@@ -61,8 +47,7 @@ def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = Fals
         raise NotFoundError("no such upload", {"id": image_id})
     if user_id is not None and image.user_id != user_id:
         raise NotFoundError("no such upload", {"id": image_id})
-    for handler in _deletion_handlers:
-        handler(image)
+    UPLOAD_DELETED.send(UploadDeleted(image))
     if image.duplicate_of_id is not None:
         image.delete()
         log.info("upload %s deleted (a duplicate of upload %s: its image stays)", image_id, image.duplicate_of_id)

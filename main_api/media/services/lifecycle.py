@@ -1,11 +1,12 @@
 """An upload's life: create (and a duplicate's), progress, complete, fail, retry, the logo's
-background, mark complete; the hooks other apps connect to it.
+background, mark complete.
 
 The rows know nothing of who refers to their images: ``target`` is an opaque key of the app
 that owns the reference (``main_api.users.references``), stored and copied, never read here;
-``previous_reference`` (what that reference held before the upload) likewise. That app runs
-the URL replacement, which ends in :func:`upload_mark_complete`, and hears of failures
-through :func:`upload_failure_handler_register` (connected in its ``AppConfig.ready()``)."""
+``previous_reference`` (what that reference held before the upload) likewise. That app hears
+of an upload's failure, retry, completion and deletion through ``main_api.media.domain_events``
+(connected in its ``AppConfig.ready()``) and answers the one question asked of it, whether a
+user keeps their photos' locations, through :func:`location_policy_install`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
+from main_api.media.domain_events import (
+    UPLOAD_COMPLETED,
+    UPLOAD_FAILED,
+    UPLOAD_RETRIED,
+    UploadCompleted,
+    UploadFailed,
+    UploadRetried,
+)
 from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import CheckedUpload
 from main_api.media.live.records import upload_event_record
@@ -117,21 +126,22 @@ def _locked(image_id: int) -> Upload:
 
 #: Answers whether a user keeps the GPS position of their photos (``keep_location``).
 LocationPolicy = Callable[[int], bool]
-_location_policies: list[LocationPolicy] = []
+_location_policy: LocationPolicy | None = None
 
 
-def location_policy_register(policy: LocationPolicy) -> None:
-    """Have ``policy(user_id)`` decide whether the EXIF GPS position of that user's photos is
-    stored (``users`` registers the profile's ``keep_location``). With none registered, or when
-    any says no, it is dropped: the private default."""
-    if policy not in _location_policies:
-        _location_policies.append(policy)
+def location_policy_install(policy: LocationPolicy) -> None:
+    """Make ``policy(user_id)`` the one answer to whether the EXIF GPS position of that user's
+    photos is stored (the users app installs the profile's ``keep_location``; installing again
+    replaces it). A question, not an event: it has one answer, asked while a completion is
+    recorded. With none installed the position is dropped: the private default."""
+    global _location_policy
+    _location_policy = policy
 
 
 def location_kept(user_id: int) -> bool:
-    """Whether the EXIF GPS position of ``user_id``'s photos may be stored: every registered
-    :data:`LocationPolicy` says yes (none registered: no)."""
-    return bool(_location_policies) and all(policy(user_id) for policy in _location_policies)
+    """Whether the EXIF GPS position of ``user_id``'s photos may be stored: what the installed
+    :data:`LocationPolicy` says (none installed: no)."""
+    return _location_policy is not None and bool(_location_policy(user_id))
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,13 @@ def upload_complete(
     """Record the media VM's result: the row becomes ``processed``. ``variants`` (each file
     the VM made: size, format, bg, width, height, bytes; validated by the caller) is stored
     when given; None (an older VM) keeps what the row has. The EXIF GPS position in
-    ``ai_analysis`` is stored only when the owner keeps locations (:func:`location_policy_register`).
+    ``ai_analysis`` is stored only when the owner keeps locations (:func:`location_policy_install`).
+
+    The references follow at once: in the same transaction the row is recorded ``processed``
+    (an event for the owner's stream) and then completed (:func:`upload_mark_complete`: every
+    reference to it rewritten to its smart URL, ``upload.completed`` sent, a second event), so
+    the upload is ``complete`` when this returns; the caller answers the media VM that its work
+    is recorded (``processed``, the seed's word).
 
     Idempotent: the same media id again changes nothing (a ``complete`` row stays
     complete), except that variants it names that the row does not have yet are recorded (the
@@ -230,8 +246,8 @@ def upload_complete(
     image.failure_reason = ""
     image.save()
     upload_event_record(image)
-    log.info("pending image %s processed as media %s", image.pk, media_id)
-    return image
+    log.info("upload %s processed as media %s", image.pk, media_id)
+    return upload_mark_complete(image=image).image
 
 
 def _variants_backfilled(image: Upload, formats: list[str], sizes: list[str],
@@ -251,30 +267,10 @@ def _variants_backfilled(image: Upload, formats: list[str], sizes: list[str],
     log.info("pending image %s: %s variant(s) recorded after a backfill", image.pk, len(variants) - len(known))
 
 
-#: Called with each row :func:`upload_fail` fails (see the register function).
-FailureHandler = Callable[[Upload], None]
-_failure_handlers: list[FailureHandler] = []
-
-
-def upload_failure_handler_register(handler: FailureHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`upload_fail` fails a row, inside the
-    transaction that fails it: with the row (already ``failed``, locked, its ``target`` and
-    ``previous_reference`` as stored) before the temp original is deleted. If the handler
-    raises, the failure is rolled back and the error propagates (a cleanup then answers 500 and
-    the media VM's healer repeats it). It is called again on a repeated failure of the same
-    row, so it must be idempotent.
-
-    The app that owns references calls this from its ``AppConfig.ready()`` (the media app never
-    imports it); registering the same function twice registers it once.
-    """
-    if handler not in _failure_handlers:
-        _failure_handlers.append(handler)
-
-
 @transaction.atomic
 def upload_fail(*, image_id: int, reason: str = "") -> Upload:
-    """Mark an unfinished image ``failed`` and let the failure handlers undo what referred to
-    it (:func:`upload_failure_handler_register`). Every path that fails a row comes
+    """Mark an unfinished image ``failed`` and send ``upload.failed`` for it and each duplicate
+    (``domain_events``: the users app gives back what referred to it). Every path that fails a row comes
     here: the media VM's cleanup, the admin action and ``sweep_stuck``.
 
     The temp original is kept, so that the upload can be retried
@@ -294,34 +290,18 @@ def upload_fail(*, image_id: int, reason: str = "") -> Upload:
     image.failure_reason = (reason or image.failure_reason or "cleaned up")[:MAX_REASON_CHARS]
     image.save(update_fields=["status", "failure_reason", "updated_at"])
     for failed in (image, *image.duplicates.all()):  # a duplicate's field referred to this image too
-        for handler in _failure_handlers:
-            handler(failed)
+        UPLOAD_FAILED.send(UploadFailed(failed))
     upload_event_record(image)
     log.info("pending image %s failed (temp original kept for a retry): %s", image.pk, image.failure_reason)
     return image
-
-
-#: Called with each failed row :func:`upload_retry` puts back to pending.
-RetryHandler = Callable[[Upload], None]
-_retry_handlers: list[RetryHandler] = []
-
-
-def upload_retry_handler_register(handler: RetryHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`upload_retry` puts a *failed* row
-    back to ``pending``, inside its transaction (the row already pending, locked): the app that
-    owns references points the field the failure gave back at the upload again. The same
-    contract as :func:`upload_failure_handler_register` (raising rolls the retry back;
-    registering twice registers once)."""
-    if handler not in _retry_handlers:
-        _retry_handlers.append(handler)
 
 
 @transaction.atomic
 def upload_retry(*, image_id: int, user_id: int | None = None, failed_only: bool = False) -> Upload:
     """Put an unfinished image back to ``pending`` for the media VM, clearing its failure.
 
-    A failed row starts a new processing round (``attempts`` + 1) and the retry handlers run
-    (:func:`upload_retry_handler_register`); the media VM takes a failed row listed as
+    A failed row starts a new processing round (``attempts`` + 1) and ``upload.retried`` is
+    sent for it and each duplicate (``domain_events``); the media VM takes a failed row listed as
     pending again from scratch, with a fresh media id. A pending row (stuck, from the admin)
     only has its clock restarted.
 
@@ -352,8 +332,7 @@ def upload_retry(*, image_id: int, user_id: int | None = None, failed_only: bool
                               "queued_at", "updated_at"])
     if was_failed:
         for retried in (image, *image.duplicates.all()):
-            for handler in _retry_handlers:
-                handler(retried)
+            UPLOAD_RETRIED.send(UploadRetried(retried))
         log.info("pending image %s retried (attempt %s)", image.pk, image.attempts)
     upload_event_record(image)
     media_wakeup_on_commit(image_id=image.pk)
@@ -387,30 +366,24 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
 # --- the end of the URL replacement ------------------------------------------------------------
 
 
-#: Called with each row :func:`upload_mark_complete` completes (see the register function).
-CompletionHandler = Callable[[Upload], None]
-_completion_handlers: list[CompletionHandler] = []
+@dataclass(frozen=True)
+class Completion:
+    """What :func:`upload_mark_complete` did: the row, now ``complete``, and how many references
+    the handlers of ``upload.completed`` rewrote to its smart URL."""
+
+    image: Upload
+    references: int
 
 
-def upload_completion_handler_register(handler: CompletionHandler) -> None:
-    """Have ``handler(image)`` called whenever :func:`upload_mark_complete` completes a
-    row, inside the URL replacement's transaction, with the row (``complete``, locked). An app
-    whose rows point at an upload (an artwork) moves them from the run a re-processing replaced
-    (``image.reprocess_of``) to the new one. The same contract as
-    :func:`upload_failure_handler_register` (raising rolls the completion back;
-    registering twice registers once)."""
-    if handler not in _completion_handlers:
-        _completion_handlers.append(handler)
-
-
-def upload_mark_complete(*, image: Upload) -> Upload:
-    """Move a ``processed`` row, locked by the caller's transaction
-    (``selectors.upload_processed_lock``), to ``complete``: every reference to it now
-    holds its smart URL. The URL replacement (``main_api.users.services``) calls it last; the
-    completion handlers run then (:func:`upload_completion_handler_register`)."""
+def upload_mark_complete(*, image: Upload) -> Completion:
+    """Move a ``processed`` row, locked by the caller's transaction, to ``complete`` and send
+    ``upload.completed`` (``domain_events``): the users app rewrites every reference to the
+    upload (and, for a re-processing, to the run it re-did) to its smart URL, the artworks app
+    moves an artwork to a re-processing's run. Called by :func:`upload_complete` as the media
+    VM's completion is accepted, and by the sweep of rows a crash or an older version left
+    ``processed`` (``services.sweeps.uploads_processed_complete``)."""
     image.status = Status.COMPLETE
     image.save(update_fields=["status", "updated_at"])
-    for handler in _completion_handlers:
-        handler(image)
+    results = UPLOAD_COMPLETED.send(UploadCompleted(image))
     upload_event_record(image)
-    return image
+    return Completion(image, sum(r for r in results if isinstance(r, int)))

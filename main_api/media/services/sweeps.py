@@ -1,4 +1,5 @@
-"""Sweeps: failed uploads' originals after their grace, and uploads stuck past their time."""
+"""Sweeps: failed uploads' originals after their grace, uploads stuck past their time, and
+uploads left ``processed`` (completed, their references rewritten)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.utils import timezone
 
 from main_api.media.intake import temp_storage
 from main_api.media.models import Upload
-from main_api.media.services.lifecycle import upload_fail
+from main_api.media.selectors.maintenance import upload_ids_processed, upload_processed_lock
+from main_api.media.services.lifecycle import upload_fail, upload_mark_complete
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +84,57 @@ def uploads_stuck_sweep(
         if progress is not None:
             progress(outcome)
     return result
+
+
+# --- rows left processed ----------------------------------------------------------------------
+
+
+@dataclass
+class ReplaceResult:
+    """What :func:`uploads_processed_complete` did: rows completed, references rewritten, rows
+    skipped (another run held them, or had completed them already)."""
+
+    completed: int = 0
+    references: int = 0
+    skipped: int = 0
+
+
+def uploads_processed_complete(*, batch_size: int = 1000,
+                               progress: Callable[[int | None], None] | None = None) -> ReplaceResult:
+    """Complete every row still ``processed``: the seed's URL replacement (``replace_temp_urls``
+    and ``run_scheduler``), now a sweeper. A completion accepted from the media VM completes its
+    row at once (``services.lifecycle.upload_complete``); what is left here is what a crash
+    between the two or a version from before that left behind, and the first sweep after an
+    upgrade completes it.
+
+    Each row gets its own transaction and is locked with ``SKIP LOCKED`` where the database
+    has it, so two runs at once split the work instead of doing it twice or waiting.
+    ``progress`` is called after each row with the references it rewrote (None: skipped).
+    """
+    result = ReplaceResult()
+    after = 0
+    while True:
+        ids = upload_ids_processed(after=after, limit=batch_size)
+        if not ids:
+            return result
+        for image_id in ids:
+            rewritten = upload_processed_complete_one(image_id=image_id)
+            if progress is not None:
+                progress(rewritten)
+            if rewritten is None:
+                result.skipped += 1
+            else:
+                result.completed += 1
+                result.references += rewritten
+        after = ids[-1]
+
+
+@transaction.atomic
+def upload_processed_complete_one(*, image_id: int) -> int | None:
+    """Complete one ``processed`` row (:func:`~main_api.media.services.lifecycle.upload_mark_complete`:
+    ``upload.completed`` rewrites its references); the number of references rewritten, or None
+    when another run holds it or has completed it already."""
+    image = upload_processed_lock(image_id=image_id)
+    if image is None:
+        return None
+    return upload_mark_complete(image=image).references

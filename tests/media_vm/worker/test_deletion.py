@@ -28,14 +28,11 @@ def stored_names(storage, media_id: str) -> list[str]:
 
 def processed_upload(vm, token: str, field: str = "profile_image", worker=None, seed: int | None = None
                      ) -> Upload:
-    """One upload, processed by the worker and its URL replacement run: the field holds its
+    """One upload, processed by the worker (its completion completes it): the field holds its
     smart URL."""
-    from main_api.users.services import temp_urls_replace
-
     vm.upload(token, field, seed=seed)
     image = Upload.objects.filter(status=Upload.Status.PENDING).latest("id")
     (worker or vm.worker()).work(burst=True)
-    temp_urls_replace()
     image.refresh_from_db()
     assert image.status == Upload.Status.COMPLETE, image.failure_reason
     return image

@@ -112,5 +112,5 @@ def test_every_device_file_is_uploaded_processed_and_right(vm):
         assert row["status"] == "done", (name, row["failure_reason"])
         variants = vm.repo.variants(row["media_id"])
         assert len(variants) >= 18, name
-        assert shown[row["media_id"]]["status"] == "processed", name
+        assert shown[row["media_id"]]["status"] == "complete", name
         _right_value(vm, name, path, row["media_id"])

@@ -23,12 +23,10 @@ def test_a_profile_image_the_vm_fails_leaves_the_previous_one_and_the_owner_sees
     from main_api.media.intake import temp_storage
     from main_api.media.models import Upload
     from main_api.users.models import UserProfile
-    from main_api.users.services import temp_urls_replace
 
     token = vm.user("painter", "artist")
     vm.upload(token, "profile_image", name="first.jpg", seed=1)
     assert vm.worker().work(burst=True) == 1
-    temp_urls_replace()
     [first] = vm.rows()
     first_url = f"{settings.SMART_MEDIA_BASE_URL}/{first['media_id']}?size=detail"
     assert me(vm, token)["profile_image_path"] == first_url

@@ -45,7 +45,7 @@ def test_a_callback_the_main_api_missed_is_delivered_by_a_later_cycle(vm):
         assert all(sent.values())
     assert all(r["reported"] for r in vm.rows())
     shown = vm.api_images(token)
-    assert sorted(p["status"] for p in shown) == ["processed", "processed"]
+    assert sorted(p["status"] for p in shown) == ["complete", "complete"]
     assert {p["media_id"] for p in shown} == {r["media_id"] for r in vm.rows()}
     assert vm.worker().heal()["called_back"] == 0, "a delivered report is not sent again"
 
@@ -69,7 +69,7 @@ def test_a_step_left_running_by_a_dead_worker_is_reset_and_finished(vm):
     assert row["status"] == "done" and row["reported"]
     attempts = {s: r["attempts"] for s, r in vm.repo.checklist(row["id"]).items()}
     assert attempts == {s: (2 if s is Step.RETRIEVE_FILE else 1) for s in STEPS}
-    assert [p["status"] for p in vm.api_images(token)] == ["processed"]
+    assert [p["status"] for p in vm.api_images(token)] == ["complete"]
 
 
 def test_a_report_the_main_api_refuses_for_good_is_not_asked_again(vm):

@@ -25,7 +25,7 @@ def test_the_reported_variants_are_the_files_the_vm_made(vm):
     assert {(v["size"], v["format"], v["bg"]): (v["width"], v["height"]) for v in image.variants} == on_disk
 
     body = vm.upload_object(token, image.pk)
-    assert (body["status"], body["stage"], body["media_id"]) == ("processed", "processed", row["media_id"])
+    assert (body["status"], body["stage"], body["media_id"]) == ("complete", "processed", row["media_id"])
     assert (body["width"], body["height"]) == (640, 480)
     assert body["variants"], body
     for entry in body["variants"]:
@@ -43,7 +43,6 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
     with a fresh media id; the profile field points at it again and ends on its smart URL."""
     from main_api.media.models import Upload
     from main_api.users.models import UserProfile
-    from main_api.users.services import temp_urls_replace
 
     token = vm.user("painter", "artist")
     vm.upload(token, "profile_image")
@@ -73,9 +72,8 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
     assert again["status"] == "done" and again["media_id"] != row["media_id"]
     body = vm.upload_object(token, shown["id"])
     assert (body["status"], body["stage"], body["attempts"], body["media_id"]) == (
-        "processed", "processed", 2, again["media_id"])
+        "complete", "processed", 2, again["media_id"])
     assert body["failure_reason"] is None and body["retryable"] is False
-    temp_urls_replace()
     assert UserProfile.objects.get().profile_image_path == body["smart_url"]
 
 
@@ -116,7 +114,7 @@ def test_undelivered_progress_never_holds_up_the_image(vm):
         assert proxy.hits[("POST", "/api/media/progress/")] == 4, "one try per stage, no retries"
     [row] = vm.rows()
     assert row["status"] == "done"
-    assert Upload.objects.get().status == "processed"
+    assert Upload.objects.get().status == "complete"
 
 
 def test_the_thumbnail_is_served_before_the_other_sizes_exist(vm, media_server):

@@ -41,7 +41,7 @@ def test_an_upload_is_claimed_processed_by_every_step_once_and_reported(vm):
     assert len(variants) == len(vm.library_files(row["media_id"])) == 18
     assert {(v["format"]) for v in variants} == {"avif", "webp", "jpeg"}
     [shown] = vm.api_images(token)
-    assert (shown["status"], shown["media_id"]) == ("processed", row["media_id"])
+    assert (shown["status"], shown["media_id"]) == ("complete", row["media_id"])
 
 
 def test_retrieve_file_refused_by_the_main_api_gives_up_at_once_and_reports(vm):
@@ -110,7 +110,7 @@ def test_corrupt_and_bomb_inputs_fail_the_analysis_with_a_reason_and_are_not_ret
     for name in ("big.jpg", "corrupt.jpg"):
         # the first step that decodes it (the thumbnail, made first) refuses it, once: no retry
         assert steps_state(vm, rows[name])["make_thumbnail"] == ("failed", 1), name
-    assert sorted(p["status"] for p in vm.api_images(token)) == ["failed", "failed", "processed"]
+    assert sorted(p["status"] for p in vm.api_images(token)) == ["complete", "failed", "failed"]
 
 
 def test_a_transient_failure_is_retried_and_the_image_finishes(vm):
@@ -167,7 +167,7 @@ def test_unwritable_storage_is_waited_out_past_max_attempts_never_given_up(vm):
     row = only_row(vm)
     assert row["status"] == "done"
     assert steps_state(vm, row)["make_thumbnail"] == ("done", 5)
-    assert [p["status"] for p in vm.api_images(token)] == ["processed"]
+    assert [p["status"] for p in vm.api_images(token)] == ["complete"]
 
 
 def test_a_callback_the_main_api_refuses_for_good_fails_the_image_without_a_cleanup(vm):

@@ -1,4 +1,5 @@
-"""``python -m main_api run_scheduler``: the URL replacement every few minutes, and every hour the
+"""``python -m main_api run_scheduler``: the URL replacement (the sweeper of uploads left
+``processed``) every few minutes, and every hour the
 sweep of failed uploads' originals past ``FAILED_RETENTION_DAYS`` and of upload events past
 ``UPLOAD_EVENT_RETENTION_HOURS``, in the foreground."""
 
@@ -16,8 +17,7 @@ from django.db import close_old_connections
 from main_api.media.intake.direct_uploads import direct_uploads_sweep
 from main_api.media.live.records import upload_events_sweep
 from main_api.media.selectors.maintenance import upload_ids_failed
-from main_api.media.services.sweeps import failed_originals_sweep
-from main_api.users.services import ReplaceResult, temp_urls_replace
+from main_api.media.services.sweeps import ReplaceResult, failed_originals_sweep, uploads_processed_complete
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def replace_job() -> ReplaceResult:
     """One scheduled run, with fresh database connections (the process lives for weeks)."""
     close_old_connections()
     try:
-        result = temp_urls_replace()
+        result = uploads_processed_complete()
         if result.completed or result.skipped:
             log.info(
                 "replace_temp_urls: completed %s, references %s, skipped %s",
@@ -93,7 +93,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, interval: int, once: bool, **options) -> None:
         if once:
-            result = temp_urls_replace()
+            result = uploads_processed_complete()
             self.stdout.write(f"completed {result.completed} image(s), rewrote {result.references} reference(s)")
             self.stdout.write(f"deleted {failed_sweep()} expired failed original(s)")
             self.stdout.write(f"deleted {events_sweep()} expired upload event(s)")
