@@ -2,7 +2,8 @@
 
 Every change of an upload's state (uploaded, a stage reported, processed, complete, failed,
 retried, its background chosen) records an :class:`~main_api.media.models.UploadEvent` row in
-the transaction of the change, holding the upload object as it now is. The rows are the
+the transaction of the change, holding the upload object as it now is (the stream sends it as
+``GET /api/uploads/{id}`` answers it: ``upload_object.upload_json``). The rows are the
 source of truth: a stream replays them after ``Last-Event-ID`` and each main API process reads
 new ones with one poller (``main_api.media.live.event_stream``), never one query per stream.
 
@@ -21,7 +22,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -39,35 +39,17 @@ def channel_name() -> str:
     return f"{getattr(settings, 'CACHE_KEY_PREFIX', 'oaf')}:{CHANNEL}"
 
 
-class _ApiJSONEncoder(DjangoJSONEncoder):
-    """Datetimes exactly as the API renders them (DRF's ``DateTimeField``), so an event's upload
-    object is the one ``GET /api/uploads/{id}`` answers."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, datetime):
-            from rest_framework.fields import DateTimeField
-
-            return DateTimeField().to_representation(o)
-        return super().default(o)
-
-
-def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` with datetimes as the API writes them, as JSON stores and sends it."""
-    import json
-
-    return dict(json.loads(json.dumps(value, cls=_ApiJSONEncoder)))
-
-
 def upload_event_record(image: Upload) -> list[int]:
     """Record that ``image`` changed: one event with its upload object for it and one for each
     of its duplicates (they show its state), in the caller's transaction; announced on Redis
-    once that commits. Returns the event ids."""
-    from main_api.media.upload_object import upload_detail
+    once that commits. Returns the event ids. The payload is the owner's upload object as
+    ``GET /api/uploads/{id}`` answers it (``upload_object.upload_representation``)."""
+    from main_api.media.upload_object import upload_representation
 
     ids = []
     for upload in (image, *image.duplicates.all()):
         event = UploadEvent.objects.create(
-            user_id=upload.user_id, upload_id=upload.pk, payload=_json_ready(upload_detail(upload, owner=True)),
+            user_id=upload.user_id, upload_id=upload.pk, payload=upload_representation(upload, owner=True),
         )
         ids.append(event.pk)
     if ids:
