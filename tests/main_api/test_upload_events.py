@@ -223,3 +223,23 @@ def test_the_stream_sends_the_body_of_get_byte_for_byte_for_every_state(artist):
         UploadEvent.objects.filter(upload_id=upload_id).order_by("pk").values_list("pk", flat=True))
     for state, (message, body) in enumerate(zip(messages, bodies, strict=True)):
         assert message["data"].encode() == body, f"state {state}: the event is not the GET body"
+
+
+def test_an_event_row_stores_the_bytes_the_stream_sends(artist, temp_dir):
+    """Compact UTF-8, not ``JSONField``'s spaced, ``\\u``-escaped writing of the same value
+    (MySQL's own JSON type keeps a binary form instead; SQLite and MariaDB keep the text)."""
+    from django.db import connection
+
+    from main_api.media.live.event_stream import format_event
+
+    if connection.vendor == "mysql" and not connection.mysql_is_mariadb:
+        pytest.skip("MySQL's JSON type stores a binary form of its own")
+    upload_id, bodies = through_every_stage(artist, name="Été à Zürich – 夜景.jpg")
+    rows = list(UploadEvent.objects.filter(upload_id=upload_id).order_by("pk"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payload FROM upload_events WHERE upload_id = %s ORDER BY id", [upload_id])
+        stored = [text.encode() for (text,) in cursor.fetchall()]
+    assert stored == bodies
+    assert [format_event(row) for row in rows] == [
+        f"id: {row.pk}\nevent: upload\ndata: {body.decode()}\n\n" for row, body in zip(rows, bodies, strict=True)]
+    assert rows[-1].payload == json.loads(bodies[-1]), "read back, the field parses it as usual"
