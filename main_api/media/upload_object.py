@@ -1,11 +1,13 @@
 """The upload object: what ``GET /api/uploads/{id}``, the owner's lists and the upload's events
 show of an upload (:func:`upload_detail` builds it, :class:`UploadOutputSerializer` renders and
-documents it), and the derived fields it is made of (stage, background, variants).
+documents it, :func:`upload_json` writes it as the API's renderer does), and the derived fields
+it is made of (stage, background, variants).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +15,7 @@ from drf_spectacular.utils import (
     extend_schema_serializer,
 )
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 from main_api.media.failure_reasons import failure_reason_for_owner
 from main_api.media.intake import temp_storage
@@ -277,6 +280,27 @@ class UploadOutputSerializer(serializers.Serializer):
     )
     exif = ExifSerializer(allow_null=True, help_text="camera facts from the file's EXIF; null until processed")
     analysis = serializers.DictField(allow_null=True, help_text="the stored analysis; null until processed")
+
+
+def upload_representation(image: Upload, *, owner: bool = True) -> dict[str, Any]:
+    """The upload object of ``image`` as ``GET /api/uploads/{id}`` answers it, before rendering:
+    :class:`UploadOutputSerializer` over :func:`upload_detail` (``owner`` as there). JSON-ready:
+    datetimes are ISO 8601 strings, nested objects plain dicts, fields in the serializer's order."""
+    return UploadOutputSerializer(upload_detail(image, owner=owner)).data
+
+
+def upload_json(representation: Mapping[str, Any]) -> bytes:
+    """``representation`` (:func:`upload_representation`'s, or one read back from an upload
+    event's JSON) as the body of ``GET /api/uploads/{id}``, byte for byte: UTF-8 JSON written by
+    DRF's :class:`~rest_framework.renderers.JSONRenderer` under the project's ``REST_FRAMEWORK``
+    settings (compact separators, non-ASCII as is, no NaN), the fields in
+    :class:`UploadOutputSerializer`'s order.
+
+    The representation goes through the serializer again (a no-op on its own output) so that the
+    field order does not depend on the database: MySQL's JSON type, unlike SQLite and MariaDB,
+    stores an object's keys in an order of its own. No newline in the output: it fits one SSE
+    ``data:`` line. Raises ``KeyError`` for a mapping that is not an upload object (no ``id``)."""
+    return JSONRenderer().render(UploadOutputSerializer(representation).data)
 
 
 UPLOAD_EXAMPLE = {

@@ -98,3 +98,25 @@ def test_the_gate_takes_its_limits_from_the_settings(settings, tmp_path):
     assert caught.value.extra == {"field": "f", "max_frames": 3, "frames": 4}
     settings.MAX_IMAGE_FRAMES = 4
     assert check_image(io.BytesIO(gif.read_bytes()), field="f").mime_type == "image/gif"
+
+
+def _media_vm_exception_imports(path: Path, source: str | None = None) -> list[str]:
+    from tests.main_api.test_layering import imported_modules
+
+    return sorted(m for m in imported_modules(path, source)
+                  if m == "media_vm.exceptions" or m.startswith("media_vm.exceptions."))
+
+
+def test_the_main_api_imports_no_exception_of_the_media_vm():
+    """Data crosses the service line, not exceptions: the gate reads a verdict value
+    (``media_vm.imaging.judging.verdict``). Every module of ``main_api`` is parsed, imports
+    inside functions included."""
+    from tests.main_api.test_layering import ROOT
+
+    found = {str(path.relative_to(ROOT)): bad for path in sorted(ROOT.rglob("*.py"))
+             if (bad := _media_vm_exception_imports(path))}
+    assert found == {}
+    probe = ROOT / "media" / "probe.py"
+    assert _media_vm_exception_imports(probe, "def f():\n    from media_vm.exceptions import ImageRejected\n")
+    assert _media_vm_exception_imports(probe, "from media_vm import exceptions\n")
+    assert _media_vm_exception_imports(probe, "import media_vm.exceptions as e\n")

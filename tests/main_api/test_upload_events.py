@@ -6,6 +6,7 @@ old events are swept. The stream itself, over real processes and Redis, is
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 from io import StringIO
 
@@ -139,3 +140,108 @@ def test_the_streams_of_an_erased_or_deactivated_account_are_ended(artist, make_
     ended, ends, untouched = asyncio.run(scenario())
     assert ended == 2 and ends == [None, None], "each ended stream gets the end of stream"
     assert untouched == [0]
+
+
+#: A processed photo's analysis as the media VM reports it: its size, placeholder and EXIF.
+RICH_ANALYSIS = {
+    "width": 4000, "height": 3000, "dominant_colors": ["#c81e5a", "#1e59c7"], "quality_score": 0.82,
+    "mood_keywords": ["warm"],
+    "placeholder": {"thumbhash": "3OcRJYB4d3h/iIeHeEh3eIhw+j3A", "dominant_color": "#c81e5a"},
+    "exif": {"camera_make": "Canon", "camera_model": "Canon EOS R5", "lens": "RF24-105mm F4 L IS USM",
+             "taken_at": "2024-05-01T14:30:15+02:00", "exposure_time": 0.008, "f_number": 2.8, "iso": 400,
+             "focal_length_mm": 50.0, "gps": None},
+}
+#: Every file the media VM made: four sizes in three formats, the original background.
+RICH_VARIANTS = [
+    {"size": size, "format": fmt, "bg": "original", "width": width, "height": width * 3 // 4, "bytes": width * 40}
+    for size, width in (("thumbnail", 300), ("grid", 600), ("small", 800), ("detail", 1600))
+    for fmt in ("avif", "webp", "jpeg")
+]
+
+
+def through_every_stage(user, name: str = "photo.jpg", media_id: str = MEDIA_ID) -> tuple[int, list[bytes]]:
+    """Upload a photo for ``user`` and take it through every stage (uploaded, retrieved,
+    thumbnail_ready, analysed, variants_ready, processed with EXIF, analysis, variants and a
+    placeholder, complete); the upload's id and the body of ``GET /api/uploads/{id}`` after each."""
+    from main_api.users.services import temp_url_replace_one
+
+    client = client_for(user)
+    upload(client, profile_image=(name, image_bytes()))
+    upload_id = UploadEvent.objects.filter(user=user).latest("pk").upload_id
+    bodies = [client.get(f"/api/uploads/{upload_id}").content]
+    for stage in ("retrieved", "thumbnail_ready", "analysed", "variants_ready"):
+        body = {"stage": stage} | ({"media_id": media_id} if stage != "retrieved" else {})
+        assert media_client().post(f"/api/media/progress/{upload_id}", body, format="json").status_code == 200
+        bodies.append(client.get(f"/api/uploads/{upload_id}").content)
+    done = complete_payload(media_id, ai_analysis=RICH_ANALYSIS, variants=RICH_VARIANTS,
+                            formats_available=["avif", "webp", "jpeg"])
+    assert media_client().post(f"/api/media/complete/{upload_id}", done, format="json").status_code == 200
+    bodies.append(client.get(f"/api/uploads/{upload_id}").content)
+    assert temp_url_replace_one(image_id=upload_id) is not None
+    bodies.append(client.get(f"/api/uploads/{upload_id}").content)
+    return upload_id, bodies
+
+
+def sse_messages(text: str) -> list[dict[str, str]]:
+    """The messages of an SSE stream's text (comments and ``retry:`` left out): ``{field: value}``."""
+    messages = []
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.split("\n") if line and not line.startswith(":")
+                      and ": " in line)
+        if "id" in fields:
+            messages.append(fields)
+    return messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_sends_the_body_of_get_byte_for_byte_for_every_state(artist):
+    """One renderer for the upload object: each event's ``data`` is the body ``GET
+    /api/uploads/{id}`` answered in that state (an upload with EXIF, analysis, variants and a
+    placeholder, a name outside ASCII), as the stream replays them after ``Last-Event-ID``."""
+    from django.test import AsyncClient
+
+    from main_api.users.services import user_token_get
+
+    upload_id, bodies = through_every_stage(artist, name="Été à Zürich – 夜景.jpg")
+    assert len(bodies) == 7 and all(b"\n" not in body for body in bodies)
+    last = json.loads(bodies[-1])
+    assert last["exif"]["camera_make"] == "Canon" and last["placeholder"] and last["analysis"]["quality_score"]
+    assert [v["size"] for v in last["variants"]] == ["thumbnail", "grid", "small", "detail"]
+    token = user_token_get(user=artist)
+
+    async def replay() -> str:
+        response = await AsyncClient().get("/api/uploads/events",
+                                           headers={"Authorization": f"Token {token}", "Last-Event-ID": "0"})
+        assert response.status_code == 200 and response["Content-Type"] == "text/event-stream"
+        stream, text = aiter(response.streaming_content), ""
+        while len(sse_messages(text)) < len(bodies):
+            text += (await asyncio.wait_for(anext(stream), timeout=10)).decode()
+        await stream.aclose()
+        return text
+
+    messages = sse_messages(asyncio.run(replay()))
+    assert [m["event"] for m in messages] == ["upload"] * 7
+    assert [int(m["id"]) for m in messages] == list(
+        UploadEvent.objects.filter(upload_id=upload_id).order_by("pk").values_list("pk", flat=True))
+    for state, (message, body) in enumerate(zip(messages, bodies, strict=True)):
+        assert message["data"].encode() == body, f"state {state}: the event is not the GET body"
+
+
+def test_an_event_row_stores_the_bytes_the_stream_sends(artist, temp_dir):
+    """Compact UTF-8, not ``JSONField``'s spaced, ``\\u``-escaped writing of the same value
+    (MySQL's own JSON type keeps a binary form instead; SQLite and MariaDB keep the text)."""
+    from django.db import connection
+
+    from main_api.media.live.event_stream import format_event
+
+    if connection.vendor == "mysql" and not connection.mysql_is_mariadb:
+        pytest.skip("MySQL's JSON type stores a binary form of its own")
+    upload_id, bodies = through_every_stage(artist, name="Été à Zürich – 夜景.jpg")
+    rows = list(UploadEvent.objects.filter(upload_id=upload_id).order_by("pk"))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payload FROM upload_events WHERE upload_id = %s ORDER BY id", [upload_id])
+        stored = [text.encode() for (text,) in cursor.fetchall()]
+    assert stored == bodies
+    assert [format_event(row) for row in rows] == [
+        f"id: {row.pk}\nevent: upload\ndata: {body.decode()}\n\n" for row, body in zip(rows, bodies, strict=True)]
+    assert rows[-1].payload == json.loads(bodies[-1]), "read back, the field parses it as usual"

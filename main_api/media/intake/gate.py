@@ -13,9 +13,11 @@ In the order a request meets them (the first two in ``intake/multipart.py``):
    its name or Content-Type. The magic bytes pick the type (and with it the file extension,
    ``shared.naming.ACCEPTED_TYPES``); files that also carry active content (polyglots) are
    refused (:func:`_refuse_polyglots`: the raw bytes, and every PNG text chunk decoded, see
-   below); then the media VM's own judging code (``media_vm.imaging.judging.judge``, libvips
+   below); then the media VM's own judging code (``media_vm.imaging.judging.verdict``, libvips
    and, for HEIC, libheif) reads the header (loader allow-list, ``MAX_IMAGE_PIXELS``,
-   ``MAX_IMAGE_FRAMES``) and decodes the first page as the VM will. One verdict, made once:
+   ``MAX_IMAGE_FRAMES``) and decodes the first page as the VM will. Its verdict is a value
+   (accepted with a size and type, or refused with a reason and a limit), worded here; no
+   exception of the VM crosses into the main API. One verdict, made once:
    the gate accepts exactly what the VM can turn into variants, damaged-but-decodable files
    (a bad CRC on an ancillary PNG chunk, megabytes of compressed XMP) included, and refuses
    what the VM would fail (an HEIC it cannot decode, a truncated file).
@@ -318,27 +320,28 @@ def _refuse_markup_in_png_text(data: bytes, field: str) -> None:
 
 
 def _judge(data: bytes, field: str) -> tuple[int, int, str]:
-    """Width, height and mime type of ``data`` by the media VM's verdict (module doc, step 3)."""
+    """Width, height and mime type of ``data`` by the media VM's verdict (module doc, step 3);
+    a refusal raises :class:`InvalidImage` naming ``field``: past ``MAX_IMAGE_PIXELS`` (``extra``:
+    ``max_pixels``, ``width``, ``height``), past ``MAX_IMAGE_FRAMES`` (``max_frames``,
+    ``frames``), else "image is truncated or corrupt" (an unsupported format included)."""
     # imported here, not at start-up: see step 4
-    from media_vm.exceptions import FrameLimitExceeded, ImageRejected, PixelLimitExceeded
-    from media_vm.imaging.judging import MIME_TYPES, judge
+    from media_vm.imaging.judging import RefusalReason, Refused, verdict
 
     pixels, frames = int(settings.MAX_IMAGE_PIXELS), int(settings.MAX_IMAGE_FRAMES)
-    try:
-        info = judge(data, max_pixels=pixels, max_frames=frames, name=field)
-    except PixelLimitExceeded as e:
+    judged = verdict(data, max_pixels=pixels, max_frames=frames, name=field)
+    if not isinstance(judged, Refused):
+        return judged.width, judged.height, judged.mime_type
+    if judged.reason is RefusalReason.PIXELS:
         raise InvalidImage(
-            f"image is {e.width}x{e.height}, over the limit of {e.limit} pixels",
-            {"field": field, "max_pixels": e.limit, "width": e.width, "height": e.height},
-        ) from e
-    except FrameLimitExceeded as e:
+            f"image is {judged.width}x{judged.height}, over the limit of {judged.limit} pixels",
+            {"field": field, "max_pixels": judged.limit, "width": judged.width, "height": judged.height},
+        )
+    if judged.reason is RefusalReason.FRAMES:
         raise InvalidImage(
-            f"animation has {e.frames} frames, over the limit of {e.limit}",
-            {"field": field, "max_frames": e.limit, "frames": e.frames},
-        ) from e
-    except ImageRejected as e:
-        raise InvalidImage("image is truncated or corrupt", {"field": field}) from e
-    return info.width, info.height, MIME_TYPES[info.format]
+            f"animation has {judged.frames} frames, over the limit of {judged.limit}",
+            {"field": field, "max_frames": judged.limit, "frames": judged.frames},
+        )
+    raise InvalidImage("image is truncated or corrupt", {"field": field})
 
 
 # --- 4. start-up -------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ idle thread. ``UPLOAD_EVENTS_MAX_STREAMS`` (20) bounds one user's streams per pr
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import weakref
 from collections import OrderedDict, defaultdict
@@ -47,6 +46,7 @@ from main_api.media.live.records import (
     upload_events_recent,
 )
 from main_api.media.live.tickets import event_ticket_active_user
+from main_api.media.upload_object import upload_json
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -259,8 +259,10 @@ async def stream_user(request: HttpRequest) -> int | None:
 
 
 def format_event(row: Any) -> str:
-    """One SSE message: ``id``, ``event: upload`` and the upload object as ``data``."""
-    return f"id: {row.pk}\nevent: upload\ndata: {json.dumps(row.payload, separators=(',', ':'))}\n\n"
+    """One SSE message: ``id``, ``event: upload`` and, as ``data``, the upload object of the
+    event rendered by ``upload_object.upload_json``: byte for byte the body ``GET
+    /api/uploads/{id}`` answered for the same state."""
+    return f"id: {row.pk}\nevent: upload\ndata: {upload_json(row.payload).decode()}\n\n"
 
 
 def _last_event_id(request: HttpRequest) -> int | None:

@@ -2,9 +2,11 @@
 
 Every change of an upload's state (uploaded, a stage reported, processed, complete, failed,
 retried, its background chosen) records an :class:`~main_api.media.models.UploadEvent` row in
-the transaction of the change, holding the upload object as it now is. The rows are the
-source of truth: a stream replays them after ``Last-Event-ID`` and each main API process reads
-new ones with one poller (``main_api.media.live.event_stream``), never one query per stream.
+the transaction of the change, holding the upload object as it now is: the JSON text the
+stream sends and ``GET /api/uploads/{id}`` answers (``upload_object.upload_json``), stored as
+written (compact, UTF-8). The rows are the source of truth: a stream replays them after
+``Last-Event-ID`` and each main API process reads new ones with one poller
+(``main_api.media.live.event_stream``), never one query per stream.
 
 With ``REDIS_URL`` set, each committed event is also published on Redis (channel
 :data:`CHANNEL`, the message is the event id) so that the pollers of every process and host
@@ -21,9 +23,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, TextField, Value
 from django.utils import timezone
 
 from main_api.media.models import Upload, UploadEvent
@@ -39,35 +40,24 @@ def channel_name() -> str:
     return f"{getattr(settings, 'CACHE_KEY_PREFIX', 'oaf')}:{CHANNEL}"
 
 
-class _ApiJSONEncoder(DjangoJSONEncoder):
-    """Datetimes exactly as the API renders them (DRF's ``DateTimeField``), so an event's upload
-    object is the one ``GET /api/uploads/{id}`` answers."""
-
-    def default(self, o: Any) -> Any:
-        if isinstance(o, datetime):
-            from rest_framework.fields import DateTimeField
-
-            return DateTimeField().to_representation(o)
-        return super().default(o)
-
-
-def _json_ready(value: dict[str, Any]) -> dict[str, Any]:
-    """``value`` with datetimes as the API writes them, as JSON stores and sends it."""
-    import json
-
-    return dict(json.loads(json.dumps(value, cls=_ApiJSONEncoder)))
-
-
 def upload_event_record(image: Upload) -> list[int]:
     """Record that ``image`` changed: one event with its upload object for it and one for each
     of its duplicates (they show its state), in the caller's transaction; announced on Redis
-    once that commits. Returns the event ids."""
-    from main_api.media.upload_object import upload_detail
+    once that commits. Returns the event ids.
+
+    The payload is the owner's upload object rendered as ``GET /api/uploads/{id}`` renders it
+    (``upload_object.upload_json``), and that text is what the row stores: Django's
+    ``JSONField`` would write the same JSON value again with ``", "``/``": "`` separators and
+    ``\\u`` escapes, 7 to 10 % more bytes for nothing. The text goes in as a plain string
+    parameter, as ``JSONField`` itself sends JSON to SQLite and MySQL/MariaDB; read back, the
+    field parses it as usual."""
+    from main_api.media.upload_object import upload_json, upload_representation
 
     ids = []
     for upload in (image, *image.duplicates.all()):
+        text = upload_json(upload_representation(upload, owner=True)).decode()
         event = UploadEvent.objects.create(
-            user_id=upload.user_id, upload_id=upload.pk, payload=_json_ready(upload_detail(upload, owner=True)),
+            user_id=upload.user_id, upload_id=upload.pk, payload=Value(text, output_field=TextField()),
         )
         ids.append(event.pk)
     if ids:
