@@ -19,7 +19,7 @@ from django.utils import timezone
 from main_api.media.live.tickets import event_ticket_issue, event_ticket_user
 from main_api.media.models import UploadEvent
 from tests.main_api.images import image_bytes
-from tests.main_api.support import MEDIA_ID, client_for, complete_payload, media_client, upload
+from tests.main_api.support import MEDIA_ID, client_for, complete_payload, leave_processed, media_client, upload
 
 
 def stages(user) -> list[tuple[int, str, str]]:
@@ -162,8 +162,12 @@ RICH_VARIANTS = [
 def through_every_stage(user, name: str = "photo.jpg", media_id: str = MEDIA_ID) -> tuple[int, list[bytes]]:
     """Upload a photo for ``user`` and take it through every stage (uploaded, retrieved,
     thumbnail_ready, analysed, variants_ready, processed with EXIF, analysis, variants and a
-    placeholder, complete); the upload's id and the body of ``GET /api/uploads/{id}`` after each."""
-    from main_api.users.services import temp_url_replace_one
+    placeholder, complete); the upload's id and the body of ``GET /api/uploads/{id}`` in each.
+
+    The completion records ``processed`` and ``complete`` in one transaction, so no GET sees the
+    processed state in between: it is shown by putting the row back to ``processed`` for one GET
+    (``support.leave_processed``), then to ``complete`` again, with no event for either."""
+    from main_api.media.models import Upload
 
     client = client_for(user)
     upload(client, profile_image=(name, image_bytes()))
@@ -176,9 +180,13 @@ def through_every_stage(user, name: str = "photo.jpg", media_id: str = MEDIA_ID)
     done = complete_payload(media_id, ai_analysis=RICH_ANALYSIS, variants=RICH_VARIANTS,
                             formats_available=["avif", "webp", "jpeg"])
     assert media_client().post(f"/api/media/complete/{upload_id}", done, format="json").status_code == 200
+    complete = client.get(f"/api/uploads/{upload_id}").content
+    events = UploadEvent.objects.count()
+    leave_processed(Upload.objects.get(pk=upload_id))
     bodies.append(client.get(f"/api/uploads/{upload_id}").content)
-    assert temp_url_replace_one(image_id=upload_id) is not None
-    bodies.append(client.get(f"/api/uploads/{upload_id}").content)
+    Upload.objects.filter(pk=upload_id).update(status=Upload.Status.COMPLETE)
+    assert client.get(f"/api/uploads/{upload_id}").content == complete and UploadEvent.objects.count() == events
+    bodies.append(complete)
     return upload_id, bodies
 
 
