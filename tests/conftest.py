@@ -32,7 +32,7 @@ NO_DATABASE = (
     "tests/media_vm/test_api_client.py",
     "tests/media_vm/test_redis_worker.py",
     "tests/main_api/test_layering.py",
-    "tests/main_api/test_failure_reasons.py",
+    "tests/main_api/media/test_failure_reasons.py",
 )
 
 

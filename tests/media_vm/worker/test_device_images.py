@@ -6,7 +6,7 @@ Each file the gate accepts must end ``done`` with its variants, and its right va
 measured on what the VM wrote: colours as mean CIE 1976 ΔE*ab against a reference computed by
 another route (libheif's own decoder, littlecms), upright layout against an upright
 reference, alpha of known pixels. Each file the gate refuses is one the VM refuses too
-(tests/main_api/test_one_verdict.py), so it never reaches the queue.
+(tests/main_api/media/intake/test_one_verdict.py), so it never reaches the queue.
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ def test_redis_stopped_and_started_during_uploads_loses_nothing(vm, settings, mo
     monkeypatch.setattr(records, "_redis_client", None)
     monkeypatch.setattr(wakeup, "_down_until", {})
     # the main API leaves a failed Redis alone for a while; short here, so that the upload after
-    # the outage is pushed (tests/main_api/test_media_wakeup.py tests the pause itself)
+    # the outage is pushed (tests/main_api/media/test_media_wakeup.py tests the pause itself)
     monkeypatch.setattr(wakeup, "RETRY_AFTER_SECONDS", 0.2)
     (tmp_path / "redis").mkdir()
     server = start_redis_server(tmp_path / "redis", port)

@@ -16,7 +16,7 @@ from main_api.media.models import Upload
 from tests.main_api.images import image_bytes
 from tests.main_api.support import MEDIA_KEY, client_for, complete_payload, make_pending, media_client, upload
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 # --- request id ---------------------------------------------------------------------------------

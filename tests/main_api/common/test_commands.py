@@ -20,7 +20,7 @@ from main_api.users.models import ArtistProfile, PromoterProfile, User, UserProf
 from tests.helpers.processes import stop
 from tests.main_api.images import decoded_size, image_bytes
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(("user_type", "profile_model"), [("artist", ArtistProfile), ("promoter", PromoterProfile)])

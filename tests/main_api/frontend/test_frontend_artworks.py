@@ -14,7 +14,7 @@ from django.test import Client
 from main_api.artworks.models import Artwork
 from main_api.frontend import views
 from tests.main_api import support
-from tests.main_api.test_artworks import new_artwork
+from tests.main_api.artworks.test_artworks import new_artwork
 
 pytestmark = pytest.mark.django_db
 

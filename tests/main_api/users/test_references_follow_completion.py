@@ -27,7 +27,7 @@ from shared.naming import new_media_id
 from tests.main_api.support import leave_processed, make_pending
 
 SMART = "https://cdn.example.test/api/images"
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def complete(image: Upload, *, left_processed: bool = True) -> str:

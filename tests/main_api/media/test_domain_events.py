@@ -12,7 +12,7 @@ from django.core.management import call_command
 from main_api.media import domain_events
 from main_api.media.domain_events import EVENTS, DomainEvent, UploadCompleted, UploadDeleted, events_table
 
-TABLE = Path(__file__).resolve().parents[2] / "docs" / "upload-events.md"
+TABLE = Path(__file__).resolve().parents[3] / "docs" / "upload-events.md"
 
 
 def test_the_committed_table_is_what_the_code_connects():
