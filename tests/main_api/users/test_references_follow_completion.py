@@ -47,28 +47,6 @@ def complete(image: Upload, *, left_processed: bool = True) -> str:
     return f"{SMART}/{media_id}?size=detail"
 
 
-def test_the_completion_rewrites_every_kind_of_reference_at_once(artist, make_user, temp_dir):
-    promoter = make_user("promoter")
-    profile = make_pending(artist, "profile_image")
-    header = make_pending(artist, "header_image")
-    logo = make_pending(artist, "logo_image")
-    site = make_pending(artist, "site_image")
-    promoter_logo = make_pending(promoter, "logo_image")
-    still_pending = make_pending(promoter, "header_image")
-    urls = {img.pk: complete(img, left_processed=False) for img in (profile, header, logo, site, promoter_logo)}
-
-    user_profile = UserProfile.objects.get(user=artist)
-    assert user_profile.profile_image_path == urls[profile.pk]
-    assert user_profile.header_image_path == urls[header.pk]
-    assert ArtistProfile.objects.get(user=artist).logo_path == urls[logo.pk]
-    assert SiteMedia.objects.get(user=artist).media_path == urls[site.pk]
-    assert PromoterProfile.objects.get(user=promoter).logo_path == urls[promoter_logo.pk]
-    assert UserProfile.objects.get(user=promoter).header_image_path == still_pending.image_path
-    statuses = dict(Upload.objects.values_list("pk", "status"))
-    assert {pk: statuses[pk] for pk in urls} == dict.fromkeys(urls, "complete")
-    assert uploads_processed_complete().completed == 0, "nothing is left for the sweeper"
-
-
 def test_a_reference_rewrite_that_fails_rolls_the_completion_back(artist, temp_dir, monkeypatch):
     """The references and the row move together: the media VM's call fails (it retries it)."""
     image = make_pending(artist, "profile_image")
@@ -84,7 +62,10 @@ def test_a_reference_rewrite_that_fails_rolls_the_completion_back(artist, temp_d
     assert UserProfile.objects.get(user=artist).profile_image_path == image.image_path
 
 
-def test_every_kind_of_reference_is_rewritten(artist, make_user, temp_dir):
+@pytest.mark.parametrize("path", ["completion", "sweeper"])
+def test_every_kind_of_reference_is_rewritten(path, artist, make_user, temp_dir):
+    """At the completion itself; or, for rows a crash or an older version left processed, by the
+    sweeper (``replace_temp_urls``)."""
     promoter = make_user("promoter")
     profile = make_pending(artist, "profile_image")
     header = make_pending(artist, "header_image")
@@ -93,11 +74,12 @@ def test_every_kind_of_reference_is_rewritten(artist, make_user, temp_dir):
     promoter_logo = make_pending(promoter, "logo_image")
     product = make_pending(artist, "product_image")
     still_pending = make_pending(promoter, "header_image")
-    urls = {img.pk: complete(img) for img in (profile, header, logo, site, promoter_logo, product)}
+    urls = {img.pk: complete(img, left_processed=path == "sweeper")
+            for img in (profile, header, logo, site, promoter_logo, product)}
 
     result = uploads_processed_complete()
 
-    assert (result.completed, result.references, result.skipped) == (6, 5, 0)
+    assert (result.completed, result.references, result.skipped) == ((6, 5, 0) if path == "sweeper" else (0, 0, 0))
     user_profile = UserProfile.objects.get(user=artist)
     assert user_profile.profile_image_path == urls[profile.pk]
     assert user_profile.header_image_path == urls[header.pk]
