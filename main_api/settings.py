@@ -415,7 +415,7 @@ REPLACE_URLS_INTERVAL_SECONDS = _env_int("REPLACE_URLS_INTERVAL_SECONDS", 120)
 #: Seconds the admin dashboard waits for the media VM's /health and /metrics.
 MEDIA_VM_STATUS_TIMEOUT = _env_float("MEDIA_VM_STATUS_TIMEOUT", 2.0)
 #: Rows ``GET /api/media/pending/all`` lists when the media VM names no ``limit`` (1..500):
-#: each user's oldest first, round-robin over users (``selectors.uploads_for_media_vm``).
+#: each user's oldest first, round-robin over users (``selectors.media_vm.uploads_for_media_vm``).
 MEDIA_PENDING_LIST_SIZE = _env_int("MEDIA_PENDING_LIST_SIZE", 100)
 
 # --- media VM wake-ups on Redis (issue 18) -----------------------------------------------------

@@ -111,7 +111,7 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
     """Create an artwork and its image's upload in one transaction, from the direct upload
     ``key`` (``POST /api/artworks/upload-url``, then the upload itself).
 
-    The uploaded bytes pass the same gate as every upload (``uploads.upload_check``); the upload
+    The uploaded bytes pass the same gate as every upload (``intake.gate.upload_check``); the upload
     row (data type ``artwork``) is queued for the media VM, which makes the artwork sizes and
     watermarks ``display`` with the user's name. Raises :class:`ArtworkLimitReached` (429) when
     the user has ``artwork_limit`` artworks already, ``ApplicationError`` (400) for a key that is

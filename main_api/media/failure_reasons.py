@@ -31,7 +31,7 @@ def _case(pattern: str, message: str) -> OwnerReason:
 
 #: What each kind of technical reason means to the owner, most specific first. The technical
 #: reasons come from the admin action and ``sweep_stuck`` (``main_api.media.admin``,
-#: ``main_api.media.services``) and from the media VM (``media_vm.imaging.loading``,
+#: ``main_api.media.services.sweeps``) and from the media VM (``media_vm.imaging.loading``,
 #: ``media_vm.steps``, ``media_vm.worker``); the VM's are matched by what they say, not by the
 #: step that said it, so a check moved to another step keeps its wording.
 OWNER_REASONS: tuple[OwnerReason, ...] = (

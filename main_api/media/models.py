@@ -68,7 +68,7 @@ class Upload(models.Model):
     background = models.CharField(max_length=16, blank=True, default="")
     #: The last stage the media VM reported of this round (``shared.statuses.PROGRESS_STAGES``:
     #: retrieved, thumbnail_ready, analysed, variants_ready); empty until the first report. The
-    #: upload's ``stage`` is derived from it and the status (``selectors.upload_stage``).
+    #: upload's ``stage`` is derived from it and the status (``upload_object.upload_stage``).
     progress = models.CharField(max_length=24, blank=True, default="")
     #: When a retry put the row back in the queue (null: never): the media VM's poll finds such
     #: a row by this (``pending/all?since=``), since its id is older than the VM's id cursor.
@@ -176,7 +176,7 @@ class DirectUpload(models.Model):
     #: 40 lowercase hex characters, generated: the object's name and the client's handle.
     key = models.CharField(max_length=40, unique=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="direct_uploads")
-    #: The client's file name, cleaned (``uploads.original_name_clean``); never used for a path.
+    #: The client's file name, cleaned (``intake.gate.original_name_clean``); never used for a path.
     original_name = models.CharField(max_length=255, blank=True, default="")
     #: The declared type (one of ``shared.naming.ACCEPTED_TYPES``); the bytes are judged when taken.
     content_type = models.CharField(max_length=32)

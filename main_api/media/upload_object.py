@@ -116,7 +116,7 @@ def upload_original_kept(image: Upload) -> bool:
 
 def upload_detail(image: Upload, *, owner: bool = True) -> dict[str, Any]:
     """The upload object of ``GET /api/uploads/{id}`` for ``image`` (see the OutputSerializer
-    of ``apis.UploadDetailApi`` and the README's "For frontend developers" for each field).
+    of ``apis.uploads.UploadDetailApi`` and the README's "For frontend developers" for each field).
     ``owner``: the reader is the image's owner; anyone else (the media key) gets no GPS position.
 
     A duplicate (the same bytes uploaded again) shows the state and image of the upload it

@@ -30,7 +30,7 @@ class PendingEntry:
     failure_reason: str | None
     #: The upload field it came in (empty on rows from before it was recorded).
     field: str | None = None
-    #: Where processing is (``media.selectors.upload_stage``): queued, processed or failed.
+    #: Where processing is (``media.upload_object.upload_stage``): queued, processed or failed.
     stage: str = ""
     #: The id of the earlier upload of the same bytes this one repeats, or None.
     duplicate_of: int | None = None

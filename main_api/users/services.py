@@ -146,7 +146,7 @@ def user_profile_update(
 def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | None = None,
                          source_tool: str = "") -> Upload:
     """Import the image at ``url`` as an upload of ``field`` (one of ``UPLOAD_FIELDS``) of
-    ``PATCH /users/me``: the main API fetches it (``main_api.media.url_import``: http(s) only, the
+    ``PATCH /users/me``: the main API fetches it (``main_api.media.intake.url_import``: http(s) only, the
     address checked on every connection, at most 3 redirects, ``MAX_UPLOAD_BYTES`` and
     ``URL_IMPORT_TIMEOUT_SECONDS``), then :func:`user_profile_update` takes it as it takes an
     uploaded file: the same gate, naming, duplicate detection and profile reference. Returns its
@@ -154,7 +154,7 @@ def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | 
     ``source_tool`` as for :func:`user_profile_update`.
 
     Raises, with nothing stored: ``ApplicationError`` (400) for a field that takes no upload for
-    this user (checked before anything is fetched), ``url_import.UrlImportError`` (400 a URL or
+    this user (checked before anything is fetched), ``intake.url_import.UrlImportError`` (400 a URL or
     address refused, 502 the server failed, 504 the deadline), ``UploadTooLarge`` (413),
     ``InvalidImage`` (400, the gate's verdict).
     """
@@ -320,5 +320,5 @@ def completed_upload_references_follow(event: UploadCompleted) -> int:
     if previous is not None:
         for old in {previous.image_path, smart_url(settings.SMART_MEDIA_BASE_URL, previous.media_id or "")}:
             rewritten += references_rewrite(user_id=image.user_id, old=old, new=url)
-    log.info("upload %s complete: %s reference(s) now %s", image.pk, rewritten, url)
+    log.info("pending image %s complete: %s reference(s) now %s", image.pk, rewritten, url)
     return rewritten

@@ -20,7 +20,7 @@
    chosen by the client.
 3. **Take** (:func:`direct_upload_take`, inside the caller's transaction): the bytes as a
    seekable temp file, the row marked consumed, the object deleted once that transaction
-   commits. The bytes are judged then (``uploads.upload_check``), as every upload's are.
+   commits. The bytes are judged then (``intake.gate.upload_check``), as every upload's are.
 4. **Sweep** (:func:`direct_uploads_sweep`, ``python -m main_api sweep_direct_uploads``): rows
    (and their objects) expired over :data:`SWEEP_GRACE` ago.
 
@@ -98,8 +98,8 @@ def _limit(row: DirectUpload) -> int:
 
 def direct_upload_issue(*, user_id: int, filename: str, content_type: str, size: int, request: Any) -> dict[str, Any]:
     """Issue a single-use direct upload of one file for ``user_id``: ``filename`` (the client's,
-    cleaned with ``uploads.original_name_clean``), ``content_type`` (one of
-    ``shared.naming.ACCEPTED_TYPES``, or what browsers call one: ``uploads.declared_content_type``)
+    cleaned with ``intake.gate.original_name_clean``), ``content_type`` (one of
+    ``shared.naming.ACCEPTED_TYPES``, or what browsers call one: ``intake.gate.declared_content_type``)
     and ``size`` (bytes, 1..``MAX_UPLOAD_BYTES``), the most the
     upload may send. ``request`` (Django's or DRF's) makes the PUT URL absolute.
 

@@ -39,7 +39,7 @@ def upload_processed_lock(*, image_id: int) -> Upload | None:
 
 def upload_ids_failed(*, older_than: timedelta, now: datetime | None = None) -> list[int]:
     """Ids of the rows failed (and untouched) for longer than ``older_than``, oldest first:
-    the candidates whose temp originals ``services.failed_originals_sweep`` deletes."""
+    the candidates whose temp originals ``services.sweeps.failed_originals_sweep`` deletes."""
     cutoff = (now or timezone.now()) - older_than
     rows = Upload.objects.filter(status=Status.FAILED, updated_at__lt=cutoff).order_by("updated_at", "pk")
     return list(rows.values_list("pk", flat=True))

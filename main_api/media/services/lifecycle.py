@@ -55,7 +55,7 @@ def upload_create(
     previous_reference: str | None = None,
     source_tool: str = "",
 ) -> Upload:
-    """Write the temp original of ``upload`` (which passed ``uploads.upload_check``) and its
+    """Write the temp original of ``upload`` (which passed ``intake.gate.upload_check``) and its
     ``pending`` row (with ``target``, the owner's key of the field that will refer to it,
     ``previous_reference``, what that field held before, None when the upload replaces
     nothing, and the upload's request id); returns the row. Both keys are the owner's: stored,
@@ -63,7 +63,7 @@ def upload_create(
     ``source_tool``: the tool the upload says made it (a name of ``shared.sizes.SOURCE_TOOLS``,
     checked by the caller; empty: none).
 
-    The original goes to the temp storage (``temp_files``: this host's disk, or the bucket every
+    The original goes to the temp storage (``intake.temp_storage``: this host's disk, or the bucket every
     host shares); its URL path is appended to ``written`` so that the caller, which owns the whole
     request's transaction, can remove it if anything later fails
     (``temp_storage.removed_on_error``). Storage errors propagate.
@@ -94,11 +94,11 @@ def upload_create(
 def upload_duplicate_create(
     *, user_id: int, upload: CheckedUpload, of: Upload, target: str, previous_reference: str | None = None
 ) -> Upload:
-    """Record ``upload`` (which passed ``uploads.upload_check``) as a duplicate of the user's
-    earlier upload ``of`` (same bytes, same data type; ``selectors.upload_duplicate_find``):
+    """Record ``upload`` (which passed ``intake.gate.upload_check``) as a duplicate of the user's
+    earlier upload ``of`` (same bytes, same data type; ``selectors.uploads.upload_duplicate_find``):
     a ``complete`` row with ``duplicate_of`` set and no temp original, so that the media VM
     never lists it. ``target`` and ``previous_reference`` as for :func:`upload_create`;
-    the caller points the field at ``selectors.upload_reference_value(of)``."""
+    the caller points the field at ``selectors.uploads.upload_reference_value(of)``."""
     image = Upload.objects.create(
         user_id=user_id,
         image_path=None,
@@ -246,7 +246,7 @@ def upload_complete(
     image.failure_reason = ""
     image.save()
     upload_event_record(image)
-    log.info("upload %s processed as media %s", image.pk, media_id)
+    log.info("pending image %s processed as media %s", image.pk, media_id)
     return upload_mark_complete(image=image).image
 
 
