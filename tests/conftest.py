@@ -26,11 +26,11 @@ NO_DATABASE = (
     "tests/shared/",
     "tests/media_vm/imaging/",
     "tests/media_vm/storage/",
-    "tests/media_vm/test_policy.py",
+    "tests/media_vm/worker/test_policy.py",
     "tests/media_vm/test_import_graph.py",
     "tests/media_vm/test_providers.py",
     "tests/media_vm/test_api_client.py",
-    "tests/media_vm/test_redis_worker.py",
+    "tests/media_vm/test_seed_redis_worker.py",
     "tests/main_api/test_layering.py",
     "tests/main_api/test_failure_reasons.py",
 )

@@ -14,7 +14,7 @@ from media_vm.checklist import JobStatus
 from media_vm.db.base import RecordsBase
 from media_vm.db.engine import utcnow
 from media_vm.db.schema import media_files, media_output_stats, processing_checklist, worker_heartbeats
-from media_vm.liveness import ProcessIdentity
+from media_vm.worker.liveness import ProcessIdentity
 
 #: Upper bounds (seconds) of the ``media_vm_processing_seconds`` histogram's buckets.
 PROCESSING_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -60,7 +60,7 @@ class HeartbeatRecords(RecordsBase):
 
     def workers_of_host(self, host_key: str) -> list[RowMapping]:
         """Heartbeat rows (``worker_id``, ``pid``) written by processes of the host ``host_key``
-        names (``media_vm.liveness``): the ones whose pid this host can check."""
+        names (``media_vm.worker.liveness``): the ones whose pid this host can check."""
         with self.engine.connect() as conn:
             return list(conn.execute(
                 select(worker_heartbeats.c.worker_id, worker_heartbeats.c.pid)

@@ -3,7 +3,7 @@
 Each step is a small class with a ``step`` (its :class:`~media_vm.checklist.Step`) and a
 ``run(ctx)`` over one :class:`StepContext`. Steps read what earlier steps stored (the
 original's name, the analysis) from the media DB, so a step that failed can be run again on
-its own without redoing the others. A step raises to fail; ``media_vm.policy`` decides what
+its own without redoing the others. A step raises to fail; ``media_vm.worker.policy`` decides what
 the failure means.
 """
 

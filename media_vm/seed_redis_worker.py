@@ -76,7 +76,7 @@ from media_vm import defaults
 from media_vm.atomic import write_atomic
 from shared.sizes import Fit, Size
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("media_vm.redis_worker")  # the name its log lines have always carried
 
 #: The seed's lists.
 JOBS, RETRY, DONE, FAILED = "image:jobs", "image:retry", "image:done", "image:failed"

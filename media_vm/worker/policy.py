@@ -29,7 +29,7 @@ from enum import Enum
 
 from media_vm.checklist import Step
 from media_vm.exceptions import ErrorKind
-from media_vm.retry import Retry
+from media_vm.worker.retry import Retry
 
 
 class Action(str, Enum):

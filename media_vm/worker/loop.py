@@ -3,8 +3,8 @@
 The media DB is the queue. Each poll registers what the main API lists as pending; then
 up to ``concurrency`` threads claim due images (``media_vm.db.queue``) and run the steps
 that are not done yet. Every ``DELETIONS_POLL_SECONDS`` the loop also erases the uploads
-the main API lists as deleted (``media_vm.deletions``). A failed step is judged by
-``media_vm.policy``; outcomes reach the main API through ``media_vm.reporting``.
+the main API lists as deleted (``media_vm.worker.deletions``). A failed step is judged by
+``media_vm.worker.policy``; outcomes reach the main API through ``media_vm.worker.reporting``.
 SIGTERM/SIGINT set a stop flag: running steps finish, claims are released, nothing is lost (warm shutdown).
 With ``REDIS_URL`` set, a thread waits on the main API's wake-up list (``media_vm.wakeups``)
 and has the worker poll as soon as an upload is queued, instead of at the end of its idle wait.
@@ -33,20 +33,20 @@ from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
 from media_vm.defaults import DELETIONS_POLL_SECONDS, FULL_POLL_EVERY, HEARTBEAT_MISSED, POLL_ERROR_MAX_SECONDS
-from media_vm.deletions import erase_deleted
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
-from media_vm.healer import heal
 from media_vm.isolation import ImageProcesses
-from media_vm.liveness import ProcessIdentity, pid_exists, this_process
 from media_vm.logging_setup import job_context
-from media_vm.policy import Action, decide
-from media_vm.reporting import Reporter
-from media_vm.retry import Retry
 from media_vm.steps import CHECKLIST, StepContext, StepImpl
 from media_vm.storage import Storage, make_storage
 from media_vm.wakeups import WakeupListener
+from media_vm.worker.deletions import erase_deleted
+from media_vm.worker.healer import heal
+from media_vm.worker.liveness import ProcessIdentity, pid_exists, this_process
+from media_vm.worker.policy import Action, decide
+from media_vm.worker.reporting import Reporter
+from media_vm.worker.retry import Retry
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("media_vm.worker")  # the name its log lines have always carried
 
 
 class Worker:
@@ -202,7 +202,7 @@ class Worker:
         return True
 
     def _step_failed(self, ctx: StepContext, step: Step, attempt: int, error: Exception) -> None:
-        """Record the failure and carry out what ``media_vm.policy`` decides."""
+        """Record the failure and carry out what ``media_vm.worker.policy`` decides."""
         claim = ctx.claim
         kind = classify(error)
         ours = isinstance(error, (MainAPIError, ImageRejected))  # their message says it all
@@ -468,7 +468,7 @@ class Worker:
             self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
 
     def heal(self) -> dict[str, int]:
-        """One self-healing cycle over this worker's collaborators (``media_vm.healer``)."""
+        """One self-healing cycle over this worker's collaborators (``media_vm.worker.healer``)."""
         return heal(settings=self.settings, repo=self.repo, storage=self.storage, reporter=self.reporter)
 
     def _erase_if_due(self) -> None:
@@ -477,7 +477,7 @@ class Worker:
             self._next_erase = time.monotonic() + DELETIONS_POLL_SECONDS
 
     def erase_deleted(self) -> dict[str, int]:
-        """One pass over the uploads the main API lists as deleted (``media_vm.deletions``);
+        """One pass over the uploads the main API lists as deleted (``media_vm.worker.deletions``);
         an unreachable main API is logged and left to the next pass."""
         try:
             return erase_deleted(repo=self.repo, storage=self.storage, client=self.client, reporter=self.reporter)
