@@ -26,6 +26,7 @@ NO_DATABASE = (
     "tests/shared/",
     "tests/media_vm/imaging/",
     "tests/media_vm/storage/",
+    "tests/media_vm/test_checklist.py",
     "tests/media_vm/worker/test_policy.py",
     "tests/media_vm/test_import_graph.py",
     "tests/media_vm/test_providers.py",
