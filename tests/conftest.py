@@ -28,6 +28,7 @@ NO_DATABASE = (
     "tests/media_vm/storage/",
     "tests/media_vm/test_checklist.py",
     "tests/media_vm/worker/test_policy.py",
+    "tests/media_vm/worker/test_retry.py",
     "tests/media_vm/test_import_graph.py",
     "tests/media_vm/test_providers.py",
     "tests/media_vm/test_api_client.py",
