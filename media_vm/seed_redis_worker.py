@@ -66,7 +66,6 @@ import json
 import logging
 import math
 import re
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -77,6 +76,7 @@ from typing import Any
 from media_vm import defaults
 from media_vm.atomic import write_atomic
 from media_vm.worker.retry import Retry
+from media_vm.worker.shutdown import install_warm_shutdown
 from shared.sizes import Fit, Size
 
 log = logging.getLogger("media_vm.redis_worker")  # the name its log lines have always carried
@@ -397,12 +397,7 @@ class RedisWorker:
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop taking jobs; the ones being made are finished (warm shutdown)."""
-        def _stop(signum: int, _frame: object) -> None:
-            log.info("redis-worker: signal %s, finishing the jobs being made", signum)
-            self.stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        install_warm_shutdown(self.stop, log=log, who="redis-worker", finishing="the jobs being made")
 
 
 def _fields_or_raw(raw: bytes | str) -> dict[str, Any]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -45,6 +44,7 @@ from media_vm.worker.liveness import ProcessIdentity, pid_exists, this_process
 from media_vm.worker.policy import Action, decide
 from media_vm.worker.reporting import Reporter
 from media_vm.worker.retry import Retry
+from media_vm.worker.shutdown import install_warm_shutdown
 
 log = logging.getLogger("media_vm.worker")  # the name its log lines have always carried
 
@@ -512,12 +512,8 @@ class Worker:
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop the loop after the running steps (warm shutdown)."""
-        def _stop(signum: int, _frame: object) -> None:
-            log.info("worker %s: signal %s, finishing the current steps", self.settings.worker_id, signum)
-            self.stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        install_warm_shutdown(self.stop, log=log, who=f"worker {self.settings.worker_id}",
+                              finishing="the current steps")
 
 
 def build_worker(settings: Settings, *, concurrency: int = 1) -> Worker:
