@@ -6,8 +6,8 @@ that are not done yet. Every ``DELETIONS_POLL_SECONDS`` the loop also erases the
 the main API lists as deleted (``media_vm.worker.deletions``). A failed step is judged by
 ``media_vm.worker.policy``; outcomes reach the main API through ``media_vm.worker.reporting``.
 SIGTERM/SIGINT set a stop flag: running steps finish, claims are released, nothing is lost (warm shutdown).
-With ``REDIS_URL`` set, a thread waits on the main API's wake-up list (``media_vm.wakeups``)
-and has the worker poll as soon as an upload is queued, instead of at the end of its idle wait.
+How the worker learns of new work (plain poll, long poll, Redis wake-up) is the
+:class:`~media_vm.worker.poller.Poller`'s business.
 
 Like rq's ``Worker``, it is given its collaborators (media DB, storage, main API client,
 image processes), so a test builds one in a line and calls ``work(burst=True)`` in this
@@ -31,7 +31,7 @@ from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
-from media_vm.defaults import DELETIONS_POLL_SECONDS, FULL_POLL_EVERY, HEARTBEAT_MISSED, POLL_ERROR_MAX_SECONDS
+from media_vm.defaults import DELETIONS_POLL_SECONDS, HEARTBEAT_MISSED, POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
 from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
@@ -42,6 +42,7 @@ from media_vm.worker.deletions import erase_deleted
 from media_vm.worker.healer import heal
 from media_vm.worker.liveness import ProcessIdentity, pid_exists, this_process
 from media_vm.worker.policy import Action, decide
+from media_vm.worker.poller import Poller
 from media_vm.worker.reporting import Reporter
 from media_vm.worker.retry import Retry
 from media_vm.worker.shutdown import install_warm_shutdown
@@ -78,28 +79,18 @@ class Worker:
         self.reporter = Reporter(repo, client, public_url=settings.public_url)
         self.retry = Retry(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds)
         self.stop = threading.Event()
-        self.wake = threading.Event()  # set by the poller thread when new work arrived
-        if wakeups is None and settings.redis_url:
-            wakeups = WakeupListener(settings.redis_url, settings.wakeup_list, worker_id=settings.worker_id,
-                                     block_seconds=max(0.05, settings.poll_idle_seconds))
-        self.wakeups = wakeups
-        self._poll_now = threading.Event()  # set by the wake-up thread: poll now, not at the next tick
-        self._waker: threading.Thread | None = None
+        self.wake = threading.Event()  # set when there is work to claim: new rows, or claims freed
+        self.poller = Poller(settings, repo=repo, client=client, stop=self.stop, wake=self.wake, wakeups=wakeups)
+        self.wakeups = self.poller.wakeups
         self.processed = 0
         #: the process behind this worker, written with each heartbeat whatever WORKER_ID says
         self.identity: ProcessIdentity = this_process()
         # the loop's state, set up by work()
         self._pool: ThreadPoolExecutor | None = None
-        self._poller: threading.Thread | None = None
         self._heart: threading.Thread | None = None
         self._heart_stop = threading.Event()  # set after the last image: beats go on through a warm shutdown
         self._in_flight: set[Future[None]] = set()
-        self._next_poll = self._next_heal = self._next_erase = 0.0
-        self._poll_failures = 0
-        self._polled_once = False
-        #: The main API's time of the last listing (its ``now``): the next poll also asks for the
-        #: rows a retry put back in the queue since then (their ids are below the id cursor).
-        self._listed_at: str | None = None
+        self._next_heal = self._next_erase = 0.0
 
     # -- one image -------------------------------------------------------------------
 
@@ -238,91 +229,9 @@ class Worker:
     # -- polling ---------------------------------------------------------------------
 
     def poll(self, *, wait: float = 0.0, after: int | None = None) -> tuple[int, int]:
-        """Register what the main API lists as pending: (how many it listed, how many were new).
-        With ``after``, the rows a retry put back in the queue since the previous listing come
-        too, so a retried upload is taken up at once, not at the next full poll. Raises
-        :class:`MainAPIError` when the main API cannot be polled."""
-        items, now = self.client.pending_page(wait=wait, after=after, since=self._listed_at)
-        self._listed_at = now or self._listed_at
-        new = sum(1 for item in items if self.repo.register(dict(item)))
-        if new:
-            log.info("worker %s: %s new of %s pending", self.settings.worker_id, new, len(items))
-        return len(items), new
-
-    def _poll_delay(self, failures: int) -> float:
-        return min(POLL_ERROR_MAX_SECONDS, max(self.settings.poll_idle_seconds, 1.0) * 2 ** (failures - 1))
-
-    def _long_poller(self) -> None:
-        """The poller thread: long polls for rows newer than any registered, so an idle worker
-        asks about once per ``LONG_POLL_SECONDS`` yet hears of an upload at once. Every
-        ``FULL_POLL_EVERY``-th poll leaves out ``after``, so it also finds rows ops re-queued."""
-        failures = polls = 0
-        wait = self.settings.long_poll_seconds
-        while not self.stop.is_set():
-            full = polls % FULL_POLL_EVERY == 0
-            started = time.monotonic()
-            self._poll_now.clear()  # this poll answers any wake-up taken so far
-            try:
-                listed, new = self.poll(wait=wait, after=None if full else self.repo.max_main_api_id())
-                failures, polls = 0, polls + 1
-                self.repo.heartbeat(self.settings.worker_id, queue_depth=listed, poll_ok=True)
-                if new:
-                    self.wake.set()
-                elif time.monotonic() - started < wait / 2:
-                    # answered at once with nothing new (rows already in flight, or an API too
-                    # old to hold the request): pace the next poll instead of spinning
-                    self._idle_wait(self.settings.poll_idle_seconds)
-            except MainAPIError as e:
-                failures += 1
-                delay = self._poll_delay(failures)
-                log.warning("worker %s: polling failed (%s); next try in %.0fs", self.settings.worker_id, e, delay)
-                with contextlib.suppress(Exception):
-                    self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
-                self._idle_wait(delay)  # a wake-up (the main API pushed it: it is up) ends the back-off
-            except Exception:  # noqa: BLE001 - e.g. the media DB away: wait and resume
-                log.exception("worker %s: poller error; retrying shortly", self.settings.worker_id)
-                self.stop.wait(2.0)
-
-    def _idle_wait(self, seconds: float) -> None:
-        """Wait ``seconds``, or less: until the worker stops or a wake-up asks for a poll now."""
-        deadline = time.monotonic() + seconds
-        while not self.stop.is_set():
-            left = deadline - time.monotonic()
-            if left <= 0 or self._poll_now.wait(min(left, 0.5)):
-                return
-
-    def _wakeup_loop(self) -> None:
-        """The wake-up thread: wait on the Redis list (``media_vm.wakeups``) and, for each
-        wake-up taken, have the worker poll at once. Redis errors stay inside ``wait``."""
-        assert self.wakeups is not None
-        while not self.stop.is_set():
-            if self.wakeups.wait(self.stop) and not self.stop.is_set():
-                log.debug("worker %s: woken by Redis", self.settings.worker_id)
-                self._poll_now.set()
-                self.wake.set()
-
-    def _poll_if_due(self, burst: bool) -> None:
-        """The loop's own poll (burst mode, or no long polling): when its idle period has
-        passed, or at once after a wake-up. In burst mode an API that never answered raises
-        :class:`MainAPIError` after ``MAX_ATTEMPTS`` tries."""
-        now = time.monotonic()
-        woken = self._poller is None and self._poll_now.is_set()
-        if now < self._next_poll and not woken:
-            return
-        self._poll_now.clear()
-        try:
-            depth, _ = self.poll()
-            self._poll_failures, self._polled_once = 0, True
-            self._next_poll = now + self.settings.poll_idle_seconds
-            self.repo.heartbeat(self.settings.worker_id, queue_depth=depth, poll_ok=True)
-        except MainAPIError as e:
-            self._poll_failures += 1
-            delay = self._poll_delay(self._poll_failures)
-            log.warning("worker %s: polling failed (%s); next try in %.0fs", self.settings.worker_id, e, delay)
-            self._next_poll = now + delay
-            self.repo.heartbeat(self.settings.worker_id, queue_depth=0, poll_ok=False)
-            if burst and self._poll_failures >= self.settings.max_attempts and not self._polled_once:
-                raise
+        """One poll now (:meth:`Poller.poll`): (how many the main API listed, how many were new).
+        Raises :class:`MainAPIError` when the main API cannot be polled."""
+        return self.poller.poll(wait=wait, after=after)
 
     # -- liveness --------------------------------------------------------------------
 
@@ -368,7 +277,7 @@ class Worker:
     def setup(self, *, burst: bool) -> None:
         """Before the loop: libvips configured, the media DB migrated, the claims of this host's
         dead workers taken over, the first heartbeat written and the heartbeat thread, the
-        thread pool and (long-running, with long polling) the poller thread started."""
+        thread pool and the poller (:meth:`Poller.start`) started."""
         from media_vm.imaging import configure_libvips
 
         configure_libvips()
@@ -382,27 +291,16 @@ class Worker:
         self._heart = threading.Thread(target=self._heartbeat_loop, name="media-heartbeat", daemon=True)
         self._heart.start()
         self._in_flight = set()
-        self._poll_failures, self._polled_once = 0, False
-        self._next_poll = 0.0
         self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
         self._next_erase = 0.0  # deletions that arrived while the worker was down: at once
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="media-worker")
-        if not burst and self.settings.long_poll_seconds > 0:
-            self._poller = threading.Thread(target=self._long_poller, name="media-poller", daemon=True)
-            self._poller.start()
-            self._next_poll = float("inf")  # the poller thread feeds the media DB
-        if not burst and self.wakeups is not None:
-            self._poll_now.clear()
-            self._waker = threading.Thread(target=self._wakeup_loop, name="media-wakeups", daemon=True)
-            self._waker.start()
+        self.poller.start(burst=burst)
 
     def teardown(self) -> None:
         """After the loop, however it ended: the poller stopped, running images finished (or
         handed back), the image processes stopped."""
-        self.stop.set()  # the poller thread ends with the loop
-        if self.wakeups is not None:
-            self.wakeups.close()  # a BRPOP in the wake-up thread returns at once
-            self._waker = None
+        self.stop.set()  # the poller's threads end with the loop
+        self.poller.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
         self._heart_stop.set()  # beats until the last running image is finished or handed back
@@ -414,9 +312,6 @@ class Worker:
         for fut in self._in_flight:
             self._reap(fut)
         self._in_flight = set()
-        # the poller thread (a daemon) ends when its held poll returns; a shutdown does not wait
-        # up to LONG_POLL_SECONDS for it
-        self._poller = None
 
     def work(self, *, burst: bool = False, max_jobs: int | None = None) -> int:
         """Poll and process until stopped; ``burst`` drains what is pending (retries that fall
@@ -427,7 +322,7 @@ class Worker:
         try:
             while not self.stop.is_set():
                 try:
-                    self._poll_if_due(burst)
+                    self.poller.poll_if_due(burst=burst)
                     self._claim(max_jobs)
                     self._heal_if_due()
                     self._erase_if_due()
@@ -441,11 +336,11 @@ class Worker:
                     break
                 if self._in_flight:
                     self._reap_some()
-                elif burst and self._polled_once:
+                elif burst and self.poller.polled_once:
                     if self._drained():
                         break
                 else:
-                    self.wake.wait(max(0.05, min(0.5, self._next_poll - time.monotonic())))
+                    self.wake.wait(max(0.05, min(0.5, self.poller.seconds_to_next_poll())))
                     self.wake.clear()
         finally:
             self.teardown()

@@ -1,5 +1,5 @@
 """One back-off arithmetic (``media_vm.worker.retry.Retry``) for both loops, each with the
-figures it had before they shared it: the worker's failed steps and the seed's Redis jobs."""
+figures it had before they shared it: the worker's failed steps and polls, the seed's Redis jobs."""
 
 from __future__ import annotations
 
@@ -52,3 +52,12 @@ def test_the_seed_redis_workers_nth_retry_waits_retry_delay_times_two_to_the_n_m
     # the 13th try is the 12th retry: the last one --max-retries 12 allows
     assert not retry.exhausted(12) and retry.exhausted(13)
     assert RedisWorker(None, root=tmp_path, max_retries=0).retry.exhausted(1), "--max-retries 0: no retry"
+
+
+@pytest.mark.parametrize(("poll_idle_seconds", "waits"), [
+    (5.0, [5, 10, 20, 40, 60, 60]),
+    (0.05, [1, 2, 4, 8, 16, 32, 60]),  # at least a second
+])
+def test_a_failed_poll_is_followed_by_the_idle_period_doubled_up_to_a_minute(tmp_path, poll_idle_seconds, waits):
+    backoff = worker(tmp_path, poll_idle_seconds=poll_idle_seconds).poller.backoff
+    assert [backoff.get_interval(n) for n in range(1, len(waits) + 1)] == waits

@@ -69,7 +69,7 @@ def running(worker: Any, *, first_poll: bool = True) -> Iterator[Any]:
     thread.start()
     try:
         if first_poll:
-            wait_until(lambda: worker._polled_once, timeout=30, interval=0.02, what="the worker's first poll")
+            wait_until(lambda: worker.poller.polled_once, timeout=30, interval=0.02, what="the worker's first poll")
         yield worker
     finally:
         worker.stop.set()
