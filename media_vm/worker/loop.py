@@ -21,17 +21,16 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
-from typing import Any
 
 from media_vm import failpoints
 from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
-from media_vm.defaults import DELETIONS_POLL_SECONDS, HEARTBEAT_MISSED, POLL_ERROR_MAX_SECONDS
+from media_vm.defaults import DELETIONS_POLL_SECONDS, POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
 from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
@@ -40,7 +39,7 @@ from media_vm.storage import Storage, make_storage
 from media_vm.wakeups import WakeupListener
 from media_vm.worker.deletions import erase_deleted
 from media_vm.worker.healer import heal
-from media_vm.worker.liveness import ProcessIdentity, pid_exists, this_process
+from media_vm.worker.liveness import Liveness, lease_kept
 from media_vm.worker.policy import Action, decide
 from media_vm.worker.poller import Poller
 from media_vm.worker.reporting import Reporter
@@ -67,8 +66,6 @@ class Worker:
                  wakeups: WakeupListener | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
-        if settings.heartbeat_seconds <= 0:
-            raise ValueError("heartbeat_seconds must be positive")
         self.settings = settings
         self.repo = repo
         self.storage = storage
@@ -82,13 +79,10 @@ class Worker:
         self.wake = threading.Event()  # set when there is work to claim: new rows, or claims freed
         self.poller = Poller(settings, repo=repo, client=client, stop=self.stop, wake=self.wake, wakeups=wakeups)
         self.wakeups = self.poller.wakeups
+        self.liveness = Liveness(settings, repo=repo, wake=self.wake, wakeups=self.wakeups)
         self.processed = 0
-        #: the process behind this worker, written with each heartbeat whatever WORKER_ID says
-        self.identity: ProcessIdentity = this_process()
         # the loop's state, set up by work()
         self._pool: ThreadPoolExecutor | None = None
-        self._heart: threading.Thread | None = None
-        self._heart_stop = threading.Event()  # set after the last image: beats go on through a warm shutdown
         self._in_flight: set[Future[None]] = set()
         self._next_heal = self._next_erase = 0.0
 
@@ -103,8 +97,9 @@ class Worker:
         except Exception:  # noqa: BLE001 - only the log context; _work meets the DB trouble itself
             job_id, request_id = None, None
         storage = self.storage.for_claim(claim.token)  # with object storage: a work folder of its own
+        kept = lease_kept(self.repo, claim, lease_seconds=self.settings.lease_seconds)
         try:
-            with job_context(job_id=job_id, request_id=request_id), self._lease_kept(claim):
+            with job_context(job_id=job_id, request_id=request_id), kept:
                 self._work(claim, storage)
         finally:
             storage.discard()
@@ -120,30 +115,6 @@ class Worker:
             self.process(claim)
             done += 1
         return done
-
-    @contextlib.contextmanager
-    def _lease_kept(self, claim: Claim) -> Iterator[None]:
-        """Renew the claim every third of the lease while the image is worked on, so a long
-        step on a busy host is never mistaken for a dead worker; only a worker that really
-        stopped lets its lease run out."""
-        done = threading.Event()
-
-        def renew() -> None:
-            while not done.wait(max(1.0, self.settings.lease_seconds / 3)):
-                try:
-                    self.repo.renew(claim)
-                except LeaseLost:
-                    return
-                except Exception:  # noqa: BLE001 - the media DB away: the next renewal tries again
-                    log.warning("worker %s: could not renew the lease of %s", claim.worker_id, claim.media_file_id)
-
-        keeper = threading.Thread(target=renew, name="lease-keeper", daemon=True)
-        keeper.start()
-        try:
-            yield
-        finally:
-            done.set()
-            keeper.join(timeout=5)
 
     def _work(self, claim: Claim, storage: Storage) -> None:
         """The image's remaining steps, until it is done, stops for now, or is lost."""
@@ -233,45 +204,6 @@ class Worker:
         Raises :class:`MainAPIError` when the main API cannot be polled."""
         return self.poller.poll(wait=wait, after=after)
 
-    # -- liveness --------------------------------------------------------------------
-
-    def beat(self) -> None:
-        """Write this worker's heartbeat: its process, and that it counts as alive for
-        ``HEARTBEAT_MISSED`` heartbeat periods from now; past that its claims are taken over."""
-        redis: dict[str, Any] = {}
-        if self.wakeups is not None:
-            redis = {"redis_ok": not self.wakeups.down, "redis_outages": self.wakeups.outages}
-        self.repo.heartbeat(self.settings.worker_id, process=self.identity,
-                            alive_seconds=HEARTBEAT_MISSED * self.settings.heartbeat_seconds, **redis)
-
-    def take_over_dead(self) -> int:
-        """End at once the leases of this host's workers whose process is gone (a worker killed
-        with SIGKILL, or one that crashed, this worker's own earlier run under the same
-        ``WORKER_ID`` included), so their images are claimed now rather than when their
-        heartbeat or lease runs out. Returns how many claims were freed."""
-        freed = 0
-        for row in self.repo.workers_of_host(self.identity.host_key):
-            if row["pid"] == self.identity.pid or pid_exists(row["pid"]):
-                continue
-            n = self.repo.take_over_dead(row["worker_id"], pid=row["pid"])
-            if n:
-                log.warning("worker %s: worker %s (pid %s on this host) is gone; took over its %s claim(s)",
-                            self.settings.worker_id, row["worker_id"], row["pid"], n)
-            freed += n
-        return freed
-
-    def _heartbeat_loop(self) -> None:
-        """The heartbeat thread: beat every ``heartbeat_seconds`` and take over the claims of
-        this host's dead workers; a media DB that is away is tried again at the next beat."""
-        while not self._heart_stop.wait(self.settings.heartbeat_seconds):
-            try:
-                self.beat()
-                if self.take_over_dead():
-                    self.wake.set()
-            except Exception:  # noqa: BLE001 - the media DB away: the next beat tries again
-                log.warning("worker %s: heartbeat not written; trying again in %.0fs", self.settings.worker_id,
-                            self.settings.heartbeat_seconds, exc_info=True)
-
     # -- the loop --------------------------------------------------------------------
 
     def setup(self, *, burst: bool) -> None:
@@ -283,13 +215,7 @@ class Worker:
         configure_libvips()
         migrate(self.repo.engine)
         self.stop.clear()
-        # before this process's first heartbeat: a dead earlier run of this WORKER_ID is found
-        # by its pid, which the first beat overwrites
-        self.take_over_dead()
-        self.beat()
-        self._heart_stop.clear()
-        self._heart = threading.Thread(target=self._heartbeat_loop, name="media-heartbeat", daemon=True)
-        self._heart.start()
+        self.liveness.start()
         self._in_flight = set()
         self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
         self._next_erase = 0.0  # deletions that arrived while the worker was down: at once
@@ -303,10 +229,7 @@ class Worker:
         self.poller.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
-        self._heart_stop.set()  # beats until the last running image is finished or handed back
-        if self._heart is not None:
-            self._heart.join(timeout=10)
-            self._heart = None
+        self.liveness.close()  # beats until the last running image is finished or handed back
         if self.images is not None:
             self.images.stop()
         for fut in self._in_flight:
