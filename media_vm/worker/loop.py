@@ -2,12 +2,14 @@
 
 The media DB is the queue. Each poll registers what the main API lists as pending; then
 up to ``concurrency`` threads claim due images (``media_vm.db.queue``) and run the steps
-that are not done yet. Every ``DELETIONS_POLL_SECONDS`` the loop also erases the uploads
-the main API lists as deleted (``media_vm.worker.deletions``). A failed step is judged by
-``media_vm.worker.policy``; outcomes reach the main API through ``media_vm.worker.reporting``.
-SIGTERM/SIGINT set a stop flag: running steps finish, claims are released, nothing is lost (warm shutdown).
-How the worker learns of new work (plain poll, long poll, Redis wake-up) is the
-:class:`~media_vm.worker.poller.Poller`'s business.
+that are not done yet. A failed step is judged by ``media_vm.worker.policy``; outcomes reach
+the main API through ``media_vm.worker.reporting``. SIGTERM/SIGINT set a stop flag: running
+steps finish, claims are released, nothing is lost (warm shutdown).
+
+The rest is the collaborators' business, each in its module: how the worker learns of new
+work (``poller``: plain poll, long poll, Redis wake-up), its heartbeat and the take-over of
+dead workers' claims (``liveness``), and the periodic passes of the healer and the deletions
+(``maintenance``).
 
 Like rq's ``Worker``, it is given its collaborators (media DB, storage, main API client,
 image processes), so a test builds one in a line and calls ``work(burst=True)`` in this
@@ -30,16 +32,15 @@ from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
-from media_vm.defaults import DELETIONS_POLL_SECONDS, POLL_ERROR_MAX_SECONDS
+from media_vm.defaults import POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
 from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
 from media_vm.steps import CHECKLIST, StepContext, StepImpl
 from media_vm.storage import Storage, make_storage
 from media_vm.wakeups import WakeupListener
-from media_vm.worker.deletions import erase_deleted
-from media_vm.worker.healer import heal
 from media_vm.worker.liveness import Liveness, lease_kept
+from media_vm.worker.maintenance import Maintenance
 from media_vm.worker.policy import Action, decide
 from media_vm.worker.poller import Poller
 from media_vm.worker.reporting import Reporter
@@ -80,11 +81,11 @@ class Worker:
         self.poller = Poller(settings, repo=repo, client=client, stop=self.stop, wake=self.wake, wakeups=wakeups)
         self.wakeups = self.poller.wakeups
         self.liveness = Liveness(settings, repo=repo, wake=self.wake, wakeups=self.wakeups)
+        self.maintenance = Maintenance(settings, repo=repo, storage=storage, client=client, reporter=self.reporter)
         self.processed = 0
         # the loop's state, set up by work()
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: set[Future[None]] = set()
-        self._next_heal = self._next_erase = 0.0
 
     # -- one image -------------------------------------------------------------------
 
@@ -207,9 +208,9 @@ class Worker:
     # -- the loop --------------------------------------------------------------------
 
     def setup(self, *, burst: bool) -> None:
-        """Before the loop: libvips configured, the media DB migrated, the claims of this host's
-        dead workers taken over, the first heartbeat written and the heartbeat thread, the
-        thread pool and the poller (:meth:`Poller.start`) started."""
+        """Before the loop: libvips configured, the media DB migrated, the liveness started (the
+        claims of this host's dead workers taken over, the first heartbeat), the maintenance
+        scheduled, the thread pool and the poller started."""
         from media_vm.imaging import configure_libvips
 
         configure_libvips()
@@ -217,8 +218,7 @@ class Worker:
         self.stop.clear()
         self.liveness.start()
         self._in_flight = set()
-        self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
-        self._next_erase = 0.0  # deletions that arrived while the worker was down: at once
+        self.maintenance.start()
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="media-worker")
         self.poller.start(burst=burst)
 
@@ -247,8 +247,7 @@ class Worker:
                 try:
                     self.poller.poll_if_due(burst=burst)
                     self._claim(max_jobs)
-                    self._heal_if_due()
-                    self._erase_if_due()
+                    self.maintenance.run_due()
                 except MainAPIError:
                     raise
                 except Exception:  # noqa: BLE001 - e.g. the media DB away for a while: wait and resume
@@ -280,37 +279,21 @@ class Worker:
                 return
             self._in_flight.add(self._pool.submit(self.process, claim))
 
-    def _heal_if_due(self) -> None:
-        if time.monotonic() >= self._next_heal:
-            self.heal()
-            self._next_heal = time.monotonic() + self.settings.heal_interval_seconds
-
     def heal(self) -> dict[str, int]:
-        """One self-healing cycle over this worker's collaborators (``media_vm.worker.healer``)."""
-        return heal(settings=self.settings, repo=self.repo, storage=self.storage, reporter=self.reporter)
-
-    def _erase_if_due(self) -> None:
-        if time.monotonic() >= self._next_erase:
-            self.erase_deleted()
-            self._next_erase = time.monotonic() + DELETIONS_POLL_SECONDS
+        """One self-healing cycle now (:meth:`Maintenance.heal`); returns its counts."""
+        return self.maintenance.heal()
 
     def erase_deleted(self) -> dict[str, int]:
-        """One pass over the uploads the main API lists as deleted (``media_vm.worker.deletions``);
-        an unreachable main API is logged and left to the next pass."""
-        try:
-            return erase_deleted(repo=self.repo, storage=self.storage, client=self.client, reporter=self.reporter)
-        except MainAPIError as e:
-            log.warning("worker %s: deletions not fetched (%s); next pass in %.0fs", self.settings.worker_id, e,
-                        DELETIONS_POLL_SECONDS)
-            return {}
+        """One pass over the deleted uploads now (:meth:`Maintenance.erase_deleted`); its counts."""
+        return self.maintenance.erase_deleted()
 
     def _drained(self) -> bool:
         """Burst mode with nothing running: True when no unfinished image is left; else wait
         for the next one to fall due (a retry's backoff)."""
         due = self.repo.next_due()
         if due is None:
-            self.heal()
-            self.erase_deleted()
+            self.maintenance.heal()
+            self.maintenance.erase_deleted()
             return True
         self.stop.wait(min(5.0, max(0.1, (due - utcnow()).total_seconds())))
         return False
