@@ -41,7 +41,7 @@ from media_vm.storage import Storage, make_storage
 from media_vm.wakeups import WakeupListener
 from media_vm.worker.liveness import Liveness, lease_kept
 from media_vm.worker.maintenance import Maintenance
-from media_vm.worker.policy import Action, decide
+from media_vm.worker.policy import carry_out, decide
 from media_vm.worker.poller import Poller
 from media_vm.worker.reporting import Reporter
 from media_vm.worker.retry import Retry
@@ -165,7 +165,7 @@ class Worker:
         return True
 
     def _step_failed(self, ctx: StepContext, step: Step, attempt: int, error: Exception) -> None:
-        """Record the failure and carry out what ``media_vm.worker.policy`` decides."""
+        """Record the failure, and have ``media_vm.worker.policy`` decide and carry it out."""
         claim = ctx.claim
         kind = classify(error)
         ours = isinstance(error, (MainAPIError, ImageRejected))  # their message says it all
@@ -181,22 +181,10 @@ class Worker:
             # share, which it records as the upload's failure): an error, not a quiet give-up
             log.error("worker %s: the main API refused the result of media file %s for good: %s",
                       claim.worker_id, claim.media_file_id, detail)
-        decision = decide(step, kind, attempt, self.retry)
-        if decision.action is Action.WAIT:
-            # a full disk or unwritable storage is the host's fault, not the image's: keep the
-            # upload and retry with a growing (capped) delay until an operator fixes it
-            log.error("worker %s: media file %s step %s cannot write to storage; retrying in %.0fs",
-                      claim.worker_id, claim.media_file_id, step.value, decision.delay)
-            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=decision.delay))
-        elif decision.action is Action.RETRY:
-            self.repo.release(claim, retry_at=utcnow() + timedelta(seconds=decision.delay))
-        elif decision.action is Action.CALL_BACK_LATER:
-            # the variants exist: never throw finished work away; the healer calls back later
-            self.repo.finish(claim, processing_seconds=None, report_at=utcnow() + timedelta(seconds=decision.delay))
-        elif kind is ErrorKind.TRANSIENT:
-            self.reporter.give_up(claim, f"{step.value} failed {attempt} times: {detail}", report=decision.report)
-        else:
-            self.reporter.give_up(claim, f"{step.value}: {detail}", report=decision.report)
+        reason = (f"{step.value} failed {attempt} times: {detail}" if kind is ErrorKind.TRANSIENT
+                  else f"{step.value}: {detail}")
+        carry_out(decide(step, kind, attempt, self.retry), claim, step, repo=self.repo, reporter=self.reporter,
+                  reason=reason)
 
     # -- polling ---------------------------------------------------------------------
 
