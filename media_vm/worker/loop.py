@@ -1,43 +1,36 @@
-"""The polling worker: feeds the media DB from the main API and works the checklist.
+"""The worker loop: claims due images from the media DB and works their checklists.
 
-The media DB is the queue. Each poll registers what the main API lists as pending; then
-up to ``concurrency`` threads claim due images (``media_vm.db.queue``) and run the steps
-that are not done yet. A failed step is judged by ``media_vm.worker.policy``; outcomes reach
-the main API through ``media_vm.worker.reporting``. SIGTERM/SIGINT set a stop flag: running
-steps finish, claims are released, nothing is lost (warm shutdown).
-
-The rest is the collaborators' business, each in its module: how the worker learns of new
-work (``poller``: plain poll, long poll, Redis wake-up), its heartbeat and the take-over of
-dead workers' claims (``liveness``), and the periodic passes of the healer and the deletions
-(``maintenance``).
+The media DB is the queue: the ``poller`` registers what the main API lists as pending, and
+up to ``concurrency`` threads claim due images (``media_vm.db.queue``) and run the steps that
+are not done yet. A failed step is recorded here and judged by the ``policy``. SIGTERM/SIGINT
+set a stop flag: running steps finish, claims are released, nothing is lost (warm shutdown).
+The ``liveness`` beats meanwhile and the ``maintenance`` runs the healer and the deletions.
 
 Like rq's ``Worker``, it is given its collaborators (media DB, storage, main API client,
 image processes), so a test builds one in a line and calls ``work(burst=True)`` in this
-process; :func:`build_worker` makes them from the settings for the CLI.
+process; ``media_vm.worker.build_worker`` makes them from the settings for the CLI.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from media_vm import failpoints
 from media_vm.api_client import MainAPIClient
 from media_vm.checklist import Step, StepStatus
 from media_vm.config import Settings
-from media_vm.db import Claim, Repository, make_engine, migrate, utcnow
+from media_vm.db import Claim, Repository, migrate, utcnow
 from media_vm.defaults import POLL_ERROR_MAX_SECONDS
 from media_vm.exceptions import ErrorKind, ImageRejected, LeaseLost, MainAPIError, classify
 from media_vm.isolation import ImageProcesses
 from media_vm.logging_setup import job_context
 from media_vm.steps import CHECKLIST, StepContext, StepImpl
-from media_vm.storage import Storage, make_storage
+from media_vm.storage import Storage
 from media_vm.wakeups import WakeupListener
 from media_vm.worker.liveness import Liveness, lease_kept
 from media_vm.worker.maintenance import Maintenance
@@ -86,8 +79,6 @@ class Worker:
         # the loop's state, set up by work()
         self._pool: ThreadPoolExecutor | None = None
         self._in_flight: set[Future[None]] = set()
-
-    # -- one image -------------------------------------------------------------------
 
     def process(self, claim: Claim) -> None:
         """Run the steps of one claimed image that are not done, in order; every line logged
@@ -186,14 +177,10 @@ class Worker:
         carry_out(decide(step, kind, attempt, self.retry), claim, step, repo=self.repo, reporter=self.reporter,
                   reason=reason)
 
-    # -- polling ---------------------------------------------------------------------
-
     def poll(self, *, wait: float = 0.0, after: int | None = None) -> tuple[int, int]:
         """One poll now (:meth:`Poller.poll`): (how many the main API listed, how many were new).
         Raises :class:`MainAPIError` when the main API cannot be polled."""
         return self.poller.poll(wait=wait, after=after)
-
-    # -- the loop --------------------------------------------------------------------
 
     def setup(self, *, burst: bool) -> None:
         """Before the loop: libvips configured, the media DB migrated, the liveness started (the
@@ -304,15 +291,3 @@ class Worker:
         install_warm_shutdown(self.stop, log=log, who=f"worker {self.settings.worker_id}",
                               finishing="the current steps")
 
-
-def build_worker(settings: Settings, *, concurrency: int = 1) -> Worker:
-    """A worker with the collaborators ``settings`` name: the media DB engine, the storage
-    backend, the main API client and isolated image processes; the failpoint hook only when
-    ``MEDIA_VM_FAILPOINTS`` is set (fault tests). The CLI's factory."""
-    repo = Repository(make_engine(settings.database_url), lease_seconds=settings.lease_seconds)
-    return Worker(
-        settings, repo=repo, storage=make_storage(settings),
-        client=MainAPIClient(settings.main_api_url, settings.main_api_key, timeout=settings.http_timeout),
-        images=ImageProcesses(settings.process_timeout_seconds), concurrency=concurrency,
-        before_step=failpoints.from_env(os.environ),
-    )
