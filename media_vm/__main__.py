@@ -118,11 +118,11 @@ def cmd_copy_to_bucket(args: argparse.Namespace) -> int:
 
 
 def cmd_redis_worker(args: argparse.Namespace) -> int:
-    """The seed's Redis jobs (``media_vm.redis_worker``) until SIGTERM/SIGINT (or, with
+    """The seed's Redis jobs (``media_vm.seed_redis_worker``) until SIGTERM/SIGINT (or, with
     ``--burst``, until both input lists are empty); prints the counts as JSON at the end."""
     import json
 
-    from media_vm.redis_worker import Queues, RedisWorker, redis_client
+    from media_vm.seed_redis_worker import Queues, RedisWorker, redis_client
 
     if not args.root:
         print("redis-worker needs --root DIR or REDIS_WORKER_ROOT: every job's paths must lie inside it",

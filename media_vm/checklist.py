@@ -34,4 +34,6 @@ class Step(str, Enum):
     UPDATE_CALLBACK = "update_callback"
 
 
+#: The checklist, in the order the steps run: its one definition. ``media_vm.steps.CHECKLIST``
+#: puts the steps' implementations in this order (and refuses a step without one).
 STEPS: tuple[Step, ...] = tuple(Step)

@@ -1,5 +1,5 @@
 """Every exception the media VM raises on purpose, and :func:`classify`, which says what
-kind of failure an exception is for the failure policy (``media_vm.policy``).
+kind of failure an exception is for the failure policy (``media_vm.worker.policy``).
 
 The families, because the worker treats them differently: an :class:`ImageRejected` is the
 input's fault and is never retried; an :class:`ImageProcessingError` is ours or the

@@ -4,7 +4,7 @@ With ``REDIS_URL`` set, the main API pushes one wake-up onto the list ``MEDIA_WA
 (default ``media:wakeup``) for every row it puts in the queue (``main_api.media.wakeup``).
 A worker's wake-up thread waits on that list with ``BRPOP`` (blocking up to
 ``POLL_IDLE_SECONDS``, the idle wait it replaces) and, when it takes one, has the worker poll
-``GET /api/media/pending/all`` at once (:class:`~media_vm.worker.Worker`). ``BRPOP`` hands each
+``GET /api/media/pending/all`` at once (:class:`~media_vm.worker.poller.Poller`). ``BRPOP`` hands each
 wake-up to one waiting client, so one upload wakes one worker.
 
 Nothing depends on a wake-up arriving: the media DB stays the queue (claims, leases, retries)

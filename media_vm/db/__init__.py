@@ -16,7 +16,7 @@ from media_vm.db.checklist import ChecklistRecords
 from media_vm.db.deletions import DeletionRecords
 from media_vm.db.engine import make_engine, ping, utcnow
 from media_vm.db.fingerprints import FingerprintRecords
-from media_vm.db.heartbeats import HeartbeatRecords
+from media_vm.db.heartbeats import HeartbeatRecords, ProcessIdentity
 from media_vm.db.migrations import MIGRATIONS, current_version, migrate
 from media_vm.db.queue import QueueRecords
 from media_vm.db.results import ResultsRecords
@@ -41,7 +41,7 @@ class Repository(QueueRecords, ChecklistRecords, ResultsRecords, FingerprintReco
 
 
 __all__ = [
-    "MIGRATIONS", "Claim", "Repository", "current_version", "make_engine", "media_ai_analysis", "media_files",
-    "media_fingerprints", "media_variants", "metadata", "migrate", "ping", "processing_checklist",
+    "MIGRATIONS", "Claim", "ProcessIdentity", "Repository", "current_version", "make_engine", "media_ai_analysis",
+    "media_files", "media_fingerprints", "media_variants", "metadata", "migrate", "ping", "processing_checklist",
     "schema_version", "utcnow", "worker_heartbeats",
 ]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,6 @@ from media_vm.checklist import JobStatus
 from media_vm.db.base import RecordsBase
 from media_vm.db.engine import utcnow
 from media_vm.db.schema import media_files, media_output_stats, processing_checklist, worker_heartbeats
-from media_vm.liveness import ProcessIdentity
 
 #: Upper bounds (seconds) of the ``media_vm_processing_seconds`` histogram's buckets.
 PROCESSING_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
@@ -22,6 +22,17 @@ PROCESSING_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
 STEP_TIME_BUCKETS_MS = (100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000)
 #: Upper bounds of the output/original bytes ratio histogram (below 1: smaller than the upload).
 RATIO_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class ProcessIdentity:
+    """The process behind a heartbeat row, whatever its ``WORKER_ID`` says: ``host`` (the host
+    name), ``host_key`` (equal for processes that share a kernel boot and a pid namespace, at
+    most 120 characters) and ``pid``. ``media_vm.worker.liveness`` tells this process's."""
+
+    host: str
+    host_key: str
+    pid: int
 
 
 class HeartbeatRecords(RecordsBase):
@@ -60,7 +71,7 @@ class HeartbeatRecords(RecordsBase):
 
     def workers_of_host(self, host_key: str) -> list[RowMapping]:
         """Heartbeat rows (``worker_id``, ``pid``) written by processes of the host ``host_key``
-        names (``media_vm.liveness``): the ones whose pid this host can check."""
+        names (``media_vm.worker.liveness``): the ones whose pid this host can check."""
         with self.engine.connect() as conn:
             return list(conn.execute(
                 select(worker_heartbeats.c.worker_id, worker_heartbeats.c.pid)

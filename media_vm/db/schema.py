@@ -156,7 +156,7 @@ worker_heartbeats = Table(
     Column("last_seen", DateTime, nullable=False),
     Column("queue_depth", Integer, nullable=False, default=0),
     Column("last_poll_ok", Boolean, nullable=False, default=True),
-    # the process behind the heartbeat, whatever WORKER_ID says (``media_vm.liveness``): its host
+    # the process behind the heartbeat, whatever WORKER_ID says (``media_vm.worker.liveness``): its host
     # name (for people), the key that tells one host's processes (boot id and pid namespace),
     # its pid, and until when it counts as alive (three heartbeat periods after its last beat);
     # its claims are taken over past that, or at once when its host sees its pid gone

@@ -14,8 +14,8 @@ from media_vm.checklist import Step
 from media_vm.config import Settings
 from media_vm.db import Claim, Repository
 from media_vm.isolation import ImageProcesses
-from media_vm.reporting import Reporter
 from media_vm.storage import Storage
+from media_vm.worker.reporting import Reporter
 
 T = TypeVar("T")
 
@@ -72,5 +72,5 @@ class StepImpl(Protocol):
     step: Step
 
     def run(self, ctx: StepContext) -> None:
-        """Do the step; raise to fail it (``media_vm.policy`` judges the error)."""
+        """Do the step; raise to fail it (``media_vm.worker.policy`` judges the error)."""
         ...

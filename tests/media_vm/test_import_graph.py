@@ -3,12 +3,15 @@
 Every module under ``media_vm`` is parsed with ``ast``; an edge goes from a module to each
 module of ``media_vm`` it imports, at any depth (a function-level import hides a cycle from
 Python's import machinery, not from this test). The strongly connected components of that
-graph must all be single modules.
+graph must all be single modules. The worker package (``media_vm.worker``) sits on top: only
+the CLI imports it, so the modules below may use its pieces (the steps use ``reporting``).
 """
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import media_vm
@@ -96,3 +99,22 @@ def test_a_cycle_through_a_function_level_import_is_found():
         "media_vm.probe": (probe, "from . import worker\n"),
     }
     assert cycles(import_graph(sources)) == [["media_vm.healer", "media_vm.worker"]]
+
+
+def importers(graph: dict[str, set[str]], target: str) -> set[str]:
+    return {name for name, imported in graph.items() if target in imported}
+
+
+def test_only_the_cli_imports_the_worker_and_only_the_package_imports_its_loop():
+    graph = import_graph(media_vm_sources())
+    assert importers(graph, "media_vm.worker") == {"media_vm.__main__"}
+    assert importers(graph, "media_vm.worker.loop") == {"media_vm.worker"}
+
+
+def test_the_seed_redis_worker_loads_neither_the_media_db_nor_the_worker_loop():
+    """It shares the worker's ``Retry`` and warm shutdown, nothing more (its jobs involve no
+    media DB); the worker package loads its loop only when ``Worker`` is asked for."""
+    probe = ("import sys, media_vm.seed_redis_worker; "
+             "print(sorted(m for m in ('sqlalchemy', 'media_vm.db', 'media_vm.worker.loop') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT.parent, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -15,7 +15,7 @@ from tests.helpers.processes import reaped
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# a worker's part: one image process, SIGINT handled as a warm shutdown (media_vm/worker.py)
+# a worker's part: one image process, SIGINT handled as a warm shutdown (media_vm/worker/loop.py)
 WORKER = """
 import os, signal, sys, time
 from media_vm.isolation import ImageProcesses

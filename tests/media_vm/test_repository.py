@@ -22,7 +22,7 @@ from media_vm.db import (
     worker_heartbeats,
 )
 from media_vm.exceptions import LeaseLost
-from media_vm.liveness import ProcessIdentity, pid_exists, this_process
+from media_vm.worker.liveness import ProcessIdentity, pid_exists, this_process
 
 
 def item(main_api_id: int, **extra):

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: Finished images whose variant list a server process keeps in memory (a few KB each).
 VARIANT_CACHE_SIZE = 20_000
 #: Seconds a finished image's variant list is kept before the media DB is asked again: a
-#: deleted image (``media_vm.deletions``) stops being served within this time, well inside
+#: deleted image (``media_vm.worker.deletions``) stops being served within this time, well inside
 #: the 60 s the uploads issue allows with the worker's ``DELETIONS_POLL_SECONDS``. (Until then
 #: its files are already gone, so a stream answers 404 anyway; a redirect or X-Accel does not
 #: look.) One primary-key query per image per 30 s is nothing next to sending the bytes.

@@ -13,9 +13,9 @@ import pyvips
 
 from media_vm.config import S3Settings, Settings
 from media_vm.exceptions import StorageUnavailable, is_environmental
-from media_vm.healer import scratch_max_age
 from media_vm.storage import IMMUTABLE, LocalStorage, make_storage
 from media_vm.storage.s3 import S3Storage
+from media_vm.worker.healer import scratch_max_age
 from tests.e2e.system import free_port
 from tests.helpers import images
 from tests.helpers.s3 import new_bucket

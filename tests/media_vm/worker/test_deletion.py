@@ -146,7 +146,7 @@ def test_a_vm_that_was_down_during_the_delete_catches_up(vm, media_server):
 def test_deleting_an_upload_before_the_vm_processed_it(vm, media_server, monkeypatch):
     """Deleted while pending, before any worker ran: the VM never lists it, never processes it,
     and acknowledges the deletion once its grace for unseen uploads has passed."""
-    from media_vm import deletions
+    from media_vm.worker import deletions
 
     token = vm.user("painter")
     vm.upload(token, "site_image")
@@ -199,7 +199,7 @@ def test_deleting_the_account_erases_everything_of_it_and_nothing_else(vm, media
     from django.contrib.auth import get_user_model
 
     from main_api.users.models import UserProfile
-    from media_vm import deletions
+    from media_vm.worker import deletions
 
     owner, other = vm.user("painter", "artist"), vm.user("sculptor", "artist")
     mine = [processed_upload(vm, owner, "profile_image", seed=4), processed_upload(vm, owner, "logo_image", seed=5)]

@@ -69,7 +69,7 @@ def running(worker: Any, *, first_poll: bool = True) -> Iterator[Any]:
     thread.start()
     try:
         if first_poll:
-            wait_until(lambda: worker._polled_once, timeout=30, interval=0.02, what="the worker's first poll")
+            wait_until(lambda: worker.poller.polled_once, timeout=30, interval=0.02, what="the worker's first poll")
         yield worker
     finally:
         worker.stop.set()
@@ -154,7 +154,7 @@ def test_redis_stopped_and_started_during_uploads_loses_nothing(vm, settings, mo
             vm.upload(token)
             wait_until(lambda: worker.wakeups.down, timeout=30, interval=0.05, what="the outage seen")
             wait_until(lambda: done() == 3, timeout=90, interval=0.1, what="the uploads of the outage processed")
-            worker.beat()
+            worker.liveness.beat()
             families = {f.name: f for f in MediaDBCollector(vm.repo).collect()}
             assert [s.value for s in families["media_vm_redis_up"].samples] == [0]
             server = start_redis_server(tmp_path / "redis", port)
@@ -163,7 +163,7 @@ def test_redis_stopped_and_started_during_uploads_loses_nothing(vm, settings, mo
             vm.upload(token)
             wait_until(lambda: done() == 4, timeout=60, interval=0.1, what="the upload after the outage processed")
             assert worker.wakeups.taken == taken + 1, "woken by Redis again"
-            worker.beat()
+            worker.liveness.beat()
     finally:
         stop_redis_server(server)
     assert len(vm.rows()) == 4 and done() == 4

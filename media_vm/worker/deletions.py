@@ -24,11 +24,11 @@ from media_vm.api_client import MainAPIClient
 from media_vm.db import Repository
 from media_vm.defaults import DELETION_UNSEEN_GRACE_SECONDS, DELETIONS_BATCH
 from media_vm.exceptions import MainAPIError
-from media_vm.reporting import Reporter
 from media_vm.storage import Storage
+from media_vm.worker.reporting import Reporter
 from shared.payloads import DeletionPayload
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("media_vm.deletions")  # the name its log lines have always carried
 
 #: Read at each call, so a test can shorten it.
 UNSEEN_GRACE_SECONDS = DELETION_UNSEEN_GRACE_SECONDS

@@ -26,7 +26,7 @@ from media_vm.logging_setup import job_context
 from shared.payloads import CompletePayload
 from shared.statuses import UploadStage
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("media_vm.reporting")  # the name its log lines have always carried
 
 #: The stages reached once the thumbnail is written and registered (``make_thumbnail`` runs
 #: before the analysis and the other sizes): the media id goes with them.

@@ -16,10 +16,10 @@ from media_vm.config import Settings
 from media_vm.db import Repository, utcnow
 from media_vm.defaults import REPORT_RETRY_SECONDS
 from media_vm.exceptions import MainAPIError
-from media_vm.reporting import Reporter
 from media_vm.storage import Storage
+from media_vm.worker.reporting import Reporter
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("media_vm.healer")  # the name its log lines have always carried
 
 
 def scratch_max_age(lease_seconds: int) -> float:

@@ -1,8 +1,10 @@
-"""The failure policy: what a failed step means for its image, as one pure function.
+"""The failure policy: what a failed step means for its image, and doing it.
 
-:func:`decide` maps (step, kind of error, attempt number) to a :class:`Decision`; the worker
-carries it out and nothing else judges failures. As a table (``max`` = ``MAX_ATTEMPTS``;
-the delay after attempt ``n`` is ``Retry.get_interval(n)``, exponential and capped):
+:func:`decide`, one pure function, maps (step, kind of error, attempt number) to a
+:class:`Decision`; :func:`carry_out` does it with the collaborators it is given (the media DB,
+the reporter). The worker records the failure and calls both; nothing else judges failures.
+As a table (``max`` = ``MAX_ATTEMPTS``; the delay after attempt ``n`` is
+``Retry.get_interval(n)``, exponential and capped):
 
 =============  ===============  =========================  ==============================
 kind           step             attempt < max              attempt >= max
@@ -24,12 +26,18 @@ variants away.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import Enum
 
 from media_vm.checklist import Step
+from media_vm.db import Claim, Repository, utcnow
 from media_vm.exceptions import ErrorKind
-from media_vm.retry import Retry
+from media_vm.worker.reporting import Reporter
+from media_vm.worker.retry import Retry
+
+log = logging.getLogger("media_vm.worker")  # its lines are the worker's, as they always were
 
 
 class Action(str, Enum):
@@ -66,3 +74,23 @@ def decide(step: Step, kind: ErrorKind, attempt: int, retry: Retry) -> Decision:
     if step is Step.UPDATE_CALLBACK:
         return Decision(Action.CALL_BACK_LATER, delay)
     return Decision(Action.GIVE_UP)
+
+
+def carry_out(decision: Decision, claim: Claim, step: Step, *, repo: Repository, reporter: Reporter,
+              reason: str) -> None:
+    """Do what ``decision`` says with the claimed image whose ``step`` failed: hand it back, due
+    again after ``delay`` (RETRY; WAIT, logged as an error); mark it done for the healer to call
+    back after ``delay`` (CALL_BACK_LATER: the variants exist, finished work is never thrown
+    away); or give it up with ``reason``, telling the main API if ``decision.report``
+    (GIVE_UP). Media DB errors propagate."""
+    if decision.action is Action.WAIT:
+        # a full disk or unwritable storage is the host's fault, not the image's: keep the
+        # upload and retry with a growing (capped) delay until an operator fixes it
+        log.error("worker %s: media file %s step %s cannot write to storage; retrying in %.0fs",
+                  claim.worker_id, claim.media_file_id, step.value, decision.delay)
+    if decision.action in (Action.RETRY, Action.WAIT):
+        repo.release(claim, retry_at=utcnow() + timedelta(seconds=decision.delay))
+    elif decision.action is Action.CALL_BACK_LATER:
+        repo.finish(claim, processing_seconds=None, report_at=utcnow() + timedelta(seconds=decision.delay))
+    else:
+        reporter.give_up(claim, reason, report=decision.report)

@@ -9,7 +9,8 @@ Lists (the seed's names; ``--queue-prefix`` puts a prefix before all four):
 - ``image:retry``: failed jobs with ``retryCount`` + 1, taken again by this worker (after
   ``image:jobs``: ``BRPOP`` looks at the lists in that order) until ``--max-retries``, each no
   sooner than its ``retryAt`` (milliseconds since the epoch, like ``timestamp``): the n-th retry
-  waits ``--retry-delay`` x 2^(n-1) seconds (1, 2, 4 s by default). A retry taken before it is
+  waits ``--retry-delay`` x 2^(n-1) seconds (1, 2, 4 s by default; the worker's own
+  ``media_vm.worker.retry.Retry``, uncapped). A retry taken before it is
   due goes back to the list and the worker waits on ``image:jobs`` alone meanwhile, so new jobs
   are not held up; one without ``retryAt`` (pushed by another tool) is due at once;
 - ``image:done``: each finished job, with ``outputs`` (``{operation: path}``) and ``completedAt``;
@@ -63,8 +64,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
-import signal
 import threading
 import time
 from dataclasses import dataclass
@@ -74,9 +75,11 @@ from typing import Any
 
 from media_vm import defaults
 from media_vm.atomic import write_atomic
+from media_vm.worker.retry import Retry
+from media_vm.worker.shutdown import install_warm_shutdown
 from shared.sizes import Fit, Size
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("media_vm.redis_worker")  # the name its log lines have always carried
 
 #: The seed's lists.
 JOBS, RETRY, DONE, FAILED = "image:jobs", "image:retry", "image:done", "image:failed"
@@ -265,11 +268,12 @@ class RedisWorker:
         self.redis = redis
         self.root = Path(root).resolve()
         self.max_retries = max_retries
+        #: the attempts of a job (its retries and the first) and the wait before each retry
+        self.retry = Retry(max_attempts=max_retries + 1, base_seconds=retry_delay, cap_seconds=math.inf)
         self.workers = workers
         self.queues = queues or Queues()
         self.max_pixels = max_pixels
         self.block_seconds = block_seconds
-        self.retry_delay = retry_delay
         self.stop = threading.Event()
         self.counts = {"done": 0, "retry": 0, "failed": 0}
         self._counts_lock = threading.Lock()
@@ -295,10 +299,11 @@ class RedisWorker:
             detail = str(e) if isinstance(e, ImageRejected | ImageProcessingError) else f"{type(e).__name__}: {e}"
             if not isinstance(e, ImageRejected | ImageProcessingError | OSError):
                 log.exception("redis-worker: job %s failed", job.job_id)
-            if job.retry_count < self.max_retries:
+            attempt = job.retry_count + 1  # the try that failed: the first, or a retry
+            if not self.retry.exhausted(attempt):
                 log.warning("redis-worker: job %s failed (%s); retry %s of %s", job.job_id, detail,
-                            job.retry_count + 1, self.max_retries)
-                retry_at = _epoch_ms() + int(self.retry_delay * 1000 * 2 ** job.retry_count)
+                            attempt, self.max_retries)
+                retry_at = _epoch_ms() + int(self.retry.get_interval(attempt) * 1000)
                 return self._push(self.queues.retry, {**job.fields, "retryCount": job.retry_count + 1,
                                                       "retryAt": retry_at, "error": detail}, "retry")
             log.error("redis-worker: job %s failed after %s retries: %s", job.job_id, job.retry_count, detail)
@@ -392,12 +397,7 @@ class RedisWorker:
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT stop taking jobs; the ones being made are finished (warm shutdown)."""
-        def _stop(signum: int, _frame: object) -> None:
-            log.info("redis-worker: signal %s, finishing the jobs being made", signum)
-            self.stop.set()
-
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        install_warm_shutdown(self.stop, log=log, who="redis-worker", finishing="the jobs being made")
 
 
 def _fields_or_raw(raw: bytes | str) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from media_vm.exceptions import (
     TooLarge,
     classify,
 )
-from media_vm.policy import Action, Decision, decide
-from media_vm.retry import Retry
+from media_vm.worker.policy import Action, Decision, decide
+from media_vm.worker.retry import Retry
 
 RETRY = Retry(max_attempts=3, base_seconds=2.0, cap_seconds=300.0)
 R, F, E, T = ErrorKind.REJECTED, ErrorKind.REFUSED, ErrorKind.ENVIRONMENT, ErrorKind.TRANSIENT
