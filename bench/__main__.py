@@ -5,7 +5,7 @@ live, wakeup. Each prints its figures as it goes; at the end the run is written 
 README's Performance section is rewritten between its markers. References are measured
 in the same run on the same machine, so the ratios hold where absolute times do not.
 The process-level sections start the real services with the test harness
-(``tests/e2e/system.py``), which is the one place the project knows how to do that.
+(``tests/helpers/system.py``), which is the one place the project knows how to do that.
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def section_serving(inputs: dict[str, Path], seconds: int) -> dict[str, Any]:
         return {"skipped": "wrk not installed"}
     from media_vm.db import Repository, make_engine, migrate
     from media_vm.imaging import configure_libvips, make_variants
-    from tests.e2e.system import free_port
+    from tests.helpers.processes import free_port
 
     configure_libvips()
     work = Path(tempfile.mkdtemp(prefix="bench-serve-"))
@@ -319,11 +319,11 @@ def section_live(inputs: dict[str, Path], runs: int, latency_runs: int, streams:
 
     import requests
 
-    from tests.e2e.system import running_system
     from tests.helpers.images import numbered_jpeg
     from tests.helpers.redis_servers import SHARED_HOST, SHARED_PORT, SHARED_URL, redis_answers
     from tests.helpers.served_api import p99
     from tests.helpers.sse import EventStream
+    from tests.helpers.system import running_system
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-live-"))
     body = inputs["photo_12mp_2mb.jpg"].read_bytes()
@@ -467,9 +467,9 @@ def _event_latencies(system: Any, token: str, body: bytes, runs: int) -> list[fl
 def section_system(inputs: dict[str, Path], uploads: int, e2e_runs: int, batch: int) -> dict[str, Any]:
     import requests
 
-    from tests.e2e.system import running_system
     from tests.helpers.fault_proxy import FaultProxy
     from tests.helpers.images import numbered_jpeg
+    from tests.helpers.system import running_system
 
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-system-"))
@@ -551,7 +551,8 @@ def section_recovery(inputs: dict[str, Path]) -> dict[str, Any]:
     the same host, as a second worker process or a restarted one would."""
     import signal as _signal
 
-    from tests.e2e.system import running_system, wait_until
+    from tests.helpers.processes import wait_until
+    from tests.helpers.system import running_system
 
     out: dict[str, Any] = {}
     tmp = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
@@ -609,9 +610,10 @@ def section_wakeup(runs: int) -> dict[str, Any]:
 
     import requests
 
-    from tests.e2e.system import running_system, wait_until
     from tests.helpers.images import photo_jpeg
+    from tests.helpers.processes import wait_until
     from tests.helpers.redis_servers import SHARED_HOST, SHARED_PORT, SHARED_URL, redis_answers
+    from tests.helpers.system import running_system
 
     if not redis_answers(SHARED_HOST, SHARED_PORT):
         say("9. wake-up latency: skipped, no Redis at 127.0.0.1:6379")

@@ -13,8 +13,9 @@ import pytest
 import requests
 
 from media_vm import logging_setup
-from tests.e2e.system import running_system, wait_until
 from tests.helpers import images
+from tests.helpers.processes import wait_until
+from tests.helpers.system import running_system
 
 REQUEST_ID = "trace-upload-0123456789"
 

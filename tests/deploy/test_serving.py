@@ -9,8 +9,8 @@ import time
 import pytest
 import requests
 
+from tests.helpers.images import image_bytes
 from tests.helpers.served_api import SlowClients, latencies_ms, p99, push_until_answered, read_answer, served_main_api
-from tests.main_api.images import image_bytes
 
 MAX_UPLOAD = 1024 * 1024
 #: what the API reads at most: six upload fields of MAX_UPLOAD and 1 MiB of form

@@ -15,9 +15,9 @@ import pyvips
 import requests
 
 from media_vm.imaging import make_variants
-from tests.e2e.system import running_system
 from tests.helpers import images
 from tests.helpers.s3 import new_bucket
+from tests.helpers.system import running_system
 from tests.helpers.watermark import corner_and_rest, read_mark
 
 pytestmark = pytest.mark.e2e

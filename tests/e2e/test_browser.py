@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.system import System, running_system, wait_until
 from tests.helpers import images
+from tests.helpers.processes import wait_until
+from tests.helpers.system import System, running_system
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.system import running_system
 from tests.helpers import images
 from tests.helpers.redis_servers import private_redis, require_shared_redis
 from tests.helpers.sse import EventStream
+from tests.helpers.system import running_system
 
 
 def ticket(system, token: str) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.system import running_system, wait_until
 from tests.helpers import images
 from tests.helpers.fault_proxy import FaultProxy
+from tests.helpers.processes import wait_until
+from tests.helpers.system import running_system
 
 
 def polls(proxy, since=0.0):

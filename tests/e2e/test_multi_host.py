@@ -20,10 +20,10 @@ import pyvips
 import requests
 
 from media_vm.checklist import STEPS
-from tests.e2e.system import ROOT, free_port, running_system, wait_until
-from tests.e2e.variants import check_geometry, fetch
 from tests.helpers import images
-from tests.helpers.processes import reaped
+from tests.helpers.processes import ROOT, free_port, reaped, wait_until
+from tests.helpers.system import running_system
+from tests.helpers.variants import check_geometry, fetch
 
 VARIANTS_PER_PHOTO = 18  # 6 sizes x AVIF, WebP, JPEG
 

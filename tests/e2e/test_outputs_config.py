@@ -11,9 +11,9 @@ import pyvips
 import requests
 
 from shared.outputs import BUILTIN_FILE
-from tests.e2e.system import running_system
 from tests.helpers import images
 from tests.helpers.image_host import ImageHost
+from tests.helpers.system import running_system
 
 PORTRAIT = '''
 [sizes.portrait]

@@ -10,9 +10,9 @@ import pytest
 import pyvips
 import requests
 
-from tests.e2e.variants import check_clean, check_geometry, fetch
 from tests.helpers import images
 from tests.helpers.corpus import corpus_file, requires_corpus
+from tests.helpers.variants import check_clean, check_geometry, fetch
 
 FORMATS = ("avif", "webp", "jpeg")
 SIZES = ("thumbnail", "grid", "small", "detail", "header", "zoom")

@@ -16,10 +16,10 @@ import time
 
 import pytest
 
-from tests.e2e.system import ROOT, running_system, wait_until
 from tests.helpers import images
 from tests.helpers.fault_proxy import FaultProxy
-from tests.helpers.processes import reaped
+from tests.helpers.processes import ROOT, reaped, wait_until
+from tests.helpers.system import running_system
 
 
 def upload_photos(system, token, tmp, count, *, size=(900, 600)):

@@ -12,8 +12,8 @@ import requests
 
 from shared.payloads import ANALYSIS_FIELDS, ANALYSIS_LOCAL_FIELDS
 from tests.helpers import images
+from tests.helpers.images import PAGE_LINES, astronaut_jpeg, text_page
 from tests.media_vm.fake_vision import GOOGLE_ANSWER, FakeVision
-from tests.media_vm.imaging.pictures import PAGE_LINES, astronaut_jpeg, text_page
 
 pytestmark = pytest.mark.e2e
 

@@ -13,13 +13,14 @@ import requests
 
 from media_vm.api_client import MainAPIClient, MainAPIError
 from tests.helpers.api_servers import api_servers
-from tests.main_api.images import image_bytes
+from tests.helpers.files import files_under
+from tests.helpers.images import image_bytes
 
 pytestmark = pytest.mark.e2e
 
 
-def files_under(folder) -> list[str]:
-    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+def file_names_under(folder) -> list[str]:
+    return [p.name for p in files_under(folder)]
 
 
 @pytest.mark.parametrize("storage", ["s3", "local"])
@@ -38,13 +39,13 @@ def test_the_media_vm_fetches_an_upload_through_the_host_that_did_not_take_it(tm
         if storage == "s3":
             with vm.download(row["image_path"]) as chunks:
                 assert b"".join(chunks) == original
-            assert files_under(folders[0]) == files_under(folders[1]) == [], "nothing on either host's disk"
+            assert file_names_under(folders[0]) == file_names_under(folders[1]) == [], "nothing on either host's disk"
             assert len(s3_bucket.keys("profiles/")) == 1
         else:
             with pytest.raises(MainAPIError) as missing, vm.download(row["image_path"]) as chunks:
                 b"".join(chunks)
             assert missing.value.status == 404
-            assert files_under(folders[1]) == [] and len(files_under(folders[0])) == 1
+            assert file_names_under(folders[1]) == [] and len(file_names_under(folders[0])) == 1
             # the host that took it serves it
             with MainAPIClient(servers.urls[0], servers.system.key).download(row["image_path"]) as chunks:
                 assert b"".join(chunks) == original

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.system import running_system
+from tests.helpers.system import running_system
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import signal
 import time
 from pathlib import Path
 
-from tests.e2e.system import wait_until
 from tests.faults.test_worker_faults import api_rows, assert_finished_once, upload_one
+from tests.helpers.processes import wait_until
 
 
 def image_children(pid: int) -> list[int]:

@@ -7,9 +7,8 @@ import json
 import subprocess
 import sys
 
-from tests.e2e.system import ROOT
 from tests.helpers import images
-from tests.helpers.processes import reaped
+from tests.helpers.processes import ROOT, reaped
 
 UPLOADS, CLIENTS = 200, 20
 

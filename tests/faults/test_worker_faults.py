@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import pytest
 
 from media_vm.checklist import STEPS
-from tests.e2e.system import wait_until
 from tests.helpers import images
 from tests.helpers.databases import needs_mariadbd
+from tests.helpers.processes import wait_until
 
 
 def api_rows(system):

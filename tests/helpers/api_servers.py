@@ -15,9 +15,10 @@ from pathlib import Path
 import requests
 
 from shared.data_types import UPLOAD_FIELDS
-from tests.e2e.system import System, free_port, wait_until
 from tests.helpers.databases import fresh_mysql_database
-from tests.main_api.images import image_bytes
+from tests.helpers.images import image_bytes
+from tests.helpers.processes import free_port, wait_until
+from tests.helpers.system import System
 
 
 class Servers:

@@ -8,12 +8,9 @@ server is an error.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -22,6 +19,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.helpers.processes import free_port, stop
 
 TEST_MYSQL_URL = os.environ.get("TEST_MYSQL_URL", "")
 IN_CI = bool(os.environ.get("CI"))
@@ -124,7 +123,7 @@ class PrivateMariaDB:
             raise RuntimeError("a private MariaDB server needs " + "; ".join(missing))
         self.root = root
         self.datadir = root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.start_timeout = start_timeout
         self.proc: subprocess.Popen[bytes] | None = None
         root.mkdir(parents=True, exist_ok=True)
@@ -173,20 +172,8 @@ class PrivateMariaDB:
     def stop(self) -> None:
         """Stop the server (SIGTERM to its process group, SIGKILL after 60 s); safe to call twice."""
         proc, self.proc = self.proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        else:  # the server is gone; anything it left in its group is not
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        if proc is not None:  # started as its group's leader: what it left in the group goes too
+            stop(proc, timeout=60, group=True)
 
     def url(self, database: str) -> str:
         return f"mysql://root@127.0.0.1:{self.port}/{database}"
@@ -197,8 +184,3 @@ class PrivateMariaDB:
         conn.close()
         return self.url(name)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -1,11 +1,21 @@
-"""Test images generated on the fly with pyvips: real files, decoded and measured by the tests.
+"""Test images, the one picture factory of the suite: real files and bytes, decoded and measured
+by the tests.
 
-Each generator writes one file and returns its path (and, where a test needs it, what the
-picture looks like). Nothing here is random across runs: noise is seeded.
+Each pyvips generator writes one file and returns its path (and, where a test needs it, what
+the picture looks like); :func:`image_bytes` and its neighbours make encoded bytes with Pillow
+for the upload tests, and hand-made malformed files (a pixel bomb, a HEIF skeleton); the
+analysis pictures have known contents (a printed page, a real face, a portrait). Nothing here
+is random across runs: noise is seeded.
+
+The face is the astronaut photo that scikit-image ships inside its wheel
+(``skimage.data.astronaut()``, NASA, public domain): Haar cascades need a real face, and no
+generated one is honest.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import struct
 import zlib
 from dataclasses import dataclass
@@ -13,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pyvips
+from PIL import Image
 
 #: Corner colours of the upright orientation test picture (top-left is the red block).
 CORNER_COLOURS: dict[str, tuple[int, int, int]] = {
@@ -406,3 +417,120 @@ def numbered_jpeg(data: bytes, number: int) -> bytes:
         raise ValueError("not a JPEG")
     text = f"upload {number}".encode()
     return data[:2] + b"\xff\xfe" + struct.pack(">H", len(text) + 2) + text + data[2:]
+
+
+# --- encoded bytes for the upload tests (Pillow) ---------------------------------------------
+
+#: Pillow format name -> (extension the upload must get, mime type).
+FORMATS: dict[str, tuple[str, str]] = {
+    "JPEG": ("jpg", "image/jpeg"),
+    "PNG": ("png", "image/png"),
+    "WEBP": ("webp", "image/webp"),
+    "GIF": ("gif", "image/gif"),
+    "AVIF": ("avif", "image/avif"),
+    "TIFF": ("tif", "image/tiff"),
+}
+
+
+_serials = itertools.count(1)
+
+
+def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (64, 48), color=(200, 30, 90), *,
+                serial: int | None = None) -> bytes:
+    """An encoded image of ``size`` with a gradient, so it is not trivially compressible.
+
+    Each call makes different bytes (a serial number is drawn into the bottom-right pixels),
+    so that uploading it never counts as a duplicate of an earlier upload (the main API
+    deduplicates by SHA-256); pass the same ``serial`` to make the same bytes twice."""
+    im = Image.new("RGB", size, color)
+    for x in range(0, size[0], 4):
+        im.putpixel((x, x % size[1]), (x % 256, 255 - x % 256, 0))
+    number = next(_serials) if serial is None else serial
+    for bit in range(24):  # 24 pixels along the bottom row, black or white by the serial's bits
+        x = size[0] - 1 - bit % size[0]
+        y = size[1] - 1 - bit // size[0]
+        im.putpixel((x, y), (255, 255, 255) if number >> bit & 1 else (0, 0, 0))
+    buf = io.BytesIO()
+    options = {"quality": 80} if fmt in ("JPEG", "WEBP", "AVIF") else {}
+    if fmt == "AVIF":
+        options["speed"] = 10
+    im.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def decoded_size(data: bytes) -> tuple[int, int]:
+    """Width and height of an encoded image, decoded for real."""
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return im.size
+
+
+def png_pixel_bomb(width: int = 40_000, height: int = 40_000) -> bytes:
+    """A tiny, valid-looking PNG whose header claims ``width`` x ``height`` pixels."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 16)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def heif_bytes(width: int = 640, height: int = 480, *, brand: bytes = b"heic") -> bytes:
+    """An ISO-BMFF HEIF skeleton: ``ftyp``, ``meta/iprp/ipco/ispe`` and an ``mdat``.
+
+    It carries no decodable HEVC data: the upload only checks the boxes and dimensions.
+    """
+    ftyp = _box(b"ftyp", brand + b"\x00\x00\x00\x00" + b"mif1" + brand)
+    ispe = _box(b"ispe", b"\x00\x00\x00\x00" + struct.pack(">II", width, height))
+    thumb = _box(b"ispe", b"\x00\x00\x00\x00" + struct.pack(">II", 32, 24))
+    ipco = _box(b"ipco", thumb + ispe)
+    iprp = _box(b"iprp", ipco)
+    hdlr = _box(b"hdlr", b"\x00" * 8 + b"pict" + b"\x00" * 13)
+    meta = _box(b"meta", b"\x00\x00\x00\x00" + hdlr + iprp)
+    return ftyp + meta + _box(b"mdat", b"\x00" * 64)
+
+
+# --- pictures with known contents for the analysis tests -------------------------------------
+
+PAGE_LINES = ("Invoice number 4711", "Open Art Festival", "Tickets on sale now", "Saturday the twelfth of July")
+
+#: Where the astronaut's face is in the 512x512 original (x, y, w, h), found by the frontal
+#: face cascade and checked by eye.
+ASTRONAUT_FACE = (177, 66, 95, 95)
+
+
+def text_page(path: Path, width: int = 1200, height: int = 1600) -> Path:
+    """Dark text (Pillow's bundled font, 44 px) on off-white paper."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("RGB", (width, height), (250, 250, 245))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=44)
+    for i, line in enumerate(PAGE_LINES):
+        draw.text((90, 150 + i * 110), line, fill=(20, 20, 30), font=font)
+    page.save(path)
+    return path
+
+
+def astronaut() -> pyvips.Image:
+    from skimage import data
+
+    return pyvips.Image.new_from_array(np.ascontiguousarray(data.astronaut())).copy(interpretation="srgb")
+
+
+def astronaut_jpeg(path: Path, *, quality: int = 92) -> Path:
+    astronaut().jpegsave(str(path), Q=quality)
+    return path
+
+
+def tall_portrait(path: Path) -> tuple[Path, tuple[int, int, int, int]]:
+    """A 512x1412 portrait: grey striped wall above, the astronaut at the bottom. Returns the
+    path and the face box in the portrait's pixels."""
+    stripes = np.zeros((900, 512, 3), dtype=np.uint8)
+    stripes[:] = (120, 120, 125)
+    stripes[(np.arange(900) // 30) % 2 == 1] = (150, 150, 155)
+    wall = pyvips.Image.new_from_array(stripes).copy(interpretation="srgb")
+    wall.join(astronaut(), "vertical").jpegsave(str(path), Q=90)
+    x, y, w, h = ASTRONAUT_FACE
+    return path, (x, y + 900, w, h)

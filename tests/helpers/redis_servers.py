@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.system import free_port, wait_until
+from tests.helpers.processes import free_port, stop, wait_until
 
 SHARED_HOST, SHARED_PORT = "127.0.0.1", 6379
 SHARED_URL = f"redis://{SHARED_HOST}:{SHARED_PORT}/0"
@@ -66,13 +66,7 @@ def start_redis_server(folder: Path, port: int) -> subprocess.Popen[bytes]:
 
 def stop_redis_server(proc: subprocess.Popen[bytes]) -> None:
     """Stop a server :func:`start_redis_server` started (SIGTERM, then SIGKILL after 10 s)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    stop(proc, timeout=10)
 
 
 @contextmanager

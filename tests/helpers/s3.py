@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from tests.e2e.system import free_port, wait_until
+from tests.helpers.processes import free_port, stop, wait_until
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"
@@ -48,12 +48,7 @@ def s3_server(log_dir: Path) -> Iterator[str]:
         wait_until(up, timeout=60, what="the S3 server (moto)")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc, timeout=10)
 
 
 @dataclass

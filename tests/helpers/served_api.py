@@ -13,7 +13,6 @@ import contextlib
 import os
 import secrets
 import select
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.system import ROOT, free_port, wait_until
+from tests.helpers.processes import ROOT, free_port, stop, wait_until
 
 
 @dataclass
@@ -89,13 +88,7 @@ def served_main_api(tmp: Path, extra_env: dict[str, str] | None = None) -> Itera
         wait_until(up, timeout=90, what="python -m main_api serve")
         yield ServedAPI(url=url, port=port, token=token, env=env, proc=proc, log=log)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop(proc, timeout=30)
 
 
 def _still_open(sock: socket.socket) -> bool:

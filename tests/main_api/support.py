@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
@@ -38,16 +36,11 @@ def upload(client: APIClient, path: str = "/users/me", **files: tuple[str, bytes
     return client.patch(path, data, format="multipart")
 
 
-def files_under(root: Path) -> list[Path]:
-    """Every file below ``root`` (hidden partial files included)."""
-    return sorted(p for p in Path(root).rglob("*") if p.is_file()) if Path(root).exists() else []
-
-
 def make_pending(user, field: str = "profile_image", fmt: str = "JPEG", size: tuple[int, int] = (64, 48)):
     """Upload one image for ``user`` through the service; returns its pending row."""
     from main_api.media.models import Upload
     from main_api.users.services import user_profile_update
-    from tests.main_api.images import image_bytes
+    from tests.helpers.images import image_bytes
 
     before = set(Upload.objects.filter(user=user).values_list("pk", flat=True))
     upload_file = SimpleUploadedFile(f"{field}.{fmt.lower()}", image_bytes(fmt, size))

@@ -10,8 +10,8 @@ import sys
 import pyvips
 
 from media_vm.db import MIGRATIONS
-from tests.e2e.system import ROOT
 from tests.helpers import images
+from tests.helpers.processes import ROOT
 
 
 def run(*args, tmp_path, **env):

@@ -8,8 +8,8 @@ import sys
 
 from media_vm.db import Repository, make_engine, migrate
 from media_vm.storage import IMMUTABLE
-from tests.e2e.system import ROOT
 from tests.helpers import images
+from tests.helpers.processes import ROOT
 
 
 def run(env, *args):

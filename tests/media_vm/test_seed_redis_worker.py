@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 
 from media_vm.seed_redis_worker import Queues, RedisWorker
-from tests.e2e.system import wait_until
 from tests.helpers import images
+from tests.helpers.processes import wait_until
 from tests.helpers.redis_servers import SHARED_HOST, SHARED_PORT, require_shared_redis
 
 ROOT_DIR = Path(__file__).resolve().parents[2]

@@ -14,8 +14,8 @@ from main_api.artworks.models import Artwork
 from main_api.media.models import MediaDeletion, Upload
 from main_api.media.services.reprocessing import upload_reprocess
 from main_api.users.models import UserProfile
+from tests.helpers.images import image_bytes
 from tests.main_api import support
-from tests.main_api.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import requests
 
 from main_api.media.models import Upload
 from main_api.users.services import user_token_get
-from tests.e2e.system import ROOT, free_port, wait_until
+from tests.helpers.processes import ROOT, free_port, stop, wait_until
 from tests.main_api.support import MEDIA_ID, MEDIA_KEY
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,12 +105,7 @@ def media_vm_process(settings, tmp_path):
         settings.MEDIA_BACKEND_URL = url
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop(proc, timeout=20)
         log.close()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,8 +16,8 @@ from rest_framework.authtoken.models import Token
 
 from main_api import __main__ as cli
 from main_api.users.models import ArtistProfile, PromoterProfile, User, UserProfile
-from tests.helpers.processes import stop
-from tests.main_api.images import decoded_size, image_bytes
+from tests.helpers.images import decoded_size, image_bytes
+from tests.helpers.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -62,11 +61,6 @@ def test_serve_uses_the_deploy_config_when_there_is_one(tmp_path, monkeypatch):
     assert argv[argv.index("--bind") + 1] == "127.0.0.1:9123"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def test_serve_runs_the_api_under_gunicorn(tmp_path):
     """A real process: migrate, create a user, serve, upload over HTTP, fetch it back."""
@@ -90,7 +84,7 @@ def test_serve_runs_the_api_under_gunicorn(tmp_path):
     manage("migrate", "--noinput")
     manage("collectstatic", "--noinput")  # production storage: hashed, compressed
     token = manage("create_user", "served", "--type", "artist").strip().splitlines()[-1]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "main_api", "serve", "--port", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from main_api.common.logging_setup import JsonFormatter, RequestIdFilter, logging_config, request_id_var
 from main_api.media.models import Upload
-from tests.main_api.images import image_bytes
+from tests.helpers.images import image_bytes
 from tests.main_api.support import MEDIA_KEY, client_for, complete_payload, make_pending, media_client, upload
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -11,7 +11,8 @@ from django.utils import timezone
 from main_api.media.intake import temp_storage
 from main_api.media.models import Upload
 from main_api.users.models import User
-from tests.main_api.support import MEDIA_ID, complete_payload, files_under, make_pending, media_client
+from tests.helpers.files import files_under
+from tests.main_api.support import MEDIA_ID, complete_payload, make_pending, media_client
 
 CHANGELIST = "/admin/media/upload/"
 

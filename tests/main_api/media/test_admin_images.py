@@ -54,7 +54,7 @@ def test_the_change_view_links_variants_and_shows_the_analysis(staff_client, art
 
 
 def test_search_by_request_id(staff_client, artist, user_client, temp_dir):
-    from tests.main_api.images import image_bytes
+    from tests.helpers.images import image_bytes
     from tests.main_api.support import upload
 
     upload(user_client, profile_image=("me.png", image_bytes("PNG", (32, 32)), "image/png"))

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from main_api.media.models import Upload
 from main_api.media.services.lifecycle import upload_complete
-from tests.main_api.support import MEDIA_ID, files_under, leave_processed, make_pending
+from tests.helpers.files import files_under
+from tests.main_api.support import MEDIA_ID, leave_processed, make_pending
 
 
 def age(image, minutes: int) -> None:

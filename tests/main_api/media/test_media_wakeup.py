@@ -18,9 +18,9 @@ from main_api.media.live import records
 from main_api.media.models import Upload
 from main_api.media.services.lifecycle import upload_complete, upload_fail
 from main_api.media.services.reprocessing import upload_reprocess
-from tests.e2e.system import free_port
+from tests.helpers.images import image_bytes
+from tests.helpers.processes import free_port
 from tests.helpers.redis_servers import require_shared_redis
-from tests.main_api.images import image_bytes
 from tests.main_api.support import MEDIA_ID, client_for, make_pending, media_client, upload
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from main_api.media.models import Upload
+from tests.helpers.images import image_bytes
 from tests.main_api import support
-from tests.main_api.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

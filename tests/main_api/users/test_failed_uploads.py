@@ -21,12 +21,12 @@ from main_api.media.services.lifecycle import upload_fail
 from main_api.media.services.reprocessing import upload_reprocess
 from main_api.media.services.sweeps import uploads_processed_complete
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile
+from tests.helpers.files import files_under
 from tests.main_api.support import (
     MEDIA_ID,
     OTHER_MEDIA_ID,
     client_for,
     complete_payload,
-    files_under,
     leave_processed,
     make_pending,
     media_client,

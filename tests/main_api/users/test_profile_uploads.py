@@ -12,9 +12,9 @@ from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, UserProfile
 from main_api.users.services import user_profile_update
 from shared.naming import is_temp_file_name
-from tests.helpers.images import heif_enc, photo_like
-from tests.main_api.images import FORMATS, decoded_size, heif_bytes, image_bytes, png_pixel_bomb
-from tests.main_api.support import client_for, files_under, upload
+from tests.helpers.files import files_under
+from tests.helpers.images import FORMATS, decoded_size, heif_bytes, heif_enc, image_bytes, photo_like, png_pixel_bomb
+from tests.main_api.support import client_for, upload
 
 
 def stored_file(temp_dir, image: Upload):

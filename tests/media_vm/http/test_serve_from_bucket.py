@@ -13,8 +13,8 @@ import requests
 from media_vm.config import Settings
 from media_vm.http import MediaApp
 from media_vm.storage import IMMUTABLE
-from tests.e2e.system import free_port
 from tests.helpers import images
+from tests.helpers.processes import free_port
 from tests.helpers.wsgi import serving
 
 KEY = "vm-test-key"

@@ -13,8 +13,18 @@ from media_vm.exceptions import ImageRejected
 from media_vm.imaging import analyse, analyse_file
 from media_vm.imaging.dominant_colours import srgb_to_lab
 from shared.payloads import ANALYSIS_FIELDS, ANALYSIS_LOCAL_FIELDS
-from tests.helpers.images import logo, photo_jpeg, photo_like, pixel_bomb_png, read, solid_png
-from tests.media_vm.imaging.pictures import ASTRONAUT_FACE, PAGE_LINES, astronaut_jpeg, text_page
+from tests.helpers.images import (
+    ASTRONAUT_FACE,
+    PAGE_LINES,
+    astronaut_jpeg,
+    logo,
+    photo_jpeg,
+    photo_like,
+    pixel_bomb_png,
+    read,
+    solid_png,
+    text_page,
+)
 
 TESSERACT = shutil.which("tesseract")
 #: OCR tests run wherever Tesseract is; under CI (CI set) they run anyway and fail without it.

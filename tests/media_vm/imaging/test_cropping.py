@@ -7,7 +7,7 @@ import pytest
 from media_vm.imaging import analyse_file, crop_focus, make_variants, open_image
 from media_vm.imaging.faces import detect_faces
 from media_vm.imaging.sizing import crop_window
-from tests.media_vm.imaging.pictures import tall_portrait
+from tests.helpers.images import tall_portrait
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,7 @@ import skimage.data
 from media_vm.imaging import analyse_file, make_variants
 from media_vm.imaging.placeholder import decode_thumbhash, rgba_pixels
 from tests.helpers.colour import as_rgb, resized_to, srgb8_to_lab
-from tests.helpers.images import logo
-from tests.media_vm.imaging.pictures import astronaut_jpeg
+from tests.helpers.images import astronaut_jpeg, logo
 
 #: The issue's bar: every cell of a 4 x 4 downscale within this CIE ΔE*ab of the thumbnail's.
 CELL_DELTA_E = 15.0

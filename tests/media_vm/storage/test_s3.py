@@ -16,8 +16,9 @@ from media_vm.exceptions import StorageUnavailable, is_environmental
 from media_vm.storage import IMMUTABLE, LocalStorage, make_storage
 from media_vm.storage.s3 import S3Storage
 from media_vm.worker.healer import scratch_max_age
-from tests.e2e.system import free_port
 from tests.helpers import images
+from tests.helpers.files import files_under
+from tests.helpers.processes import free_port
 from tests.helpers.s3 import new_bucket
 from tests.media_vm.storage.contract import StorageContract, chunks_of
 
@@ -25,8 +26,8 @@ DAY = date(2026, 11, 22)
 MEDIA_ID = "a" * 32
 
 
-def files_under(root):
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) if root.exists() else []
+def relative_files_under(root):
+    return [p.relative_to(root).as_posix() for p in files_under(root)]
 
 
 class TestS3Storage(StorageContract):
@@ -61,7 +62,7 @@ def test_an_original_is_uploaded_and_its_working_copy_kept_until_forgotten(store
     assert stored["ContentType"] == "image/jpeg" and stored["CacheControl"] == "private, no-store"
     assert store.fetch(relpath).read_bytes() == data  # the working copy, no download
     store.forget(relpath)
-    assert files_under(store.root) == []
+    assert relative_files_under(store.root) == []
     assert s3_bucket.keys() == {relpath: len(data)}  # the store keeps it
 
 
@@ -76,7 +77,7 @@ def test_another_host_fetches_the_original_from_the_store(store, s3_bucket, tmp_
     assert local == (tmp_path / "host-b" / "s3-work" / "shared" / relpath).resolve()
     assert local.read_bytes() == data
     assert pyvips.Image.new_from_file(str(local)).width == 300
-    assert [n for n in files_under(host_b.root) if ".tmp" in n] == []
+    assert [n for n in relative_files_under(host_b.root) if ".tmp" in n] == []
 
 
 def test_variants_are_published_with_their_types_and_immutable_caching_then_leave_the_scratch(store, s3_bucket):
@@ -96,7 +97,7 @@ def test_variants_are_published_with_their_types_and_immutable_caching_then_leav
         assert stored["Body"] == body and stored["CacheControl"] == IMMUTABLE
         types[relpath.rsplit(".", 1)[1]] = stored["ContentType"]
     assert types == {"avif": "image/avif", "webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
-    assert files_under(store.root / "library") == []
+    assert relative_files_under(store.root / "library") == []
 
 
 def test_objects_are_named_under_the_prefix(s3_endpoint, tmp_path):
@@ -129,9 +130,9 @@ def test_names_that_would_leave_the_tree_are_refused(store, s3_bucket):
 def test_deleting_drops_the_object_and_the_working_copy(store, s3_bucket):
     one = store.for_claim("abcd1234")
     one.write_stream(f"bulk/2026-11-22/{MEDIA_ID}.jpg", [b"jpeg"], max_bytes=10)
-    assert files_under(one.root) == [f"bulk/2026-11-22/{MEDIA_ID}.jpg"]
+    assert relative_files_under(one.root) == [f"bulk/2026-11-22/{MEDIA_ID}.jpg"]
     one.delete(f"bulk/2026-11-22/{MEDIA_ID}.jpg")
-    assert files_under(one.root) == [] and s3_bucket.keys() == {}
+    assert relative_files_under(one.root) == [] and s3_bucket.keys() == {}
 
 
 @pytest.mark.parametrize("where", ["unreachable", "no-such-bucket"])
@@ -145,7 +146,7 @@ def test_a_failing_store_is_environmental_and_leaves_no_file(where, s3_bucket, t
 
     assert is_environmental(caught.value)  # the worker keeps the upload and retries with backoff
     assert isinstance(caught.value, OSError)
-    assert files_under(tmp_path / "scratch") == []
+    assert relative_files_under(tmp_path / "scratch") == []
     assert store.health().startswith("error:")
     with pytest.raises(StorageUnavailable):  # a HEAD /serve says 503 too, not "no such variant"
         store.size("library/user_1/product/img/v_thumbnail.webp")
@@ -206,9 +207,9 @@ def test_each_claim_works_in_a_folder_of_its_own_dropped_when_done(store, s3_buc
     assert one.path(relpath) != two.path(relpath) and one.client is store.client
     one.discard()  # the old owner lets go: the new owner's copy stays
     assert two.fetch(relpath).read_bytes() == b"png bytes"
-    assert files_under(store.work_root) == [f"bbbb2222/{relpath}"]
+    assert relative_files_under(store.work_root) == [f"bbbb2222/{relpath}"]
     two.discard()
-    assert files_under(store.work_root) == [] and s3_bucket.keys() == {relpath: 9}
+    assert relative_files_under(store.work_root) == [] and s3_bucket.keys() == {relpath: 9}
 
 
 def test_abandoned_work_folders_are_swept_the_rest_kept(store, tmp_path):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from media_vm.imaging.placeholder import decode_thumbhash
 from tests.helpers.colour import as_rgb
-from tests.media_vm.imaging.pictures import astronaut
+from tests.helpers.images import astronaut
 from tests.media_vm.imaging.test_exif import camera_jpeg
 from tests.media_vm.imaging.test_placeholder import CELL_DELTA_E, cell_delta_e
 

@@ -18,7 +18,7 @@ from media_vm.api_client import MainAPIClient
 from media_vm.config import Settings
 from media_vm.exceptions import MainAPIError
 from media_vm.worker.poller import Poller
-from tests.e2e.system import free_port, wait_until
+from tests.helpers.processes import free_port, wait_until
 
 
 def down_api_poller(repo: Any, stop: threading.Event, **fields: Any) -> Poller:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.system import free_port, wait_until
+from tests.helpers.processes import free_port, wait_until
 from tests.helpers.redis_servers import require_shared_redis, start_redis_server, stop_redis_server
 
 

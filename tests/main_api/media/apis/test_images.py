@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import Client
 
-from tests.main_api.images import decoded_size, image_bytes
+from tests.helpers.images import decoded_size, image_bytes
 from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID
 
 SLOW_MEDIA_ID = "5" * 32

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from main_api.media.models import Upload
 from main_api.media.services.lifecycle import upload_complete, upload_fail
+from tests.helpers.files import files_under
 from tests.main_api.support import (
     MEDIA_ID,
     MEDIA_KEY,
@@ -16,7 +17,6 @@ from tests.main_api.support import (
     OTHER_MEDIA_ID,
     client_for,
     complete_payload,
-    files_under,
     make_pending,
     media_client,
 )

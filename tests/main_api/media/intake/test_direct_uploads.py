@@ -26,7 +26,7 @@ from main_api.media.intake.direct_uploads import (
     direct_uploads_sweep,
 )
 from main_api.media.models import DirectUpload
-from tests.main_api.images import image_bytes
+from tests.helpers.images import image_bytes
 
 pytestmark = pytest.mark.django_db
 

@@ -14,8 +14,8 @@ import requests
 
 from main_api.media.models import Upload
 from main_api.users.services import user_token_get
+from tests.helpers.files import files_under
 from tests.helpers.images import png_chunk, png_with_chunks
-from tests.main_api.support import files_under
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

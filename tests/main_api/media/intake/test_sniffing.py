@@ -8,8 +8,7 @@ import pytest
 
 from main_api.common.exceptions import InvalidImage
 from main_api.media.intake.gate import check_image, original_name_clean, sniff_mime_type
-from tests.helpers.images import heif_enc, photo_like
-from tests.main_api.images import FORMATS, heif_bytes, image_bytes
+from tests.helpers.images import FORMATS, heif_bytes, heif_enc, image_bytes, photo_like
 
 
 @pytest.mark.parametrize(

@@ -93,7 +93,7 @@ def test_a_failed_request_leaves_nothing_behind(temp_storage, temp_dir, artist, 
     monkeypatch.setattr(user_services, "reference_set", refuse)
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from tests.main_api.images import image_bytes
+    from tests.helpers.images import image_bytes
 
     with pytest.raises(RuntimeError):
         user_profile_update(user=artist, files={"profile_image": SimpleUploadedFile("a.png", image_bytes("PNG"))})

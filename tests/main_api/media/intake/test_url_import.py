@@ -19,9 +19,10 @@ import urllib3.util.connection
 from main_api.media.intake.url_import import address_refused, allowed_hosts_parse
 from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, SiteMedia, UserProfile
+from tests.helpers.files import files_under
 from tests.helpers.image_host import ImageHost
-from tests.main_api.images import image_bytes
-from tests.main_api.support import client_for, files_under
+from tests.helpers.images import image_bytes
+from tests.main_api.support import client_for
 
 ENDPOINT = "/api/uploads/from-url"
 MAX_BYTES = 64 * 1024

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from main_api.media.live.tickets import event_ticket_issue, event_ticket_user
 from main_api.media.models import UploadEvent
-from tests.main_api.images import image_bytes
+from tests.helpers.images import image_bytes
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, leave_processed, media_client, upload
 
 

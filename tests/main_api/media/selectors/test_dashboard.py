@@ -24,7 +24,7 @@ from main_api.media.selectors.dashboard import (
 )
 from main_api.media.services.lifecycle import upload_complete, upload_fail
 from main_api.users.models import User
-from tests.e2e.system import free_port
+from tests.helpers.processes import free_port
 from tests.main_api.support import make_pending
 
 NOW = datetime(2026, 11, 20, 12, 30, tzinfo=UTC)

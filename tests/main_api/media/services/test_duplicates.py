@@ -14,7 +14,7 @@ from rest_framework.authtoken.models import Token
 
 from main_api.media.models import MediaDeletion, Upload
 from main_api.users.models import UserProfile
-from tests.main_api.images import image_bytes
+from tests.helpers.images import image_bytes
 from tests.main_api.support import MEDIA_ID, client_for, complete_payload, media_client, upload
 
 SMART = "https://cdn.example.test/api/images"

@@ -13,7 +13,8 @@ from main_api.media.services.lifecycle import upload_complete, upload_fail
 from main_api.media.services.reprocessing import upload_reprocess
 from main_api.media.services.sweeps import uploads_processed_complete
 from main_api.users.models import UserProfile
-from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, files_under, leave_processed, make_pending, media_client
+from tests.helpers.files import files_under
+from tests.main_api.support import MEDIA_ID, OTHER_MEDIA_ID, leave_processed, make_pending, media_client
 
 BASE = "https://cdn.example.test/api/images"
 

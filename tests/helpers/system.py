@@ -12,10 +12,8 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,24 +22,7 @@ import requests
 from sqlalchemy import select
 
 from tests.helpers.databases import fresh_mysql_database
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+from tests.helpers.processes import ROOT, free_port, stop, wait_until
 
 
 class System:
@@ -125,18 +106,9 @@ class System:
         proc = self.procs.pop(name, None)
         if proc is None:
             return
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        # a leader killed earlier (kill_inside) may have left children (its image process) in its group
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        # a leader killed earlier (kill_inside) may have left children (its image process) in its
+        # group: stop() kills what is left there too
+        stop(proc, timeout=30, sig=sig, group=True)
 
     def stop(self) -> None:
         for name in list(self.procs):
