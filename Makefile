@@ -20,7 +20,7 @@ MYSQL_EXTRA = $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(
 # Found here rather than asked for: a mysqlclient that cannot be installed skips, not fails.
 MYSQL_FOUND = $(filter file,$(origin TEST_MYSQL_URL))
 
-.PHONY: run test test-mysql manage bench lint install install-dev clean
+.PHONY: run test test-mysql manage bench lint install install-dev clean settings-docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -82,6 +82,9 @@ bench: install-dev ## the benchmark; prints ratios against references measured i
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null) \
 		|| echo "wrk could not be installed: the serving section will say so"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+settings-docs: install ## the env examples and docs/reference/configuration.md, from the settings' declarations
+	$(BIN)/python -m deploy.settings_docs
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -12,17 +12,21 @@ these with GUNICORN_* env vars or gunicorn's own flags.
 import multiprocessing
 import os
 
+from main_api.declarations import MAIN_API
+
+# GUNICORN_* as main_api/declarations.py declares them (defaults, help, parse errors)
+_setting = MAIN_API.read(os.environ)
 wsgi_app = "main_api.asgi:application"
-workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
+workers = _setting["GUNICORN_WORKERS"] or max(2, multiprocessing.cpu_count())
 worker_class = "main_api.common.serving.UvicornWorker"
 # the arbiter restarts a worker whose event loop has not checked in for this long
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+timeout = _setting["GUNICORN_TIMEOUT"]
 graceful_timeout = 20
 # uvicorn's timeout_keep_alive: an idle keep-alive connection is closed after this
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
+accesslog = _setting["GUNICORN_ACCESSLOG"] or None  # empty: no access log
 errorlog = "-"
 # the upload limit is enforced while reading (main_api.common.asgi); these cap the request head,
 # enforced by the worker's protocol (431)

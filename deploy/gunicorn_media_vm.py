@@ -7,13 +7,17 @@ through ``wsgi.file_wrapper``. gthread workers keep many slow clients cheap.
 import multiprocessing
 import os
 
-workers = int(os.environ.get("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+from media_vm.declarations import MEDIA_VM
+
+# GUNICORN_* as media_vm/declarations.py declares them (defaults, help, parse errors)
+_setting = MEDIA_VM.read(os.environ)
+workers = _setting["GUNICORN_WORKERS"] or max(2, multiprocessing.cpu_count())
+threads = _setting["GUNICORN_THREADS"]
 worker_class = "gthread"
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = _setting["GUNICORN_TIMEOUT"]
 graceful_timeout = 15
 keepalive = 5
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
+accesslog = _setting["GUNICORN_ACCESSLOG"] or None  # empty: no access log
 errorlog = "-"
 sendfile = True
 # several gunicorns share a host (main API, media VM, tests): no shared control socket

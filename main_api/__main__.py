@@ -1,7 +1,8 @@
 """``python -m main_api <command>``: the main API's ``manage.py``.
 
 Besides every Django management command there is ``serve [--port P] [--host H]``,
-which replaces this process with gunicorn serving ``main_api.asgi`` in uvicorn workers.
+which replaces this process with gunicorn serving ``main_api.asgi`` in uvicorn workers, and
+``settings``, which prints each setting's effective value and its source.
 In production mode (``DJANGO_DEBUG`` off) it first collects the static files the admin and
 ``/api/docs/`` need (quietly; ``collectstatic`` skips what is already there).
 """
@@ -61,10 +62,24 @@ def static_files_collect() -> None:
         sys.exit(f"python -m main_api serve: cannot collect the static files into {settings.STATIC_ROOT}: {e}")
 
 
+def settings_print(argv: list[str]) -> None:
+    """``settings``: each setting of ``main_api.declarations`` with its effective value and where
+    it came from (environment or default), secrets masked, a bad value as ``invalid: ...``. Reads
+    the environment only, without Django, so that it works where the settings would refuse to load."""
+    argparse.ArgumentParser(prog="python -m main_api settings", description=settings_print.__doc__).parse_args(argv)
+    from main_api.declarations import MAIN_API
+    from shared.config import report_lines
+
+    print("\n".join(report_lines(MAIN_API, os.environ)))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Dispatch to ``serve`` or to Django's command line."""
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "main_api.settings")
+    if len(argv) > 1 and argv[1] == "settings":
+        settings_print(argv[2:])
+        return
     if len(argv) > 1 and argv[1] == "serve":
         command = gunicorn_argv(argv[2:])
         # Fail here with the settings' own message (a missing secret key, a bad

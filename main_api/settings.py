@@ -1,14 +1,18 @@
 """Settings of the main API, read once from the environment.
 
+Each environment variable is declared once, with its type, default, help and group, in
+``main_api.declarations`` (``MAIN_API``); this module reads them all at once and builds Django's
+settings from them. A value that does not parse ends the start with a message naming the
+variable and the value.
+
 Production is the default: DEBUG is off and ``DJANGO_SECRET_KEY`` must be set. A
 developer machine says so explicitly with ``DJANGO_ENV=dev`` (or ``DJANGO_DEBUG=1``);
-a pytest run is recognised on its own so that ``pytest`` works with no environment.
+the test run selects its own settings module (``tests/settings.py``), which makes it ``test``.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -19,38 +23,13 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from main_api.common.logging_setup import logging_config
-from shared.outputs import OutputsConfigError
-from shared.outputs import current as outputs_current
+from main_api.declarations import MAIN_API, NOT_PRODUCTION
+from shared import outputs
+from shared.config import SettingError
+from shared.sizes import BACKGROUNDS, ImageFormat  # constants of the contract: no outputs file is read
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
-
-
-def _env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw in ("1", "true", "yes", "on")
-
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return int(raw) if raw else default
-    except ValueError as e:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from e
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as e:
-        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from e
-
-
-def _env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
 def _project_path(raw: str) -> Path:
@@ -58,12 +37,6 @@ def _project_path(raw: str) -> Path:
     path = Path(raw)
     return path if path.is_absolute() else BASE_DIR / path
 
-
-# pytest-django imports these settings before any conftest runs, so a test run cannot
-# announce itself through the environment; it is recognised here instead.
-RUNNING_TESTS = "pytest" in sys.modules
-DJANGO_ENV = os.environ.get("DJANGO_ENV", "test" if RUNNING_TESTS else "production").strip().lower()
-DEBUG = _env_bool("DJANGO_DEBUG", default=False)
 
 class SettingsError(ImproperlyConfigured, SystemExit):
     """A setting the operator must fix: still an ImproperlyConfigured to code that catches one,
@@ -74,17 +47,43 @@ class SettingsError(ImproperlyConfigured, SystemExit):
         self.code = f"ImproperlyConfigured: {message}"  # what the interpreter prints; exit status 1
 
 
-# The outputs configuration (sizes and presets, shared.outputs: MEDIA_OUTPUTS_FILE, the same file
-# as the media VM's), validated at start: a bad file ends the command with its one-line reason.
-try:
-    MEDIA_OUTPUTS_FILE = outputs_current().source
-except OutputsConfigError as e:
-    raise SettingsError(f"MEDIA_OUTPUTS_FILE: {e}") from None
-from shared.sizes import BACKGROUNDS, SIZE_NAMES, ImageFormat  # noqa: E402 - after the check above
+def declared_values(env: Mapping[str, str]) -> dict[str, Any]:
+    """``{name: value}`` of every setting of ``MAIN_API`` in ``env``. Raises :class:`SettingsError`
+    naming the variable and the value that does not parse."""
+    try:
+        return MAIN_API.read(env)
+    except SettingError as e:
+        raise SettingsError(str(e)) from None
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+
+#: Every declared setting, read once (``main_api.declarations``).
+ENV = declared_values(os.environ)
+#: The declared settings the apps read under their own names, as read (``settings.MAX_UPLOAD_BYTES``,
+#: ...); what each does: main_api/declarations.py, docs/reference/configuration.md. The others are
+#: turned into Django's settings below.
+AS_DECLARED = (
+    "MAX_UPLOAD_BYTES", "MAX_IMAGE_PIXELS", "MAX_IMAGE_FRAMES", "DIRECT_UPLOAD_SECONDS", "REQUEST_BODY_TIMEOUT_SECONDS",
+    "UPLOAD_THROTTLE_RATE", "FAILED_RETENTION_DAYS", "UPLOAD_EVENT_TICKET_SECONDS", "UPLOAD_EVENTS_POLL_SECONDS",
+    "UPLOAD_EVENTS_MAX_STREAMS", "UPLOAD_EVENTS_KEEPALIVE_SECONDS", "MEDIA_PROXY_TIMEOUT",
+    "REPLACE_URLS_INTERVAL_SECONDS", "MEDIA_VM_STATUS_TIMEOUT", "MEDIA_PENDING_LIST_SIZE", "MEDIA_WAKEUP_LIST",
+    "METRICS_TOKEN", "ARTWORK_LIMIT", "ARTWORK_CATEGORIES", "ARTWORK_MAX_TAGS", "ARTWORK_TAG_MAX_CHARS",
+    "URL_IMPORT_TIMEOUT_SECONDS", "URL_IMPORT_ALLOWED_HOSTS",
+)
+globals().update({name: ENV[name] for name in AS_DECLARED})
+DJANGO_ENV = ENV["DJANGO_ENV"].lower()
+DEBUG = ENV["DJANGO_DEBUG"]
+
+# The outputs configuration (sizes and presets, shared.outputs: MEDIA_OUTPUTS_FILE, the same file
+# as the media VM's), loaded and validated as the service starts: a bad file ends the command with
+# its one-line reason. The sizes the schema enumerates (SPECTACULAR_SETTINGS) are this file's.
+try:
+    MEDIA_OUTPUTS_FILE = outputs.start().source
+except outputs.OutputsConfigError as e:
+    raise SettingsError(f"MEDIA_OUTPUTS_FILE: {e}") from None
+
+SECRET_KEY = ENV["DJANGO_SECRET_KEY"]
 if not SECRET_KEY:
-    if DEBUG or DJANGO_ENV in ("dev", "development", "test"):
+    if DEBUG or DJANGO_ENV in NOT_PRODUCTION:
         SECRET_KEY = "insecure-dev-only-key-never-use-in-production"  # dev/test only
     else:
         raise SettingsError(
@@ -93,7 +92,7 @@ if not SECRET_KEY:
             "make manage ARGS=<command> (or DJANGO_ENV=dev)."
         )
 
-ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+ALLOWED_HOSTS = ENV["DJANGO_ALLOWED_HOSTS"]
 if DJANGO_ENV == "test":
     ALLOWED_HOSTS.append("testserver")
 
@@ -159,11 +158,11 @@ TEMPLATES = [
 
 # --- database ---------------------------------------------------------------------------
 
-DATABASE_URL = os.environ.get("DATABASE_URL", "sqlite:///var/main_api.sqlite3")
+DATABASE_URL = ENV["DATABASE_URL"]
 # 0: a connection per request. Under ASGI each request's sync code runs in a thread of its own,
 # and a persistent connection would stay behind with that thread (Django's docs: disable
 # persistent connections in async mode; put a pooler in front of the database to save connects).
-_db = dj_database_url.parse(DATABASE_URL, conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 0))
+_db = dj_database_url.parse(DATABASE_URL, conn_max_age=ENV["DATABASE_CONN_MAX_AGE"])
 if _db["ENGINE"] == "django.db.backends.sqlite3":
     if _db["NAME"] and _db["NAME"] != ":memory:":
         _sqlite_path = _project_path(_db["NAME"])
@@ -216,8 +215,8 @@ USE_TZ = True
 
 #: Redis (``redis://host:6379/0``) for the cache when set; else a table of the main database
 #: (``django_cache``, made by ``migrate``). Either way every process and host shares it.
-REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-CACHE_KEY_PREFIX = os.environ.get("CACHE_KEY_PREFIX", "oaf")
+REDIS_URL = ENV["REDIS_URL"]
+CACHE_KEY_PREFIX = ENV["CACHE_KEY_PREFIX"]
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -242,7 +241,7 @@ else:
 # --- static files (the admin's) -----------------------------------------------------------
 
 STATIC_URL = "static/"
-STATIC_ROOT = _project_path(os.environ.get("STATIC_ROOT", "var/static"))
+STATIC_ROOT = _project_path(ENV["STATIC_ROOT"])
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing one on every start
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -260,29 +259,29 @@ STORAGES = {
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
-CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = ENV["DJANGO_CSRF_TRUSTED_ORIGINS"]
 
 #: Production mode: neither a developer machine (DJANGO_ENV=dev, DJANGO_DEBUG=1) nor a test run.
-PRODUCTION = not DEBUG and DJANGO_ENV not in ("dev", "development", "test")
+PRODUCTION = not DEBUG and DJANGO_ENV not in NOT_PRODUCTION
 #: Plain HTTP on purpose (docker compose on localhost, test servers): no Secure cookies, no HSTS.
 #: Production mode is HTTPS behind a TLS proxy unless this says otherwise; dev and tests are plain.
-INSECURE_HTTP = _env_bool("DJANGO_INSECURE_HTTP", default=not PRODUCTION)
+INSECURE_HTTP = not PRODUCTION if ENV["DJANGO_INSECURE_HTTP"] is None else ENV["DJANGO_INSECURE_HTTP"]
 if not INSECURE_HTTP:
     # nginx terminates TLS and sets X-Forwarded-Proto (deploy/nginx/main_api.conf); gunicorn
     # listens on loopback only, so no client can send this header past it.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 31_536_000)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS")
-    SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD")
+    SECURE_HSTS_SECONDS = ENV["DJANGO_HSTS_SECONDS"]
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV["DJANGO_HSTS_INCLUDE_SUBDOMAINS"]
+    SECURE_HSTS_PRELOAD = ENV["DJANGO_HSTS_PRELOAD"]
 
 # --- login lockout (django-axes; the admin's login is the only password endpoint) ------------
 
 #: Failed logins after which a username, and separately an address, is locked out.
-AXES_FAILURE_LIMIT = _env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_FAILURE_LIMIT = ENV["LOGIN_FAILURE_LIMIT"]
 #: Minutes a lockout lasts after the last failure; 0: until an operator unlocks it (README).
-_cooloff_minutes = _env_int("LOGIN_COOLOFF_MINUTES", 15)
+_cooloff_minutes = ENV["LOGIN_COOLOFF_MINUTES"]
 AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
 # each on its own: one username from anywhere, and one address trying any usernames
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
@@ -312,21 +311,11 @@ if not INSECURE_HTTP and not SECURE_HSTS_PRELOAD:
 
 # --- uploads -------------------------------------------------------------------------------
 
-MAX_UPLOAD_BYTES = _env_int("MAX_UPLOAD_BYTES", 5 * 1024 * 1024)
-#: Width x height above which an upload is refused before it is decoded.
-MAX_IMAGE_PIXELS = _env_int("MAX_IMAGE_PIXELS", 100_000_000)
-#: Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb).
-MAX_IMAGE_FRAMES = _env_int("MAX_IMAGE_FRAMES", 500)
-TEMP_IMAGES_DIR = _project_path(os.environ.get("TEMP_IMAGES_DIR", "var/temp_images"))
-#: Where temp originals (and direct uploads) wait for the media VM: ``local`` (``TEMP_IMAGES_DIR`` on
-#: this host's disk; one main API host only) or ``s3`` (an S3-compatible bucket every main API host
-#: reads: AWS S3, Cloudflare R2, MinIO; the ``TEMP_S3_*`` settings). ``main_api.media.intake.temp_storage``
-#: is the only reader.
-TEMP_STORAGE = os.environ.get("TEMP_STORAGE", "local").strip().lower() or "local"
-#: Seconds a direct-upload URL (``main_api.media.intake.direct_uploads``) stays valid.
-DIRECT_UPLOAD_SECONDS = _env_int("DIRECT_UPLOAD_SECONDS", 300)
-if not 10 <= DIRECT_UPLOAD_SECONDS <= 7 * 24 * 3600:
-    raise SettingsError(f"DIRECT_UPLOAD_SECONDS must be between 10 and 604800, got {DIRECT_UPLOAD_SECONDS}")
+TEMP_IMAGES_DIR = _project_path(ENV["TEMP_IMAGES_DIR"])
+#: ``main_api.media.intake.temp_storage`` is the only reader (through ``STORAGES["temp_images"]``).
+TEMP_STORAGE = ENV["TEMP_STORAGE"].lower()
+
+_TEMP_SETTINGS = {s.name for s in MAIN_API if s.name.startswith("TEMP_S3_")}
 
 
 def temp_storage_config(env: Mapping[str, str]) -> dict[str, Any]:
@@ -334,7 +323,10 @@ def temp_storage_config(env: Mapping[str, str]) -> dict[str, Any]:
     variables of ``env``, validated: a :class:`SettingsError` names the setting to fix."""
 
     def get(name: str) -> str:
-        return env.get(name, "").strip()
+        try:
+            return str(MAIN_API.value(name, env)) if name in _TEMP_SETTINGS else env.get(name, "").strip()
+        except SettingError as e:
+            raise SettingsError(str(e)) from None
 
     kind = get("TEMP_STORAGE").lower() or "local"
     if kind == "local":
@@ -382,58 +374,19 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
-#: Seconds a request body may stall (no bytes arriving) before the API answers 408 and closes.
-REQUEST_BODY_TIMEOUT_SECONDS = _env_float("REQUEST_BODY_TIMEOUT_SECONDS", 30.0)
-#: Files per user and period (DRF rate syntax), counted in the shared cache below
-#: (main_api.common.throttling): a PATCH with six images costs six.
-UPLOAD_THROTTLE_RATE = os.environ.get("UPLOAD_THROTTLE_RATE", "60/min")
-#: Days a failed upload's temp original is kept, so that its owner can retry it; then swept
-#: (``python -m main_api sweep_failed``, also run by ``run_scheduler``).
-FAILED_RETENTION_DAYS = _env_int("FAILED_RETENTION_DAYS", 7)
-#: Live upload events (``GET /api/uploads/events``): kept this long for ``Last-Event-ID`` replay
-#: (at least 24 h), then swept by ``run_scheduler``.
-UPLOAD_EVENT_RETENTION_HOURS = max(24, _env_int("UPLOAD_EVENT_RETENTION_HOURS", 48))
-#: Seconds a stream ticket (``POST /api/uploads/events/ticket``) is valid, reconnects included.
-UPLOAD_EVENT_TICKET_SECONDS = _env_int("UPLOAD_EVENT_TICKET_SECONDS", 600)
-#: Seconds between two looks of a process's event poller for new events: without Redis the
-#: delivery delay; with it, only the safety net (a Redis announcement wakes it at once).
-UPLOAD_EVENTS_POLL_SECONDS = _env_float("UPLOAD_EVENTS_POLL_SECONDS", 0.25)
-#: Open event streams one user may hold in one main API process (429 past it).
-UPLOAD_EVENTS_MAX_STREAMS = _env_int("UPLOAD_EVENTS_MAX_STREAMS", 20)
-#: Seconds between the comments that keep an idle stream open through proxies.
-UPLOAD_EVENTS_KEEPALIVE_SECONDS = _env_float("UPLOAD_EVENTS_KEEPALIVE_SECONDS", 15.0)
+UPLOAD_EVENT_RETENTION_HOURS = max(24, ENV["UPLOAD_EVENT_RETENTION_HOURS"])  # at least a day of replay
 
 # --- the media VM ---------------------------------------------------------------------------
 
-#: One key, or several while rotating; any of them is accepted.
-MEDIA_API_KEYS = _env_list("MEDIA_API_KEY")
-SMART_MEDIA_BASE_URL = os.environ.get("SMART_MEDIA_BASE_URL", "http://127.0.0.1:8000/api/images").rstrip("/")
-MEDIA_BACKEND_URL = os.environ.get("MEDIA_BACKEND_URL", "http://127.0.0.1:3001").rstrip("/")
-#: Seconds to wait for the media VM's /serve (connect and each read).
-MEDIA_PROXY_TIMEOUT = _env_float("MEDIA_PROXY_TIMEOUT", 10.0)
-REPLACE_URLS_INTERVAL_SECONDS = _env_int("REPLACE_URLS_INTERVAL_SECONDS", 120)
-#: Seconds the admin dashboard waits for the media VM's /health and /metrics.
-MEDIA_VM_STATUS_TIMEOUT = _env_float("MEDIA_VM_STATUS_TIMEOUT", 2.0)
-#: Rows ``GET /api/media/pending/all`` lists when the media VM names no ``limit`` (1..500):
-#: each user's oldest first, round-robin over users (``selectors.media_vm.uploads_for_media_vm``).
-MEDIA_PENDING_LIST_SIZE = _env_int("MEDIA_PENDING_LIST_SIZE", 100)
-
-# --- media VM wake-ups on Redis (issue 18) -----------------------------------------------------
-
-#: With ``REDIS_URL`` set, each row put in the media VM's queue (an upload, a retry, a
-#: re-processing) pushes a wake-up onto this Redis list once its transaction commits; idle media
-#: VM workers wait on it with ``BRPOP`` (``main_api.media.wakeup``). The full key, unprefixed:
-#: the VM, which knows no ``CACHE_KEY_PREFIX``, names the same one (its own ``MEDIA_WAKEUP_LIST``).
-MEDIA_WAKEUP_LIST = os.environ.get("MEDIA_WAKEUP_LIST", "").strip() or "media:wakeup"
+#: One key, or several while rotating (``MEDIA_API_KEY``); any of them is accepted.
+MEDIA_API_KEYS = ENV["MEDIA_API_KEY"]
+SMART_MEDIA_BASE_URL = ENV["SMART_MEDIA_BASE_URL"].rstrip("/")
+MEDIA_BACKEND_URL = ENV["MEDIA_BACKEND_URL"].rstrip("/")
 
 # --- observability ---------------------------------------------------------------------------
 
-#: ``GET /metrics`` answers a media key, and this token too when it is set.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or (
-    "text" if DJANGO_ENV in ("dev", "development", "test") else "json"
-)
-LOG_LEVEL = os.environ.get("MAIN_API_LOG_LEVEL", "INFO")
+LOG_FORMAT = ENV["LOG_FORMAT"] or ("text" if DJANGO_ENV in NOT_PRODUCTION else "json")
+LOG_LEVEL = ENV["MAIN_API_LOG_LEVEL"]
 
 # --- Django REST framework ---------------------------------------------------------------
 
@@ -475,33 +428,11 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["main_api.common.schema.include_plain_views"],
     # one schema name for each of the contract's choice sets, wherever a serializer uses it
     "ENUM_NAME_OVERRIDES": {
-        "ImageSizeEnum": list(SIZE_NAMES),
+        # an import path: read when the schema is made, from the outputs file the service started with
+        "ImageSizeEnum": "shared.sizes.SIZE_NAMES",
         "ImageFormatEnum": [fmt.value for fmt in ImageFormat],
         "BackgroundEnum": list(BACKGROUNDS),
     },
 }
 
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
-
-# --- artworks (/api/artworks) -----------------------------------------------------------------
-
-#: Artworks one user may have; a profile's ``artwork_limit`` (set in the admin) overrides it.
-ARTWORK_LIMIT = _env_int("ARTWORK_LIMIT", 100)
-#: The categories an artwork may have.
-ARTWORK_CATEGORIES = _env_list(
-    "ARTWORK_CATEGORIES",
-    "painting,drawing,photography,sculpture,printmaking,digital,textile,ceramics,mixed-media,other",
-)
-#: Most tags per artwork, and most characters per tag (after trimming).
-ARTWORK_MAX_TAGS = _env_int("ARTWORK_MAX_TAGS", 20)
-ARTWORK_TAG_MAX_CHARS = _env_int("ARTWORK_TAG_MAX_CHARS", 40)
-
-# --- import from a URL (POST /api/uploads/from-url, main_api/media/intake/url_import.py) ---------------
-
-#: Seconds one import may take in all (resolving, connecting, redirects, the whole body); 504 past it.
-URL_IMPORT_TIMEOUT_SECONDS = _env_float("URL_IMPORT_TIMEOUT_SECONDS", 10.0)
-if not 0 < URL_IMPORT_TIMEOUT_SECONDS <= 120:
-    raise SettingsError(f"URL_IMPORT_TIMEOUT_SECONDS must be above 0 and at most 120, got {URL_IMPORT_TIMEOUT_SECONDS}")
-#: Exact ``host:port`` entries (comma-separated; IPv6 as ``[::1]:8080``) an import may reach although
-#: their address is not public (loopback, private, ...). Empty by default: public addresses only.
-URL_IMPORT_ALLOWED_HOSTS = _env_list("URL_IMPORT_ALLOWED_HOSTS")

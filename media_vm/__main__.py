@@ -1,4 +1,4 @@
-"""``python -m media_vm <command>``: worker, serve, heal, process, migrate, copy-to-bucket, redis-worker."""
+"""``python -m media_vm <command>``: worker, serve, heal, process, migrate, copy-to-bucket, redis-worker, settings."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from media_vm.declarations import MEDIA_VM
+from shared.config import SettingError
 from shared.data_types import DataType
 
 
@@ -146,7 +148,7 @@ def cmd_redis_worker(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
-    if not os.environ.get("MAIN_API_KEY", "").strip():
+    if not MEDIA_VM.value("MAIN_API_KEY", os.environ):
         print("MAIN_API_KEY is not set: /similar, /metrics and the detail of /health will answer 401 to everyone",
               file=sys.stderr)
     config = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_media_vm.py"
@@ -157,29 +159,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    """Each declared setting (``media_vm.declarations``), its effective value and its source
+    (environment or default), secrets masked; a bad value shows as ``invalid: ...``."""
+    from shared.config import report_lines
+
+    print("\n".join(report_lines(MEDIA_VM, os.environ)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from media_vm.logging_setup import configure
 
     configure()  # LOG_FORMAT=json|text, LOG_LEVEL
-    from shared.outputs import OutputsConfigError, current
+    from shared import outputs
 
-    try:  # the outputs configuration (MEDIA_OUTPUTS_FILE, the main API's too), validated at start
-        current()
-    except OutputsConfigError as e:
+    try:  # the outputs configuration (MEDIA_OUTPUTS_FILE, the main API's too), loaded and validated at start
+        outputs.start()
+    except outputs.OutputsConfigError as e:
         sys.exit(f"python -m media_vm: MEDIA_OUTPUTS_FILE: {e}")
+    try:
+        setting = {s.name: s.read(os.environ)[0] for s in MEDIA_VM}
+    except SettingError as e:
+        sys.exit(f"python -m media_vm: {e}")
     parser = argparse.ArgumentParser(prog="python -m media_vm", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("worker", help="poll the main API and process images")
-    p.add_argument("--concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "1")),
+    p.add_argument("--concurrency", type=int, default=setting["WORKER_CONCURRENCY"],
                    help="images processed at once in this process (default: %(default)s)")
     p.add_argument("--once", action="store_true", help="drain what is pending, then exit")
     p.add_argument("--max-jobs", type=int, default=None, help="exit after this many images")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("serve", help="serve variants, /health and /metrics under gunicorn")
-    p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3001")))
-    p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=setting["PORT"], help="(default: PORT, %(default)s)")
+    p.add_argument("--host", default=setting["HOST"], help="(default: HOST, %(default)s)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("heal", help="run one self-healing cycle, then exit")
@@ -217,11 +232,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--retry-delay", type=float, default=1.0,
                    help="seconds before a failed job's first retry, doubled for each further one "
                         "(default: %(default)s)")
-    p.add_argument("--root", default=os.environ.get("REDIS_WORKER_ROOT", "").strip() or None,
+    p.add_argument("--root", default=setting["REDIS_WORKER_ROOT"] or None,
                    help="folder every inputPath and outputDir must lie in (default: REDIS_WORKER_ROOT)")
     p.add_argument("--queue-prefix", default="", help="put before the four list names (default: none)")
     p.add_argument("--burst", action="store_true", help="exit once image:jobs and image:retry are empty")
     p.set_defaults(func=cmd_redis_worker)
+
+    p = sub.add_parser("settings", help="print each setting's effective value and where it came from")
+    p.set_defaults(func=cmd_settings)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -17,11 +17,13 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from media_vm.declarations import MEDIA_VM
+
 #: ``(job_id, request_id)`` of the image the current thread is working on.
 _job: ContextVar[tuple[str | None, str | None]] = ContextVar("media_vm_job", default=(None, None))
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(job_id)s %(request_id)s] %(message)s"
-FORMATS = ("json", "text")
+FORMATS: tuple[str, ...] = MEDIA_VM["LOG_FORMAT"].choices
 _RECORD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "job_id", "request_id"}
 
 
@@ -77,12 +79,14 @@ class JsonFormatter(logging.Formatter):
 
 def default_format() -> str:
     """``LOG_FORMAT`` if set, else ``text`` on a developer machine and ``json`` otherwise."""
-    chosen = os.environ.get("LOG_FORMAT", "").strip().lower()
+    chosen = MEDIA_VM.value("LOG_FORMAT", os.environ)  # one of FORMATS, else a SettingError (a ValueError)
     if chosen:
-        if chosen not in FORMATS:
-            raise ValueError(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, got {chosen!r}")
-        return chosen
-    return "text" if os.environ.get("DJANGO_ENV", "").strip().lower() in ("dev", "development") else "json"
+        return str(chosen)
+    return "text" if MEDIA_VM.value("DJANGO_ENV", os.environ).lower() in ("dev", "development") else "json"
+
+
+def _log_level() -> str:
+    return str(MEDIA_VM.value("LOG_LEVEL", os.environ))
 
 
 def configure(*, log_format: str | None = None, level: str | None = None) -> None:
@@ -95,4 +99,4 @@ def configure(*, log_format: str | None = None, level: str | None = None) -> Non
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+    root.setLevel(level or _log_level())

@@ -3,8 +3,8 @@
 The built-in default is ``shared/outputs.toml`` (the contract's six sizes, an artwork's three,
 the presets of DALL-E, Sora and Stable Diffusion). An operator edits a copy
 (``deploy/outputs.example.toml``) and names it in ``MEDIA_OUTPUTS_FILE`` on every main API and
-media VM host; :func:`current` loads it once per process, and each service validates it at start
-(``OutputsConfigError`` names the file, the line and what is wrong).
+media VM host; each service loads and validates it when it starts (:func:`start`;
+``OutputsConfigError`` names the file, the line and what is wrong), and :func:`current` returns it.
 
 The file's shape (see ``shared/outputs.toml`` for a complete one)::
 
@@ -37,9 +37,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from shared.config import Setting
+
 #: The environment variable both services read the file's path from.
 ENV_VAR = "MEDIA_OUTPUTS_FILE"
 BUILTIN_FILE = Path(__file__).with_name("outputs.toml")
+#: Its declaration, in both services' settings (``main_api.declarations``, ``media_vm.declarations``).
+SETTING = Setting(
+    ENV_VAR, str, "",
+    "The outputs file (sizes, watermarked sizes, presets; see deploy/outputs.example.toml): the same file on "
+    "every main API and media VM host, loaded when the service starts. Empty: the built-in default "
+    "(shared/outputs.toml).",
+    example="/etc/oaf/outputs.toml", default_text="the built-in shared/outputs.toml",
+)
 DEFAULT_KEY = "default"
 #: Data types a ``[data_types]`` key may name (``shared.data_types.DataType`` values) besides
 #: ``default``; kept here as strings so that this module imports nothing of ours.
@@ -116,10 +126,24 @@ class OutputsConfigError(ValueError):
     names the file and, where it can be found, the line."""
 
 
+_started: Outputs | None = None
+
+
+def start(path: str | Path | None = None) -> Outputs:
+    """Load and validate the configuration a service starts with: ``path``, else the file
+    ``MEDIA_OUTPUTS_FILE`` names, else the built-in one. Each service calls it once when it starts
+    (the main API's settings, ``python -m media_vm``); :func:`current` returns it from then on.
+    Raises :class:`OutputsConfigError`."""
+    global _started
+    _started = _load_cached(str(path) if path else os.environ.get(ENV_VAR, "").strip() or str(BUILTIN_FILE))
+    return _started
+
+
 def current() -> Outputs:
-    """The configuration of this process: ``MEDIA_OUTPUTS_FILE`` if set, else the built-in one;
-    loaded once. Raises :class:`OutputsConfigError`."""
-    return _load_cached(os.environ.get(ENV_VAR, "").strip() or str(BUILTIN_FILE))
+    """The configuration of this process: the one it started with (:func:`start`); a process
+    that did not call it (a script, a test importing ``shared.sizes``) starts it on first use.
+    Raises :class:`OutputsConfigError`."""
+    return _started if _started is not None else start()
 
 
 @cache

@@ -1,15 +1,18 @@
 """Variant sizes, their boxes and how each is fitted, presets, and output formats.
 
-The sizes and presets come from the outputs configuration (``shared.outputs``: the built-in
-``shared/outputs.toml``, or the file ``MEDIA_OUTPUTS_FILE`` names), read once when this module
-is imported; the tables below are derived from it. Two kinds of sizes: display sizes (every
-image is made in its data type's) and preset outputs (``normal``, ``hq``: made only for an
-upload that names the tool, ``source_tool``). Fallback never crosses kinds.
+The sizes and presets come from the outputs configuration a service started with
+(``shared.outputs.start``: the built-in ``shared/outputs.toml``, or the file ``MEDIA_OUTPUTS_FILE``
+names); the tables below are derived from it on their first use, not when this module is
+imported. Two kinds of sizes: display sizes (every image is made in its data type's) and preset
+outputs (``normal``, ``hq``: made only for an upload that names the tool, ``source_tool``).
+Fallback never crosses kinds.
 """
 
 from __future__ import annotations
 
-from shared.outputs import Fit, ImageFormat, OutputsConfigError, Size, current
+from typing import Any
+
+from shared.outputs import DEFAULT_KEY, Fit, ImageFormat, Outputs, OutputsConfigError, Size, current
 
 __all__ = [
     "ALL_SIZES", "ARTWORK_SIZES", "BACKGROUNDS", "DEFAULT_SIZE", "NEGOTIATION_ORDER", "PRESET_OUTPUT_NAMES",
@@ -17,35 +20,63 @@ __all__ = [
     "ImageFormat", "OutputsConfigError", "Size", "default_size_for", "nearest_size", "presets_for", "sizes_for",
 ]
 
-_OUTPUTS = current()
-
 #: The display sizes of an image of a data type the configuration does not name (by default
 #: the contract's six), in the configured order (smallest first).
-SIZES: tuple[Size, ...] = tuple(_OUTPUTS.sizes[name] for name in _OUTPUTS.data_types["default"])
+SIZES: tuple[Size, ...]
 #: The sizes of an artwork's image (by default ``icon``, ``thumbnail``, ``display``).
-ARTWORK_SIZES: tuple[Size, ...] = tuple(
-    _OUTPUTS.sizes[name] for name in _OUTPUTS.data_types.get("artwork", _OUTPUTS.data_types["default"])
-)
+ARTWORK_SIZES: tuple[Size, ...]
 DEFAULT_SIZE = "detail"
 #: Sizes that carry the owner's watermark (``watermark`` of the pending list) in every format;
 #: an image with a watermark has it on its preset outputs (``normal``, ``hq``) too. By default an
 #: artwork has no unwatermarked size larger than ``grid``, so no size name and no fallback can
 #: lead a public request to one.
-WATERMARKED_SIZES: frozenset[str] = _OUTPUTS.watermarked
-
+WATERMARKED_SIZES: frozenset[str]
 #: Every display size, smallest box first (ties: in the file's order).
-ALL_SIZES: tuple[Size, ...] = tuple(sorted(_OUTPUTS.sizes.values(), key=lambda s: s.width * s.height))
-SIZES_BY_NAME: dict[str, Size] = {s.name: s for s in ALL_SIZES}
-
+ALL_SIZES: tuple[Size, ...]
+SIZES_BY_NAME: dict[str, Size]
 #: Tool (``source_tool`` of an upload) -> its preset's outputs, smallest first.
-PRESETS: dict[str, tuple[Size, ...]] = dict(_OUTPUTS.presets)
-SOURCE_TOOLS: tuple[str, ...] = tuple(PRESETS)
+PRESETS: dict[str, tuple[Size, ...]]
+SOURCE_TOOLS: tuple[str, ...]
 #: The names preset outputs have (``normal``, ``hq``): a size of its own kind.
-PRESET_OUTPUT_NAMES: frozenset[str] = frozenset(s.name for outputs in PRESETS.values() for s in outputs)
+PRESET_OUTPUT_NAMES: frozenset[str]
 #: Every size name accepted end to end (callbacks, ``/api/images``, ``/serve``), in listing
 #: order: the display sizes, then the preset outputs.
-SIZE_NAMES: tuple[str, ...] = (*SIZES_BY_NAME, *sorted(PRESET_OUTPUT_NAMES - set(SIZES_BY_NAME)))
-SIZE_ORDER: dict[str, int] = {name: rank for rank, name in enumerate(SIZE_NAMES)}
+SIZE_NAMES: tuple[str, ...]
+SIZE_ORDER: dict[str, int]
+
+
+_derived: tuple[Outputs, dict[str, Any]] | None = None
+
+
+def _tables() -> dict[str, Any]:
+    """The tables above (name -> value) for the configuration the process started with
+    (``shared.outputs.current``), derived on their first use, not at import. Raises
+    :class:`OutputsConfigError`."""
+    global _derived
+    outputs = current()
+    if _derived is None or _derived[0] is not outputs:
+        all_sizes = tuple(sorted(outputs.sizes.values(), key=lambda s: s.width * s.height))
+        by_name = {s.name: s for s in all_sizes}
+        presets = dict(outputs.presets)
+        preset_names = frozenset(s.name for made in presets.values() for s in made)
+        names = (*by_name, *sorted(preset_names - set(by_name)))
+        default = outputs.data_types[DEFAULT_KEY]
+        _derived = (outputs, {
+            "SIZES": tuple(outputs.sizes[name] for name in default),
+            "ARTWORK_SIZES": tuple(outputs.sizes[name] for name in outputs.data_types.get("artwork", default)),
+            "WATERMARKED_SIZES": outputs.watermarked, "ALL_SIZES": all_sizes, "SIZES_BY_NAME": by_name,
+            "PRESETS": presets, "SOURCE_TOOLS": tuple(presets), "PRESET_OUTPUT_NAMES": preset_names,
+            "SIZE_NAMES": names, "SIZE_ORDER": {name: rank for rank, name in enumerate(names)},
+        })
+    return _derived[1]
+
+
+def __getattr__(name: str) -> Any:
+    """``shared.sizes.SIZES`` and the other tables above: from :func:`_tables`."""
+    tables = _tables() if name.isupper() else {}
+    if name in tables:
+        return tables[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _value(data_type: object) -> str:
@@ -56,14 +87,16 @@ def sizes_for(data_type: str, source_tool: str | None = None) -> tuple[Size, ...
     """The sizes the media VM makes for an image of ``data_type`` (a ``DataType`` value), in the
     configured order (smallest first), then, for an upload made by ``source_tool``, that tool's
     preset outputs (:func:`presets_for`)."""
-    names = _OUTPUTS.data_types.get(_value(data_type), _OUTPUTS.data_types["default"])
-    return (*(_OUTPUTS.sizes[name] for name in names), *presets_for(source_tool))
+    outputs = current()
+    names = outputs.data_types.get(_value(data_type), outputs.data_types[DEFAULT_KEY])
+    return (*(outputs.sizes[name] for name in names), *presets_for(source_tool))
 
 
 def presets_for(source_tool: str | None) -> tuple[Size, ...]:
     """The preset outputs of ``source_tool`` (empty for None or a tool the configuration does
     not know: the main API refuses those at upload)."""
-    return PRESETS.get(source_tool or "", ())
+    presets: dict[str, tuple[Size, ...]] = _tables()["PRESETS"]
+    return presets.get(source_tool or "", ())
 
 
 def default_size_for(data_type: str) -> str:
@@ -91,18 +124,20 @@ def nearest_size(wanted: str, available: set[str] | list[str]) -> str | None:
     available display size closest in area (ties go to the larger one); preset outputs are never
     candidates, so an artwork never falls back to a size it was not made in. None when nothing
     fits."""
-    if wanted in PRESET_OUTPUT_NAMES and wanted not in SIZES_BY_NAME:
+    tables = _tables()
+    by_name: dict[str, Size] = tables["SIZES_BY_NAME"]
+    if wanted in tables["PRESET_OUTPUT_NAMES"] and wanted not in by_name:
         return wanted if wanted in available else None
-    candidates = [n for n in available if n in SIZES_BY_NAME]
+    candidates = [n for n in available if n in by_name]
     if wanted in candidates:
         return wanted
-    if not candidates or wanted not in SIZES_BY_NAME:
+    if not candidates or wanted not in by_name:
         return None
-    target = SIZES_BY_NAME[wanted]
+    target = by_name[wanted]
     area = target.width * target.height
 
     def distance(name: str) -> tuple[int, int]:
-        s = SIZES_BY_NAME[name]
+        s = by_name[name]
         return (abs(s.width * s.height - area), -(s.width * s.height))
 
     return min(candidates, key=distance)

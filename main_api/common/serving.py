@@ -26,17 +26,13 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker as BaseUvicornWorker
 
-#: Seconds a client has to send its request line and headers.
-DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+from main_api.declarations import MAIN_API
 
 
 def header_timeout_seconds() -> float:
-    """``REQUEST_HEADER_TIMEOUT_SECONDS`` from the environment (seconds, > 0), else the default."""
-    raw = os.environ.get("REQUEST_HEADER_TIMEOUT_SECONDS", "").strip()
-    value = float(raw) if raw else DEFAULT_HEADER_TIMEOUT_SECONDS
-    if value <= 0:
-        raise ValueError(f"REQUEST_HEADER_TIMEOUT_SECONDS must be > 0, got {raw!r}")
-    return value
+    """``REQUEST_HEADER_TIMEOUT_SECONDS`` (seconds, > 0; ``main_api.declarations``) from the
+    environment, else its default. Raises ``ValueError`` naming the variable and the value."""
+    return float(MAIN_API.value("REQUEST_HEADER_TIMEOUT_SECONDS", os.environ))
 
 
 #: Called (in the event loop's thread) when the server starts to shut down; see
@@ -86,7 +82,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def __init__(self, config: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
-        self.header_timeout = float(getattr(config, "header_timeout", DEFAULT_HEADER_TIMEOUT_SECONDS))
+        default = MAIN_API["REQUEST_HEADER_TIMEOUT_SECONDS"].default
+        self.header_timeout = float(getattr(config, "header_timeout", default))
         self.limit_line = int(getattr(config, "limit_request_line", 4094)) or 1 << 30
         self.limit_field = int(getattr(config, "limit_request_field_size", 8190)) or 1 << 30
         self.limit_fields = int(getattr(config, "limit_request_fields", 100)) or 1 << 30

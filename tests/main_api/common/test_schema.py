@@ -95,3 +95,23 @@ def test_the_docs_page_is_served_without_a_cdn(client, db):
     assert "/api/schema/" in page and "swagger-ui" in page
     assert "cdn" not in page.lower() and "unpkg" not in page.lower()
     assert re.search(r'src="/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle\.js"', page)
+
+
+def test_the_schema_enumerates_the_sizes_of_the_outputs_file_the_service_started_with(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from shared.outputs import BUILTIN_FILE
+
+    root = Path(__file__).resolve().parents[3]
+    outputs = tmp_path / "outputs.toml"
+    outputs.write_text(BUILTIN_FILE.read_text() + '\n[sizes.portrait]\nbox = [1080, 1920]\nfit = "inside"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "MEDIA_OUTPUTS_FILE"))}
+    env.update(DJANGO_SETTINGS_MODULE="main_api.settings", DJANGO_ENV="dev", MEDIA_OUTPUTS_FILE=str(outputs))
+    done = subprocess.run([sys.executable, "-m", "main_api", "spectacular", "--file", str(tmp_path / "s.yaml")],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    sizes = yaml.safe_load((tmp_path / "s.yaml").read_text())["components"]["schemas"]["ImageSizeEnum"]["enum"]
+    assert "portrait" in sizes and {"thumbnail", "detail", "hq"} <= set(sizes)

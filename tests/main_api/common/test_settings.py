@@ -103,3 +103,37 @@ def test_an_absolute_sqlite_path_is_kept_and_its_folder_made(tmp_path):
 def test_a_bad_number_is_a_clear_error():
     result = run_python(PRINT_SETTINGS, DJANGO_ENV="dev", MAX_UPLOAD_BYTES="5MB")
     assert result.returncode != 0 and "MAX_UPLOAD_BYTES must be an integer" in result.stderr
+
+
+def test_a_bad_value_ends_the_start_with_one_line_naming_the_variable_and_the_value():
+    # every kind of bad value, each setting: tests/shared/test_config.py; here the way out of a start
+    result = run_python(PRINT_SETTINGS, DJANGO_ENV="dev", UPLOAD_EVENTS_POLL_SECONDS="fast")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "ImproperlyConfigured: UPLOAD_EVENTS_POLL_SECONDS must be a number, got 'fast'"
+
+
+def run_settings_command(**env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED and k not in env}
+    return subprocess.run([sys.executable, "-m", "main_api", "settings"], cwd=ROOT, env={**clean, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_settings_command_prints_each_value_and_its_source_with_secrets_masked():
+    result = run_settings_command(DJANGO_SECRET_KEY="do-not-print-me", MEDIA_API_KEY="key-one,key-two",
+                                  DATABASE_URL="mysql://app:hunter2@db.example.test/oaf", MAX_UPLOAD_BYTES="1000")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for secret in ("do-not-print-me", "key-one", "key-two", "hunter2"):
+        assert secret not in out
+    lines = {line.split("=", 1)[0]: line for line in out.splitlines() if "=" in line and not line.startswith("#")}
+    assert "********" in lines["DJANGO_SECRET_KEY"] and lines["DJANGO_SECRET_KEY"].endswith("(environment)")
+    assert "mysql://app:********@db.example.test/oaf" in lines["DATABASE_URL"]
+    assert lines["MAX_UPLOAD_BYTES"].split() == ["MAX_UPLOAD_BYTES=", "1000", "(environment)"]
+    assert lines["ARTWORK_LIMIT"].split() == ["ARTWORK_LIMIT=", "100", "(default)"]
+    assert "# uploads" in out.splitlines()  # grouped as declared
+
+
+def test_the_settings_command_works_where_the_settings_refuse_to_load():
+    result = run_settings_command(MAX_UPLOAD_BYTES="5MB")  # production without a key, and a bad number
+    assert result.returncode == 0, result.stderr
+    assert "invalid: MAX_UPLOAD_BYTES must be an integer, got '5MB'" in result.stdout
