@@ -11,7 +11,7 @@ people), a host key and the pid. Two rows with the same host key were written on
 kernel in the same pid namespace, so there a pid means the same thing to both: a worker that
 finds the pid of such a row gone (``os.kill(pid, 0)`` answers "no such process") knows that
 worker is dead and takes its claims over at once, instead of waiting for its heartbeat to go
-stale (three heartbeat periods, ``media_vm.defaults.HEARTBEAT_SECONDS``) or its lease to run
+stale (three heartbeat periods, the ``HEARTBEAT_SECONDS`` setting) or its lease to run
 out. Hosts without ``/proc`` (not Linux) fall back to the host name as the key.
 
 A pid that is alive proves nothing (the kernel may have given it to another process): the
