@@ -2,7 +2,7 @@
 declarations (``main_api.declarations``, ``media_vm.declarations``).
 
 ``python -m deploy.settings_docs`` writes them; ``--check`` writes nothing and exits 1 naming
-each file that differs from what it would write (``tests/deploy/test_settings_docs.py`` asks the
+each file that differs from what it would write (``tests/system/deploy/test_settings_docs.py`` asks the
 same of :func:`pages`).
 """
 

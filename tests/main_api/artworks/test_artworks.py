@@ -1,6 +1,6 @@
 """Artworks through the API, in-process: direct upload (local flavour), create, the derived
 status, slugs, validation, the limit, public listings, hiding, failure and deletion.
-Processes, the S3 flavour, the media VM's images and concurrency: tests/e2e/test_artworks.py."""
+Processes, the S3 flavour, the media VM's images and concurrency: tests/system/e2e/test_artworks.py."""
 
 from __future__ import annotations
 

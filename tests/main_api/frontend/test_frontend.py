@@ -1,7 +1,7 @@
 """The frontend kit and the demo site without a browser (issue 16): ``{% smart_picture %}``'s
 markup, the component's versioned URL, sign-in by password and by token, the session (with
 CSRF) on the API, the no-JavaScript forms, and a static proof that no page or script of the
-kit fetches anything from outside the system. ``tests/e2e/test_browser.py`` does the rest in
+kit fetches anything from outside the system. ``tests/browser/test_demo_site.py`` does the rest in
 Chromium."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_production_storage_hashes_the_names_and_the_module_imports():
     from main_api.common.static_storage import StaticFilesStorage
 
     # settings.py's production STORAGES: whitenoise serves hashed names with a year's cache
-    # (tests/e2e/test_browser.py sees it served so); `import ... from "./thumbhash.js";` is
+    # (tests/browser/test_demo_site.py sees it served so); `import ... from "./thumbhash.js";` is
     # rewritten to the hashed name as well
     assert issubclass(StaticFilesStorage, ManifestFilesMixin)
     assert StaticFilesStorage.support_js_module_import_aggregation

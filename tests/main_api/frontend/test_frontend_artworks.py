@@ -2,7 +2,7 @@
 the configured categories, the list with each status, the no-JavaScript forms) and the public
 pages of an artist (a grid of active artworks, one artwork's page with its watermarked display
 image), their 404s, and that no temp path, original or unwatermarked size reaches public HTML.
-``tests/e2e/test_browser.py`` creates an artwork through the form in Chromium."""
+``tests/browser/test_demo_site.py`` creates an artwork through the form in Chromium."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """An artwork through the real worker: icon, thumbnail and display only, the display marked with
 the artist's name (the pending list's ``watermark``: the owner's username) in every format,
 reported so, and served for the contract's size names. The whole flow through ``/api/artworks``
-with real processes: tests/e2e/test_artworks.py."""
+with real processes: tests/system/e2e/test_artworks.py."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ and a wake-up ends the back-off of either.
 
 The main API is down here (nothing listens on its port: every poll is refused at once); the
 media DB is real (``repo``). What a poll registers when the main API answers is proved with a
-live main API in ``test_worker.py``, ``test_wakeups.py`` and ``tests/e2e/test_long_poll.py``.
+live main API in ``test_worker.py``, ``test_wakeups.py`` and ``tests/system/e2e/test_long_poll.py``.
 """
 
 from __future__ import annotations

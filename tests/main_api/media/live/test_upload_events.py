@@ -1,7 +1,7 @@
 """Upload events on the main API's side (issue 15): every change of an upload records the upload
 object for its owner's stream, duplicates included; tickets are bound to one user and expire;
 old events are swept. The stream itself, over real processes and Redis, is
-``tests/e2e/test_live_progress.py``."""
+``tests/system/e2e/test_live_progress.py``."""
 
 from __future__ import annotations
 

@@ -480,7 +480,7 @@ def test_the_home_gallery_takes_uploads_made_elsewhere_but_not_artworks(system: 
                                                                        tmp_path: Path):
     """An upload made through the API joins the open home page's gallery live; an artwork's
     image, made elsewhere meanwhile, does not (it lives on /artworks with its artwork)."""
-    from tests.e2e.test_artworks import create, direct_upload
+    from tests.system.e2e.test_artworks import create, direct_upload
 
     browser.get(f"{system.api_url}/")
     if "/login" in browser.current_url:

@@ -10,9 +10,9 @@ import pyvips
 import requests
 
 from media_vm.checklist import STEPS
-from tests.faults.test_worker_faults import api_rows, upload_one
 from tests.helpers.fault_proxy import FaultProxy
 from tests.helpers.processes import wait_until
+from tests.system.faults.test_worker_faults import api_rows, upload_one
 
 
 def test_an_object_store_outage_delays_an_upload_but_never_gives_it_up(fresh_system, tmp_path, s3_bucket):

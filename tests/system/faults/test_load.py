@@ -23,8 +23,8 @@ def test_two_hundred_uploads_from_twenty_clients(fresh_system, tmp_path):
         files = [str(images.photo_jpeg(tmp_path / f"l{i}.jpg", 480, 320, quality=80, seed=i + 1)) for i in range(8)]
         job = {"url": f"{system.api_url}/users/me", "tokens": tokens, "files": files, "uploads": UPLOADS,
                "clients": CLIENTS}
-        load = subprocess.run([sys.executable, "-m", "tests.faults.load_client"], cwd=ROOT, input=json.dumps(job),
-                              capture_output=True, text=True, timeout=400)
+        load = subprocess.run([sys.executable, "-m", "tests.system.faults.load_client"], cwd=ROOT,
+                              input=json.dumps(job), capture_output=True, text=True, timeout=400)
         assert load.returncode == 0, load.stderr[-2000:]
         summary = json.loads(load.stdout)
         assert summary["statuses"] == {"200": UPLOADS}, summary

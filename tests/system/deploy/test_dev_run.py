@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 UNSET = ("DJANGO_SECRET_KEY", "DJANGO_ENV", "DJANGO_DEBUG", "DATABASE_URL", "MEDIA_API_KEY", "MAIN_API_KEY")
 
 # deploy/dev_run.py's manage(), its var/ (secrets, SQLite) moved under the test's tmp_path

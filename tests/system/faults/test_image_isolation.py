@@ -8,8 +8,8 @@ import signal
 import time
 from pathlib import Path
 
-from tests.faults.test_worker_faults import api_rows, assert_finished_once, upload_one
 from tests.helpers.processes import wait_until
+from tests.system.faults.test_worker_faults import api_rows, assert_finished_once, upload_one
 
 
 def image_children(pid: int) -> list[int]:

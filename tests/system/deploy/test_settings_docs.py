@@ -13,7 +13,7 @@ from deploy.settings_docs import REFERENCE, pages
 from main_api.declarations import MAIN_API
 from media_vm.declarations import MEDIA_VM
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("relative", sorted(pages()))

@@ -1,4 +1,4 @@
-"""A bounded upload load from a second process: ``python -m tests.faults.load_client``.
+"""A bounded upload load from a second process: ``python -m tests.system.faults.load_client``.
 
 Reads a JSON job on stdin ({"url", "tokens", "files", "uploads", "clients"}), sends
 ``uploads`` PATCH /users/me requests from ``clients`` threads (each client uses its own

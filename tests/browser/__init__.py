@@ -1,0 +1,1 @@
+"""The browser tier: headless Chromium against the real system."""

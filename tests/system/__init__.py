@@ -1,0 +1,1 @@
+"""The system tier: the services as real processes (end to end, faults, deployment)."""
