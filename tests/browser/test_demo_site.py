@@ -25,8 +25,6 @@ from tests.helpers import images
 from tests.helpers.processes import wait_until
 from tests.helpers.system import System, running_system
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "demo-password-1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from main_api.media.models import Upload
+from tests.helpers.files import files_under
 from tests.helpers.images import image_bytes
 from tests.main_api import support
 
@@ -37,7 +38,7 @@ def test_an_unknown_tool_is_a_400_naming_the_field_and_nothing_is_stored(user_cl
     }, format="multipart")
     assert answer.status_code == 400
     assert "source_tool" in answer.json()["extra"]["fields"]
-    assert not Upload.objects.exists() and support.files_under(temp_dir) == []
+    assert not Upload.objects.exists() and files_under(temp_dir) == []
 
 
 def test_re_processing_keeps_the_tool(user_client, artist):

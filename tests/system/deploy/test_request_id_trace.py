@@ -28,7 +28,6 @@ def json_lines(text: str) -> list[dict]:
     return entries
 
 
-@pytest.mark.e2e
 def test_the_upload_request_id_reaches_every_step_and_comes_back_on_the_callback(tmp_path):
     with running_system(tmp_path) as system:
         token = system.create_user("trace", "artist")

@@ -16,7 +16,6 @@ import requests
 from tests.helpers.api_servers import api_servers
 
 ROOT = Path(__file__).resolve().parents[3]
-pytestmark = pytest.mark.e2e
 
 PASSWORD = "pw-for-tests-only-4d1f"
 

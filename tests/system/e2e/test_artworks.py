@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import pytest
 import pyvips
 import requests
 
@@ -19,8 +18,6 @@ from tests.helpers import images
 from tests.helpers.s3 import new_bucket
 from tests.helpers.system import running_system
 from tests.helpers.watermark import corner_and_rest, read_mark
-
-pytestmark = pytest.mark.e2e
 
 ARTIST = "PainterAna42"  # letters and digits: what OCR reads back reliably through lossy encoders
 FORMATS = ("avif", "webp", "jpeg")

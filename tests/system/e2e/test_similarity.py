@@ -15,8 +15,6 @@ from tests.helpers import images
 from tests.helpers.images import PAGE_LINES, astronaut_jpeg, text_page
 from tests.media_vm.fake_vision import GOOGLE_ANSWER, FakeVision
 
-pytestmark = pytest.mark.e2e
-
 OCR_EXPECTED = shutil.which("tesseract") is not None or bool(os.environ.get("CI"))
 
 

@@ -16,8 +16,6 @@ from tests.helpers.api_servers import api_servers
 from tests.helpers.files import files_under
 from tests.helpers.images import image_bytes
 
-pytestmark = pytest.mark.e2e
-
 
 def file_names_under(folder) -> list[str]:
     return [p.name for p in files_under(folder)]

@@ -20,8 +20,6 @@ from tests.helpers.api_servers import Servers, api_servers
 from tests.helpers.redis_servers import private_redis as start_private_redis
 from tests.helpers.redis_servers import require_shared_redis
 
-pytestmark = pytest.mark.e2e
-
 RATE = 10  # per hour: nothing comes back during a test, so counts are exact
 
 
