@@ -20,7 +20,7 @@ MYSQL_EXTRA = $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(
 # Found here rather than asked for: a mysqlclient that cannot be installed skips, not fails.
 MYSQL_FOUND = $(filter file,$(origin TEST_MYSQL_URL))
 
-.PHONY: run test test-mysql manage bench lint install install-dev clean settings-docs
+.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,18 +62,49 @@ manage: install ## a management command with make run's settings: make manage AR
 run: install ## the whole system on :8000 and :3001, SQLite under var/
 	$(BIN)/python deploy/dev_run.py
 
+# The tiers (tests/conftest.py): unit and in-process tests run in two test processes
+# (pytest-xdist), the system and browser tiers one test at a time. CI picks tiers per database.
+PARALLEL_TIERS ?= unit or in_process
+SERIAL_TIERS ?= system or browser
+# pytest exits 5 when a selection holds no test (a path with no test of those tiers): not a failure
+PYTEST = TEST_MYSQL_URL="$$url" $(BIN)/python -m pytest --ds=tests.settings
+PYTEST_OK = rc=$$?; [ $$rc -eq 5 ] || exit $$rc
+
+# Tools the tests use, installed with apt where missing; each test that needs a missing one says so
+define TEST_TOOLS
+@command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
+	|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
+@command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
+	|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+endef
+
+# The MySQL cases' server, said in one line; sets $$url for PYTEST
+define MYSQL_URL_FOUND
+url='$(TEST_MYSQL_URL)'; \
+if [ -n "$$url" ] && [ -n "$(MYSQL_FOUND)" ] && ! $(BIN)/python -c 'import MySQLdb' 2>/dev/null; then url=; fi; \
+if [ -n "$$url" ]; then echo "MySQL cases on $$url"; else echo "no MariaDB at 127.0.0.1:3306 (or no mysqlclient): the MySQL cases are skipped"; fi
+endef
+
 test: install-dev ## the whole suite on SQLite, and the MySQL cases on a MariaDB at 127.0.0.1:3306 if one answers
-	@command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
-		|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
-	@command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
-		|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+	$(TEST_TOOLS)
 	@{ command -v chromium >/dev/null && command -v chromedriver >/dev/null; } \
 		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 		|| echo "chromium and chromium-driver could not be installed: the browser tests will say so"
-	@url='$(TEST_MYSQL_URL)'; \
-	if [ -n "$$url" ] && [ -n "$(MYSQL_FOUND)" ] && ! $(BIN)/python -c 'import MySQLdb' 2>/dev/null; then url=; fi; \
-	if [ -n "$$url" ]; then echo "MySQL cases on $$url"; else echo "no MariaDB at 127.0.0.1:3306 (or no mysqlclient): the MySQL cases are skipped"; fi; \
-	TEST_MYSQL_URL="$$url" $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(MYSQL_URL_FOUND); status=0; \
+	if [ -n '$(PARALLEL_TIERS)' ]; then \
+	  echo "== tiers: $(PARALLEL_TIERS) (two test processes) =="; \
+	  ( $(PYTEST) -n 2 --dist worksteal -m '$(PARALLEL_TIERS)' $(PYTEST_ARGS) || { $(PYTEST_OK); } ) || status=1; \
+	fi; \
+	if [ -n '$(SERIAL_TIERS)' ]; then \
+	  echo "== tiers: $(SERIAL_TIERS) =="; \
+	  ( $(PYTEST) -m '$(SERIAL_TIERS)' $(PYTEST_ARGS) || { $(PYTEST_OK); } ) || status=1; \
+	fi; \
+	exit $$status
+
+test-fast: install-dev ## the unit and in-process tiers only (two test processes): the loop while you work
+	$(TEST_TOOLS)
+	@$(MYSQL_URL_FOUND); \
+	$(PYTEST) -n 2 --dist worksteal -m 'unit or in_process' $(PYTEST_ARGS) || { $(PYTEST_OK); }
 
 test-mysql: ## the suite against the local MariaDB
 	$(MAKE) test DATABASE_URL=mysql://root@127.0.0.1:3306/test TEST_MYSQL_URL=mysql://root@127.0.0.1:3306/test

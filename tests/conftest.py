@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers.databases import DB_KINDS, media_database
 from tests.helpers.s3 import new_bucket, s3_server
 
 
@@ -18,6 +19,13 @@ def s3_endpoint(tmp_path_factory):
 def s3_bucket(s3_endpoint):
     """A fresh, empty bucket on it."""
     return new_bucket(s3_endpoint)
+
+
+@pytest.fixture(params=DB_KINDS)
+def media_db_url(request, tmp_path):
+    """A fresh media DB on SQLite and (where TEST_MYSQL_URL is set) on MariaDB/MySQL."""
+    with media_database(request.param, tmp_path) as url:
+        yield url
 
 
 #: The suite's tiers, each selected by a marker of the same name:

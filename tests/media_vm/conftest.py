@@ -2,15 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers.databases import DB_KINDS, media_database
-
-
-@pytest.fixture(params=DB_KINDS)
-def media_db_url(request, tmp_path):
-    """A fresh media DB on SQLite and (where TEST_MYSQL_URL is set) on MariaDB/MySQL."""
-    with media_database(request.param, tmp_path) as url:
-        yield url
-
 
 @pytest.fixture
 def repo(media_db_url):

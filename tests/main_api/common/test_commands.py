@@ -1,23 +1,17 @@
-"""``python -m main_api ...``: create_user, serve under gunicorn, collectstatic."""
+"""``python -m main_api ...`` in the test process: create_user, serve's gunicorn arguments,
+collectstatic (serving under gunicorn as a real process: tests/system/commands/test_main_api_serve.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from io import StringIO
 from pathlib import Path
 
 import pytest
-import requests
 from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from main_api import __main__ as cli
 from main_api.users.models import ArtistProfile, PromoterProfile, User, UserProfile
-from tests.helpers.images import decoded_size, image_bytes
-from tests.helpers.processes import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -60,64 +54,6 @@ def test_serve_uses_the_deploy_config_when_there_is_one(tmp_path, monkeypatch):
     argv = cli.gunicorn_argv(["--port", "9123"])
     assert argv[argv.index("--bind") + 1] == "127.0.0.1:9123"
 
-
-
-def test_serve_runs_the_api_under_gunicorn(tmp_path):
-    """A real process: migrate, create a user, serve, upload over HTTP, fetch it back."""
-    env = {
-        **os.environ,
-        "DJANGO_ENV": "dev",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'api.sqlite3'}",
-        "TEMP_IMAGES_DIR": str(tmp_path / "temp_images"),
-        "MEDIA_API_KEY": "served-key",
-        "GUNICORN_WORKERS": "1",
-        "STATIC_ROOT": str(tmp_path / "static"),
-    }
-    env.pop("DJANGO_DEBUG", None)
-
-    def manage(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "main_api", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    manage("migrate", "--noinput")
-    manage("collectstatic", "--noinput")  # production storage: hashed, compressed
-    token = manage("create_user", "served", "--type", "artist").strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "main_api", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                response = requests.get(f"{base}/users/me", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert server.poll() is None, server.stderr.read().decode()
-                assert time.monotonic() < deadline, "gunicorn did not come up"
-                time.sleep(0.2)
-        assert response.status_code == 401 and set(response.json()) == {"message", "extra"}
-
-        auth = {"Authorization": f"Token {token}"}
-        data = image_bytes("JPEG", (77, 55))
-        response = requests.patch(f"{base}/users/me", headers=auth,
-                                  files={"profile_image": ("me.jpg", data, "image/jpeg")}, timeout=10)
-        assert response.status_code == 200, response.text
-        path = response.json()["profile_image_path"]
-
-        fetched = requests.get(f"{base}{path}", headers={"Authorization": "Bearer served-key"}, timeout=10)
-        assert fetched.status_code == 200 and decoded_size(fetched.content) == (77, 55)
-        assert requests.get(f"{base}{path}", timeout=10).status_code == 404
-
-        pending = requests.get(f"{base}/api/media/pending/all", headers={"Authorization": "Bearer served-key"},
-                               timeout=10).json()
-        assert [img["image_path"] for img in pending["images"]] == [path]
-        css = requests.get(f"{base}/static/admin/css/base.css", timeout=10)  # whitenoise, for the admin
-        assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
-    finally:
-        stop(server, timeout=20)
 
 
 def test_collectstatic_gathers_the_admin_files(settings, tmp_path):

@@ -1,0 +1,1 @@
+"""The services' commands as an operator runs them: real processes."""
