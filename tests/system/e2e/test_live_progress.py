@@ -53,6 +53,8 @@ def test_the_stream_shows_the_thumbnail_first_replays_and_keeps_users_apart(tmp_
             thumb = requests.get(ready.data["thumbnail_url"], headers={"Accept": "image/jpeg"}, timeout=30)
             assert thumb.status_code == 200 and thumb.headers["Content-Type"] == "image/jpeg"
             done = mine.wait_for(lambda m: m.event == "upload" and m.data["status"] == "processed", timeout=120)
+            # the references follow in the completion's transaction: its complete event comes next
+            mine.wait_for(lambda m: m.event == "upload" and m.data["status"] == "complete", timeout=30)
             assert ready.at < done.at
             seen = stages(mine, upload_id)
             assert seen.index("thumbnail_ready") < seen.index("processed")
