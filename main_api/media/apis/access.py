@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -13,8 +11,6 @@ from main_api.common.authentication import (
     MediaClient,
     MediaKeyAuthentication,
 )
-
-log = logging.getLogger(__name__)
 
 
 class MediaKeyApi(APIView):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -24,8 +22,6 @@ from main_api.common.schema import ERROR
 from main_api.media.apis.access import MediaKeyOrUser, caller_user_id
 from main_api.media.selectors.media_vm import upload_by_media_id
 from main_api.media.selectors.uploads import similar_images_get
-
-log = logging.getLogger(__name__)
 
 
 class AnalysisApi(APIView):

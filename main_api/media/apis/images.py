@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from main_api.common.exceptions import ApplicationError, error_body
@@ -11,8 +9,6 @@ from main_api.common.views import read_only_view
 from main_api.media import vm_client
 from main_api.media.selectors.uploads import default_background_for_media
 from shared.naming import is_media_id
-
-log = logging.getLogger(__name__)
 
 
 @read_only_view  # a POST is a JSON 405, not Django's HTML CSRF page

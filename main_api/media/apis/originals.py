@@ -3,8 +3,6 @@ direct upload."""
 
 from __future__ import annotations
 
-import logging
-
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -29,8 +27,6 @@ from main_api.common.exceptions import NotFoundError
 from main_api.common.schema import ERROR
 from main_api.media.intake import direct_uploads
 from main_api.media.selectors.media_vm import temp_image_get
-
-log = logging.getLogger(__name__)
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):

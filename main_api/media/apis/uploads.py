@@ -3,8 +3,6 @@ ticket and documentation of its event stream."""
 
 from __future__ import annotations
 
-import logging
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -36,8 +34,6 @@ from main_api.media.services.deletion import upload_delete
 from main_api.media.services.lifecycle import upload_background_set, upload_retry
 from main_api.media.upload_object import FAILED_UPLOAD_EXAMPLE, UPLOAD_EXAMPLE, UploadOutputSerializer, upload_detail
 from shared.sizes import BACKGROUNDS
-
-log = logging.getLogger(__name__)
 
 
 class UploadListApi(APIView):

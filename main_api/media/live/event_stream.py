@@ -262,7 +262,11 @@ def format_event(row: Any) -> str:
     """One SSE message: ``id``, ``event: upload`` and, as ``data``, the upload object of the
     event rendered by ``upload_object.upload_json``: byte for byte the body ``GET
     /api/uploads/{id}`` answered for the same state."""
-    return f"id: {row.pk}\nevent: upload\ndata: {upload_json(row.payload).decode()}\n\n"
+    # the hub hands one row to every stream of its user: rendered once, kept on the row
+    text = getattr(row, "_sse_text", None)
+    if text is None:
+        text = row._sse_text = f"id: {row.pk}\nevent: upload\ndata: {upload_json(row.payload).decode()}\n\n"
+    return text
 
 
 def _last_event_id(request: HttpRequest) -> int | None:

@@ -6,7 +6,6 @@ never goes into a URL.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,7 +13,6 @@ from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
-log = logging.getLogger(__name__)
 # the module's former name: tickets issued before the move stay valid
 _TICKET_SALT = "main_api.media.events.ticket"
 

@@ -15,8 +15,6 @@ from main_api.media.models import MediaDeletion, Upload
 
 log = logging.getLogger(__name__)
 
-Status = Upload.Status
-
 
 # --- deletion -----------------------------------------------------------------------------------
 
