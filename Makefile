@@ -72,12 +72,19 @@ SERIAL_TIERS ?= system or browser
 PYTEST = TEST_MYSQL_URL="$$url" $(BIN)/python -m pytest --ds=tests.settings
 PYTEST_OK = rc=$$?; [ $$rc -eq 5 ] && [ -n '$(strip $(PYTEST_ARGS))' ] && [ -z "$$CI" ] || exit $$rc
 
-# Tools the tests use, installed with apt where missing; each test that needs a missing one says so
+# Tools the tests use, installed with apt where missing (one apt run for all that are missing);
+# each test that needs a missing one says so. A tool is the command the tests run; its package follows.
+TEST_TOOL_PACKAGES := tesseract:tesseract-ocr heif-enc:libheif-examples avifenc:libavif-bin avifdec:libavif-bin \
+	dwebp:webp jpegtran:libjpeg-turbo-progs /usr/sbin/nginx:nginx
 define TEST_TOOLS
-@command -v tesseract >/dev/null || (apt-get update -qq && apt-get install -y -qq tesseract-ocr >/dev/null) \
-	|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
-@command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
-	|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+@need=; for pair in $(TEST_TOOL_PACKAGES); do \
+  tool=$${pair%%:*}; pkg=$${pair#*:}; \
+  command -v $$tool >/dev/null 2>&1 || case " $$need " in *" $$pkg "*) ;; *) need="$$need $$pkg";; esac; \
+done; \
+if [ -n "$$need" ]; then \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
+    || echo "could not install$$need: the tests that need them will say so"; \
+fi
 endef
 
 # The MySQL cases' server, said in one line; sets $$url for PYTEST
