@@ -78,6 +78,8 @@ define TEST_TOOLS
 	|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
 @command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
 	|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+@command -v avifenc >/dev/null || (apt-get update -qq && apt-get install -y -qq libavif-bin >/dev/null) \
+	|| echo "libavif-bin could not be installed: the HDR AVIF tests will say so"
 endef
 
 # The MySQL cases' server, said in one line; sets $$url for PYTEST

@@ -132,3 +132,37 @@ def test_a_pq_ramp_to_1000_nits_is_tone_mapped_not_clipped(tmp_path):
     # a clip at 500 cd/m2 would make 44 % of these columns white, a clip at 203 all of them
     assert np.mean(grey[bright] >= 254.5) < 0.3
     assert grey[-1] >= 254  # and the peak is white, not grey
+
+
+# --- colours outside sRGB -------------------------------------------------------------------------
+
+
+def test_a_bt2020_colour_outside_srgb_keeps_its_lightness_and_nearly_its_hue(tmp_path):
+    """BT.2020 green and cyan at half reference white cannot be shown in sRGB: they come out
+    desaturated towards the grey of the same luminance, so their CIELAB lightness is the true
+    colour's and their hue close to it; clipping each channel would make both lighter."""
+    from tests.helpers.colour import BT709_TO_BT2020, SRGB_TO_XYZ, pq_encode, srgb8_to_lab
+
+    bt2020 = np.zeros((32, 64, 3))
+    bt2020[:, :32] = (0.0, 0.5, 0.0)
+    bt2020[:, 32:] = (0.0, 0.5, 0.5)
+    samples = np.round(pq_encode(bt2020 * REFERENCE_WHITE_NITS) * 65535).astype(np.uint16)
+    decoded = as_rgb(open_image(avifenc_hdr(samples, tmp_path / "wide.avif", cicp=PQ)))
+    for x, rgb in ((16, bt2020[0, 0]), (48, bt2020[0, 40])):
+        linear709 = np.linalg.solve(BT709_TO_BT2020, rgb)  # outside 0-1: outside sRGB
+        assert linear709.min() < -0.01
+        true = _lab_of_linear(linear709 @ SRGB_TO_XYZ.T)
+        got = srgb8_to_lab(decoded[16, x])
+        clipped = srgb8_to_lab(np.round(srgb_encode(np.clip(linear709, 0, 1)) * 255))
+        assert abs(got[0] - true[0]) < 1.5, (got, true)
+        assert clipped[0] - true[0] > 4  # what clipping each channel would have done
+        hue = np.degrees(np.arctan2(got[2], got[1]) - np.arctan2(true[2], true[1]))
+        assert abs((hue + 180) % 360 - 180) < 8, (got, true)
+
+
+def _lab_of_linear(xyz: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of XYZ, as tests/helpers/colour.py:srgb8_to_lab computes it."""
+    from tests.helpers.colour import D65_XYZ
+
+    f = np.cbrt(xyz / D65_XYZ)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
