@@ -109,8 +109,8 @@ CICP_PRIMARIES: dict[int, Chromaticities] = {
 
 #: Transfer characteristics by CICP code, ITU-T H.273 table 3, as :class:`Transfer` kinds.
 #: 1, 6, 14 and 15 share the BT.709 curve; 4 and 5 are pure powers; 8 is linear; 13 (and 2,
-#: unspecified) is sRGB. PQ (16), HLG (18) and the log curves (9, 10) need tone mapping and
-#: are not converted: they are read as sRGB, as before.
+#: unspecified) is sRGB. PQ (16) and HLG (18) are HDR: tone-mapped to SDR by :mod:`.hdr`, not by
+#: :func:`signalled_to_srgb8`. The log curves (9, 10) are not converted: read as sRGB.
 CICP_TRANSFERS: dict[int, tuple[str, float]] = {
     1: ("bt709", 0.0),
     4: ("power", 2.2),
@@ -121,7 +121,12 @@ CICP_TRANSFERS: dict[int, tuple[str, float]] = {
     13: ("srgb", 0.0),
     14: ("bt709", 0.0),
     15: ("bt709", 0.0),
+    16: ("pq", 0.0),
+    18: ("hlg", 0.0),
 }
+
+#: Transfers of high dynamic range (ITU-R BT.2100): their light goes beyond SDR white.
+HDR_TRANSFERS: frozenset[str] = frozenset({"pq", "hlg"})
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,9 @@ class ColourSignal:
     - ``power``: L = V^exponent (a PNG ``gAMA`` of g gives exponent 1/g: PNG spec 3rd
       edition, 11.3.3.2; H.273 transfers 4 and 5 give 2.2 and 2.8)
     - ``linear``: L = V
+    - ``pq``, ``hlg``: ITU-R BT.2100 HDR (SMPTE ST 2084 PQ, hybrid log-gamma); light goes beyond
+      SDR white, so these are converted by :func:`.hdr.hdr_to_srgb8` (tone-mapped), never by
+      :func:`decode_transfer`.
 
     ``primaries`` are the chromaticities of the file's red, green, blue and white (``None``:
     sRGB's). ``origin`` says where the signal came from, for messages and logs.
@@ -149,7 +157,7 @@ class ColourSignal:
     origin: str = ""
 
     def __post_init__(self) -> None:
-        if self.transfer not in ("srgb", "bt709", "smpte240", "power", "linear"):
+        if self.transfer not in ("srgb", "bt709", "smpte240", "power", "linear", *HDR_TRANSFERS):
             raise ValueError(f"unknown transfer {self.transfer!r}")
         if self.transfer == "power" and not 0.05 <= self.exponent <= 20:
             raise ValueError(f"transfer exponent out of range: {self.exponent}")
@@ -160,10 +168,15 @@ class ColourSignal:
         same_primaries = self.primaries is None or _close(self.primaries, SRGB_PRIMARIES)
         return self.transfer == "srgb" and same_primaries
 
+    @property
+    def is_hdr(self) -> bool:
+        """True for a PQ or HLG transfer (tone mapping needed: :mod:`.hdr`)."""
+        return self.transfer in HDR_TRANSFERS
+
 
 def cicp_signal(primaries: int, transfer: int, *, origin: str = "") -> ColourSignal | None:
     """The :class:`ColourSignal` of CICP codes (ITU-T H.273), ``None`` when they say sRGB or
-    name nothing we convert (unspecified, reserved, PQ, HLG)."""
+    name nothing we convert (unspecified, reserved, the log curves)."""
     kind, exponent = CICP_TRANSFERS.get(transfer, ("srgb", 0.0))
     signal = ColourSignal(
         kind, exponent, CICP_PRIMARIES.get(primaries), origin or f"CICP {primaries}/{transfer}"
@@ -246,6 +259,8 @@ def signalled_to_srgb8(image: pyvips.Image, signal: ColourSignal) -> pyvips.Imag
 def decode_transfer(v: np.ndarray, signal: ColourSignal) -> np.ndarray:
     """Encoded samples ``v`` (0-1, any shape) to linear light (0-1) by ``signal.transfer``
     (the curves are listed on :class:`ColourSignal`)."""
+    if signal.is_hdr:
+        raise ValueError(f"{signal.transfer} is HDR: convert it with media_vm.imaging.hdr, not as SDR")
     v = np.clip(np.asarray(v, dtype=np.float64), 0.0, 1.0)
     if signal.transfer == "linear":
         return v

@@ -46,6 +46,7 @@ from media_vm.exceptions import (
 from media_vm.imaging.colour_signals import heif_colour_signal, png_colour_signal
 from media_vm.imaging.colour_space import ColourSignal, drop_opaque_alpha, signalled_to_srgb8, to_srgb8
 from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS
+from media_vm.imaging.hdr import hdr_to_srgb8
 from media_vm.imaging.security import ALLOWED_LOADERS, ensure_configured, loader_family
 
 #: ``fail_on`` level per loader family; others use :data:`FAIL_ON_DEFAULT`. "error" makes a
@@ -203,6 +204,8 @@ def decode(info: SourceInfo, *, fit: tuple[int, int] | None = None) -> pyvips.Im
 
 def _finish(image: pyvips.Image, colour: ColourSignal | None) -> pyvips.Image:
     """Decoded pixels (ICC already applied, if any) to in-memory 8-bit sRGB."""
+    if colour is not None and colour.is_hdr and image.bands in (1, 2, 3, 4) and image.format in ("uchar", "ushort"):
+        return hdr_to_srgb8(image, colour).copy_memory()  # PQ/HLG: tone-mapped to SDR (imaging/hdr.py)
     if colour is not None and image.bands in (1, 2, 3, 4) and image.format in ("uchar", "ushort"):
         image = signalled_to_srgb8(image, colour)
     return to_srgb8(image).copy_memory()
@@ -219,12 +222,13 @@ def _decode_heic(info: SourceInfo, box_w: int, box_h: int) -> pyvips.Image:
             f"{info.path.name}: HEIC (HEVC-coded HEIF) is not accepted on this host (no pillow-heif)"
         ) from e
     try:
-        heif = pillow_heif.open_heif(_stream(info), convert_hdr_to_8bit=True)
+        hdr = info.colour is not None and info.colour.is_hdr  # PQ/HLG: keep all 10-12 bits
+        heif = pillow_heif.open_heif(_stream(info), convert_hdr_to_8bit=not hdr)
         pixels = np.asarray(heif)
         icc = heif.info.get("icc_profile")
     except (ValueError, RuntimeError, OSError, SyntaxError, EOFError) as e:
         raise ImageRejected(f"{info.path.name}: cannot decode heic data: {e}") from e
-    if pixels.ndim != 3 or pixels.dtype != np.uint8 or pixels.shape[2] not in (3, 4):
+    if pixels.ndim != 3 or pixels.dtype not in (np.uint8, np.uint16) or pixels.shape[2] not in (3, 4):
         raise ImageRejected(f"{info.path.name}: cannot decode heic data: unexpected pixels {pixels.shape}")
     if (pixels.shape[1], pixels.shape[0]) != (info.width, info.height):
         raise ImageRejected(

@@ -140,3 +140,61 @@ def icc_to_srgb_lcms(numbers: np.ndarray, icc: bytes) -> np.ndarray:
         renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
     )
     return np.asarray(ImageCms.applyTransform(Image.fromarray(np.ascontiguousarray(numbers)), transform))
+
+
+# --- HDR (BT.2100 PQ and HLG) references, written out from the standards ------------------------
+#
+# The tests make an HDR file of a known sRGB picture: its light, in BT.2020 primaries, with sRGB
+# white at the BT.2408 reference white of 203 cd/m2, encoded with the PQ or HLG curve. Decoding
+# it as a browser does must give back the sRGB picture.
+
+#: ITU-R BT.2087-0 (10/2015) equation 3: linear BT.709 RGB -> linear BT.2020 RGB, as printed.
+BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])
+#: ITU-R BT.2408-7 section 2.2: HDR reference white (diffuse white), cd/m2.
+REFERENCE_WHITE_NITS = 203.0
+#: BT.2100 HLG reference display: nominal peak LW = 1000 cd/m2, system gamma 1.2 (table 5).
+HLG_PEAK_NITS, HLG_GAMMA = 1000.0, 1.2
+
+
+def pq_encode(nits: np.ndarray) -> np.ndarray:
+    """Display light (cd/m2) -> PQ signal 0-1: the inverse EOTF of SMPTE ST 2084 / BT.2100 table 4."""
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    y = np.clip(np.asarray(nits, dtype=np.float64) / 10000.0, 0, 1) ** m1
+    return ((c1 + c2 * y) / (1 + c3 * y)) ** m2
+
+
+def pq_decode(signal: np.ndarray) -> np.ndarray:
+    """PQ signal 0-1 -> display light (cd/m2): the EOTF of SMPTE ST 2084 / BT.2100 table 4."""
+    m1, m2 = 2610 / 16384, 2523 / 4096 * 128
+    c1, c2, c3 = 3424 / 4096, 2413 / 4096 * 32, 2392 / 4096 * 32
+    p = np.clip(np.asarray(signal, dtype=np.float64), 0, 1) ** (1 / m2)
+    return 10000.0 * (np.maximum(p - c1, 0) / (c2 - c3 * p)) ** (1 / m1)
+
+
+def hlg_encode(display_nits: np.ndarray) -> np.ndarray:
+    """Display light (HxWx3, cd/m2, BT.2020) -> HLG signal 0-1 on the BT.2100 reference display:
+    the inverse OOTF (Ys = (Yd/LW)^(1/gamma), E = Fd / (LW Ys^(gamma-1))), then the HLG OETF
+    (BT.2100 table 5: sqrt(3E) up to 1/12, a ln(12E - b) + c above)."""
+    fd = np.asarray(display_nits, dtype=np.float64)
+    yd = fd @ np.array([0.2627, 0.6780, 0.0593])
+    ys = (yd / HLG_PEAK_NITS) ** (1 / HLG_GAMMA)
+    scale = np.where(ys > 0, HLG_PEAK_NITS * ys ** (HLG_GAMMA - 1), 1.0)
+    e = np.clip(fd / scale[..., None], 0, 1)
+    a = 0.17883277
+    b, c = 1 - 4 * a, 0.5 - a * np.log(4 * a)
+    return np.where(e <= 1 / 12, np.sqrt(3 * e), a * np.log(np.maximum(12 * e - b, 1e-12)) + c)
+
+
+def srgb8_to_hdr16(rgb: np.ndarray, transfer: str) -> np.ndarray:
+    """HxWx3 8-bit sRGB -> the 16-bit samples of the same picture as BT.2100 ``pq`` or ``hlg``
+    (BT.2020 primaries, sRGB white at 203 cd/m2): what an HDR export of an SDR picture holds."""
+    nits = srgb_decode(np.asarray(rgb, dtype=np.float64)[..., :3] / 255.0) @ BT709_TO_BT2020.T
+    nits = np.clip(nits, 0, None) * REFERENCE_WHITE_NITS
+    signal = pq_encode(nits) if transfer == "pq" else hlg_encode(nits)
+    return np.round(np.clip(signal, 0, 1) * 65535).astype(np.uint16)
+
+
+def grey_nits_to_pq16(nits: np.ndarray) -> np.ndarray:
+    """Neutral display light (HxW, cd/m2) -> HxWx3 16-bit PQ samples."""
+    return np.repeat(np.round(pq_encode(nits) * 65535).astype(np.uint16)[..., None], 3, axis=2)
