@@ -78,6 +78,9 @@ define TEST_TOOLS
 	|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
 @command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
 	|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+@command -v jpegtran >/dev/null && command -v avifenc >/dev/null && command -v dwebp >/dev/null \
+	|| (apt-get update -qq && apt-get install -y -qq libjpeg-turbo-progs libavif-bin webp >/dev/null) \
+	|| echo "jpegtran/avifenc/dwebp could not be installed: the decode tests that need them will say so"
 endef
 
 # The MySQL cases' server, said in one line; sets $$url for PYTEST

@@ -41,11 +41,13 @@ from media_vm.exceptions import (
     ImageProcessingError,
     ImageRejected,
     PixelLimitExceeded,
+    ScanLimitExceeded,
     UnsupportedFormat,
 )
 from media_vm.imaging.colour_signals import heif_colour_signal, png_colour_signal
 from media_vm.imaging.colour_space import ColourSignal, drop_opaque_alpha, signalled_to_srgb8, to_srgb8
-from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS
+from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS
+from media_vm.imaging.jpeg_scans import count_scans
 from media_vm.imaging.security import ALLOWED_LOADERS, ensure_configured, loader_family
 
 #: ``fail_on`` level per loader family; others use :data:`FAIL_ON_DEFAULT`. "error" makes a
@@ -97,19 +99,24 @@ def probe(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_frames: int = DEFAULT_MAX_FRAMES,
     name: str | None = None,
+    max_jpeg_scans: int = DEFAULT_MAX_JPEG_SCANS,
 ) -> SourceInfo:
     """Read and judge the header of ``source`` (a file, or the bytes of one) without decoding
     pixels. ``name`` names bytes in messages (default ``upload``).
 
     Raises :class:`UnsupportedFormat` for a format outside the allow-list,
     :class:`PixelLimitExceeded` past ``max_pixels`` (width x height of one upright page),
-    :class:`FrameLimitExceeded` past ``max_frames``, :class:`ImageRejected` for an unreadable
-    header; :class:`ImageProcessingError` if the file cannot be read at all.
+    :class:`FrameLimitExceeded` past ``max_frames``, :class:`ScanLimitExceeded` for a JPEG of
+    more than ``max_jpeg_scans`` scans (:mod:`.jpeg_scans`, counted without decoding),
+    :class:`ImageRejected` for an unreadable header; :class:`ImageProcessingError` if the file
+    cannot be read at all.
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be positive, got {max_pixels}")
     if max_frames < 1:
         raise ValueError(f"max_frames must be positive, got {max_frames}")
+    if max_jpeg_scans < 1:
+        raise ValueError(f"max_jpeg_scans must be positive, got {max_jpeg_scans}")
     ensure_configured()
     if isinstance(source, bytes | bytearray | memoryview):
         data: bytes | None = bytes(source)
@@ -141,6 +148,8 @@ def probe(
         raise FrameLimitExceeded(
             f"{path.name}: {pages} frames, over the limit of {max_frames}", frames=pages, limit=max_frames
         )
+    if loader == "jpegload":
+        _check_jpeg_scans(path, data, max_jpeg_scans)
     return SourceInfo(
         path=path,
         loader=loader,
@@ -278,6 +287,22 @@ def _read_header(path: Path, data: bytes | None, options: str) -> pyvips.Image:
         if "not in a known format" in detail:
             raise UnsupportedFormat(f"{path.name}: not a supported image format (accepted: {_ACCEPTED})") from e
         raise ImageRejected(f"{path.name}: cannot read image header: {detail}") from e
+
+
+def _check_jpeg_scans(path: Path, data: bytes | None, limit: int) -> None:
+    """Refuse a JPEG of more than ``limit`` scans before a decoder makes a pass for each."""
+    try:
+        content = data if data is not None else path.read_bytes()
+    except OSError as e:
+        raise ImageProcessingError(f"{path}: cannot read: {e.strerror or e}") from e
+    scans = count_scans(content, stop_after=limit)
+    if scans > limit:
+        raise ScanLimitExceeded(
+            f"{path.name}: JPEG has more than {limit} scans (a progressive scan bomb: each scan is a "
+            "full decoding pass)",
+            scans=scans,
+            limit=limit,
+        )
 
 
 def _colour_signal(loader: str, path: Path, data: bytes | None) -> ColourSignal | None:
