@@ -15,9 +15,9 @@ In the order a request meets them (the first two in ``intake/multipart.py``):
    refused (:func:`_refuse_polyglots`: the raw bytes, and every PNG text chunk decoded, see
    below); then the media VM's own judging code (``media_vm.imaging.judging.verdict``, libvips
    and, for HEIC, libheif) reads the header (loader allow-list, ``MAX_IMAGE_PIXELS``,
-   ``MAX_IMAGE_FRAMES``, a JPEG's scans against ``MAX_JPEG_SCANS``) and decodes the first page as the VM will. Its verdict is a value
-   (accepted with a size and type, or refused with a reason and a limit), worded here; no
-   exception of the VM crosses into the main API. One verdict, made once:
+   ``MAX_IMAGE_FRAMES``, a JPEG's scans against ``MAX_JPEG_SCANS``) and decodes the first page as
+   the VM will. Its verdict is a value (accepted with a size and type, or refused with a reason
+   and a limit), worded here; no exception of the VM crosses into the main API. One verdict, made once:
    the gate accepts exactly what the VM can turn into variants, damaged-but-decodable files
    (a bad CRC on an ancillary PNG chunk, megabytes of compressed XMP) included, and refuses
    what the VM would fail (an HEIC it cannot decode, a truncated file).

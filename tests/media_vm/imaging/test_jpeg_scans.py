@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import time
 
-import pyvips
 import pytest
 
 from media_vm.exceptions import ScanLimitExceeded
