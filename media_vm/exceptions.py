@@ -42,6 +42,11 @@ class FrameLimitExceeded(ImageRejected):
         self.frames, self.limit = frames, limit
 
 
+class NoStillImage(ImageRejected):
+    """An image sequence (animated AVIF) with neither a still image nor a first frame this host
+    can decode: not corrupt as such, but nothing to make variants from."""
+
+
 class ScanLimitExceeded(ImageRejected):
     """A JPEG with more scans than the limit: each costs a full decoding pass (a scan bomb)."""
 

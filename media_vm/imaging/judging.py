@@ -31,6 +31,7 @@ from typing import TypeAlias
 from media_vm.exceptions import (
     FrameLimitExceeded,
     ImageRejected,
+    NoStillImage,
     PixelLimitExceeded,
     ScanLimitExceeded,
     UnsupportedFormat,
@@ -85,6 +86,8 @@ class RefusalReason(str, Enum):
     FRAMES = "frames"
     #: A JPEG with more scans than ``max_jpeg_scans``: a scan bomb, counted before decoding.
     SCANS = "scans"
+    #: An image sequence (animated AVIF) with no still image or first frame that decodes.
+    NO_STILL_IMAGE = "no_still_image"
     #: Not a format of the loader allow-list (SVG, PDF, a matrix file, ... or not an image at all).
     UNSUPPORTED = "unsupported"
     #: An accepted format whose header or first page does not decode: corrupt or truncated.
@@ -152,6 +155,8 @@ def verdict(
         return Refused(RefusalReason.FRAMES, str(e), limit=e.limit, frames=e.frames)
     except ScanLimitExceeded as e:
         return Refused(RefusalReason.SCANS, str(e), limit=e.limit, scans=e.scans)
+    except NoStillImage as e:
+        return Refused(RefusalReason.NO_STILL_IMAGE, str(e))
     except UnsupportedFormat as e:
         return Refused(RefusalReason.UNSUPPORTED, str(e))
     except ImageRejected as e:

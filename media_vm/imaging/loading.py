@@ -44,6 +44,7 @@ from media_vm.exceptions import (
     ScanLimitExceeded,
     UnsupportedFormat,
 )
+from media_vm.imaging import avif_sequence
 from media_vm.imaging.colour_signals import heif_colour_signal, png_colour_signal
 from media_vm.imaging.colour_space import ColourSignal, drop_opaque_alpha, signalled_to_srgb8, to_srgb8
 from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS
@@ -123,7 +124,13 @@ def probe(
         path = Path(name or "upload")
     else:
         data, path = None, Path(source)
-    header = _read_header(path, data, f"fail_on={FAIL_ON_DEFAULT}")
+    try:
+        header = _read_header(path, data, f"fail_on={FAIL_ON_DEFAULT}")
+    except UnsupportedFormat:
+        sequence = _avif_sequence_info(path, data, max_pixels, max_frames)
+        if sequence is None:
+            raise
+        return sequence
     loader = loader_family(str(header.get("vips-loader")))
     if loader not in ALLOWED_LOADERS:  # the block is verified at start-up; this is belt and braces
         raise UnsupportedFormat(f"{path.name}: {loader} files are not accepted (accepted: {_ACCEPTED})")
@@ -178,6 +185,8 @@ def decode(info: SourceInfo, *, fit: tuple[int, int] | None = None) -> pyvips.Im
         raise ValueError(f"fit box must be positive, got {box_w}x{box_h}")
     if info.format == "heic":
         return _decode_heic(info, box_w, box_h)
+    if info.loader == avif_sequence.LOADER:
+        return _decode_avif_sequence(info, box_w, box_h)
     fail_on = FAIL_ON_BY_LOADER.get(info.loader, FAIL_ON_DEFAULT)
     # thumbnail_source ignores its own fail_on argument in libvips 8.18: pass it to the
     # loader in option_string, where it is honoured (tests/media_vm/imaging prove it).
@@ -250,6 +259,46 @@ def _decode_heic(info: SourceInfo, box_w: int, box_h: int) -> pyvips.Image:
         return drop_opaque_alpha(_finish(image, None if icc else info.colour))
     except pyvips.Error as e:
         raise ImageProcessingError(f"{info.path.name}: heic pixels could not be processed: {error_detail(e)}") from e
+
+
+def _avif_sequence_info(path: Path, data: bytes | None, max_pixels: int, max_frames: int) -> SourceInfo | None:
+    """The :class:`SourceInfo` of an animated AVIF (:mod:`.avif_sequence`), judged against the
+    pixel and frame limits as every format is; ``None`` when the file is not one."""
+    try:
+        content = data if data is not None else path.read_bytes()
+    except OSError as e:
+        raise ImageProcessingError(f"{path}: cannot read: {e.strerror or e}") from e
+    if not avif_sequence.is_avif_sequence(content[:64]):
+        return None
+    header = avif_sequence.read_header(content, path.name)
+    pixels = header.width * header.height
+    if pixels > max_pixels:
+        raise PixelLimitExceeded(
+            f"{path.name}: image is {header.width}x{header.height} = {pixels / 1e6:.1f} MP, "
+            f"over the {max_pixels / 1e6:.1f} MP limit",
+            width=header.width,
+            height=header.height,
+            limit=max_pixels,
+        )
+    if header.frames > max_frames:
+        raise FrameLimitExceeded(
+            f"{path.name}: {header.frames} frames, over the limit of {max_frames}",
+            frames=header.frames,
+            limit=max_frames,
+        )
+    return SourceInfo(path=path, loader=avif_sequence.LOADER, format="avif", width=header.width,
+                      height=header.height, orientation=1, pages=header.frames, camera=None, data=content)
+
+
+def _decode_avif_sequence(info: SourceInfo, box_w: int, box_h: int) -> pyvips.Image:
+    """The first frame of an animated AVIF (libavif, through Pillow), shrunk into the box, sRGB."""
+    image = avif_sequence.first_frame(info.data if info.data is not None else _stream(info).read(), info.path.name)
+    try:
+        if box_w < image.width or box_h < image.height:
+            image = image.thumbnail_image(box_w, height=box_h, size="down")
+        return drop_opaque_alpha(_finish(image, None))
+    except pyvips.Error as e:
+        raise ImageProcessingError(f"{info.path.name}: avif frame could not be processed: {error_detail(e)}") from e
 
 
 def open_image(

@@ -349,6 +349,10 @@ def _judge(data: bytes, field: str) -> tuple[int, int, str]:
             "and is refused",
             {"field": field, "max_scans": judged.limit},
         )
+    if judged.reason is RefusalReason.NO_STILL_IMAGE:
+        raise InvalidImage(
+            "animated AVIF with no still image or first frame that can be decoded", {"field": field}
+        )
     raise InvalidImage("image is truncated or corrupt", {"field": field})
 
 
