@@ -22,6 +22,7 @@ PACKAGES: dict[str, str] = {
     "avifenc": "libavif-bin",
     "avifdec": "libavif-bin",
     "dwebp": "webp",
+    "cwebp": "webp",
 }
 
 
