@@ -122,6 +122,10 @@ UPLOADS = Group("uploads", "uploads", (
     Setting("MAX_IMAGE_FRAMES", int, 500,
             "Most frames an animated upload may have (the media VM uses the first; more is a decoding cost bomb; "
             "the VM applies the same limit, media_vm/defaults.py)."),
+    Setting("MAX_JPEG_SCANS", int, 100,
+            "Most scans a JPEG upload may have, counted before decoding: each scan is a full decoding pass, and "
+            "a 2,080-scan 'scan bomb' held a request 11 s (the VM applies the same limit, media_vm/defaults.py, "
+            "where 100 is justified)."),
     Setting("UPLOAD_THROTTLE_RATE", str, "60/min",
             "Files per user and period, DRF rate syntax (PATCH /users/me: six images cost six, a PATCH without "
             "files one); counted in the shared cache, so it holds across processes and hosts."),

@@ -21,6 +21,18 @@ MAX_IMAGE_FRAMES = 500
 ``MAX_IMAGE_FRAMES`` default is the same number, and its upload gate judges with the same code
 (``imaging.judging``), so both refuse the same files."""
 
+MAX_JPEG_SCANS = 100
+"""Most scans (SOS markers) an accepted JPEG may have, counted before decoding
+(``imaging.jpeg_scans``). Each scan costs the decoder a full pass over the image: a 0.28 MB
+24 MP "scan bomb" of 2,080 scans (libjpeg-turbo's LJT-01-003) held the upload gate 11 s, so at
+100 the worst accepted 24 MP JPEG costs the gate ~0.5 s (5.4 ms a scan, measured). Encoders
+write far fewer: baseline 1-3, libjpeg/jpegtran ``-progressive`` 10 (6 for grey), mozjpeg's
+optimised scripts and Photoshop 3-20. The anchors: libjpeg-turbo's own fuzz targets decode with
+``TJPARAM_SCANLIMIT`` 100 (``fuzz/decompress.cc``, ``fuzz/transform.cc``), and jpegtran's
+``-scans`` scripts stop at 100 (``MAX_SCANS``, ``rdswitch.c``); TurboJPEG 2's
+``TJFLAG_LIMITSCANS`` and NVIDIA DALI cap at 500, five times the cost we accept here. The main
+API's ``MAX_JPEG_SCANS`` default is the same number."""
+
 FULL_POLL_EVERY = 6
 """Every n-th poll of the long-polling worker asks for every pending row, not only newer ones:
 rows ops re-queued (admin "retry") have old ids a poll for newer ones would miss."""

@@ -42,6 +42,19 @@ class FrameLimitExceeded(ImageRejected):
         self.frames, self.limit = frames, limit
 
 
+class NoStillImage(ImageRejected):
+    """An image sequence (animated AVIF) with neither a still image nor a first frame this host
+    can decode: not corrupt as such, but nothing to make variants from."""
+
+
+class ScanLimitExceeded(ImageRejected):
+    """A JPEG with more scans than the limit: each costs a full decoding pass (a scan bomb)."""
+
+    def __init__(self, message: str, *, scans: int, limit: int) -> None:
+        super().__init__(message)
+        self.scans, self.limit = scans, limit
+
+
 class ImageProcessingError(MediaVMError, RuntimeError):
     """Transient or unexpected: processing a valid input failed (e.g. writing a variant)."""
 

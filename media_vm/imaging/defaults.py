@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import os
 
-from media_vm.defaults import MAX_IMAGE_FRAMES, MAX_IMAGE_PIXELS
+from media_vm.defaults import MAX_IMAGE_FRAMES, MAX_IMAGE_PIXELS, MAX_JPEG_SCANS
 
 DEFAULT_MAX_PIXELS: int = MAX_IMAGE_PIXELS
 """Largest accepted image in pixels of one page: the VM's one limit (``media_vm.defaults``)."""
 
 DEFAULT_MAX_FRAMES: int = MAX_IMAGE_FRAMES
 """Most frames (pages) of an accepted file (``media_vm.defaults``); the first one is used."""
+
+DEFAULT_MAX_JPEG_SCANS: int = MAX_JPEG_SCANS
+"""Most scans of an accepted JPEG (``media_vm.defaults``, where the number is justified)."""
 
 JUDGE_BOX: int = 256
 """Box the upload gate decodes into to prove a file whole (``judging.judge``). JPEG and WebP

@@ -28,8 +28,15 @@ from enum import Enum
 from pathlib import Path
 from typing import TypeAlias
 
-from media_vm.exceptions import FrameLimitExceeded, ImageRejected, PixelLimitExceeded, UnsupportedFormat
-from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS, JUDGE_BOX
+from media_vm.exceptions import (
+    FrameLimitExceeded,
+    ImageRejected,
+    NoStillImage,
+    PixelLimitExceeded,
+    ScanLimitExceeded,
+    UnsupportedFormat,
+)
+from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS, JUDGE_BOX
 from media_vm.imaging.loading import SourceInfo, decode, probe
 
 #: Formats decoded at full size by :func:`judge` (see the module doc).
@@ -53,6 +60,7 @@ def judge(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_frames: int = DEFAULT_MAX_FRAMES,
     name: str | None = None,
+    max_jpeg_scans: int = DEFAULT_MAX_JPEG_SCANS,
 ) -> SourceInfo:
     """Accept ``source`` (a file or its bytes) by decoding it as the VM does, or raise.
 
@@ -60,10 +68,11 @@ def judge(
     ``format``, ``pages``). Raises what :func:`.loading.probe` and :func:`.loading.decode`
     raise: :class:`~media_vm.exceptions.UnsupportedFormat`,
     :class:`~media_vm.exceptions.PixelLimitExceeded`,
-    :class:`~media_vm.exceptions.FrameLimitExceeded`, or
+    :class:`~media_vm.exceptions.FrameLimitExceeded`,
+    :class:`~media_vm.exceptions.ScanLimitExceeded` (a JPEG scan bomb, before any decoding), or
     :class:`~media_vm.exceptions.ImageRejected` for corrupt or truncated data.
     """
-    info = probe(source, max_pixels=max_pixels, max_frames=max_frames, name=name)
+    info = probe(source, max_pixels=max_pixels, max_frames=max_frames, name=name, max_jpeg_scans=max_jpeg_scans)
     decode(info, fit=None if info.format in FULL_DECODE_FORMATS else (JUDGE_BOX, JUDGE_BOX))
     return info
 
@@ -75,6 +84,10 @@ class RefusalReason(str, Enum):
     PIXELS = "pixels"
     #: An animation or multi-page file with more frames than ``max_frames``.
     FRAMES = "frames"
+    #: A JPEG with more scans than ``max_jpeg_scans``: a scan bomb, counted before decoding.
+    SCANS = "scans"
+    #: An image sequence (animated AVIF) with no still image or first frame that decodes.
+    NO_STILL_IMAGE = "no_still_image"
     #: Not a format of the loader allow-list (SVG, PDF, a matrix file, ... or not an image at all).
     UNSUPPORTED = "unsupported"
     #: An accepted format whose header or first page does not decode: corrupt or truncated.
@@ -101,7 +114,8 @@ class Refused:
     """A file :func:`verdict` refuses. The figures are set for the reason they belong to and
     None otherwise: ``limit`` (the ``max_pixels`` or ``max_frames`` passed), ``width`` and
     ``height`` (the header's, upright, for :attr:`RefusalReason.PIXELS`), ``frames`` (the
-    header's count, for :attr:`RefusalReason.FRAMES`)."""
+    header's count, for :attr:`RefusalReason.FRAMES`), ``scans`` (for :attr:`RefusalReason.SCANS`:
+    where counting stopped, ``limit + 1``: the rest of the file is not walked)."""
 
     reason: RefusalReason
     #: The VM's own words, naming the file by the ``name`` given (for logs, not for end users).
@@ -110,6 +124,7 @@ class Refused:
     width: int | None = None
     height: int | None = None
     frames: int | None = None
+    scans: int | None = None
 
 
 #: What :func:`verdict` returns.
@@ -122,21 +137,26 @@ def verdict(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_frames: int = DEFAULT_MAX_FRAMES,
     name: str | None = None,
+    max_jpeg_scans: int = DEFAULT_MAX_JPEG_SCANS,
 ) -> Verdict:
     """:func:`judge` as a value: :class:`Accepted` or :class:`Refused` for ``source`` (a file or
     its bytes; ``name`` names it in messages), by the same decoding as the VM's and the limits
-    ``max_pixels`` (width x height of one upright page) and ``max_frames``.
+    ``max_pixels`` (width x height of one upright page), ``max_frames`` and ``max_jpeg_scans``.
 
     Never raises for what the file is (every :class:`~media_vm.exceptions.ImageRejected`
     becomes a :class:`Refused`). Raises :class:`ValueError` for a limit that is not positive and
     :class:`~media_vm.exceptions.ImageProcessingError` when the machine, not the file, fails (a
     path that cannot be read)."""
     try:
-        info = judge(source, max_pixels=max_pixels, max_frames=max_frames, name=name)
+        info = judge(source, max_pixels=max_pixels, max_frames=max_frames, name=name, max_jpeg_scans=max_jpeg_scans)
     except PixelLimitExceeded as e:
         return Refused(RefusalReason.PIXELS, str(e), limit=e.limit, width=e.width, height=e.height)
     except FrameLimitExceeded as e:
         return Refused(RefusalReason.FRAMES, str(e), limit=e.limit, frames=e.frames)
+    except ScanLimitExceeded as e:
+        return Refused(RefusalReason.SCANS, str(e), limit=e.limit, scans=e.scans)
+    except NoStillImage as e:
+        return Refused(RefusalReason.NO_STILL_IMAGE, str(e))
     except UnsupportedFormat as e:
         return Refused(RefusalReason.UNSUPPORTED, str(e))
     except ImageRejected as e:

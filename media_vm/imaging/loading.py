@@ -41,12 +41,15 @@ from media_vm.exceptions import (
     ImageProcessingError,
     ImageRejected,
     PixelLimitExceeded,
+    ScanLimitExceeded,
     UnsupportedFormat,
 )
+from media_vm.imaging import avif_sequence, webp_alpha
 from media_vm.imaging.colour_signals import heif_colour_signal, png_colour_signal
 from media_vm.imaging.colour_space import ColourSignal, drop_opaque_alpha, signalled_to_srgb8, to_srgb8
-from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_PIXELS
+from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS
 from media_vm.imaging.hdr import hdr_to_srgb8
+from media_vm.imaging.jpeg_scans import count_scans
 from media_vm.imaging.security import ALLOWED_LOADERS, ensure_configured, loader_family
 
 #: ``fail_on`` level per loader family; others use :data:`FAIL_ON_DEFAULT`. "error" makes a
@@ -98,26 +101,37 @@ def probe(
     max_pixels: int = DEFAULT_MAX_PIXELS,
     max_frames: int = DEFAULT_MAX_FRAMES,
     name: str | None = None,
+    max_jpeg_scans: int = DEFAULT_MAX_JPEG_SCANS,
 ) -> SourceInfo:
     """Read and judge the header of ``source`` (a file, or the bytes of one) without decoding
     pixels. ``name`` names bytes in messages (default ``upload``).
 
     Raises :class:`UnsupportedFormat` for a format outside the allow-list,
     :class:`PixelLimitExceeded` past ``max_pixels`` (width x height of one upright page),
-    :class:`FrameLimitExceeded` past ``max_frames``, :class:`ImageRejected` for an unreadable
-    header; :class:`ImageProcessingError` if the file cannot be read at all.
+    :class:`FrameLimitExceeded` past ``max_frames``, :class:`ScanLimitExceeded` for a JPEG of
+    more than ``max_jpeg_scans`` scans (:mod:`.jpeg_scans`, counted without decoding),
+    :class:`ImageRejected` for an unreadable header; :class:`ImageProcessingError` if the file
+    cannot be read at all.
     """
     if max_pixels < 1:
         raise ValueError(f"max_pixels must be positive, got {max_pixels}")
     if max_frames < 1:
         raise ValueError(f"max_frames must be positive, got {max_frames}")
+    if max_jpeg_scans < 1:
+        raise ValueError(f"max_jpeg_scans must be positive, got {max_jpeg_scans}")
     ensure_configured()
     if isinstance(source, bytes | bytearray | memoryview):
         data: bytes | None = bytes(source)
         path = Path(name or "upload")
     else:
         data, path = None, Path(source)
-    header = _read_header(path, data, f"fail_on={FAIL_ON_DEFAULT}")
+    try:
+        header = _read_header(path, data, f"fail_on={FAIL_ON_DEFAULT}")
+    except UnsupportedFormat:
+        sequence = _avif_sequence_info(path, data, max_pixels, max_frames)
+        if sequence is None:
+            raise
+        return sequence
     loader = loader_family(str(header.get("vips-loader")))
     if loader not in ALLOWED_LOADERS:  # the block is verified at start-up; this is belt and braces
         raise UnsupportedFormat(f"{path.name}: {loader} files are not accepted (accepted: {_ACCEPTED})")
@@ -142,6 +156,8 @@ def probe(
         raise FrameLimitExceeded(
             f"{path.name}: {pages} frames, over the limit of {max_frames}", frames=pages, limit=max_frames
         )
+    if loader == "jpegload":
+        _check_jpeg_scans(path, data, max_jpeg_scans)
     return SourceInfo(
         path=path,
         loader=loader,
@@ -170,6 +186,8 @@ def decode(info: SourceInfo, *, fit: tuple[int, int] | None = None) -> pyvips.Im
         raise ValueError(f"fit box must be positive, got {box_w}x{box_h}")
     if info.format == "heic":
         return _decode_heic(info, box_w, box_h)
+    if info.loader == avif_sequence.LOADER:
+        return _decode_avif_sequence(info, box_w, box_h)
     fail_on = FAIL_ON_BY_LOADER.get(info.loader, FAIL_ON_DEFAULT)
     # thumbnail_source ignores its own fail_on argument in libvips 8.18: pass it to the
     # loader in option_string, where it is honoured (tests/media_vm/imaging prove it).
@@ -181,8 +199,10 @@ def decode(info: SourceInfo, *, fit: tuple[int, int] | None = None) -> pyvips.Im
         # (only then: on a file without a profile it would be an sRGB -> sRGB lcms transform,
         # which cost 0.85 s on a 2 MP image for nothing)
         managed = {"output_profile": "srgb", "intent": "relative"} if info.managed else {}
+        # held here until the pixels are in memory: libvips reads a memory source lazily
+        content = _webp_with_alpha(info) if info.loader == "webpload" else info.data
         thumb = pyvips.Image.thumbnail_source(
-            _source(info.path, info.data),
+            _source(info.path, content),
             box_w,
             height=box_h,
             size="down",
@@ -247,6 +267,59 @@ def _decode_heic(info: SourceInfo, box_w: int, box_h: int) -> pyvips.Image:
         raise ImageProcessingError(f"{info.path.name}: heic pixels could not be processed: {error_detail(e)}") from e
 
 
+def _webp_with_alpha(info: SourceInfo) -> bytes | None:
+    """A lossless WebP's bytes with its alpha hint set (:mod:`.webp_alpha`), else ``info.data``."""
+    if info.data is not None:
+        return webp_alpha.with_alpha_hint(info.data)
+    try:
+        with info.path.open("rb") as stream:
+            if not webp_alpha.needs_alpha_hint(stream.read(32)):
+                return None
+        return webp_alpha.with_alpha_hint(info.path.read_bytes())
+    except OSError as e:
+        raise ImageProcessingError(f"{info.path}: cannot read: {e.strerror or e}") from e
+
+
+def _avif_sequence_info(path: Path, data: bytes | None, max_pixels: int, max_frames: int) -> SourceInfo | None:
+    """The :class:`SourceInfo` of an animated AVIF (:mod:`.avif_sequence`), judged against the
+    pixel and frame limits as every format is; ``None`` when the file is not one."""
+    try:
+        content = data if data is not None else path.read_bytes()
+    except OSError as e:
+        raise ImageProcessingError(f"{path}: cannot read: {e.strerror or e}") from e
+    if not avif_sequence.is_avif_sequence(content[:64]):
+        return None
+    header = avif_sequence.read_header(content, path.name)
+    pixels = header.width * header.height
+    if pixels > max_pixels:
+        raise PixelLimitExceeded(
+            f"{path.name}: image is {header.width}x{header.height} = {pixels / 1e6:.1f} MP, "
+            f"over the {max_pixels / 1e6:.1f} MP limit",
+            width=header.width,
+            height=header.height,
+            limit=max_pixels,
+        )
+    if header.frames > max_frames:
+        raise FrameLimitExceeded(
+            f"{path.name}: {header.frames} frames, over the limit of {max_frames}",
+            frames=header.frames,
+            limit=max_frames,
+        )
+    return SourceInfo(path=path, loader=avif_sequence.LOADER, format="avif", width=header.width,
+                      height=header.height, orientation=1, pages=header.frames, camera=None, data=content)
+
+
+def _decode_avif_sequence(info: SourceInfo, box_w: int, box_h: int) -> pyvips.Image:
+    """The first frame of an animated AVIF (libavif, through Pillow), shrunk into the box, sRGB."""
+    image = avif_sequence.first_frame(info.data if info.data is not None else _stream(info).read(), info.path.name)
+    try:
+        if box_w < image.width or box_h < image.height:
+            image = image.thumbnail_image(box_w, height=box_h, size="down")
+        return drop_opaque_alpha(_finish(image, None))
+    except pyvips.Error as e:
+        raise ImageProcessingError(f"{info.path.name}: avif frame could not be processed: {error_detail(e)}") from e
+
+
 def open_image(
     source: Path, *, max_pixels: int = DEFAULT_MAX_PIXELS, fit: tuple[int, int] | None = None
 ) -> pyvips.Image:
@@ -282,6 +355,22 @@ def _read_header(path: Path, data: bytes | None, options: str) -> pyvips.Image:
         if "not in a known format" in detail:
             raise UnsupportedFormat(f"{path.name}: not a supported image format (accepted: {_ACCEPTED})") from e
         raise ImageRejected(f"{path.name}: cannot read image header: {detail}") from e
+
+
+def _check_jpeg_scans(path: Path, data: bytes | None, limit: int) -> None:
+    """Refuse a JPEG of more than ``limit`` scans before a decoder makes a pass for each."""
+    try:
+        content = data if data is not None else path.read_bytes()
+    except OSError as e:
+        raise ImageProcessingError(f"{path}: cannot read: {e.strerror or e}") from e
+    scans = count_scans(content, stop_after=limit)
+    if scans > limit:
+        raise ScanLimitExceeded(
+            f"{path.name}: JPEG has more than {limit} scans (a progressive scan bomb: each scan is a "
+            "full decoding pass)",
+            scans=scans,
+            limit=limit,
+        )
 
 
 def _colour_signal(loader: str, path: Path, data: bytes | None) -> ColourSignal | None:

@@ -15,9 +15,9 @@ In the order a request meets them (the first two in ``intake/multipart.py``):
    refused (:func:`_refuse_polyglots`: the raw bytes, and every PNG text chunk decoded, see
    below); then the media VM's own judging code (``media_vm.imaging.judging.verdict``, libvips
    and, for HEIC, libheif) reads the header (loader allow-list, ``MAX_IMAGE_PIXELS``,
-   ``MAX_IMAGE_FRAMES``) and decodes the first page as the VM will. Its verdict is a value
-   (accepted with a size and type, or refused with a reason and a limit), worded here; no
-   exception of the VM crosses into the main API. One verdict, made once:
+   ``MAX_IMAGE_FRAMES``, a JPEG's scans against ``MAX_JPEG_SCANS``) and decodes the first page as
+   the VM will. Its verdict is a value (accepted with a size and type, or refused with a reason
+   and a limit), worded here; no exception of the VM crosses into the main API. One verdict, made once:
    the gate accepts exactly what the VM can turn into variants, damaged-but-decodable files
    (a bad CRC on an ancillary PNG chunk, megabytes of compressed XMP) included, and refuses
    what the VM would fail (an HEIC it cannot decode, a truncated file).
@@ -323,12 +323,14 @@ def _judge(data: bytes, field: str) -> tuple[int, int, str]:
     """Width, height and mime type of ``data`` by the media VM's verdict (module doc, step 3);
     a refusal raises :class:`InvalidImage` naming ``field``: past ``MAX_IMAGE_PIXELS`` (``extra``:
     ``max_pixels``, ``width``, ``height``), past ``MAX_IMAGE_FRAMES`` (``max_frames``,
-    ``frames``), else "image is truncated or corrupt" (an unsupported format included)."""
+    ``frames``), a JPEG past ``MAX_JPEG_SCANS`` (``max_scans``), else "image is truncated or
+    corrupt" (an unsupported format included)."""
     # imported here, not at start-up: see step 4
     from media_vm.imaging.judging import RefusalReason, Refused, verdict
 
     pixels, frames = int(settings.MAX_IMAGE_PIXELS), int(settings.MAX_IMAGE_FRAMES)
-    judged = verdict(data, max_pixels=pixels, max_frames=frames, name=field)
+    scans = int(settings.MAX_JPEG_SCANS)
+    judged = verdict(data, max_pixels=pixels, max_frames=frames, name=field, max_jpeg_scans=scans)
     if not isinstance(judged, Refused):
         return judged.width, judged.height, judged.mime_type
     if judged.reason is RefusalReason.PIXELS:
@@ -340,6 +342,16 @@ def _judge(data: bytes, field: str) -> tuple[int, int, str]:
         raise InvalidImage(
             f"animation has {judged.frames} frames, over the limit of {judged.limit}",
             {"field": field, "max_frames": judged.limit, "frames": judged.frames},
+        )
+    if judged.reason is RefusalReason.SCANS:
+        raise InvalidImage(
+            f"JPEG has more than {judged.limit} progressive scans (each one a full decoding pass), "
+            "and is refused",
+            {"field": field, "max_scans": judged.limit},
+        )
+    if judged.reason is RefusalReason.NO_STILL_IMAGE:
+        raise InvalidImage(
+            "animated AVIF with no still image or first frame that can be decoded", {"field": field}
         )
     raise InvalidImage("image is truncated or corrupt", {"field": field})
 
