@@ -17,7 +17,10 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
-    """A failure the client should hear about: a message, details, and an HTTP status."""
+    """A failure the client should hear about: a message, details, and an HTTP status.
+
+    ``headers``: extra headers of the answer (``Retry-After``).
+    """
 
     status_code = status.HTTP_400_BAD_REQUEST
 
@@ -25,6 +28,7 @@ class ApplicationError(Exception):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+        self.headers: dict[str, str] = {}
         if status_code is not None:
             self.status_code = status_code
 
@@ -77,7 +81,8 @@ def _detail_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's ``EXCEPTION_HANDLER``: ``{"message", "extra"}`` for every handled error."""
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.message, exc.extra), status=exc.status_code)
+        response = Response(error_body(exc.message, exc.extra), status=exc.status_code, headers=exc.headers)
+        return response
 
     if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE (not a file)
         return Response(error_body("request body too large",

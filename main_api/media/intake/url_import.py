@@ -24,9 +24,17 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
   limit (413), chunked or not.
 - ``URL_IMPORT_TIMEOUT_SECONDS`` bounds the whole fetch (resolving, connecting, every redirect,
   every byte): a server that never answers or trickles its bytes is given up on at the deadline
-  (504). The fetch runs in a thread of its own that the caller waits for until the deadline; a
-  fetch given up on has its socket shut down once it has an answer's, and ends by itself in any
-  case (each socket operation is limited to the time left when it starts).
+  (504). The fetch runs in a thread of its own that the caller waits for until the deadline (a
+  wall clock, not a per-read timeout, which a byte every second would keep resetting). At the
+  deadline every socket the fetch opened is shut down, whatever the protocol and whatever the
+  fetch is doing (TLS handshake, status line, headers, an HTTP/1.0 body the connection ends): its
+  blocked read returns at once and the thread ends, its sockets closed. Each socket is known from
+  the moment it connects (:class:`CheckedAdapter`'s connections report a duplicate of it), not
+  from the response object, which an HTTP/1.0 or ``Connection: close`` answer detaches from its
+  connection. Only a name lookup cannot be cut short; it is bounded by the resolver's own timeout.
+- At most ``URL_IMPORT_MAX_IN_FLIGHT`` fetches run at once in a process (counted until their
+  thread ends, not until their caller gives up); one more is refused at once (429, reason
+  ``busy``, ``Retry-After``: the seconds until the earliest running fetch's deadline).
 
 **Library: requests-hardened** (Saleor's, BSD; on PyPI, maintained). Its ``IPFilterAdapter``
 resolves the host once per connection (so once per redirect hop too), refuses non-public addresses
@@ -49,12 +57,13 @@ import concurrent.futures
 import hashlib
 import ipaddress
 import logging
+import math
 import re
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import IO, Any
@@ -67,6 +76,8 @@ from django.core.exceptions import ImproperlyConfigured
 from requests.adapters import HTTPAdapter
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
 from requests_hardened.ip_filter_adapter import IPFilterAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
 
@@ -91,6 +102,7 @@ REASONS: dict[str, int] = {
     "address": 400,  # the host resolves to an address that is not public, and is not allow-listed
     "too_many_redirects": 400,  # more than MAX_REDIRECTS
     "too_large": 413,  # declared or streamed over MAX_UPLOAD_BYTES
+    "busy": 429,  # URL_IMPORT_MAX_IN_FLIGHT fetches already run in this process
     "status": 502,  # the server answered something else than 200 (or a redirect)
     "unreachable": 502,  # the name does not resolve, the connection or TLS failed, the body broke off
     "timeout": 504,  # URL_IMPORT_TIMEOUT_SECONDS passed
@@ -154,15 +166,45 @@ def _host_port(url: str) -> tuple[str, int]:
     return (parts.hostname or ""), (parts.port or _DEFAULT_PORTS.get(parts.scheme, 0))
 
 
+class _ReportsSocket:
+    """Mixed into urllib3's connection classes: ``on_socket`` gets each new socket once it is
+    connected (before any TLS handshake wraps it)."""
+
+    on_socket: Callable[[socket.socket], None]
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()  # type: ignore[misc]
+        self.on_socket(sock)
+        return sock
+
+
+def _reporting_pools(on_socket: Callable[[socket.socket], None]) -> dict[str, type[HTTPConnectionPool]]:
+    """urllib3 pool classes by scheme whose connections hand each new socket to ``on_socket``."""
+    report = {"on_socket": staticmethod(on_socket)}
+    plain = type("ReportingHTTPConnection", (_ReportsSocket, HTTPConnection), report)
+    secure = type("ReportingHTTPSConnection", (_ReportsSocket, HTTPSConnection), report)
+    return {"http": type("ReportingHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+            "https": type("ReportingHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": secure})}
+
+
 class CheckedAdapter(IPFilterAdapter):
     """requests-hardened's ``IPFilterAdapter`` (resolve once, refuse non-public addresses, connect
     to the checked address with ``Host``/SNI kept on the name) with our stricter rule
     (:func:`address_refused`) on top, and ``allowed``: exact ``(host, port)`` pairs reached as
-    named without the address check (an operator's own image host, a test's server)."""
+    named without the address check (an operator's own image host, a test's server).
+    ``on_socket``, when given, gets every socket the adapter connects, as soon as it is connected
+    (for the fetch's deadline to shut it down)."""
 
-    def __init__(self, *, https: bool, allowed: frozenset[tuple[str, int]]) -> None:
+    def __init__(self, *, https: bool, allowed: frozenset[tuple[str, int]],
+                 on_socket: Callable[[socket.socket], None] | None = None) -> None:
+        self.on_socket = on_socket  # before HTTPAdapter.__init__, which builds the pool manager
         super().__init__(is_https_proto=https, allow_loopback=False)
         self.allowed = allowed
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        if self.on_socket is not None:
+            self.poolmanager.pool_classes_by_scheme = _reporting_pools(self.on_socket)
 
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         if _host_port(request.url) in self.allowed:
@@ -228,8 +270,41 @@ def url_fetch(*, url: str, max_bytes: int | None = None, timeout: float | None =
     return fetch.run(url)
 
 
+class _InFlight:
+    """The fetches of this process whose thread is running, each by its deadline
+    (``time.monotonic()`` seconds), bounded by ``URL_IMPORT_MAX_IN_FLIGHT``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadlines: dict[object, float] = {}
+
+    def enter(self, fetch: object, deadline: float) -> None:
+        """Count ``fetch`` in, or raise :class:`UrlImportError` ``busy`` (429, with ``Retry-After``:
+        whole seconds until the earliest running fetch's deadline, at least 1)."""
+        limit = int(settings.URL_IMPORT_MAX_IN_FLIGHT)
+        with self._lock:
+            if len(self._deadlines) >= limit:
+                wait = max(1, math.ceil(min(self._deadlines.values()) - time.monotonic()))
+                error = UrlImportError("busy", f"{limit} imports from URLs are running on this server; try again "
+                                       f"in {wait} s", {"max_in_flight": limit, "retry_after": wait})
+                error.headers["Retry-After"] = str(wait)
+                raise error
+            self._deadlines[fetch] = deadline
+
+    def leave(self, fetch: object) -> None:
+        """Count ``fetch`` out (its thread is ending)."""
+        with self._lock:
+            self._deadlines.pop(fetch, None)
+
+
+_in_flight = _InFlight()
+
+
 class _Fetch:
-    """One fetch: :meth:`run` starts :meth:`_work` in a thread and waits for it until the deadline."""
+    """One fetch: :meth:`run` starts :meth:`_work` in a thread and waits for it until the deadline,
+    then shuts down every socket the work opened (``sockets``: a duplicate of each, so that a
+    socket TLS has wrapped, or one http.client has handed over to an HTTP/1.0 response, is
+    reached all the same; the thread closes them when it ends)."""
 
     def __init__(self, *, max_bytes: int, allowed: frozenset[tuple[str, int]], deadline: float) -> None:
         self.max_bytes = max_bytes
@@ -238,11 +313,16 @@ class _Fetch:
         self.result: concurrent.futures.Future[FetchedFile] = concurrent.futures.Future()
         self.lock = threading.Lock()
         self.abandoned = False
-        self.response: requests.Response | None = None
+        self.sockets: list[socket.socket] = []
 
     def run(self, url: str) -> FetchedFile:
         started = time.monotonic()
-        threading.Thread(target=self._work, args=(url,), name="url-import", daemon=True).start()
+        _in_flight.enter(self, self.deadline)
+        try:
+            threading.Thread(target=self._work, args=(url,), name="url-import", daemon=True).start()
+        except BaseException:
+            _in_flight.leave(self)
+            raise
         try:
             fetched = self.result.result(timeout=max(0.0, self.deadline - time.monotonic()))
         except concurrent.futures.TimeoutError:
@@ -257,30 +337,42 @@ class _Fetch:
                               {"timeout_seconds": seconds})
 
     def _abandon(self) -> None:
-        """The caller gave up: stop the worker's socket (a blocked read returns at once) and drop
-        whatever it has or will have fetched."""
+        """The caller gave up: shut down the work's sockets (a blocked read or handshake returns at
+        once, a later connection is shut down as it connects) and drop whatever it has or will
+        have fetched."""
         with self.lock:
             self.abandoned = True
             if self.result.done() and self.result.exception() is None:
                 self.result.result().file.close()
-        connection = getattr(getattr(self.response, "raw", None), "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            for sock in self.sockets:
+                _shut_down(sock)
+
+    def _on_socket(self, sock: socket.socket) -> None:
+        """A connection of the work's session connected ``sock`` (in the work's thread)."""
+        with self.lock:
+            self.sockets.append(sock.dup())
+            if self.abandoned:
+                _shut_down(sock)
 
     def _work(self, url: str) -> None:
         try:
             fetched = self._fetch(url)
         except BaseException as e:  # noqa: BLE001 - handed to the waiting caller, whatever it is
-            self.result.set_exception(e)
+            with self.lock:
+                if not self.abandoned:  # nobody waits for it: its traceback would only keep sockets alive
+                    self.result.set_exception(e)
             return
-        with self.lock:
-            if self.abandoned:
-                fetched.file.close()
-            self.result.set_result(fetched)
+        else:
+            with self.lock:
+                if self.abandoned:
+                    fetched.file.close()
+                self.result.set_result(fetched)
+        finally:
+            with self.lock:
+                for sock in self.sockets:
+                    sock.close()
+                self.sockets.clear()
+            _in_flight.leave(self)
 
     def _remaining(self, started: float) -> float:
         left = self.deadline - time.monotonic()
@@ -294,8 +386,8 @@ class _Fetch:
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # no cookie kept, none sent
         session.headers.clear()
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"})
-        session.mount("http://", CheckedAdapter(https=False, allowed=self.allowed))
-        session.mount("https://", CheckedAdapter(https=True, allowed=self.allowed))
+        session.mount("http://", CheckedAdapter(https=False, allowed=self.allowed, on_socket=self._on_socket))
+        session.mount("https://", CheckedAdapter(https=True, allowed=self.allowed, on_socket=self._on_socket))
         return session
 
     def _fetch(self, url: str) -> FetchedFile:
@@ -334,7 +426,6 @@ class _Fetch:
         except requests.RequestException as e:
             raise UrlImportError("unreachable", f"could not fetch from {host}:{port}: {_cause(e)}",
                                  {"url": url, "host": host}) from e
-        self.response = response
         return response
 
     def _body(self, response: requests.Response, url: str, started: float) -> FetchedFile:
@@ -375,6 +466,15 @@ class _Fetch:
         return UploadTooLarge(f"the image at the URL {said}, over the limit of {self.max_bytes} bytes",
                               {"reason": "too_large", "url": url, "max_bytes": self.max_bytes,
                                **({"declared_bytes": declared} if declared is not None else {})})
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """Shut ``sock``'s connection down both ways (a read blocked on it, in any thread, returns at
+    once); a socket already closed or never connected is left as it is."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _cause(error: BaseException) -> str:

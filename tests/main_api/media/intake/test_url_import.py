@@ -9,19 +9,24 @@ is made (and records it), so the refusal tests prove the rule without sending a 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import os
 import socket
+import threading
 import time
 
 import pytest
 import urllib3.util.connection
 
-from main_api.media.intake.url_import import address_refused, allowed_hosts_parse
+from main_api.media.intake.url_import import UrlImportError, address_refused, allowed_hosts_parse, url_fetch
 from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, SiteMedia, UserProfile
 from tests.helpers.files import files_under
 from tests.helpers.image_host import ImageHost
 from tests.helpers.images import image_bytes
+from tests.helpers.processes import wait_until
+from tests.helpers.trickle_host import trickle_host
 from tests.main_api.support import client_for
 
 ENDPOINT = "/api/uploads/from-url"
@@ -552,3 +557,84 @@ def test_an_import_may_name_the_tool_that_made_it(artist, user_client, temp_dir,
                                                          "source_tool": "photoshop"}, format="json")
     assert refused.status_code == 400 and "source_tool" in refused.json()["extra"]["fields"]
     assert image_host.hits and len(image_host.hits) == 1, "a refused tool fetches nothing"
+
+
+# --- the deadline and the bound on imports in flight -------------------------------------------
+
+
+def _open_sockets() -> int:
+    """Sockets this process holds open now (``/proc/self/fd``)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own fd is gone by now
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("part", ["head", "body"])
+def test_at_the_deadline_20_trickling_imports_leave_no_thread_or_socket_and_the_21st_is_a_429(
+    part, artist, user_client, temp_dir, url_import_settings
+):
+    """Issue 25 #6: an HTTP/1.0 server that trickles a byte every 0.2 s (its status line, or its
+    body after the headers) holds 20 imports; at the deadline each is a 504 and, within a second,
+    the process has the threads and sockets it had before (the server goes on trickling). The
+    21st import while they run is refused at once: 429, ``Retry-After``, nothing fetched."""
+    deadline = 1.5
+    url_import_settings.URL_IMPORT_TIMEOUT_SECONDS = deadline
+    url_import_settings.URL_IMPORT_MAX_IN_FLIGHT = 20
+    with trickle_host(0.2) as host:
+        url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{host.port}"]
+        threads_before, sockets_before = set(threading.enumerate()), _open_sockets()
+        outcomes: list[BaseException | None] = []
+
+        def one_import():
+            try:
+                url_fetch(url=f"{host.base}/{part}")
+                outcomes.append(None)
+            except BaseException as e:  # noqa: BLE001 - the test reads it below
+                outcomes.append(e)
+
+        callers = [threading.Thread(target=one_import) for _ in range(20)]
+        started = time.monotonic()
+        for caller in callers:
+            caller.start()
+        wait_until(lambda: _open_sockets() >= sockets_before + 20, timeout=deadline / 2, interval=0.02,
+                   what="20 connections")
+        refused_at = time.monotonic()
+        body = refused(post(user_client, f"{host.base}/{part}"), 429, "busy")
+        assert time.monotonic() - refused_at < 0.5
+        assert body["extra"]["max_in_flight"] == 20
+        for caller in callers:
+            caller.join(timeout=deadline + 5)
+        assert [getattr(e, "status_code", e) for e in outcomes] == [504] * 20
+        assert time.monotonic() - started < deadline + 0.5
+
+        def back_to_baseline():
+            return set(threading.enumerate()) <= threads_before and _open_sockets() <= sockets_before
+
+        try:
+            wait_until(back_to_baseline, timeout=started + deadline + 1 - time.monotonic(), interval=0.02)
+        except TimeoutError:
+            pytest.fail(f"a second after the deadline: {len(set(threading.enumerate()) - threads_before)} threads "
+                        f"and {_open_sockets() - sockets_before} sockets more than before")
+    assert_nothing_stored(artist, temp_dir)
+
+
+@pytest.mark.django_db
+def test_a_429_for_imports_in_flight_says_when_to_retry(artist, user_client, temp_dir, url_import_settings):
+    url_import_settings.URL_IMPORT_TIMEOUT_SECONDS = 3.0
+    url_import_settings.URL_IMPORT_MAX_IN_FLIGHT = 1
+    with trickle_host(0.2) as host:
+        url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{host.port}"]
+        holder = threading.Thread(target=lambda: pytest.raises(UrlImportError, url_fetch, url=f"{host.base}/body"))
+        holder.start()
+        try:
+            time.sleep(0.3)
+            response = post(user_client, f"{host.base}/body")
+            body = refused(response, 429, "busy")
+            assert response["Retry-After"] == "3"  # the held import's deadline, in whole seconds up
+            assert body["extra"] == {"reason": "busy", "max_in_flight": 1, "retry_after": 3}
+        finally:
+            holder.join(timeout=10)
+    assert_nothing_stored(artist, temp_dir)
