@@ -110,7 +110,13 @@ REASONS: dict[str, int] = {
 
 
 class UrlImportError(ApplicationError):
-    """A URL that could not be imported; ``status_code`` and ``extra["reason"]`` from :data:`REASONS`."""
+    """A URL that could not be imported; ``status_code`` and ``extra["reason"]`` from :data:`REASONS`.
+
+    Its 502 and 504 say what the remote host the user named did, not that this server failed:
+    they are logged as warnings (``log_level``), as 4xx answers are.
+    """
+
+    log_level = "warning"
 
     def __init__(self, reason: str, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message, {"reason": reason, **(extra or {})}, status_code=REASONS[reason])

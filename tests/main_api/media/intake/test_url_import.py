@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import logging
 import os
 import socket
 import threading
@@ -503,6 +504,33 @@ def test_a_closed_port_is_a_502(artist, user_client, temp_dir, url_import_settin
     url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
     refused(post(user_client, f"http://127.0.0.1:{port}/x.png"), 502, "unreachable")
     assert_nothing_stored(artist, temp_dir)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failure", ["closed port", "not 200", "deadline"])
+def test_what_the_remote_host_did_is_logged_as_a_warning_not_an_error(
+    failure, artist, user_client, temp_dir, image_host, url_import_settings, caplog
+):
+    """A 502/504 of an import reports the host the user named, not a fault of this server:
+    ``django.request`` logs it as a warning (issue 25), and nothing at ERROR."""
+    url_import_settings.URL_IMPORT_TIMEOUT_SECONDS = 0.5
+    if failure == "closed port":
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+        url, status = f"http://127.0.0.1:{port}/x.png", 502
+    elif failure == "not 200":
+        url, status = image_host.body("/x.png", image_bytes("PNG"), status=500), 502
+    else:
+        image_host.routes["/slow.png"] = lambda handler: image_host.stop.wait(5)
+        url, status = f"{image_host.base}/slow.png", 504
+    assert post(user_client, url).status_code == status
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert ("django.request", "WARNING", f"{'Bad Gateway' if status == 502 else 'Gateway Timeout'}: {ENDPOINT}") \
+        in logged, logged
+    assert [entry for entry in logged if entry[1] in ("ERROR", "CRITICAL")] == []
 
 
 # --- the budget -----------------------------------------------------------------------------------
