@@ -99,7 +99,7 @@ REASONS: dict[str, int] = {
     "bad_url": 400,  # not an absolute http(s) URL with a host, or too long
     "scheme": 400,  # not http or https (ftp:, file:, data:, ...)
     "credentials": 400,  # user info (user:password@) in the URL
-    "address": 400,  # the host resolves to an address that is not public, and is not allow-listed
+    "address": 400,  # the host resolves to an address that is not public, and is not allow-listed: "not allowed"
     "too_many_redirects": 400,  # more than MAX_REDIRECTS
     "too_large": 413,  # declared or streamed over MAX_UPLOAD_BYTES
     "busy": 429,  # URL_IMPORT_MAX_IN_FLIGHT fetches already run in this process
@@ -419,11 +419,9 @@ class _Fetch:
         try:
             response = session.get(url, stream=True, allow_redirects=False, timeout=(left, left))
         except AddressRefused as e:
-            raise UrlImportError("address", f"{e.host} resolves to {e.address}, which may not be fetched "
-                                 "(not a public address)", {"url": url, "host": e.host, "address": e.address}) from e
+            raise _not_allowed(url, host, e.address) from e
         except InvalidIPAddress as e:  # the library's own rule, ahead of ours
-            raise UrlImportError("address", f"{host} resolves to {e}, which may not be fetched (not a public "
-                                 "address)", {"url": url, "host": host, "address": str(e)}) from e
+            raise _not_allowed(url, host, str(e)) from e
         except requests.Timeout as e:
             raise self._timeout(started) from e
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
@@ -472,6 +470,15 @@ class _Fetch:
         return UploadTooLarge(f"the image at the URL {said}, over the limit of {self.max_bytes} bytes",
                               {"reason": "too_large", "url": url, "max_bytes": self.max_bytes,
                                **({"declared_bytes": declared} if declared is not None else {})})
+
+
+def _not_allowed(url: str, host: str, address: str) -> UrlImportError:
+    """The 400 ``address`` refusal of ``url``, whose ``host`` resolved to the non-public ``address``.
+
+    The caller hears "not allowed" and nothing of the address (how an internal name resolves is
+    not theirs to learn); the log (a warning) keeps it for the operator."""
+    log.warning("url import refused: %s resolves to %s, not a public address (URL %s)", host, address, url)
+    return UrlImportError("address", f"the URL's host {host} is not allowed", {"url": url, "host": host})
 
 
 def _shut_down(sock: socket.socket) -> None:
