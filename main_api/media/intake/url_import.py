@@ -365,7 +365,7 @@ class _Fetch:
             fetched = self._fetch(url)
         except BaseException as e:  # noqa: BLE001 - handed to the waiting caller, whatever it is
             with self.lock:
-                if not self.abandoned:  # nobody waits for it: its traceback would only keep sockets alive
+                if not self.abandoned:  # else nobody waits: its traceback would only keep sockets alive
                     self.result.set_exception(e)
             return
         else:
