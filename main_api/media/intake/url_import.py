@@ -15,7 +15,7 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
   connection goes to that very address (no second DNS lookup between check and connect: a
   rebinding name cannot slip in): no loopback, private, link-local, multicast, reserved,
   unspecified, shared (CGNAT, 100.64/10), documentation or benchmark ranges, IPv4-mapped IPv6
-  of those, IPv6 ULA, link-local and site-local, 6to4 and NAT64 (:func:`address_refused`), unless
+  of those, IPv6 ULA, link-local and site-local, 6to4 and NAT64 (``url_connections.address_refused``), unless
   ``URL_IMPORT_ALLOWED_HOSTS`` names the URL's exact ``host:port``. ``Host`` and, for https, the
   TLS SNI and certificate check stay on the name.
 - At most :data:`MAX_REDIRECTS` redirects, each a new URL checked from the start.
@@ -29,7 +29,7 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
   deadline every socket the fetch opened is shut down, whatever the protocol and whatever the
   fetch is doing (TLS handshake, status line, headers, an HTTP/1.0 body the connection ends): its
   blocked read returns at once and the thread ends, its sockets closed. Each socket is known from
-  the moment it connects (:class:`CheckedAdapter`'s connections report a duplicate of it), not
+  the moment it connects (``url_connections.CheckedAdapter``'s connections report a duplicate of it), not
   from the response object, which an HTTP/1.0 or ``Connection: close`` answer detaches from its
   connection. Only a name lookup cannot be cut short; it is bounded by the resolver's own timeout.
 - At most ``URL_IMPORT_MAX_IN_FLIGHT`` fetches run at once in a process (counted until their
@@ -40,7 +40,7 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
 resolves the host once per connection (so once per redirect hop too), refuses non-public addresses
 and connects to the checked address, keeping ``Host``, SNI and the certificate check on the name:
 the per-connection check without a rebinding gap that we would otherwise write ourselves on
-urllib3. It is kept, and around it: :class:`CheckedAdapter` adds the exact ``host:port``
+urllib3. It is kept, and around it: ``url_connections.CheckedAdapter`` adds the exact ``host:port``
 allow-list (the library only has "all loopback or none") and our stricter address rule on top of
 the library's (it lets IPv6 site-local and reserved ranges through); redirects are followed here,
 not by requests, so that each hop's URL is checked for scheme and user info and counted, and so
@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import ipaddress
 import logging
 import math
 import re
@@ -63,7 +62,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import IO, Any
@@ -72,14 +71,16 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 import urllib3.exceptions
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from requests.adapters import HTTPAdapter
-from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from requests_hardened.ip_filter import InvalidIPAddress
 
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.media.intake.url_connections import (
+    DEFAULT_PORTS,
+    AddressRefused,
+    CheckedAdapter,
+    allowed_hosts_parse,
+    host_port,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +92,6 @@ USER_AGENT = "oaf-media-url-import/1"
 MAX_URL_CHARS = 2048
 #: Bytes read from the socket at a time.
 CHUNK_BYTES = 64 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_ALLOWED_HOST_ENTRY = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
 
 #: ``extra["reason"]`` of each refusal, with its HTTP status.
 REASONS: dict[str, int] = {
@@ -122,109 +121,6 @@ class UrlImportError(ApplicationError):
         super().__init__(message, {"reason": reason, **(extra or {})}, status_code=REASONS[reason])
 
 
-class AddressRefused(requests.RequestException):
-    """Raised inside the adapter: ``host`` resolved to ``address``, which :func:`address_refused` refuses."""
-
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(f"{host} resolves to {address}")
-        self.host = host
-        self.address = address
-
-
-# --- addresses -----------------------------------------------------------------------------------
-
-
-def address_refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether a fetch may not connect to ``address``: anything but a public unicast address.
-
-    IPv4-mapped IPv6 (``::ffff:127.0.0.1``) is judged as the IPv4 address it maps. Refused:
-    loopback, private (RFC 1918, ULA ``fc00::/7``), link-local, site-local (``fec0::/10``),
-    multicast, reserved, unspecified, shared CGNAT ``100.64.0.0/10``, documentation, benchmark,
-    Teredo, and requests-hardened's extra ranges (6to4, NAT64, 6to4 relay, ORCHIDv2, SRv6).
-    """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if (not address.is_global or address.is_loopback or address.is_private or address.is_link_local
-            or address.is_multicast or address.is_reserved or address.is_unspecified):
-        return True
-    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
-        return True
-    return any(address in network for network in EXTRA_BLOCKED_NET_RANGES)
-
-
-def allowed_hosts_parse(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
-    """``URL_IMPORT_ALLOWED_HOSTS`` entries (``host:port``, IPv6 as ``[::1]:8080``) as
-    ``(lower-case host without brackets, port)``. Raises ``ImproperlyConfigured`` naming an entry
-    that is not exactly ``host:port``."""
-    parsed = set()
-    for entry in entries:
-        if not _ALLOWED_HOST_ENTRY.match(entry) or not 0 < int(entry.rsplit(":", 1)[1]) < 65536:
-            raise ImproperlyConfigured(
-                f"URL_IMPORT_ALLOWED_HOSTS: {entry!r} is not an exact host:port (e.g. 127.0.0.1:8080, [::1]:8080)"
-            )
-        host, port = entry.rsplit(":", 1)
-        parsed.add((host.strip("[]").lower(), int(port)))
-    return frozenset(parsed)
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return (parts.hostname or ""), (parts.port or _DEFAULT_PORTS.get(parts.scheme, 0))
-
-
-class _ReportsSocket:
-    """Mixed into urllib3's connection classes: ``on_socket`` gets each new socket once it is
-    connected (before any TLS handshake wraps it)."""
-
-    on_socket: Callable[[socket.socket], None]
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # type: ignore[misc]
-        self.on_socket(sock)
-        return sock
-
-
-def _reporting_pools(on_socket: Callable[[socket.socket], None]) -> dict[str, type[HTTPConnectionPool]]:
-    """urllib3 pool classes by scheme whose connections hand each new socket to ``on_socket``."""
-    report = {"on_socket": staticmethod(on_socket)}
-    plain = type("ReportingHTTPConnection", (_ReportsSocket, HTTPConnection), report)
-    secure = type("ReportingHTTPSConnection", (_ReportsSocket, HTTPSConnection), report)
-    return {"http": type("ReportingHTTPConnectionPool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
-            "https": type("ReportingHTTPSConnectionPool", (HTTPSConnectionPool,), {"ConnectionCls": secure})}
-
-
-class CheckedAdapter(IPFilterAdapter):
-    """requests-hardened's ``IPFilterAdapter`` (resolve once, refuse non-public addresses, connect
-    to the checked address with ``Host``/SNI kept on the name) with our stricter rule
-    (:func:`address_refused`) on top, and ``allowed``: exact ``(host, port)`` pairs reached as
-    named without the address check (an operator's own image host, a test's server).
-    ``on_socket``, when given, gets every socket the adapter connects, as soon as it is connected
-    (for the fetch's deadline to shut it down)."""
-
-    def __init__(self, *, https: bool, allowed: frozenset[tuple[str, int]],
-                 on_socket: Callable[[socket.socket], None] | None = None) -> None:
-        self.on_socket = on_socket  # before HTTPAdapter.__init__, which builds the pool manager
-        super().__init__(is_https_proto=https, allow_loopback=False)
-        self.allowed = allowed
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        if self.on_socket is not None:
-            self.poolmanager.pool_classes_by_scheme = _reporting_pools(self.on_socket)
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        if _host_port(request.url) in self.allowed:
-            return HTTPAdapter.build_connection_pool_key_attributes(self, request, verify, cert)
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        pinned = host_params["host"]  # the address requests-hardened resolved and checked
-        if address_refused(ipaddress.ip_address(pinned.strip("[]"))):
-            raise AddressRefused(_host_port(request.url)[0], pinned.strip("[]"))
-        return host_params, pool_kwargs
-
-
-# --- the fetch ----------------------------------------------------------------------------------
-
-
 @dataclass
 class FetchedFile:
     """The body of a fetched URL: ``file`` (an anonymous temp file at position 0: close it),
@@ -248,7 +144,7 @@ def url_check(url: str) -> None:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError as e:
         raise UrlImportError("bad_url", f"not a valid URL: {e}", {"url": url}) from e
-    if parts.scheme.lower() not in _DEFAULT_PORTS:
+    if parts.scheme.lower() not in DEFAULT_PORTS:
         raise UrlImportError("scheme", "only http and https URLs can be imported",
                              {"url": url, "scheme": parts.scheme.lower()})
     if "@" in parts.netloc:
@@ -414,7 +310,7 @@ class _Fetch:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get(self, session: requests.Session, url: str, started: float) -> requests.Response:
-        host, port = _host_port(url)
+        host, port = host_port(url)
         left = self._remaining(started)
         try:
             response = session.get(url, stream=True, allow_redirects=False, timeout=(left, left))

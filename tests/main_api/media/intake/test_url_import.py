@@ -20,7 +20,8 @@ import time
 import pytest
 import urllib3.util.connection
 
-from main_api.media.intake.url_import import UrlImportError, address_refused, allowed_hosts_parse, url_fetch
+from main_api.media.intake.url_connections import address_refused, allowed_hosts_parse
+from main_api.media.intake.url_import import UrlImportError, url_fetch
 from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, SiteMedia, UserProfile
 from tests.helpers.files import files_under
