@@ -15,7 +15,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "main_api.settings")
 django.setup(set_prefix=False)
 
 from main_api.common.asgi import ASGIHandler, application_for  # noqa: E402 - needs the settings loaded
+from main_api.common.unauthenticated import anonymous_challenge  # noqa: E402
 from main_api.media.intake.direct_uploads import direct_upload_body_limit  # noqa: E402
 from main_api.media.intake.multipart import request_body_limit  # noqa: E402
 
-application = application_for(ASGIHandler(), max_body_bytes=request_body_limit, body_limit_for=direct_upload_body_limit)
+application = application_for(ASGIHandler(), max_body_bytes=request_body_limit, body_limit_for=direct_upload_body_limit,
+                              challenge_for=anonymous_challenge)

@@ -137,6 +137,10 @@ UPLOADS = Group("uploads", "uploads", (
     Setting("URL_IMPORT_TIMEOUT_SECONDS", float, 10.0,
             "POST /api/uploads/from-url: seconds one import may take in all (resolving, connecting, every "
             "redirect, the whole body; 504 past it), at most 120.", check=_above_zero_at_most_120),
+    Setting("URL_IMPORT_MAX_IN_FLIGHT", int, 16,
+            "POST /api/uploads/from-url: imports one main API process fetches at once (429 with Retry-After past "
+            "it). Each holds two threads, a socket and up to MAX_UPLOAD_BYTES of temp file until it ends, at the "
+            "latest at URL_IMPORT_TIMEOUT_SECONDS.", check=between(1, 1000)),
     Setting("URL_IMPORT_ALLOWED_HOSTS", list, [],
             "Exact host:port entries (comma-separated, IPv6 as [::1]:8080) an import may reach although their "
             "address is not public (loopback, private, link-local, ...). Empty: public addresses only."),

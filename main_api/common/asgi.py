@@ -9,7 +9,12 @@ pure ASGI middleware in front of it that acts while the body is still on the wir
   413 at once, before a byte of the body is read;
 - a body without one (``Transfer-Encoding: chunked``) is counted as it streams in, and
   answered 413 the moment it passes the same limit; nothing more is read;
-- a body that stalls (no bytes for ``REQUEST_BODY_TIMEOUT_SECONDS``) is answered 408.
+- a body that stalls (no bytes for ``REQUEST_BODY_TIMEOUT_SECONDS``) is answered 408;
+- a request with a body but no credentials at all (no ``Authorization`` header, no session
+  cookie) to a view that refuses such a request whatever it sends (``PATCH /users/me``,
+  ``POST /api/artworks``, ...: ``main_api.common.unauthenticated.anonymous_challenge``) is answered
+  401, as the view would, before a byte of its body is read. With credentials, right or wrong,
+  the body is read and the view decides, as before.
 
 Each of those answers is the API's JSON error (``{"message", "extra"}``) with
 ``Connection: close``, so the server drops the rest of the body instead of reading it.
@@ -29,6 +34,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
+from django.http.cookie import parse_cookie
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +62,16 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _answer(send: Send, status: int, message: str, extra: dict[str, Any]) -> None:
+def _has_credentials(scope: Scope) -> bool:
+    """Whether the request carries an ``Authorization`` header or a session cookie (valid or not)."""
+    if _header(scope, b"authorization") is not None:
+        return True
+    cookies = _header(scope, b"cookie")
+    return cookies is not None and settings.SESSION_COOKIE_NAME in parse_cookie(cookies.decode("latin-1"))
+
+
+async def _answer(send: Send, status: int, message: str, extra: dict[str, Any],
+                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps({"message": message, "extra": extra}).encode()
     await send({
         "type": "http.response.start",
@@ -67,6 +82,7 @@ async def _answer(send: Send, status: int, message: str, extra: dict[str, Any]) 
             (b"x-content-type-options", b"nosniff"),
             # the server closes the connection after the answer instead of reading the rest of the body
             (b"connection", b"close"),
+            *(headers or ()),
         ],
     })
     await send({"type": "http.response.body", "body": body})
@@ -79,16 +95,20 @@ class RequestBodyGuard:
     and ``read_timeout`` are callables read per request, so that settings changed at run time
     (tests) apply; bytes, bytes and seconds. ``body_limit_for(path)``, when given, may name a
     tighter limit for one request by its path (a direct upload's PUT: its declared size), or
-    None for the usual ones.
+    None for the usual ones. ``challenge_for(method, path)``, when given, names the
+    ``WWW-Authenticate`` challenge of a view that refuses any request without credentials (None
+    for one that may take it): such a request with a body is answered 401 unread.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: Callable[[], int], max_file_bytes: Callable[[], int],
-                 read_timeout: Callable[[], float], body_limit_for: Callable[[str], int | None] | None = None) -> None:
+                 read_timeout: Callable[[], float], body_limit_for: Callable[[str], int | None] | None = None,
+                 challenge_for: Callable[[str, str], str | None] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_file_bytes = max_file_bytes
         self.read_timeout = read_timeout
         self.body_limit_for = body_limit_for
+        self.challenge_for = challenge_for
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,6 +122,14 @@ class RequestBodyGuard:
         too_large = (f"request body is larger than the limit of {limit} bytes (at most {per_file} bytes per file)",
                      {"field": None, "max_bytes": per_file, "max_body_bytes": limit})
         declared = _header(scope, b"content-length")
+        has_body = _header(scope, b"transfer-encoding") is not None or declared not in (None, b"0")
+        if has_body and self.challenge_for is not None and not _has_credentials(scope):
+            challenge = self.challenge_for(scope["method"], scope.get("path", ""))
+            if challenge is not None:
+                log.info("refused a body without credentials on %s %s", scope["method"], scope["path"])
+                await _answer(send, 401, "Authentication credentials were not provided.",
+                              {"code": "not_authenticated"}, [(b"www-authenticate", challenge.encode("latin-1"))])
+                return
         if declared is not None:
             try:
                 length = int(declared)
@@ -167,16 +195,20 @@ class ASGIHandler(DjangoASGIHandler):
 
 
 def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int],
-                    body_limit_for: Callable[[str], int | None] | None = None) -> ASGIApp:
+                    body_limit_for: Callable[[str], int | None] | None = None,
+                    challenge_for: Callable[[str, str], str | None] | None = None) -> ASGIApp:
     """``django_app`` behind :class:`RequestBodyGuard`: at most ``max_body_bytes()`` bytes of
     body (the project passes ``main_api.media.intake.multipart.request_body_limit``: this app does not
     import the media app), or ``body_limit_for(path)`` where that names a limit (the project
     passes ``main_api.media.intake.direct_uploads.direct_upload_body_limit``), ``MAX_UPLOAD_BYTES`` per
-    file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings."""
+    file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings; a request
+    with a body and no credentials that ``challenge_for(method, path)`` says cannot pass is a 401
+    unread (the project passes ``main_api.common.unauthenticated.anonymous_challenge``)."""
     return RequestBodyGuard(
         django_app,
         max_body_bytes=max_body_bytes,
         max_file_bytes=lambda: int(settings.MAX_UPLOAD_BYTES),
         read_timeout=lambda: float(settings.REQUEST_BODY_TIMEOUT_SECONDS),
         body_limit_for=body_limit_for,
+        challenge_for=challenge_for,
     )

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import Http404
+from django.utils.log import log_response
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import status
 from rest_framework.response import Response
@@ -17,14 +18,22 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class ApplicationError(Exception):
-    """A failure the client should hear about: a message, details, and an HTTP status."""
+    """A failure the client should hear about: a message, details, and an HTTP status.
+
+    ``headers``: extra headers of the answer (``Retry-After``). ``log_level``: how the answer is
+    logged (``"warning"``, ``"error"``); None leaves it to Django (5xx an error, 4xx a warning). A
+    5xx that reports what a host the user named did (a URL import's 502/504) says ``"warning"``:
+    an error log is for what this server got wrong.
+    """
 
     status_code = status.HTTP_400_BAD_REQUEST
+    log_level: str | None = None
 
     def __init__(self, message: str, extra: dict[str, Any] | None = None, *, status_code: int | None = None):
         super().__init__(message)
         self.message = message
         self.extra = extra or {}
+        self.headers: dict[str, str] = {}
         if status_code is not None:
             self.status_code = status_code
 
@@ -77,7 +86,12 @@ def _detail_message(detail: Any) -> str:
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's ``EXCEPTION_HANDLER``: ``{"message", "extra"}`` for every handled error."""
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.message, exc.extra), status=exc.status_code)
+        response = Response(error_body(exc.message, exc.extra), status=exc.status_code, headers=exc.headers)
+        if exc.log_level is not None and "request" in context:
+            request = context["request"]
+            log_response("%s: %s", response.reason_phrase, request.path, response=response,
+                         request=getattr(request, "_request", request), level=exc.log_level)
+        return response
 
     if isinstance(exc, RequestDataTooBig):  # a body over DATA_UPLOAD_MAX_MEMORY_SIZE (not a file)
         return Response(error_body("request body too large",

@@ -233,8 +233,9 @@ class UploadFromUrlApi(APIView):
             401: ERROR,
             413: OpenApiResponse(ERROR, description="over MAX_UPLOAD_BYTES, declared or while streaming "
                                  "(extra.reason: too_large)"),
-            429: OpenApiResponse(ERROR, description="over the upload budget (UPLOAD_THROTTLE_RATE); nothing is "
-                                 "fetched; Retry-After says when"),
+            429: OpenApiResponse(ERROR, description="over the upload budget (UPLOAD_THROTTLE_RATE), or "
+                                 "URL_IMPORT_MAX_IN_FLIGHT imports already running on the server (extra.reason: "
+                                 "busy); nothing is fetched; Retry-After says when"),
             502: OpenApiResponse(ERROR, description="the server failed: not found, refused, TLS, an answer other "
                                  "than 200, a body that broke off (extra.reason: status, unreachable)"),
             504: OpenApiResponse(ERROR, description="no whole answer within URL_IMPORT_TIMEOUT_SECONDS "

@@ -60,15 +60,15 @@ log = logging.getLogger(__name__)
 TOKEN_SALT = "main_api.media.direct_uploads.put"
 #: The path of the main API's PUT, before the token (``urls.py`` routes it).
 PUT_PATH_PREFIX = "/api/uploads/direct/"
-#: How long after its expiry a row that was not taken is swept, with its object (an upload that
-#: arrived just in time can still be taken meanwhile).
+#: How long after its expiry a row that was not taken is swept, with its object (so that a PUT
+#: still streaming at the expiry is not deleted under it; the key itself is refused from its expiry).
 SWEEP_GRACE = timedelta(hours=1)
 _CHUNK = 256 * 1024
 
 
 class DirectUploadInvalid(ApplicationError):
-    """400: a direct upload key that cannot be taken (unknown, another user's, expired before
-    anything was uploaded, never uploaded, or already used); ``extra["field"]`` is ``key``."""
+    """400: a direct upload key that cannot be taken (unknown, another user's, expired, never
+    uploaded, or already used); ``extra["field"]`` is ``key``."""
 
 
 class DirectUploadUrlInvalid(ApplicationError):
@@ -228,8 +228,9 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
     the caller's transaction (it opens its own when there is none).
 
     Raises :class:`DirectUploadInvalid` (400, ``extra["field"] == "key"``) for a key that is
-    unknown or another user's (the same answer), expired before anything was uploaded, never
-    uploaded (nothing in the storage), or already used; :class:`UploadTooLarge` (413) when the
+    unknown or another user's (the same answer), already used, past its ``expires_at`` (whether
+    or not its bytes arrived in time: the sweep's grace is no extension), or never uploaded
+    (nothing in the storage); :class:`UploadTooLarge` (413) when the
     stored object is larger than its declared size or ``MAX_UPLOAD_BYTES`` (a bucket's
     presigned POST is trusted no further than that; the object is deleted).
     """
@@ -244,11 +245,11 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
             raise invalid("no such upload key")
         if row.consumed_at is not None:
             raise invalid("this upload key has been used already")
+        if row.expires_at <= timezone.now():  # uploaded in time or not: the key is good for its seconds only
+            raise invalid("this upload key has expired")
         ref = temp_storage.direct_ref(key)
         opened = temp_storage.open_stream(ref)
         if opened is None:
-            if row.expires_at <= timezone.now():
-                raise invalid("this upload key expired before anything was uploaded with it")
             raise invalid("nothing has been uploaded with this key")
         limit = _limit(row)
         spool = tempfile.SpooledTemporaryFile(max_size=int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE))  # noqa: SIM115

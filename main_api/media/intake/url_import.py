@@ -15,7 +15,7 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
   connection goes to that very address (no second DNS lookup between check and connect: a
   rebinding name cannot slip in): no loopback, private, link-local, multicast, reserved,
   unspecified, shared (CGNAT, 100.64/10), documentation or benchmark ranges, IPv4-mapped IPv6
-  of those, IPv6 ULA, link-local and site-local, 6to4 and NAT64 (:func:`address_refused`), unless
+  of those, IPv6 ULA, link-local and site-local, 6to4 and NAT64 (``url_connections.address_refused``), unless
   ``URL_IMPORT_ALLOWED_HOSTS`` names the URL's exact ``host:port``. ``Host`` and, for https, the
   TLS SNI and certificate check stay on the name.
 - At most :data:`MAX_REDIRECTS` redirects, each a new URL checked from the start.
@@ -24,15 +24,23 @@ bytes, size and SHA-256; the caller then treats it exactly as an uploaded file (
   limit (413), chunked or not.
 - ``URL_IMPORT_TIMEOUT_SECONDS`` bounds the whole fetch (resolving, connecting, every redirect,
   every byte): a server that never answers or trickles its bytes is given up on at the deadline
-  (504). The fetch runs in a thread of its own that the caller waits for until the deadline; a
-  fetch given up on has its socket shut down once it has an answer's, and ends by itself in any
-  case (each socket operation is limited to the time left when it starts).
+  (504). The fetch runs in a thread of its own that the caller waits for until the deadline (a
+  wall clock, not a per-read timeout, which a byte every second would keep resetting). At the
+  deadline every socket the fetch opened is shut down, whatever the protocol and whatever the
+  fetch is doing (TLS handshake, status line, headers, an HTTP/1.0 body the connection ends): its
+  blocked read returns at once and the thread ends, its sockets closed. Each socket is known from
+  the moment it connects (``url_connections.CheckedAdapter``'s connections report a duplicate of it), not
+  from the response object, which an HTTP/1.0 or ``Connection: close`` answer detaches from its
+  connection. Only a name lookup cannot be cut short; it is bounded by the resolver's own timeout.
+- At most ``URL_IMPORT_MAX_IN_FLIGHT`` fetches run at once in a process (counted until their
+  thread ends, not until their caller gives up); one more is refused at once (429, reason
+  ``busy``, ``Retry-After``: the seconds until the earliest running fetch's deadline).
 
 **Library: requests-hardened** (Saleor's, BSD; on PyPI, maintained). Its ``IPFilterAdapter``
 resolves the host once per connection (so once per redirect hop too), refuses non-public addresses
 and connects to the checked address, keeping ``Host``, SNI and the certificate check on the name:
 the per-connection check without a rebinding gap that we would otherwise write ourselves on
-urllib3. It is kept, and around it: :class:`CheckedAdapter` adds the exact ``host:port``
+urllib3. It is kept, and around it: ``url_connections.CheckedAdapter`` adds the exact ``host:port``
 allow-list (the library only has "all loopback or none") and our stricter address rule on top of
 the library's (it lets IPv6 site-local and reserved ranges through); redirects are followed here,
 not by requests, so that each hop's URL is checked for scheme and user info and counted, and so
@@ -47,8 +55,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import ipaddress
 import logging
+import math
 import re
 import socket
 import tempfile
@@ -63,12 +71,16 @@ from urllib.parse import unquote, urljoin, urlsplit
 import requests
 import urllib3.exceptions
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from requests.adapters import HTTPAdapter
-from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES, InvalidIPAddress
-from requests_hardened.ip_filter_adapter import IPFilterAdapter
+from requests_hardened.ip_filter import InvalidIPAddress
 
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.media.intake.url_connections import (
+    DEFAULT_PORTS,
+    AddressRefused,
+    CheckedAdapter,
+    allowed_hosts_parse,
+    host_port,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +92,16 @@ USER_AGENT = "oaf-media-url-import/1"
 MAX_URL_CHARS = 2048
 #: Bytes read from the socket at a time.
 CHUNK_BYTES = 64 * 1024
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_ALLOWED_HOST_ENTRY = re.compile(r"^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
 
 #: ``extra["reason"]`` of each refusal, with its HTTP status.
 REASONS: dict[str, int] = {
     "bad_url": 400,  # not an absolute http(s) URL with a host, or too long
     "scheme": 400,  # not http or https (ftp:, file:, data:, ...)
     "credentials": 400,  # user info (user:password@) in the URL
-    "address": 400,  # the host resolves to an address that is not public, and is not allow-listed
+    "address": 400,  # the host resolves to an address that is not public, and is not allow-listed: "not allowed"
     "too_many_redirects": 400,  # more than MAX_REDIRECTS
     "too_large": 413,  # declared or streamed over MAX_UPLOAD_BYTES
+    "busy": 429,  # URL_IMPORT_MAX_IN_FLIGHT fetches already run in this process
     "status": 502,  # the server answered something else than 200 (or a redirect)
     "unreachable": 502,  # the name does not resolve, the connection or TLS failed, the body broke off
     "timeout": 504,  # URL_IMPORT_TIMEOUT_SECONDS passed
@@ -98,83 +109,16 @@ REASONS: dict[str, int] = {
 
 
 class UrlImportError(ApplicationError):
-    """A URL that could not be imported; ``status_code`` and ``extra["reason"]`` from :data:`REASONS`."""
+    """A URL that could not be imported; ``status_code`` and ``extra["reason"]`` from :data:`REASONS`.
+
+    Its 502 and 504 say what the remote host the user named did, not that this server failed:
+    they are logged as warnings (``log_level``), as 4xx answers are.
+    """
+
+    log_level = "warning"
 
     def __init__(self, reason: str, message: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message, {"reason": reason, **(extra or {})}, status_code=REASONS[reason])
-
-
-class AddressRefused(requests.RequestException):
-    """Raised inside the adapter: ``host`` resolved to ``address``, which :func:`address_refused` refuses."""
-
-    def __init__(self, host: str, address: str) -> None:
-        super().__init__(f"{host} resolves to {address}")
-        self.host = host
-        self.address = address
-
-
-# --- addresses -----------------------------------------------------------------------------------
-
-
-def address_refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Whether a fetch may not connect to ``address``: anything but a public unicast address.
-
-    IPv4-mapped IPv6 (``::ffff:127.0.0.1``) is judged as the IPv4 address it maps. Refused:
-    loopback, private (RFC 1918, ULA ``fc00::/7``), link-local, site-local (``fec0::/10``),
-    multicast, reserved, unspecified, shared CGNAT ``100.64.0.0/10``, documentation, benchmark,
-    Teredo, and requests-hardened's extra ranges (6to4, NAT64, 6to4 relay, ORCHIDv2, SRv6).
-    """
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    if (not address.is_global or address.is_loopback or address.is_private or address.is_link_local
-            or address.is_multicast or address.is_reserved or address.is_unspecified):
-        return True
-    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
-        return True
-    return any(address in network for network in EXTRA_BLOCKED_NET_RANGES)
-
-
-def allowed_hosts_parse(entries: Iterable[str]) -> frozenset[tuple[str, int]]:
-    """``URL_IMPORT_ALLOWED_HOSTS`` entries (``host:port``, IPv6 as ``[::1]:8080``) as
-    ``(lower-case host without brackets, port)``. Raises ``ImproperlyConfigured`` naming an entry
-    that is not exactly ``host:port``."""
-    parsed = set()
-    for entry in entries:
-        if not _ALLOWED_HOST_ENTRY.match(entry) or not 0 < int(entry.rsplit(":", 1)[1]) < 65536:
-            raise ImproperlyConfigured(
-                f"URL_IMPORT_ALLOWED_HOSTS: {entry!r} is not an exact host:port (e.g. 127.0.0.1:8080, [::1]:8080)"
-            )
-        host, port = entry.rsplit(":", 1)
-        parsed.add((host.strip("[]").lower(), int(port)))
-    return frozenset(parsed)
-
-
-def _host_port(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    return (parts.hostname or ""), (parts.port or _DEFAULT_PORTS.get(parts.scheme, 0))
-
-
-class CheckedAdapter(IPFilterAdapter):
-    """requests-hardened's ``IPFilterAdapter`` (resolve once, refuse non-public addresses, connect
-    to the checked address with ``Host``/SNI kept on the name) with our stricter rule
-    (:func:`address_refused`) on top, and ``allowed``: exact ``(host, port)`` pairs reached as
-    named without the address check (an operator's own image host, a test's server)."""
-
-    def __init__(self, *, https: bool, allowed: frozenset[tuple[str, int]]) -> None:
-        super().__init__(is_https_proto=https, allow_loopback=False)
-        self.allowed = allowed
-
-    def build_connection_pool_key_attributes(self, request, verify, cert=None):
-        if _host_port(request.url) in self.allowed:
-            return HTTPAdapter.build_connection_pool_key_attributes(self, request, verify, cert)
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        pinned = host_params["host"]  # the address requests-hardened resolved and checked
-        if address_refused(ipaddress.ip_address(pinned.strip("[]"))):
-            raise AddressRefused(_host_port(request.url)[0], pinned.strip("[]"))
-        return host_params, pool_kwargs
-
-
-# --- the fetch ----------------------------------------------------------------------------------
 
 
 @dataclass
@@ -200,7 +144,7 @@ def url_check(url: str) -> None:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError as e:
         raise UrlImportError("bad_url", f"not a valid URL: {e}", {"url": url}) from e
-    if parts.scheme.lower() not in _DEFAULT_PORTS:
+    if parts.scheme.lower() not in DEFAULT_PORTS:
         raise UrlImportError("scheme", "only http and https URLs can be imported",
                              {"url": url, "scheme": parts.scheme.lower()})
     if "@" in parts.netloc:
@@ -228,8 +172,41 @@ def url_fetch(*, url: str, max_bytes: int | None = None, timeout: float | None =
     return fetch.run(url)
 
 
+class _InFlight:
+    """The fetches of this process whose thread is running, each by its deadline
+    (``time.monotonic()`` seconds), bounded by ``URL_IMPORT_MAX_IN_FLIGHT``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._deadlines: dict[object, float] = {}
+
+    def enter(self, fetch: object, deadline: float) -> None:
+        """Count ``fetch`` in, or raise :class:`UrlImportError` ``busy`` (429, with ``Retry-After``:
+        whole seconds until the earliest running fetch's deadline, at least 1)."""
+        limit = int(settings.URL_IMPORT_MAX_IN_FLIGHT)
+        with self._lock:
+            if len(self._deadlines) >= limit:
+                wait = max(1, math.ceil(min(self._deadlines.values()) - time.monotonic()))
+                error = UrlImportError("busy", f"{limit} imports from URLs are running on this server; try again "
+                                       f"in {wait} s", {"max_in_flight": limit, "retry_after": wait})
+                error.headers["Retry-After"] = str(wait)
+                raise error
+            self._deadlines[fetch] = deadline
+
+    def leave(self, fetch: object) -> None:
+        """Count ``fetch`` out (its thread is ending)."""
+        with self._lock:
+            self._deadlines.pop(fetch, None)
+
+
+_in_flight = _InFlight()
+
+
 class _Fetch:
-    """One fetch: :meth:`run` starts :meth:`_work` in a thread and waits for it until the deadline."""
+    """One fetch: :meth:`run` starts :meth:`_work` in a thread and waits for it until the deadline,
+    then shuts down every socket the work opened (``sockets``: a duplicate of each, so that a
+    socket TLS has wrapped, or one http.client has handed over to an HTTP/1.0 response, is
+    reached all the same; the thread closes them when it ends)."""
 
     def __init__(self, *, max_bytes: int, allowed: frozenset[tuple[str, int]], deadline: float) -> None:
         self.max_bytes = max_bytes
@@ -238,11 +215,16 @@ class _Fetch:
         self.result: concurrent.futures.Future[FetchedFile] = concurrent.futures.Future()
         self.lock = threading.Lock()
         self.abandoned = False
-        self.response: requests.Response | None = None
+        self.sockets: list[socket.socket] = []
 
     def run(self, url: str) -> FetchedFile:
         started = time.monotonic()
-        threading.Thread(target=self._work, args=(url,), name="url-import", daemon=True).start()
+        _in_flight.enter(self, self.deadline)
+        try:
+            threading.Thread(target=self._work, args=(url,), name="url-import", daemon=True).start()
+        except BaseException:
+            _in_flight.leave(self)
+            raise
         try:
             fetched = self.result.result(timeout=max(0.0, self.deadline - time.monotonic()))
         except concurrent.futures.TimeoutError:
@@ -257,30 +239,42 @@ class _Fetch:
                               {"timeout_seconds": seconds})
 
     def _abandon(self) -> None:
-        """The caller gave up: stop the worker's socket (a blocked read returns at once) and drop
-        whatever it has or will have fetched."""
+        """The caller gave up: shut down the work's sockets (a blocked read or handshake returns at
+        once, a later connection is shut down as it connects) and drop whatever it has or will
+        have fetched."""
         with self.lock:
             self.abandoned = True
             if self.result.done() and self.result.exception() is None:
                 self.result.result().file.close()
-        connection = getattr(getattr(self.response, "raw", None), "connection", None)
-        sock = getattr(connection, "sock", None)
-        if sock is not None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            for sock in self.sockets:
+                _shut_down(sock)
+
+    def _on_socket(self, sock: socket.socket) -> None:
+        """A connection of the work's session connected ``sock`` (in the work's thread)."""
+        with self.lock:
+            self.sockets.append(sock.dup())
+            if self.abandoned:
+                _shut_down(sock)
 
     def _work(self, url: str) -> None:
         try:
             fetched = self._fetch(url)
         except BaseException as e:  # noqa: BLE001 - handed to the waiting caller, whatever it is
-            self.result.set_exception(e)
+            with self.lock:
+                if not self.abandoned:  # else nobody waits: its traceback would only keep sockets alive
+                    self.result.set_exception(e)
             return
-        with self.lock:
-            if self.abandoned:
-                fetched.file.close()
-            self.result.set_result(fetched)
+        else:
+            with self.lock:
+                if self.abandoned:
+                    fetched.file.close()
+                self.result.set_result(fetched)
+        finally:
+            with self.lock:
+                for sock in self.sockets:
+                    sock.close()
+                self.sockets.clear()
+            _in_flight.leave(self)
 
     def _remaining(self, started: float) -> float:
         left = self.deadline - time.monotonic()
@@ -294,8 +288,8 @@ class _Fetch:
         session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # no cookie kept, none sent
         session.headers.clear()
         session.headers.update({"User-Agent": USER_AGENT, "Accept": "image/*", "Accept-Encoding": "identity"})
-        session.mount("http://", CheckedAdapter(https=False, allowed=self.allowed))
-        session.mount("https://", CheckedAdapter(https=True, allowed=self.allowed))
+        session.mount("http://", CheckedAdapter(https=False, allowed=self.allowed, on_socket=self._on_socket))
+        session.mount("https://", CheckedAdapter(https=True, allowed=self.allowed, on_socket=self._on_socket))
         return session
 
     def _fetch(self, url: str) -> FetchedFile:
@@ -316,16 +310,14 @@ class _Fetch:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _get(self, session: requests.Session, url: str, started: float) -> requests.Response:
-        host, port = _host_port(url)
+        host, port = host_port(url)
         left = self._remaining(started)
         try:
             response = session.get(url, stream=True, allow_redirects=False, timeout=(left, left))
         except AddressRefused as e:
-            raise UrlImportError("address", f"{e.host} resolves to {e.address}, which may not be fetched "
-                                 "(not a public address)", {"url": url, "host": e.host, "address": e.address}) from e
+            raise _not_allowed(url, host, e.address) from e
         except InvalidIPAddress as e:  # the library's own rule, ahead of ours
-            raise UrlImportError("address", f"{host} resolves to {e}, which may not be fetched (not a public "
-                                 "address)", {"url": url, "host": host, "address": str(e)}) from e
+            raise _not_allowed(url, host, str(e)) from e
         except requests.Timeout as e:
             raise self._timeout(started) from e
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
@@ -334,7 +326,6 @@ class _Fetch:
         except requests.RequestException as e:
             raise UrlImportError("unreachable", f"could not fetch from {host}:{port}: {_cause(e)}",
                                  {"url": url, "host": host}) from e
-        self.response = response
         return response
 
     def _body(self, response: requests.Response, url: str, started: float) -> FetchedFile:
@@ -375,6 +366,24 @@ class _Fetch:
         return UploadTooLarge(f"the image at the URL {said}, over the limit of {self.max_bytes} bytes",
                               {"reason": "too_large", "url": url, "max_bytes": self.max_bytes,
                                **({"declared_bytes": declared} if declared is not None else {})})
+
+
+def _not_allowed(url: str, host: str, address: str) -> UrlImportError:
+    """The 400 ``address`` refusal of ``url``, whose ``host`` resolved to the non-public ``address``.
+
+    The caller hears "not allowed" and nothing of the address (how an internal name resolves is
+    not theirs to learn); the log (a warning) keeps it for the operator."""
+    log.warning("url import refused: %s resolves to %s, not a public address (URL %s)", host, address, url)
+    return UrlImportError("address", f"the URL's host {host} is not allowed", {"url": url, "host": host})
+
+
+def _shut_down(sock: socket.socket) -> None:
+    """Shut ``sock``'s connection down both ways (a read blocked on it, in any thread, returns at
+    once); a socket already closed or never connected is left as it is."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _cause(error: BaseException) -> str:

@@ -5,13 +5,15 @@ Processes, the S3 flavour, the media VM's images and concurrency: tests/system/e
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from main_api.artworks.models import Artwork
-from main_api.media.models import MediaDeletion, Upload
+from main_api.media.models import DirectUpload, MediaDeletion, Upload
 from main_api.media.services.reprocessing import upload_reprocess
 from main_api.users.models import UserProfile
 from tests.helpers.images import image_bytes
@@ -188,6 +190,18 @@ def test_keys_that_are_not_usable_are_refused_with_nothing_created(user_client, 
     assert create(user_client, key).status_code == 201
     assert create(user_client, key).status_code == 400  # single use
     assert Artwork.objects.count() == 1
+
+
+def test_a_key_used_after_its_expiry_is_refused_although_its_bytes_arrived_in_time(user_client, temp_dir):
+    """Issue 25: the bytes were PUT within DIRECT_UPLOAD_SECONDS, the artwork is created after it:
+    400 at once, nothing created (before: taken until the sweep came, an hour later)."""
+    key = direct_upload(user_client, image_bytes("JPEG", (80, 60)))
+    DirectUpload.objects.filter(key=key).update(expires_at=timezone.now() - timedelta(seconds=1))
+    answer = create(user_client, key)
+    assert answer.status_code == 400, answer.content
+    assert answer.json() == {"message": "this upload key has expired", "extra": {"field": "key"}}
+    assert Artwork.objects.count() == 0 and Upload.objects.count() == 0
+    assert DirectUpload.objects.get(key=key).consumed_at is None
 
 
 def test_upload_url_refuses_bad_requests(user_client, settings):

@@ -3,6 +3,7 @@ oversized bodies, chunked uploads, and production mode without a prior ``collect
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 
@@ -121,3 +122,49 @@ def test_a_chunked_upload_is_stored_not_a_silent_200(api):
     me = requests.get(f"{api.url}/users/me", headers=api.auth(), timeout=10).json()
     assert me["profile_image_path"] and me["profile_image_path"].startswith("/temp_images/")
     assert [p["data_type"] for p in me["pending_images"]] == ["profile"]
+
+
+@pytest.mark.parametrize("method, path, content_type, framing", [
+    ("PATCH", "/users/me", "multipart/form-data; boundary=xx", "length"),
+    ("PATCH", "/users/me", "multipart/form-data; boundary=xx", "chunked"),
+    ("POST", "/api/artworks", "multipart/form-data; boundary=xx", "length"),
+    ("POST", "/api/artworks/upload-url", "application/json", "length"),
+    ("POST", "/api/uploads/from-url", "application/json", "length"),
+    ("PATCH", "/api/uploads/1", "application/json", "length"),
+])
+def test_an_upload_without_credentials_is_401_before_its_body_is_read(api, method, path, content_type, framing):
+    """Issue 25: a client announces a 6 MB body (under the size cap) to an endpoint that needs a
+    user, with no token and no session cookie, and sends only the head: the 401 comes at once,
+    and the connection closes; not a byte of the body was sent (before: the server waited for
+    the body, then answered 408 at the body timeout)."""
+    framing_header = "Content-Length: 6000000" if framing == "length" else "Transfer-Encoding: chunked"
+    head = (f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"{framing_header}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        answer = read_answer(sock, timeout=BODY_TIMEOUT + 5)
+        elapsed = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:300]
+    assert elapsed < 1.0, elapsed  # at once: not at the body timeout (2 s), and the server closed
+    head_part, _, body = answer.partition(b"\r\n\r\n")
+    headers = dict(line.decode().lower().split(": ", 1) for line in head_part.split(b"\r\n")[1:])
+    # the same answer as the view's own, to the same request without a body
+    own = requests.request(method, f"{api.url}{path}", timeout=10)
+    assert own.status_code == 401
+    assert headers["www-authenticate"] == own.headers["WWW-Authenticate"].lower()
+    assert json.loads(body) == own.json() == {"message": "Authentication credentials were not provided.",
+                                              "extra": {"code": "not_authenticated"}}
+
+
+def test_a_body_with_credentials_or_to_an_open_endpoint_is_still_read(api):
+    """The early 401 is for requests that cannot pass: with a token the body is read (a stalled
+    one is the usual 408), and the signed direct-upload PUT needs no token."""
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        sock.sendall((f"PATCH /users/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Token {api.token}\r\n"
+                      "Content-Type: multipart/form-data; boundary=xx\r\nContent-Length: 6000000\r\n\r\n").encode())
+        assert read_answer(sock, timeout=BODY_TIMEOUT + 20).startswith(b"HTTP/1.1 408")
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        sock.sendall(b"PUT /api/uploads/direct/not-a-token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: image/png\r\nContent-Length: 4\r\nConnection: close\r\n\r\nabcd")
+        assert read_answer(sock, timeout=10).startswith(b"HTTP/1.1 403")

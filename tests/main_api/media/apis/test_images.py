@@ -193,7 +193,9 @@ def test_an_invalid_media_id_is_404_without_asking_upstream(media_id, media_vm):
     assert media_vm == []
 
 
-def test_a_media_vm_that_is_down_gives_502(settings, db):
+def test_a_media_vm_that_is_down_gives_502(settings, db, caplog):
+    """And it is logged as an error: the VM being down is ours to fix, not the client's doing
+    (unlike a URL import's 502, a warning)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -201,6 +203,8 @@ def test_a_media_vm_that_is_down_gives_502(settings, db):
     response = Client().get(f"/api/images/{MEDIA_ID}")
     assert response.status_code == 502
     assert response.json() == {"message": "media backend unavailable", "extra": {"media_id": MEDIA_ID}}
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "django.request"] == [
+        ("ERROR", f"Bad Gateway: /api/images/{MEDIA_ID}")]
 
 
 def test_a_media_vm_that_is_too_slow_gives_504(media_vm):

@@ -143,8 +143,19 @@ def test_an_expired_url_is_410(artist, temp_dir, settings):
 
     with mock.patch("time.time", return_value=__import__("time").time() + 60):
         assert put(signed_long_ago["upload_url"], PNG).status_code == 410
-    with pytest.raises(DirectUploadInvalid, match="expired before anything"):
+    with pytest.raises(DirectUploadInvalid, match="expired"):
         take(artist, answer["key"])
+
+
+def test_a_key_whose_bytes_arrived_in_time_is_refused_once_it_has_expired(artist, temp_dir):
+    """The sweep's hour of grace is no extension of the key: past ``expires_at`` it is refused
+    when taken, uploaded or not (the README's 300 s)."""
+    answer = issue(artist)
+    assert put(answer["upload_url"], PNG).status_code == 200
+    DirectUpload.objects.filter(key=answer["key"]).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with pytest.raises(DirectUploadInvalid, match="^this upload key has expired$"):
+        take(artist, answer["key"])
+    assert DirectUpload.objects.get(key=answer["key"]).consumed_at is None
 
 
 @pytest.mark.parametrize("tamper", ["key", "size", "signature"])

@@ -9,19 +9,26 @@ is made (and records it), so the refusal tests prove the rule without sending a 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import logging
+import os
 import socket
+import threading
 import time
 
 import pytest
 import urllib3.util.connection
 
-from main_api.media.intake.url_import import address_refused, allowed_hosts_parse
+from main_api.media.intake.url_connections import address_refused, allowed_hosts_parse
+from main_api.media.intake.url_import import UrlImportError, url_fetch
 from main_api.media.models import Upload
 from main_api.users.models import ArtistProfile, SiteMedia, UserProfile
 from tests.helpers.files import files_under
 from tests.helpers.image_host import ImageHost
 from tests.helpers.images import image_bytes
+from tests.helpers.processes import wait_until
+from tests.helpers.trickle_host import trickle_host
 from tests.main_api.support import client_for
 
 ENDPOINT = "/api/uploads/from-url"
@@ -281,7 +288,7 @@ def test_a_redirect_to_another_loopback_port_is_refused(
 
     body = refused(post(user_client, url), 400, "address")
 
-    assert body["extra"]["address"] == "127.0.0.1" and body["extra"]["url"] == target
+    assert body["extra"] == {"reason": "address", "url": target, "host": "127.0.0.1"}
     assert other_host.hits == []  # never reached
     assert_nothing_stored(artist, temp_dir)
 
@@ -299,13 +306,23 @@ def test_the_allow_list_is_exact_host_and_port(artist, user_client, temp_dir, im
 @pytest.mark.parametrize("address", ["10.1.2.3", "192.168.0.10", "172.16.5.4", "169.254.169.254", "100.64.0.1",
                                      "0.0.0.0", "fd00::1", "fe80::1", "::ffff:10.0.0.1", "::ffff:127.0.0.1"])
 def test_a_name_that_resolves_to_a_private_address_is_refused(
-    address, artist, user_client, temp_dir, url_import_settings, fake_dns, no_connection_leaves_loopback
+    address, artist, user_client, temp_dir, url_import_settings, fake_dns, no_connection_leaves_loopback, caplog
 ):
+    """The caller hears "not allowed", never the address the name resolved to (issue 25: how
+    internal names resolve is not the caller's to learn); the log keeps it, as a warning."""
     fake_dns["images.example.test"] = [address]
 
-    body = refused(post(user_client, "http://images.example.test/cat.png"), 400, "address")
+    response = post(user_client, "http://images.example.test/cat.png")
 
-    assert body["extra"]["host"] == "images.example.test"
+    body = refused(response, 400, "address")
+    assert body == {"message": "the URL's host images.example.test is not allowed",
+                    "extra": {"reason": "address", "url": "http://images.example.test/cat.png",
+                              "host": "images.example.test"}}
+    mapped = ipaddress.ip_address(address)
+    shown = {address, str(getattr(mapped, "ipv4_mapped", None) or mapped)}
+    assert not any(form in response.content.decode() for form in shown)
+    assert any(r.levelname == "WARNING" and "images.example.test resolves to" in r.getMessage()
+               and any(form in r.getMessage() for form in shown) for r in caplog.records)
     assert no_connection_leaves_loopback == []  # refused before any connection was tried
     assert_nothing_stored(artist, temp_dir)
 
@@ -500,6 +517,33 @@ def test_a_closed_port_is_a_502(artist, user_client, temp_dir, url_import_settin
     assert_nothing_stored(artist, temp_dir)
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("failure", ["closed port", "not 200", "deadline"])
+def test_what_the_remote_host_did_is_logged_as_a_warning_not_an_error(
+    failure, artist, user_client, temp_dir, image_host, url_import_settings, caplog
+):
+    """A 502/504 of an import reports the host the user named, not a fault of this server:
+    ``django.request`` logs it as a warning (issue 25), and nothing at ERROR."""
+    url_import_settings.URL_IMPORT_TIMEOUT_SECONDS = 0.5
+    if failure == "closed port":
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{port}"]
+        url, status = f"http://127.0.0.1:{port}/x.png", 502
+    elif failure == "not 200":
+        url, status = image_host.body("/x.png", image_bytes("PNG"), status=500), 502
+    else:
+        image_host.routes["/slow.png"] = lambda handler: image_host.stop.wait(5)
+        url, status = f"{image_host.base}/slow.png", 504
+    assert post(user_client, url).status_code == status
+    logged = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.levelno >= logging.WARNING]
+    assert ("django.request", "WARNING", f"{'Bad Gateway' if status == 502 else 'Gateway Timeout'}: {ENDPOINT}") \
+        in logged, logged
+    assert [entry for entry in logged if entry[1] in ("ERROR", "CRITICAL")] == []
+
+
 # --- the budget -----------------------------------------------------------------------------------
 
 
@@ -552,3 +596,84 @@ def test_an_import_may_name_the_tool_that_made_it(artist, user_client, temp_dir,
                                                          "source_tool": "photoshop"}, format="json")
     assert refused.status_code == 400 and "source_tool" in refused.json()["extra"]["fields"]
     assert image_host.hits and len(image_host.hits) == 1, "a refused tool fetches nothing"
+
+
+# --- the deadline and the bound on imports in flight -------------------------------------------
+
+
+def _open_sockets() -> int:
+    """Sockets this process holds open now (``/proc/self/fd``)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # the listing's own fd is gone by now
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("part", ["head", "body"])
+def test_at_the_deadline_20_trickling_imports_leave_no_thread_or_socket_and_the_21st_is_a_429(
+    part, artist, user_client, temp_dir, url_import_settings
+):
+    """Issue 25 #6: an HTTP/1.0 server that trickles a byte every 0.2 s (its status line, or its
+    body after the headers) holds 20 imports; at the deadline each is a 504 and, within a second,
+    the process has the threads and sockets it had before (the server goes on trickling). The
+    21st import while they run is refused at once: 429, ``Retry-After``, nothing fetched."""
+    deadline = 1.5
+    url_import_settings.URL_IMPORT_TIMEOUT_SECONDS = deadline
+    url_import_settings.URL_IMPORT_MAX_IN_FLIGHT = 20
+    with trickle_host(0.2) as host:
+        url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{host.port}"]
+        threads_before, sockets_before = set(threading.enumerate()), _open_sockets()
+        outcomes: list[BaseException | None] = []
+
+        def one_import():
+            try:
+                url_fetch(url=f"{host.base}/{part}")
+                outcomes.append(None)
+            except BaseException as e:  # noqa: BLE001 - the test reads it below
+                outcomes.append(e)
+
+        callers = [threading.Thread(target=one_import) for _ in range(20)]
+        started = time.monotonic()
+        for caller in callers:
+            caller.start()
+        wait_until(lambda: _open_sockets() >= sockets_before + 20, timeout=deadline / 2, interval=0.02,
+                   what="20 connections")
+        refused_at = time.monotonic()
+        body = refused(post(user_client, f"{host.base}/{part}"), 429, "busy")
+        assert time.monotonic() - refused_at < 0.5
+        assert body["extra"]["max_in_flight"] == 20
+        for caller in callers:
+            caller.join(timeout=deadline + 5)
+        assert [getattr(e, "status_code", e) for e in outcomes] == [504] * 20
+        assert time.monotonic() - started < deadline + 0.5
+
+        def back_to_baseline():
+            return set(threading.enumerate()) <= threads_before and _open_sockets() <= sockets_before
+
+        try:
+            wait_until(back_to_baseline, timeout=started + deadline + 1 - time.monotonic(), interval=0.02)
+        except TimeoutError:
+            pytest.fail(f"a second after the deadline: {len(set(threading.enumerate()) - threads_before)} threads "
+                        f"and {_open_sockets() - sockets_before} sockets more than before")
+    assert_nothing_stored(artist, temp_dir)
+
+
+@pytest.mark.django_db
+def test_a_429_for_imports_in_flight_says_when_to_retry(artist, user_client, temp_dir, url_import_settings):
+    url_import_settings.URL_IMPORT_TIMEOUT_SECONDS = 3.0
+    url_import_settings.URL_IMPORT_MAX_IN_FLIGHT = 1
+    with trickle_host(0.2) as host:
+        url_import_settings.URL_IMPORT_ALLOWED_HOSTS = [f"127.0.0.1:{host.port}"]
+        holder = threading.Thread(target=lambda: pytest.raises(UrlImportError, url_fetch, url=f"{host.base}/body"))
+        holder.start()
+        try:
+            time.sleep(0.3)
+            response = post(user_client, f"{host.base}/body")
+            body = refused(response, 429, "busy")
+            assert response["Retry-After"] == "3"  # the held import's deadline, in whole seconds up
+            assert body["extra"] == {"reason": "busy", "max_in_flight": 1, "retry_after": 3}
+        finally:
+            holder.join(timeout=10)
+    assert_nothing_stored(artist, temp_dir)
