@@ -78,6 +78,9 @@ define TEST_TOOLS
 	|| echo "tesseract-ocr could not be installed: the OCR tests will say so"
 @command -v heif-enc >/dev/null || (apt-get update -qq && apt-get install -y -qq libheif-examples >/dev/null) \
 	|| echo "libheif-examples could not be installed: the HEIC tests will say so"
+@command -v dwebp >/dev/null && command -v avifdec >/dev/null \
+	|| (apt-get update -qq && apt-get install -y -qq webp libavif-bin >/dev/null) \
+	|| echo "webp/libavif-bin could not be installed: the conformance tests will say so"
 endef
 
 # The MySQL cases' server, said in one line; sets $$url for PYTEST

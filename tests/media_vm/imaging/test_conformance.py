@@ -28,6 +28,7 @@ The corrupt files (PngSuite's ``x*.png``) are refused at upload: the in-process
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -177,9 +178,13 @@ def _run(*command: str) -> None:
 
 
 def _tool(name: str) -> str:
+    """The reference decoder's path; skipped where it is missing (fails under CI, where .ci/run
+    installs it)."""
     found = shutil.which(name)
     if found is None:
-        pytest.fail(f"{name} is needed to make the reference (apt-get install webp libavif-bin)", pytrace=False)
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing and CI is set: .ci/run installs webp and libavif-bin", pytrace=False)
+        pytest.skip(f"{name} not installed (apt-get install webp libavif-bin; make test does it)")
     return found
 
 
