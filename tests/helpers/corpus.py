@@ -7,6 +7,7 @@ the corpus must always be present.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -74,3 +75,41 @@ def shared_files() -> list[Path]:
         if folder.is_dir():
             found.extend(sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() != ".md"))
     return found
+
+
+#: ``../shared/conformance``: four public test-image suites (PngSuite, libwebp's test data, the
+#: link-u AVIF samples, the EXIF orientation examples), each with a ``manifest.json`` saying
+#: which files are corrupt and what each valid one is compared with (its README). Same rules as
+#: the corpus: skipped where absent, failing under CI.
+CONFORMANCE = CORPUS.parent / "conformance"
+
+_CONFORMANCE_MISSING = "../shared/conformance not present"
+
+
+def conformance_available() -> bool:
+    """True when the conformance folder exists."""
+    return CONFORMANCE.is_dir()
+
+
+def check_conformance_for_ci() -> None:
+    """Under CI a missing conformance folder is an error: call at import of its test modules."""
+    if os.environ.get("CI") and not conformance_available():
+        pytest.fail(f"{_CONFORMANCE_MISSING} at {CONFORMANCE}, and CI is set: it is required", pytrace=False)
+
+
+#: Skip where ../shared/conformance is absent, except under CI (where the tests then fail).
+requires_conformance = pytest.mark.skipif(
+    not conformance_available() and not os.environ.get("CI"), reason=_CONFORMANCE_MISSING
+)
+
+
+def conformance_manifest(suite: str) -> list[dict]:
+    """The ``files`` of ``../shared/conformance/<suite>/manifest.json``, or ``[]`` where the folder
+    is absent (the tests are then skipped, or fail under CI). A folder there without its manifest
+    fails the test run."""
+    if not conformance_available():
+        return []
+    path = CONFORMANCE / suite / "manifest.json"
+    if not path.is_file():
+        pytest.fail(f"conformance manifest missing: {path}", pytrace=False)
+    return json.loads(path.read_text())["files"]

@@ -80,3 +80,16 @@ def leave_processed(image) -> None:
     references_rewrite(user_id=image.user_id, old=url, new=image.image_path)
     Upload.objects.filter(pk=image.pk).update(status=Upload.Status.PROCESSED)
     image.refresh_from_db()
+
+
+def assert_nothing_written(user, temp_dir) -> None:
+    """A refused upload left no trace: no upload row, no file, no site media, no profile path."""
+    from main_api.media.models import Upload
+    from main_api.users.models import SiteMedia, UserProfile
+    from tests.helpers.files import files_under
+
+    assert Upload.objects.filter(user=user).count() == 0
+    assert files_under(temp_dir) == []
+    assert SiteMedia.objects.filter(user=user).count() == 0
+    profile = UserProfile.objects.get(user=user)
+    assert (profile.profile_image_path, profile.header_image_path) == ("", "")

@@ -14,20 +14,12 @@ from main_api.users.services import user_profile_update
 from shared.naming import is_temp_file_name
 from tests.helpers.files import files_under
 from tests.helpers.images import FORMATS, decoded_size, heif_bytes, heif_enc, image_bytes, photo_like, png_pixel_bomb
-from tests.main_api.support import client_for, upload
+from tests.main_api.support import assert_nothing_written, client_for, upload
 
 
 def stored_file(temp_dir, image: Upload):
     subdir, name = image.image_path.removeprefix("/temp_images/").split("/")
     return temp_dir / subdir / name
-
-
-def assert_nothing_written(user, temp_dir):
-    assert Upload.objects.filter(user=user).count() == 0
-    assert files_under(temp_dir) == []
-    assert SiteMedia.objects.filter(user=user).count() == 0
-    profile = UserProfile.objects.get(user=user)
-    assert (profile.profile_image_path, profile.header_image_path) == ("", "")
 
 
 @pytest.mark.parametrize("fmt", list(FORMATS))
