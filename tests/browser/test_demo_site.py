@@ -137,6 +137,16 @@ def all_css(driver: Any, selector: str) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
 
+def sign_in(driver: Any, system: System) -> None:
+    """Signs ``alice`` in through the sign-in page, unless she already is."""
+    driver.get(f"{system.api_url}/")
+    if "/login" in driver.current_url:
+        by_css(driver, "#id_username").send_keys("alice")
+        by_css(driver, "#id_password").send_keys(PASSWORD)
+        by_css(driver, "#password-form button").click()
+        wait_until(lambda: "/login" not in driver.current_url, timeout=15, what="signed in")
+
+
 def upload_through_page(driver: Any, field: str, path: Path) -> int:
     """Chooses ``field``, gives the file input ``path``; the id of the upload's new card."""
     from selenium.webdriver.support.ui import Select
@@ -397,13 +407,8 @@ def test_an_artwork_made_through_the_form_goes_live_and_public(system: System, b
     and the artwork's page show it, the display image loaded."""
     from selenium.webdriver.support.ui import Select
 
+    sign_in(browser, system)  # signed out by an earlier test
     browser.get(f"{system.api_url}/artworks")
-    if "/login" in browser.current_url:  # signed out by an earlier test
-        by_css(browser, "#id_username").send_keys("alice")
-        by_css(browser, "#id_password").send_keys(PASSWORD)
-        by_css(browser, "#password-form button").click()
-        wait_until(lambda: "/login" not in browser.current_url, timeout=15, what="signed in")
-        browser.get(f"{system.api_url}/artworks")
     form = wait_until(lambda: all_css(browser, "#artwork-form"), timeout=15, what="the artworks page")[0]
     categories = [o.get_attribute("value") for o in all_css(browser, "#artwork-category option")]
     assert "painting" in categories and "mixed-media" in categories
@@ -485,12 +490,7 @@ def test_the_home_gallery_takes_uploads_made_elsewhere_but_not_artworks(system: 
     image, made elsewhere meanwhile, does not (it lives on /artworks with its artwork)."""
     from tests.system.e2e.test_artworks import create, direct_upload
 
-    browser.get(f"{system.api_url}/")
-    if "/login" in browser.current_url:
-        by_css(browser, "#id_username").send_keys("alice")
-        by_css(browser, "#id_password").send_keys(PASSWORD)
-        by_css(browser, "#password-form button").click()
-        wait_until(lambda: "/login" not in browser.current_url, timeout=15, what="signed in")
+    sign_in(browser, system)
     wait_until(lambda: all_css(browser, "#gallery"), timeout=15, what="the home page")
     wait_until(lambda: browser.execute_script("return (window.__sources || []).length") == 1, timeout=15,
                what="the page's event stream")
@@ -532,16 +532,6 @@ Promise.all([load(pixel), load('http://csp-probe.invalid/x.png')]).then(([data])
   setTimeout(() => done({inlineRan: window.__inlineRan, dataImage: data, refused: window.__csp.splice(0)}), 100);
 });
 """
-
-
-def sign_in(driver: Any, system: System) -> None:
-    """Signs ``alice`` in through the sign-in page, unless she already is."""
-    driver.get(f"{system.api_url}/")
-    if "/login" in driver.current_url:
-        by_css(driver, "#id_username").send_keys("alice")
-        by_css(driver, "#id_password").send_keys(PASSWORD)
-        by_css(driver, "#password-form button").click()
-        wait_until(lambda: "/login" not in driver.current_url, timeout=15, what="signed in")
 
 
 def test_no_demo_page_breaks_its_content_security_policy(system: System, browser: Any, tmp_path: Path):
