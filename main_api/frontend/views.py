@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError
 from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth.decorators import login_required
@@ -21,6 +22,8 @@ from main_api.artworks import selectors as artwork_selectors
 from main_api.artworks import services as artwork_services
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
+from main_api.frontend.csp import content_security_policy, origin_of
+from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import CONTENT_TYPE_ALIASES
 from main_api.media.models import Upload
 from main_api.media.selectors.uploads import uploads_for_user
@@ -46,6 +49,7 @@ ARTWORKS_SHOWN = 100
 ARTIST_PAGE_SIZE = 24
 
 
+@content_security_policy
 def sign_in(request: HttpRequest) -> HttpResponse:
     """``/login``: a username and password (the Django session, with django-axes' lockout),
     or an API token, which signs its user in to a session the same way."""
@@ -68,6 +72,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(request, "frontend/login.html", {"error": error}, status=400 if error else 200)
 
 
+@content_security_policy
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
     """``POST /logout``: ends the session."""
@@ -75,6 +80,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("frontend:login"))
 
 
+@content_security_policy
 @login_required(login_url="frontend:login")
 def home(request: HttpRequest) -> HttpResponse:
     """``/``: the signed-in user's profile, the drop zone and the gallery (oldest first, so that
@@ -96,6 +102,7 @@ def home(request: HttpRequest) -> HttpResponse:
     })
 
 
+@content_security_policy
 @require_POST
 @login_required(login_url="frontend:login")
 def upload_action(request: HttpRequest, upload_id: str, action: str) -> HttpResponse:
@@ -119,6 +126,21 @@ def category_choices() -> list[tuple[str, str]]:
     return [(c, c.replace("-", " ").capitalize()) for c in settings.ARTWORK_CATEGORIES]
 
 
+def direct_upload_origins() -> list[str]:
+    """Where the artworks page's script posts a file: the bucket's origin with ``TEMP_STORAGE=s3``
+    (a presigned POST, signed here and never sent), else nowhere but this origin."""
+    backend = temp_storage.storage()
+    if not isinstance(backend, temp_storage.S3TempStorage):
+        return []
+    try:
+        url = backend.presigned_post("probe", content_type="image/jpeg", max_bytes=1, expires_in=60)["url"]
+    except BotoCoreError:  # no credentials: no upload URL either (the API answers that error)
+        return []
+    origin = origin_of(url)
+    return [origin] if origin else []
+
+
+@content_security_policy(connect_src=direct_upload_origins)
 @login_required(login_url="frontend:login")
 def artworks(request: HttpRequest) -> HttpResponse:
     """``/artworks``: the form that creates an artwork (``artworks.js``: a direct upload, then
@@ -138,6 +160,7 @@ def artworks(request: HttpRequest) -> HttpResponse:
     })
 
 
+@content_security_policy
 @require_POST
 @login_required(login_url="frontend:login")
 def artwork_action(request: HttpRequest, artwork_id: str, action: str) -> HttpResponse:
@@ -165,11 +188,13 @@ def public_artwork(artwork: Artwork) -> dict[str, Any]:
     return detail
 
 
+@content_security_policy
 def not_found(request: HttpRequest, message: str) -> HttpResponse:
     """The demo site's 404 page (the API's own 404s stay JSON)."""
     return render(request, "frontend/not_found.html", {"message": message}, status=404)
 
 
+@content_security_policy
 def artist(request: HttpRequest, username: str) -> HttpResponse:
     """``/artists/{username}``: the artist's active artworks, newest first, ``ARTIST_PAGE_SIZE``
     a page (``?page=``); no sign-in. 404 for an unknown (or inactive) user."""
@@ -183,6 +208,7 @@ def artist(request: HttpRequest, username: str) -> HttpResponse:
     })
 
 
+@content_security_policy
 def artwork_public(request: HttpRequest, username: str, slug: str) -> HttpResponse:
     """``/artists/{username}/{slug}``: one active artwork, its watermarked display image, fields
     and tags; no sign-in. 404 for an unknown artist or slug, and for a hidden, processing or

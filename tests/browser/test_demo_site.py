@@ -2,7 +2,8 @@
 against the real system (main API under ASGI, media VM server, a worker), started once for the
 module. Sign in, upload through the page, watch the status arrive over the page's one
 EventSource, the placeholder, then the image (AVIF chosen, no layout shift); a failed upload's
-reason and its retry; a logo's transparent version; delete; screenshots for the README.
+reason and its retry; a logo's transparent version; delete; screenshots for the README; no page
+breaks its Content-Security-Policy.
 
 Marked ``browser``: CI runs them once (its MariaDB run leaves them out). Without chromium and
 chromedriver they skip, except in CI (``CI`` set), where that is a failure.
@@ -52,6 +53,10 @@ window.__cls = 0;
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) if (!e.hadRecentInput) window.__cls += e.value;
 }).observe({type: 'layout-shift', buffered: true});
+// every breach of the page's Content-Security-Policy, from its first byte on
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(
+  `${e.effectiveDirective} refused ${e.blockedURI || 'inline'} (${e.sample}) at ${e.sourceFile}:${e.lineNumber}`));
 window.__states = {};
 new MutationObserver((records) => {
   for (const r of records) {
@@ -130,6 +135,16 @@ def all_css(driver: Any, selector: str) -> list[Any]:
     from selenium.webdriver.common.by import By
 
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
+
+
+def sign_in(driver: Any, system: System) -> None:
+    """Signs ``alice`` in through the sign-in page, unless she already is."""
+    driver.get(f"{system.api_url}/")
+    if "/login" in driver.current_url:
+        by_css(driver, "#id_username").send_keys("alice")
+        by_css(driver, "#id_password").send_keys(PASSWORD)
+        by_css(driver, "#password-form button").click()
+        wait_until(lambda: "/login" not in driver.current_url, timeout=15, what="signed in")
 
 
 def upload_through_page(driver: Any, field: str, path: Path) -> int:
@@ -392,13 +407,8 @@ def test_an_artwork_made_through_the_form_goes_live_and_public(system: System, b
     and the artwork's page show it, the display image loaded."""
     from selenium.webdriver.support.ui import Select
 
+    sign_in(browser, system)  # signed out by an earlier test
     browser.get(f"{system.api_url}/artworks")
-    if "/login" in browser.current_url:  # signed out by an earlier test
-        by_css(browser, "#id_username").send_keys("alice")
-        by_css(browser, "#id_password").send_keys(PASSWORD)
-        by_css(browser, "#password-form button").click()
-        wait_until(lambda: "/login" not in browser.current_url, timeout=15, what="signed in")
-        browser.get(f"{system.api_url}/artworks")
     form = wait_until(lambda: all_css(browser, "#artwork-form"), timeout=15, what="the artworks page")[0]
     categories = [o.get_attribute("value") for o in all_css(browser, "#artwork-category option")]
     assert "painting" in categories and "mixed-media" in categories
@@ -480,12 +490,7 @@ def test_the_home_gallery_takes_uploads_made_elsewhere_but_not_artworks(system: 
     image, made elsewhere meanwhile, does not (it lives on /artworks with its artwork)."""
     from tests.system.e2e.test_artworks import create, direct_upload
 
-    browser.get(f"{system.api_url}/")
-    if "/login" in browser.current_url:
-        by_css(browser, "#id_username").send_keys("alice")
-        by_css(browser, "#id_password").send_keys(PASSWORD)
-        by_css(browser, "#password-form button").click()
-        wait_until(lambda: "/login" not in browser.current_url, timeout=15, what="signed in")
+    sign_in(browser, system)
     wait_until(lambda: all_css(browser, "#gallery"), timeout=15, what="the home page")
     wait_until(lambda: browser.execute_script("return (window.__sources || []).length") == 1, timeout=15,
                what="the page's event stream")
@@ -503,3 +508,99 @@ def test_the_home_gallery_takes_uploads_made_elsewhere_but_not_artworks(system: 
     wait_until(lambda: all_css(browser, f'#gallery .card[data-upload-id="{product}"]'), timeout=30,
                what="the API upload's card, live")
     assert not all_css(browser, f'#gallery .card[data-upload-id="{artwork_upload}"]')
+
+
+# a 1x1 PNG: what the ThumbHash placeholder is made of (a data: URL)
+PIXEL = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJ"
+         "RU5ErkJggg==")
+
+# What the policy must refuse on the page: an inline script, an image of another origin (a name
+# that resolves nowhere); and what it must allow: a data: image
+PROBE = """
+const [pixel, done] = arguments;
+window.__inlineRan = false;
+const script = document.createElement('script');
+script.textContent = 'window.__inlineRan = true';
+document.body.append(script);
+const load = (src) => new Promise((resolve) => {
+  const img = new Image();
+  img.onload = () => resolve(true);
+  img.onerror = () => resolve(false);
+  img.src = src;
+});
+Promise.all([load(pixel), load('http://csp-probe.invalid/x.png')]).then(([data]) => {
+  setTimeout(() => done({inlineRan: window.__inlineRan, dataImage: data, refused: window.__csp.splice(0)}), 100);
+});
+"""
+
+
+def test_no_demo_page_breaks_its_content_security_policy(system: System, browser: Any, tmp_path: Path):
+    """Every page the demo site serves, signed out and in, with processed images and their
+    placeholders: no violation of the policy from the first byte to the images loaded and the
+    event stream open, while the policy is in force (an inline script does not run, an image of
+    another origin is refused, a data: image loads). The public pages keep the placeholder's
+    colour under their no-JavaScript pictures without a style attribute."""
+    from tests.system.e2e.test_artworks import create, direct_upload
+
+    # an upload and a public artwork of alice's, processed (by the worker an earlier test started)
+    answer = system.upload(system.token, {"event_image": images.photo_jpeg(tmp_path / "e.jpg", 900, 600, seed=31)})
+    assert answer.status_code == 200, answer.text
+    key = direct_upload(system.api_url, system.token, images.photo_jpeg(tmp_path / "a.jpg", 1000, 800, seed=32)
+                        .read_bytes(), expect_method="PUT")
+    made = create(system.api_url, system.token, key, title="Policy Check")
+    assert made.status_code == 201, made.text
+    if "worker" not in system.procs:
+        system.spawn("worker", ["-m", "media_vm", "worker"])
+    headers = {"Authorization": f"Token {system.token}"}
+    artwork_url = f"{system.api_url}/api/artworks/{made.json()['id']}"
+    wait_until(lambda: requests.get(artwork_url, headers=headers, timeout=30).json()["status"] == "active",
+               timeout=120, interval=0.5, what="the artwork active")
+    colour = requests.get(f"{system.api_url}/api/uploads/{made.json()['upload']['id']}", headers=headers,
+                          timeout=30).json()["placeholder"]["dominant_color"]
+    slug = made.json()["slug"]
+
+    def settled() -> bool:
+        """Loaded: every <img> (a lazy one off screen aside), every processed component's image."""
+        return bool(browser.execute_script("""
+            return document.readyState === 'complete'
+              && [...document.images].every(i => i.complete || i.loading === 'lazy')
+              && [...document.querySelectorAll('smart-image[data-state="done"]')]
+                   .every(e => e.dataset.loaded === 'true');
+        """))
+
+    def check(page: str) -> None:
+        wait_until(settled, timeout=30, interval=0.2, what=f"the {page} page loaded")
+        if all_css(browser, "smart-image[upload-id]"):  # the page's event stream open too
+            wait_until(lambda: browser.execute_script("return (window.__sources || []).length") == 1, timeout=15,
+                       what=f"the {page} page's event stream")
+        time.sleep(0.3)
+        assert browser.execute_script("return window.__csp.splice(0)") == [], page
+        probe = browser.execute_async_script(PROBE, PIXEL)
+        assert probe["inlineRan"] is False and probe["dataImage"] is True, (page, probe)
+        refused = " ".join(probe["refused"])
+        assert "script-src-elem refused inline" in refused and "img-src refused http://csp-probe.invalid" in refused, (
+            page, probe)
+
+    browser.delete_all_cookies()  # signed out
+    browser.get(f"{system.api_url}/login")
+    check("sign-in")
+    by_css(browser, "#id_username").send_keys("nobody")
+    by_css(browser, "#id_password").send_keys("wrong")
+    by_css(browser, "#password-form button").click()
+    wait_until(lambda: all_css(browser, ".signin .error"), timeout=15, what="the refusal")
+    check("refused sign-in")
+    for page, path in (("artist", "/artists/alice"), ("artwork", f"/artists/alice/{slug}"),
+                       ("no such artist", "/artists/nobody-at-all"), ("no such artwork", "/artists/alice/no-such")):
+        browser.get(f"{system.api_url}{path}")
+        check(page)
+        if page == "artwork":
+            # the placeholder's colour under the picture, from its data attribute (no JavaScript here)
+            img = by_css(browser, ".artwork-display img")
+            assert img.get_dom_attribute("style") is None and img.get_dom_attribute("data-dominant-color") == colour
+            rgb = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+            assert browser.execute_script("return getComputedStyle(arguments[0]).backgroundColor", img) == (
+                f"rgb({rgb[0]}, {rgb[1]}, {rgb[2]})")
+    sign_in(browser, system)
+    for page, path in (("profile", "/"), ("artworks", "/artworks")):
+        browser.get(f"{system.api_url}{path}")
+        check(page)

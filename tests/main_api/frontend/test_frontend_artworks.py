@@ -154,11 +154,11 @@ def test_the_artist_page_shows_the_active_artworks_only_without_sign_in(owner, g
     for title in ("Kept Back", "Still Drying", "Broken Frame"):
         assert title not in page
     # the square crops (icon and thumbnail, unwatermarked) with their real widths, the title as alt,
-    # the placeholder's colour under the image until it loads
+    # the placeholder's colour under the image until it loads (demo.css reads it)
     img = re.search(r"<img [^>]+>", page).group(0)
     assert 'alt="Blue Hour"' in img and 'width="300" height="300"' in img
     assert "size=icon&amp;format=jpeg 128w, " in img and "size=thumbnail&amp;format=jpeg 300w" in img
-    assert "background-color: #3a5a7c" in img
+    assert 'data-dominant-color="#3a5a7c"' in img and "style=" not in img  # no inline style: the CSP
     assert "size=display" not in page
 
 
