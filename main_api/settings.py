@@ -284,8 +284,10 @@ AXES_FAILURE_LIMIT = ENV["LOGIN_FAILURE_LIMIT"]
 _cooloff_minutes = ENV["LOGIN_COOLOFF_MINUTES"]
 AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
 # each on its own: one username from anywhere, and one address trying any usernames
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True  # a right password clears the failures of that username and address
+AXES_LOCKOUT_PARAMETERS = "main_api.common.lockout.lockout_parameters"
+# axes' reset would clear the address's failures against every username too (GOTCHAS):
+# main_api.common.lockout.success_reset clears those of the username that signed in, only
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "main_api.common.lockout.lockout_response"
 if INSECURE_HTTP:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
