@@ -30,6 +30,8 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 
+from main_api.common.client_address import ForwardedHeaders
+
 log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -172,11 +174,12 @@ def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int],
     body (the project passes ``main_api.media.intake.multipart.request_body_limit``: this app does not
     import the media app), or ``body_limit_for(path)`` where that names a limit (the project
     passes ``main_api.media.intake.direct_uploads.direct_upload_body_limit``), ``MAX_UPLOAD_BYTES`` per
-    file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings."""
-    return RequestBodyGuard(
+    file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings; in front of
+    everything, :class:`main_api.common.client_address.ForwardedHeaders` (who the client is)."""
+    return ForwardedHeaders(RequestBodyGuard(
         django_app,
         max_body_bytes=max_body_bytes,
         max_file_bytes=lambda: int(settings.MAX_UPLOAD_BYTES),
         read_timeout=lambda: float(settings.REQUEST_BODY_TIMEOUT_SECONDS),
         body_limit_for=body_limit_for,
-    )
+    ))

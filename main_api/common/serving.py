@@ -186,7 +186,11 @@ class UvicornWorker(BaseUvicornWorker):
     """gunicorn worker running uvicorn with :class:`GuardedHttpToolsProtocol`; passes gunicorn's
     ``limit_request_*`` settings and ``REQUEST_HEADER_TIMEOUT_SECONDS`` on to it."""
 
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": GuardedHttpToolsProtocol, "lifespan": "off"}
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from FORWARDED_ALLOW_IPS, which it
+    # defaults to 127.0.0.1 when unset; the app applies the project's rule itself
+    # (main_api.common.client_address.ForwardedHeaders), with the project's default (nobody)
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": GuardedHttpToolsProtocol, "lifespan": "off",
+                                     "proxy_headers": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

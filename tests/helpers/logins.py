@@ -35,14 +35,15 @@ def login(base: str, username: str, password: str, *, address: str = "127.0.0.1"
                       timeout=10)
 
 
-def site_login(base: str, form: dict[str, str], *, address: str = "127.0.0.1") -> requests.Response:
+def site_login(base: str, form: dict[str, str], *, address: str = "127.0.0.1",
+               headers: dict[str, str] | None = None) -> requests.Response:
     """One sign-in on the site's ``/login`` (the password form or the token form) from ``address``."""
     with requests.Session() as s:
         s.mount("http://", FromAddress(address))
         page = s.get(f"{base}/login", timeout=10)
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
         return s.post(f"{base}/login", data={**form, "csrfmiddlewaretoken": token},
-                      headers={"Referer": f"{base}/login"}, allow_redirects=False, timeout=10)
+                      headers={"Referer": f"{base}/login", **(headers or {})}, allow_redirects=False, timeout=10)
 
 
 def logged_in(response: requests.Response) -> bool:
