@@ -66,8 +66,10 @@ DJANGO = Group("django", "Django", (
     Setting("DJANGO_HSTS_PRELOAD", bool, False,
             "HSTS preload lists are domain-wide and hard to leave: the operator's choice (1 to opt in)."),
     Setting("LOGIN_FAILURE_LIMIT", int, 5,
-            "Admin login lockout (django-axes): this many failures lock the username, and separately the address, "
-            "for LOGIN_COOLOFF_MINUTES after the last failure."),
+            "Login lockout (django-axes; the admin's login and /login, its password and token forms): this many "
+            "failures lock the username, and separately the address, for LOGIN_COOLOFF_MINUTES after the last "
+            "failure. A sign-in clears only its own username's failures. Unlock: python -m main_api "
+            "axes_reset_username NAME / axes_reset_ip ADDRESS."),
     Setting("LOGIN_COOLOFF_MINUTES", int, 15,
             "Minutes a lockout lasts after the last failure; 0: until an operator unlocks it (README)."),
     Setting("STATIC_ROOT", str, "var/static",

@@ -276,7 +276,7 @@ if not INSECURE_HTTP:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV["DJANGO_HSTS_INCLUDE_SUBDOMAINS"]
     SECURE_HSTS_PRELOAD = ENV["DJANGO_HSTS_PRELOAD"]
 
-# --- login lockout (django-axes; the admin's login is the only password endpoint) ------------
+# --- login lockout (django-axes: the admin's login and /login, main_api.common.lockout) --------
 
 #: Failed logins after which a username, and separately an address, is locked out.
 AXES_FAILURE_LIMIT = ENV["LOGIN_FAILURE_LIMIT"]
