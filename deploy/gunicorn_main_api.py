@@ -26,8 +26,14 @@ graceful_timeout = 20
 keepalive = 5
 max_requests = 2000
 max_requests_jitter = 200
-accesslog = _setting["GUNICORN_ACCESSLOG"] or None  # empty: no access log
+# empty: no access log. Its lines are uvicorn's (gunicorn's access_log_format does not apply to
+# uvicorn workers), with credentials in URLs redacted (main_api.common.serving.UvicornWorker)
+accesslog = _setting["GUNICORN_ACCESSLOG"] or None
 errorlog = "-"
+# the proxies whose X-Forwarded-* are believed: the app applies this itself
+# (main_api.common.client_address); said here too so that gunicorn never falls back to its own
+# default (127.0.0.1) for anything of its own
+forwarded_allow_ips = ",".join(_setting["FORWARDED_ALLOW_IPS"])
 # the upload limit is enforced while reading (main_api.common.asgi); these cap the request head,
 # enforced by the worker's protocol (431)
 limit_request_line = 8190

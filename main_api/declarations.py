@@ -8,6 +8,8 @@ from them. Imports no Django, so the docs and ``gunicorn`` can read it without s
 
 from __future__ import annotations
 
+import ipaddress
+
 from shared import outputs
 from shared.config import Declarations, Group, Setting, between
 
@@ -17,6 +19,16 @@ NOT_PRODUCTION = ("dev", "development", "test")
 
 def _above_zero_at_most_120(value: float) -> str | None:
     return None if 0 < value <= 120 else "must be above 0 and at most 120"
+
+
+def _addresses_or_networks(value: list[str]) -> str | None:
+    for entry in value:
+        if entry != "*":
+            try:
+                ipaddress.ip_network(entry)  # strict, as gunicorn checks the same variable
+            except ValueError:
+                return f"{entry!r} is not an address or a network (with no host bits set)"
+    return None
 
 
 def _above_zero(value: float) -> str | None:
@@ -41,14 +53,23 @@ DJANGO = Group("django", "Django", (
             "Production mode is HTTPS behind nginx (X-Forwarded-Proto): Secure cookies, HSTS. 1 allows plain HTTP "
             "on purpose (docker compose on localhost): no Secure cookies, no HSTS; check --deploy warns.",
             example="0", default_text="off in production, on with DJANGO_ENV=dev or DJANGO_DEBUG=1"),
+    Setting("FORWARDED_ALLOW_IPS", list, [],
+            "Proxies whose X-Forwarded-For and X-Forwarded-Proto are believed (addresses or networks, "
+            "comma-separated; * for any peer): 127.0.0.1 behind nginx on the same host (then every process on "
+            "that host is trusted), nginx's address in a container network. Empty: nobody; the client is the "
+            "connection's peer and those headers are dropped. The client is the right-most X-Forwarded-For entry "
+            "that is not one of these (what the proxy appended).", example="127.0.0.1", set_in_example=True,
+            check=_addresses_or_networks),
     Setting("DJANGO_HSTS_SECONDS", int, 31_536_000, "HSTS max-age in seconds (sent on HTTPS answers)."),
     Setting("DJANGO_HSTS_INCLUDE_SUBDOMAINS", bool, False,
             "HSTS includeSubDomains binds every subdomain to HTTPS: the operator's choice (1 to opt in)."),
     Setting("DJANGO_HSTS_PRELOAD", bool, False,
             "HSTS preload lists are domain-wide and hard to leave: the operator's choice (1 to opt in)."),
     Setting("LOGIN_FAILURE_LIMIT", int, 5,
-            "Admin login lockout (django-axes): this many failures lock the username, and separately the address, "
-            "for LOGIN_COOLOFF_MINUTES after the last failure."),
+            "Login lockout (django-axes; the admin's login and /login, its password and token forms): this many "
+            "failures lock the username, and separately the address, for LOGIN_COOLOFF_MINUTES after the last "
+            "failure. A sign-in clears only its own username's failures. Unlock: python -m main_api "
+            "axes_reset_username NAME / axes_reset_ip ADDRESS."),
     Setting("LOGIN_COOLOFF_MINUTES", int, 15,
             "Minutes a lockout lasts after the last failure; 0: until an operator unlocks it (README)."),
     Setting("STATIC_ROOT", str, "var/static",

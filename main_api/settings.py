@@ -68,7 +68,7 @@ AS_DECLARED = (
     "UPLOAD_EVENTS_MAX_STREAMS", "UPLOAD_EVENTS_KEEPALIVE_SECONDS", "MEDIA_PROXY_TIMEOUT",
     "REPLACE_URLS_INTERVAL_SECONDS", "MEDIA_VM_STATUS_TIMEOUT", "MEDIA_PENDING_LIST_SIZE", "MEDIA_WAKEUP_LIST",
     "METRICS_TOKEN", "ARTWORK_LIMIT", "ARTWORK_CATEGORIES", "ARTWORK_MAX_TAGS", "ARTWORK_TAG_MAX_CHARS",
-    "URL_IMPORT_TIMEOUT_SECONDS", "URL_IMPORT_ALLOWED_HOSTS", "URL_IMPORT_MAX_IN_FLIGHT",
+    "URL_IMPORT_TIMEOUT_SECONDS", "URL_IMPORT_ALLOWED_HOSTS", "URL_IMPORT_MAX_IN_FLIGHT", "FORWARDED_ALLOW_IPS",
 )
 globals().update({name: ENV[name] for name in AS_DECLARED})
 DJANGO_ENV = ENV["DJANGO_ENV"].lower()
@@ -268,8 +268,8 @@ PRODUCTION = not DEBUG and DJANGO_ENV not in NOT_PRODUCTION
 #: Production mode is HTTPS behind a TLS proxy unless this says otherwise; dev and tests are plain.
 INSECURE_HTTP = not PRODUCTION if ENV["DJANGO_INSECURE_HTTP"] is None else ENV["DJANGO_INSECURE_HTTP"]
 if not INSECURE_HTTP:
-    # nginx terminates TLS and sets X-Forwarded-Proto (deploy/nginx/main_api.conf); gunicorn
-    # listens on loopback only, so no client can send this header past it.
+    # nginx terminates TLS and sets X-Forwarded-Proto (deploy/nginx/main_api.conf); the ASGI edge
+    # drops the header from any peer not in FORWARDED_ALLOW_IPS (main_api.common.client_address).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -277,7 +277,7 @@ if not INSECURE_HTTP:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = ENV["DJANGO_HSTS_INCLUDE_SUBDOMAINS"]
     SECURE_HSTS_PRELOAD = ENV["DJANGO_HSTS_PRELOAD"]
 
-# --- login lockout (django-axes; the admin's login is the only password endpoint) ------------
+# --- login lockout (django-axes: the admin's login and /login, main_api.common.lockout) --------
 
 #: Failed logins after which a username, and separately an address, is locked out.
 AXES_FAILURE_LIMIT = ENV["LOGIN_FAILURE_LIMIT"]
@@ -285,16 +285,13 @@ AXES_FAILURE_LIMIT = ENV["LOGIN_FAILURE_LIMIT"]
 _cooloff_minutes = ENV["LOGIN_COOLOFF_MINUTES"]
 AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
 # each on its own: one username from anywhere, and one address trying any usernames
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True  # a right password clears the failures of that username and address
+AXES_LOCKOUT_PARAMETERS = "main_api.common.lockout.lockout_parameters"
+# axes' reset would clear the address's failures against every username too (GOTCHAS):
+# main_api.common.lockout.success_reset clears those of the username that signed in, only
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "main_api.common.lockout.lockout_response"
-if INSECURE_HTTP:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
-else:
-    # behind nginx every request comes from 127.0.0.1: the client is the address nginx appended
-    # to X-Forwarded-For (the right-most; whatever a client put to its left is ignored)
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    AXES_IPWARE_PROXY_ORDER = "right-most"
+# the client address as the ASGI edge resolved it from FORWARDED_ALLOW_IPS (main_api.common.client_address)
+AXES_CLIENT_IP_CALLABLE = "main_api.common.client_address.client_address"
 
 #: Deploy checks (``check --deploy``) that do not apply here, each with its reason.
 SILENCED_SYSTEM_CHECKS = [

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.core.management import call_command
 from django.db.models.signals import post_migrate
 
@@ -27,8 +28,10 @@ class CommonConfig(AppConfig):
     def ready(self) -> None:
         from main_api.common import (
             checks,  # noqa: F401 - registers the system checks
+            lockout,
             schema,  # noqa: F401 - registers the OpenAPI auth extensions
         )
 
         # the upload budget lives in the cache: migrate (make run, compose, systemd, tests) makes its table
         post_migrate.connect(cache_tables_create, sender=self, dispatch_uid="main_api.common.cache_tables")
+        user_logged_in.connect(lockout.success_reset, dispatch_uid="main_api.common.lockout.success_reset")

@@ -36,6 +36,8 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http.cookie import parse_cookie
 
+from main_api.common.client_address import ForwardedHeaders
+
 log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
@@ -203,12 +205,13 @@ def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int],
     passes ``main_api.media.intake.direct_uploads.direct_upload_body_limit``), ``MAX_UPLOAD_BYTES`` per
     file and ``REQUEST_BODY_TIMEOUT_SECONDS`` between body bytes, from the settings; a request
     with a body and no credentials that ``challenge_for(method, path)`` says cannot pass is a 401
-    unread (the project passes ``main_api.common.unauthenticated.anonymous_challenge``)."""
-    return RequestBodyGuard(
+    unread (the project passes ``main_api.common.unauthenticated.anonymous_challenge``); in front of
+    everything, :class:`main_api.common.client_address.ForwardedHeaders` (who the client is)."""
+    return ForwardedHeaders(RequestBodyGuard(
         django_app,
         max_body_bytes=max_body_bytes,
         max_file_bytes=lambda: int(settings.MAX_UPLOAD_BYTES),
         read_timeout=lambda: float(settings.REQUEST_BODY_TIMEOUT_SECONDS),
         body_limit_for=body_limit_for,
         challenge_for=challenge_for,
-    )
+    ))

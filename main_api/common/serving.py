@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn_worker import UvicornWorker as BaseUvicornWorker
 
+from main_api.common.logging_setup import RedactingFilter
 from main_api.declarations import MAIN_API
 
 
@@ -184,9 +186,14 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
 class UvicornWorker(BaseUvicornWorker):
     """gunicorn worker running uvicorn with :class:`GuardedHttpToolsProtocol`; passes gunicorn's
-    ``limit_request_*`` settings and ``REQUEST_HEADER_TIMEOUT_SECONDS`` on to it."""
+    ``limit_request_*`` settings and ``REQUEST_HEADER_TIMEOUT_SECONDS`` on to it, and redacts
+    credentials from its access and error log lines (``logging_setup.RedactingFilter``)."""
 
-    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": GuardedHttpToolsProtocol, "lifespan": "off"}
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from FORWARDED_ALLOW_IPS, which it
+    # defaults to 127.0.0.1 when unset; the app applies the project's rule itself
+    # (main_api.common.client_address.ForwardedHeaders), with the project's default (nobody)
+    CONFIG_KWARGS: dict[str, Any] = {"loop": "auto", "http": GuardedHttpToolsProtocol, "lifespan": "off",
+                                     "proxy_headers": False}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -194,3 +201,9 @@ class UvicornWorker(BaseUvicornWorker):
         self.config.limit_request_line = self.cfg.limit_request_line  # type: ignore[attr-defined]
         self.config.limit_request_field_size = self.cfg.limit_request_field_size  # type: ignore[attr-defined]
         self.config.limit_request_fields = self.cfg.limit_request_fields  # type: ignore[attr-defined]
+        # the access line (uvicorn's, on gunicorn's access handlers) holds the path and query: a
+        # stream ticket or a direct-upload URL in it would open the user's stream or upload
+        for name in ("uvicorn.access", "uvicorn.error"):
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+                logger.addFilter(RedactingFilter())

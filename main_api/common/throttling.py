@@ -31,6 +31,8 @@ from django.conf import settings
 from rest_framework.exceptions import Throttled
 from rest_framework.throttling import ScopedRateThrottle
 
+from main_api.common.client_address import client_address
+
 logger = logging.getLogger(__name__)
 
 #: Seconds a budget lock lives if its holder dies while holding it.
@@ -49,6 +51,12 @@ class UploadRateThrottle(ScopedRateThrottle):
 
     def get_rate(self) -> str | None:
         return settings.UPLOAD_THROTTLE_RATE or None
+
+    def get_ident(self, request: Any) -> str:
+        """The address a request without a user is counted by: the project's client address
+        (:func:`main_api.common.client_address.client_address`), not DRF's, which believes any
+        client's ``X-Forwarded-For``."""
+        return client_address(request)
 
     def allow_request(self, request: Any, view: Any) -> bool:
         """False (429) when the user's budget is already spent; reads no request body."""

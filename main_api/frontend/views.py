@@ -22,6 +22,7 @@ from main_api.artworks import selectors as artwork_selectors
 from main_api.artworks import services as artwork_services
 from main_api.artworks.models import Artwork
 from main_api.common.exceptions import ApplicationError, NotFoundError
+from main_api.common.lockout import token_attempt_failed, token_attempt_refused
 from main_api.frontend.csp import content_security_policy, origin_of
 from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import CONTENT_TYPE_ALIASES
@@ -58,9 +59,14 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         user: User | None = None
         token = request.POST.get("token", "").strip()
         if token:
+            refused = token_attempt_refused(request)
+            if refused is not None:
+                return refused
             found = Token.objects.select_related("user").filter(key=token).first()
             user = found.user if found is not None else None
-            if user is not None:
+            if user is None or not user.is_active:
+                token_attempt_failed(request)  # the limit reached: axes' middleware answers 429
+            else:
                 user.backend = "django.contrib.auth.backends.ModelBackend"
         else:
             user = authenticate(request, username=request.POST.get("username", ""),

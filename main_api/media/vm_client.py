@@ -156,10 +156,14 @@ def proxy_cache_control(upstream: str | None) -> str:
     media VM's own when it allows less (a stand-in for a size still being made says
     ``max-age=5``: an hour would keep the stand-in in every cache long after the real size
     exists). ``upstream``: the VM's header, None when it sent none."""
-    ages = [int(m) for m in _MAX_AGE.findall(upstream or "")]
-    if ages and min(ages) < PROXY_MAX_AGE_SECONDS:
-        return f"public, max-age={min(ages)}"
-    return f"public, max-age={PROXY_MAX_AGE_SECONDS}"
+    return f"public, max-age={min(max_age_of(upstream or ''), PROXY_MAX_AGE_SECONDS)}"
+
+
+def max_age_of(cache_control: str) -> int:
+    """The smallest ``max-age`` (seconds) in a ``Cache-Control`` value;
+    :data:`PROXY_MAX_AGE_SECONDS` when it names none."""
+    ages = [int(m) for m in _MAX_AGE.findall(cache_control)]
+    return min(ages) if ages else PROXY_MAX_AGE_SECONDS
 
 
 def body_chunks(response: requests.Response) -> Iterator[bytes]:

@@ -46,7 +46,12 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
         response[name] = value
     if upstream.status_code in (200, 304):
         # an hour, or less when the VM says less (a stand-in for a size still being made)
-        response["Cache-Control"] = vm_client.proxy_cache_control(upstream.headers.get("Cache-Control"))
+        response["Cache-Control"] = cache_control = vm_client.proxy_cache_control(upstream.headers.get("Cache-Control"))
+        age = vm_client.max_age_of(cache_control)
+        if age < vm_client.PROXY_MAX_AGE_SECONDS:
+            # the shipped nginx ignores Cache-Control (it keeps an image 60 s, then revalidates) but
+            # honours this, and takes it off the answer: a stand-in stays its few seconds there too
+            response["X-Accel-Expires"] = str(age)
     elif upstream.status_code == 302:  # a signed URL: only as the VM allows (private, short)
         response["Cache-Control"] = upstream.headers.get("Cache-Control", "no-cache")
     else:

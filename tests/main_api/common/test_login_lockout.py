@@ -1,4 +1,5 @@
-"""The admin login locks out a username, and separately an address, after repeated failures.
+"""The admin login and the site's ``/login`` lock out a username, and separately an address,
+after repeated failures; a sign-in to one's own account clears nothing of anyone else's.
 
 Real HTTP against the live server; the other addresses are real too: loopback has all of
 127.0.0.0/8, so a client bound to 127.0.0.2 reaches the server from another address.
@@ -6,46 +7,16 @@ Real HTTP against the live server; the other addresses are real too: loopback ha
 
 from __future__ import annotations
 
-import re
-
 import pytest
 import requests
 from django.core.management import call_command
-from requests.adapters import HTTPAdapter
+from rest_framework.authtoken.models import Token
 
 from main_api.users.models import User
+from tests.helpers.logins import logged_in, login, site_login
 
 LIMIT = 5
 RIGHT = "the-right-passphrase"
-
-
-class FromAddress(HTTPAdapter):
-    """Connections from a chosen local address."""
-
-    def __init__(self, address: str):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
-def login(base: str, username: str, password: str, *, address: str = "127.0.0.1",
-          headers: dict[str, str] | None = None) -> requests.Response:
-    """One admin login as a browser does it (the form, its CSRF token, the POST), from ``address``."""
-    with requests.Session() as s:
-        s.mount("http://", FromAddress(address))
-        page = s.get(f"{base}/admin/login/", timeout=10)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-        return s.post(f"{base}/admin/login/", data={"username": username, "password": password,
-                      "csrfmiddlewaretoken": token, "next": "/admin/"},
-                      headers={"Referer": f"{base}/admin/login/", **(headers or {})}, allow_redirects=False,
-                      timeout=10)
-
-
-def logged_in(response: requests.Response) -> bool:
-    return response.status_code == 302 and response.headers["Location"] == "/admin/"
 
 
 @pytest.fixture
@@ -53,7 +24,48 @@ def base(live_server, transactional_db, settings):
     settings.AXES_FAILURE_LIMIT = LIMIT
     User.objects.create_superuser("boss", "boss@example.test", RIGHT)
     User.objects.create_superuser("ops", "ops@example.test", RIGHT)
+    User.objects.create_user("mallory", "mallory@example.test", RIGHT)
     return live_server.url
+
+
+def own_sign_in(base: str, how: str, address: str) -> requests.Response:
+    """Mallory signs in to her own account on ``/login``, with her password or her token."""
+    if how == "password":
+        return site_login(base, {"username": "mallory", "password": RIGHT}, address=address)
+    key = Token.objects.get_or_create(user=User.objects.get(username="mallory"))[0].key
+    return site_login(base, {"token": key}, address=address)
+
+
+@pytest.mark.parametrize("guess_on", ["admin", "site"])
+@pytest.mark.parametrize("how", ["password", "token"])
+def test_signing_in_to_ones_own_account_never_clears_the_guesses_at_anothers(base, guess_on, how):
+    """Four wrong passwords for boss, then a sign-in of one's own, over and over: the fifth
+    round's guesses lock boss (from anywhere) and the address (for anyone)."""
+    address = "127.0.0.6"
+    for round_ in range(3):
+        for i in range(LIMIT - 1):
+            if guess_on == "admin":
+                login(base, "boss", f"guess-{round_}-{i}", address=address)
+            else:
+                site_login(base, {"username": "boss", "password": f"guess-{round_}-{i}"}, address=address)
+        if round_ < 1:
+            assert logged_in(own_sign_in(base, how, address)), "her own sign-in works before the limit"
+        else:
+            # the failures against boss kept counting: the address is locked, her right password included
+            refused = own_sign_in(base, how, address)
+            assert refused.status_code == 429 and "Retry-After" in refused.headers
+    # boss is locked from any address, with the right password
+    assert login(base, "boss", RIGHT, address="127.0.0.7").status_code == 429
+    assert site_login(base, {"username": "boss", "password": RIGHT}, address="127.0.0.7").status_code == 429
+
+
+def test_wrong_tokens_count_as_failures_of_the_address(base):
+    for i in range(LIMIT):
+        answer = site_login(base, {"token": f"{i:040x}"}, address="127.0.0.8")
+        assert answer.status_code == (400 if i < LIMIT - 1 else 429), "the form again, then locked out"
+    refused = site_login(base, {"username": "ops", "password": RIGHT}, address="127.0.0.8")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) == 15 * 60
+    assert logged_in(site_login(base, {"username": "ops", "password": RIGHT}, address="127.0.0.9"))
 
 
 def test_forty_wrong_passwords_then_the_right_one_is_refused(base):

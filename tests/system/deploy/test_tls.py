@@ -41,7 +41,9 @@ def admin_login(url: str, headers: dict[str, str]) -> tuple[requests.Response, r
 @pytest.fixture(scope="module")
 def production(tmp_path_factory):
     """A server in production mode (no DJANGO_INSECURE_HTTP), as behind nginx."""
-    with api_servers(tmp_path_factory.mktemp("tls"), count=1, static=True, DJANGO_INSECURE_HTTP="0") as servers:
+    # nginx on the same host: its X-Forwarded-Proto is believed (FORWARDED_ALLOW_IPS)
+    with api_servers(tmp_path_factory.mktemp("tls"), count=1, static=True, DJANGO_INSECURE_HTTP="0",
+                     FORWARDED_ALLOW_IPS="127.0.0.1") as servers:
         servers.system.manage("shell", "-c", "from main_api.users.models import User; "
                               f"User.objects.create_superuser('boss', 'boss@example.test', '{PASSWORD}')")
         yield servers.urls[0]
