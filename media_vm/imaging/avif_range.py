@@ -39,7 +39,7 @@ _ALPHA_URN = b"urn:mpeg:mpegB:cicp:systems:auxiliary:alpha"
 _OBU_SEQUENCE_HEADER = 1
 
 
-class _Malformed(Exception):
+class _Malformed(ValueError):
     """The boxes cannot be followed: no expansion (never leaves this module)."""
 
 
@@ -99,14 +99,14 @@ def _limited_planes(data: memoryview) -> LimitedPlanes:
     if meta is None:
         return LimitedPlanes(grey=False, alpha=False)
     start, end = meta[0] + 4, meta[1]  # FullBox
-    boxes = dict(_boxes(data, start, end))
-    if b"pitm" not in boxes or b"iprp" not in boxes:
+    children = dict(boxes(data, start, end))
+    if b"pitm" not in children or b"iprp" not in children:
         return LimitedPlanes(grey=False, alpha=False)
-    primary = _pitm(data, *boxes[b"pitm"])
-    properties, associations = _iprp(data, *boxes[b"iprp"])
-    locations = _iloc(data, *boxes[b"iloc"]) if b"iloc" in boxes else {}
+    primary = _pitm(data, *children[b"pitm"])
+    properties, associations = _iprp(data, *children[b"iprp"])
+    locations = _iloc(data, *children[b"iloc"]) if b"iloc" in children else {}
     alpha_item = None
-    for item in _auxiliaries(data, *boxes[b"iref"]) if b"iref" in boxes else []:
+    for item in _auxiliaries(data, *children[b"iref"]) if b"iref" in children else []:
         if item[1] == primary and any(
             kind == b"auxC" and _aux_type(data, *span) == _ALPHA_URN
             for kind, span in _item_properties(item[0], properties, associations)
@@ -129,8 +129,10 @@ def _limited_planes(data: memoryview) -> LimitedPlanes:
     return LimitedPlanes(grey=grey, alpha=alpha)
 
 
-def _boxes(data: memoryview, start: int, end: int) -> list[tuple[bytes, tuple[int, int]]]:
-    """The (type, (payload start, payload end)) of each box between ``start`` and ``end``."""
+def boxes(data: memoryview, start: int, end: int) -> list[tuple[bytes, tuple[int, int]]]:
+    """The (type, (payload start, payload end)) of each ISO-BMFF box between ``start`` and ``end``
+    (ISO/IEC 14496-12 4.2), at most :data:`_MAX_BOXES`; raises ``ValueError`` on a box that
+    overruns its parent."""
     found: list[tuple[bytes, tuple[int, int]]] = []
     at = start
     while at + 8 <= end:
@@ -152,7 +154,7 @@ def _boxes(data: memoryview, start: int, end: int) -> list[tuple[bytes, tuple[in
 
 
 def _child(data: memoryview, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    return next((span for found, span in _boxes(data, start, end) if found == kind), None)
+    return next((span for found, span in boxes(data, start, end) if found == kind), None)
 
 
 def _pitm(data: memoryview, start: int, end: int) -> int:
@@ -165,9 +167,9 @@ def _iprp(data: memoryview, start: int, end: int) -> tuple[list[tuple[bytes, tup
     Several ``ipma`` boxes are merged, as libheif reads them (link-u's plum-blossom files have two)."""
     properties: list[tuple[bytes, tuple[int, int]]] = []
     associations: dict[int, list[int]] = {}
-    for kind, (s, e) in _boxes(data, start, end):
+    for kind, (s, e) in boxes(data, start, end):
         if kind == b"ipco":
-            properties = _boxes(data, s, e)
+            properties = boxes(data, s, e)
         elif kind == b"ipma":
             version, flags = data[s], int.from_bytes(data[s + 1 : s + 4], "big")
             count = struct.unpack_from(">I", data, s + 4)[0]
@@ -203,7 +205,7 @@ def _auxiliaries(data: memoryview, start: int, end: int) -> list[tuple[int, int]
     version = data[start]
     width, fmt = (2, ">H") if version == 0 else (4, ">I")
     pairs: list[tuple[int, int]] = []
-    for kind, (s, e) in _boxes(data, start + 4, end):
+    for kind, (s, e) in boxes(data, start + 4, end):
         if kind != b"auxl":
             continue
         source = struct.unpack_from(fmt, data, s)[0]
