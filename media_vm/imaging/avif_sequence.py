@@ -11,6 +11,13 @@ frames counted against ``max_frames``, its first frame made into the variants.
 A sequence libavif cannot parse (a damaged or non-conforming track) is refused with
 :class:`~media_vm.exceptions.NoStillImage`, which says so, never "corrupt": the file may be a
 fine animation another player shows, but it holds nothing this host can make a still from.
+
+One repair is made before giving up: an ``auxl`` item reference (ISO/IEC 14496-12 8.11.12)
+whose target names no item at all, where the file has a primary item. link-u's
+``star-8bpc-with-alpha.avifs`` points its alpha item at item 0 (its items are 3 and 4, ``pitm``
+4); libavif >= 1.0 refuses the whole file for it ("BMFF parsing failed") and libheif too ("Non-
+existing alpha image referenced"), while avifdec 0.11 shows it. A copy with that one target set
+to the primary item is parsed with all of libavif's checks; nothing else is rewritten.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 import pyvips
 
 from media_vm.exceptions import NoStillImage
+from media_vm.imaging import avif_range
 
 #: The ``SourceInfo.loader`` of a sequence decoded here (libvips has no loader for it).
 LOADER = "avifsequence"
@@ -90,6 +98,49 @@ def _open(data: bytes, name: str):  # noqa: ANN202 - a PIL image, imported lazil
         # the plugin's class, not Image.open: Image.open hides libavif's reason behind "cannot identify"
         return AvifImagePlugin.AvifImageFile(io.BytesIO(data))
     except (OSError, ValueError, SyntaxError) as e:
+        repaired = alpha_on_primary(data)
+        if repaired is not None:
+            try:
+                return AvifImagePlugin.AvifImageFile(io.BytesIO(repaired))
+            except (OSError, ValueError, SyntaxError):
+                pass
         raise NoStillImage(
             f"{name}: AVIF image sequence with no still image or first frame that can be decoded ({e})"
         ) from e
+
+
+def alpha_on_primary(data: bytes) -> bytes | None:
+    """A copy of ``data`` whose ``auxl`` references to no existing item name the primary item
+    instead (see the module doc); ``None`` when there is none to repair or the boxes cannot be
+    followed."""
+    view = memoryview(data)
+    try:
+        meta = next((span for kind, span in avif_range.boxes(view, 0, len(view)) if kind == b"meta"), None)
+        if meta is None:
+            return None
+        children = dict(avif_range.boxes(view, meta[0] + 4, meta[1]))  # meta is a FullBox
+        if not {b"pitm", b"iinf", b"iref"} <= children.keys():
+            return None
+        pitm, iinf, iref = children[b"pitm"], children[b"iinf"], children[b"iref"]
+        wide = view[iref[0]] != 0  # iref version 1: 32-bit item IDs
+        if wide or view[pitm[0]] != 0 or view[iinf[0]] != 0:
+            return None  # the repair is only for 16-bit IDs, as the files that need it have
+        primary = struct.unpack_from(">H", view, pitm[0] + 4)[0]
+        items = {
+            struct.unpack_from(">H", view, s + 4)[0]
+            for kind, (s, _) in avif_range.boxes(view, iinf[0] + 6, iinf[1])  # iinf v0: 16-bit count
+            if kind == b"infe" and view[s] == 2  # infe v2: 16-bit item_ID
+        }
+        out = bytearray(data)
+        for kind, (s, e) in avif_range.boxes(view, iref[0] + 4, iref[1]):
+            if kind != b"auxl" or e - s < 6:
+                continue
+            source, count = struct.unpack_from(">HH", view, s)
+            if source not in items or s + 4 + 2 * count > e:
+                return None
+            for i in range(count):
+                if struct.unpack_from(">H", view, s + 4 + 2 * i)[0] not in items:
+                    struct.pack_into(">H", out, s + 4 + 2 * i, primary)
+        return bytes(out) if out != data and primary in items else None
+    except (ValueError, IndexError, struct.error):
+        return None

@@ -44,7 +44,7 @@ from media_vm.exceptions import (
     ScanLimitExceeded,
     UnsupportedFormat,
 )
-from media_vm.imaging import avif_sequence, webp_alpha
+from media_vm.imaging import avif_range, avif_sequence, webp_alpha
 from media_vm.imaging.colour_signals import heif_colour_signal, png_colour_signal
 from media_vm.imaging.colour_space import ColourSignal, drop_opaque_alpha, signalled_to_srgb8, to_srgb8
 from media_vm.imaging.defaults import DEFAULT_MAX_FRAMES, DEFAULT_MAX_JPEG_SCANS, DEFAULT_MAX_PIXELS
@@ -189,6 +189,10 @@ def decode(info: SourceInfo, *, fit: tuple[int, int] | None = None) -> pyvips.Im
     if info.loader == avif_sequence.LOADER:
         return _decode_avif_sequence(info, box_w, box_h)
     fail_on = FAIL_ON_BY_LOADER.get(info.loader, FAIL_ON_DEFAULT)
+    if info.format == "avif":  # limited-range grey or alpha that libheif leaves as it is
+        planes = avif_range.limited_planes(_stream(info).read())
+        if planes:
+            return _decode_avif_limited(info, box_w, box_h, planes, fail_on)
     # thumbnail_source ignores its own fail_on argument in libvips 8.18: pass it to the
     # loader in option_string, where it is honoured (tests/media_vm/imaging prove it).
     options = f"fail_on={fail_on}" + (",n=1" if info.loader in PAGED_LOADERS else "")
@@ -265,6 +269,23 @@ def _decode_heic(info: SourceInfo, box_w: int, box_h: int) -> pyvips.Image:
         return drop_opaque_alpha(_finish(image, None if icc else info.colour))
     except pyvips.Error as e:
         raise ImageProcessingError(f"{info.path.name}: heic pixels could not be processed: {error_detail(e)}") from e
+
+
+def _decode_avif_limited(
+    info: SourceInfo, box_w: int, box_h: int, planes: avif_range.LimitedPlanes, fail_on: str
+) -> pyvips.Image:
+    """An AVIF still whose grey or alpha samples are limited range (:mod:`.avif_range`): decoded
+    at full size, expanded to full range, then shrunk into the box (alpha premultiplied with its
+    real values) and made sRGB (its ICC profile, or its CICP colour)."""
+    try:
+        image = pyvips.Image.new_from_source(_source(info.path, info.data), f"fail_on={fail_on},n=1")
+        image = avif_range.expand(image, planes)
+        if box_w < image.width or box_h < image.height:
+            image = image.thumbnail_image(box_w, height=box_h, size="down")
+        icc = bool(image.get_typeof("icc-profile-data"))
+        return drop_opaque_alpha(_finish(image, None if icc else info.colour))
+    except pyvips.Error as e:
+        raise ImageRejected(f"{info.path.name}: cannot decode {info.format} data: {error_detail(e)}") from e
 
 
 def _webp_with_alpha(info: SourceInfo) -> bytes | None:

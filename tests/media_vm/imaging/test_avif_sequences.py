@@ -87,3 +87,38 @@ def test_the_conformance_sequences_decode_as_avifdec_decodes_them(name, tmp_path
     reference = pyvips.Image.new_from_file(str(tmp_path / "reference.png")).numpy().astype(float)[..., :3]
     assert ours.shape == reference.shape
     assert np.abs(ours - reference).mean() < 1.0
+
+
+@needs_conformance
+def test_a_sequence_whose_alpha_reference_names_no_item_is_decoded_as_avifdec_decodes_it(tmp_path):
+    """link-u's star-8bpc-with-alpha.avifs: its ``auxl`` reference points the alpha item at item
+    0, which does not exist; libavif 1.4.2 refused the file ("BMFF parsing failed", refused as
+    NO_STILL_IMAGE before), avifdec 0.11 decodes it. The repaired copy differs in that one 16-bit
+    target (one byte: 0 -> 4); its first frame matches ``avifdec -d 16``: alpha within 1, colour where opaque
+    within 1 on average (measured 0.13; alpha exact)."""
+    import pyvips
+
+    from media_vm.imaging.avif_sequence import alpha_on_primary
+
+    path = CONFORMANCE / "star-8bpc-with-alpha.avifs"
+    if not path.is_file():
+        pytest.fail(f"conformance file missing: {path}")
+    data = path.read_bytes()
+    repaired = alpha_on_primary(data)
+    assert repaired is not None and sum(a != b for a, b in zip(data, repaired, strict=True)) == 1
+    info = probe(path)
+    assert info.format == "avif" and info.pages == 5
+    ours = decode(info).numpy().astype(float)
+    run_tool(require_tool("avifdec"), "-d", "16", path, tmp_path / "reference.png")
+    reference = np.round(pyvips.Image.new_from_file(str(tmp_path / "reference.png")).numpy() / 257)
+    assert ours.shape == reference.shape and reference.shape[2] == 4
+    assert np.abs(ours[..., 3] - reference[..., 3]).max() <= 1
+    opaque = reference[..., 3] == 255
+    assert np.abs(ours[..., :3] - reference[..., :3])[opaque].mean() < 1.0
+
+
+def test_a_sequence_with_sound_references_is_not_rewritten(tmp_path):
+    """A guard (passes on the old code too): avifenc's own sequences need no repair."""
+    from media_vm.imaging.avif_sequence import alpha_on_primary
+
+    assert alpha_on_primary(_sequence(tmp_path, 2, size=(16, 16)).read_bytes()) is None
