@@ -42,7 +42,8 @@ class UploadListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Upload.Status.values, required=False)
         data_type = serializers.ChoiceField(choices=Upload.DataTypes.values, required=False)
-        cursor = serializers.CharField(required=False, help_text="from the previous page's next/previous")
+        cursor = serializers.CharField(required=False, help_text="from the previous page's next/previous, as "
+                                       "given (signed); 400 for any other value")
         limit = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="page size (20)")
 
     OutputSerializer = UploadOutputSerializer
@@ -62,9 +63,10 @@ class UploadListApi(APIView):
                     "results": [UPLOAD_EXAMPLE, FAILED_UPLOAD_EXAMPLE],
                 })],
             ),
-            400: OpenApiResponse(ERROR, description="a bad filter value; extra.fields names it"),
+            400: OpenApiResponse(ERROR, description="a bad filter value, or a cursor the server did not issue "
+                                 "(forged, tampered, undecodable); extra.fields names it (status, data_type, "
+                                 "limit or cursor)"),
             401: ERROR,
-            404: OpenApiResponse(ERROR, description="an invalid cursor"),
         },
         tags=["uploads"],
     )
