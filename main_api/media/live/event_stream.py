@@ -4,7 +4,10 @@ Each event is ``id: <event id>``, ``event: upload``, ``data: <the upload object 
 comment (``: keep-alive``) goes out every ``UPLOAD_EVENTS_KEEPALIVE_SECONDS`` (15) so that
 proxies keep an idle stream open. A client that reconnects with ``Last-Event-ID`` (the
 ``EventSource`` does it by itself) is first sent every event of its user after that id (events
-are kept ``UPLOAD_EVENT_RETENTION_HOURS``), then the live ones.
+are kept ``UPLOAD_EVENT_RETENTION_HOURS``), then the live ones. ``?last_event_id=`` says the same
+for a client that cannot set the header. A ``Last-Event-ID`` above the newest event (a database
+restored from a backup, whose ids went back) starts the stream at the newest event, so the events
+recorded from then on arrive; one that is not a decimal number is a 400 naming it.
 
 One :class:`EventHub` per main API process serves all its streams: one poller reads new events
 of every user (``upload_events_after``) and hands each to the streams of its user, so an
@@ -17,13 +20,16 @@ The stream runs under ASGI (``python -m main_api serve``: uvicorn workers) as an
 An open stream holds no database connection (its lookups run in the loop's shared executor and
 whatever its own thread opened is closed before it starts streaming); Django still keeps one
 idle thread per ASGI request for its sync parts, so each stream costs a socket, a queue and an
-idle thread. ``UPLOAD_EVENTS_MAX_STREAMS`` (20) bounds one user's streams per process.
+idle thread. ``UPLOAD_EVENTS_MAX_STREAMS`` (20) bounds one user's open streams in all processes
+and hosts together: each holds a lease on one of the user's slots in the shared cache
+(``main_api.media.live.stream_slots``), renewed by the hub's poller and released when it ends.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -44,6 +50,13 @@ from main_api.media.live.records import (
     upload_events_after,
     upload_events_last_id,
     upload_events_recent,
+)
+from main_api.media.live.stream_slots import (
+    NoFreeSlot,
+    StreamSlot,
+    stream_slot_release,
+    stream_slot_take,
+    stream_slots_renew,
 )
 from main_api.media.live.tickets import event_ticket_active_user
 from main_api.media.upload_object import upload_json
@@ -90,7 +103,10 @@ class EventHub:
         self.wake = asyncio.Event()
         self.redis_connected = False
         self.seen: OrderedDict[int, None] = OrderedDict()
+        #: The stream slots (``stream_slots``) the open streams of this process hold.
+        self.slots: set[StreamSlot] = set()
         self._tasks: list[asyncio.Task[None]] = []
+        self._releases: set[asyncio.Future[Any]] = set()
 
     async def end_streams_of_gone_users(self) -> int:
         """End the streams of users whose account is gone or inactive (one query for all the
@@ -111,10 +127,6 @@ class EventHub:
             for queue in list(queues):
                 queue.put_nowait(None)
 
-    def streams_of(self, user_id: int) -> int:
-        """How many streams of ``user_id`` this process holds open."""
-        return len(self.queues.get(user_id, ()))
-
     async def subscribe(self, user_id: int) -> asyncio.Queue[Any]:
         """A queue that receives every new event of ``user_id`` (``UploadEvent`` rows). The
         first stream after an idle spell starts the poller from the newest event (plus the
@@ -134,6 +146,38 @@ class EventHub:
             if not subscribed:
                 del self.queues[user_id]
 
+    def hold(self, slot: StreamSlot | None) -> None:
+        """Keep renewing ``slot``'s lease while its stream is open (None: a stream without one)."""
+        if slot is not None:
+            self.slots.add(slot)
+
+    def release(self, slot: StreamSlot | None) -> None:
+        """Give ``slot`` back (its stream ended), once, in the loop's executor: called from the
+        stream's ``finally``, which may be unwinding a cancellation (the client went away) and
+        must not wait, or when a stream that never started is collected. Off the loop, or if the
+        process ends first, the lease is no longer renewed and lapses on its own."""
+        if slot is None or slot not in self.slots:
+            return
+        self.slots.discard(slot)
+        try:
+            future = asyncio.ensure_future(_in_thread(stream_slot_release)(slot))
+        except RuntimeError:  # no running loop (collected elsewhere): the lease lapses
+            return
+        self._releases.add(future)
+        future.add_done_callback(self._releases.discard)
+
+    def end_stream(self, user_id: int, queue: asyncio.Queue[Any], slot: StreamSlot | None) -> None:
+        """A stream ended (or its response was dropped before it started): stop feeding its
+        queue and give its slot back. Idempotent."""
+        self.unsubscribe(user_id, queue)
+        self.release(slot)
+
+    async def renew_slots(self) -> int:
+        """Renew the leases of the slots this process's streams hold (one pass); the number renewed."""
+        if not self.slots:
+            return 0
+        return await _in_thread(stream_slots_renew)(list(self.slots), lease_seconds=_lease_seconds())
+
     def start(self) -> None:
         """Start the poller (and the Redis listener, with ``REDIS_URL``) on the running loop, or
         start again whichever of them has ended."""
@@ -148,6 +192,7 @@ class EventHub:
     async def _poll_forever(self) -> None:
         loop = asyncio.get_running_loop()
         next_user_check = loop.time() + USER_CHECK_SECONDS
+        next_renewal = loop.time() + _lease_seconds() / 3
         while True:
             interval = float(settings.UPLOAD_EVENTS_POLL_SECONDS)
             if self.redis_connected:
@@ -160,6 +205,9 @@ class EventHub:
             if not self.queues:
                 continue
             try:
+                if loop.time() >= next_renewal:  # first: a poll that fails must not let the leases lapse
+                    next_renewal = loop.time() + _lease_seconds() / 3
+                    await self.renew_slots()
                 await self.poll_once()
                 if loop.time() >= next_user_check:
                     next_user_check = loop.time() + USER_CHECK_SECONDS
@@ -269,19 +317,48 @@ def format_event(row: Any) -> str:
     return text
 
 
-def _last_event_id(request: HttpRequest) -> int | None:
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    try:
-        return int(raw) if raw is not None and raw.strip() else None
-    except ValueError:
+def _lease_seconds() -> float:
+    return float(settings.UPLOAD_EVENTS_STREAM_LEASE_SECONDS)
+
+
+#: A ``Last-Event-ID``: a decimal number (an event id), spaces around it allowed.
+_EVENT_ID = re.compile(r"\s*([0-9]+)\s*")
+#: Above any id a row can have (a signed 64-bit ``BigAutoField``): a longer number is clamped to it.
+_ABOVE_ANY_ID = 2**63
+
+
+class BadLastEventId(ValueError):
+    """A ``Last-Event-ID`` (or ``?last_event_id=``) that is not a decimal number; ``name`` is
+    the one the client sent."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} must be a decimal number: the id of the last event received")
+        self.name = name
+
+
+def last_event_id(request: HttpRequest) -> int | None:
+    """The id the client says it has: the ``Last-Event-ID`` header, else ``?last_event_id=``
+    (for clients that cannot set it); None when neither is given (or empty). A number past any
+    event id is :data:`_ABOVE_ANY_ID` (the stream clamps it to the newest event); anything but a
+    decimal number raises :class:`BadLastEventId`."""
+    name, raw = "Last-Event-ID", request.headers.get("Last-Event-ID")
+    if raw is None or not raw.strip():
+        name, raw = "last_event_id", request.GET.get("last_event_id")
+    if raw is None or not raw.strip():
         return None
+    match = _EVENT_ID.fullmatch(raw)
+    if match is None:
+        raise BadLastEventId(name)
+    digits = match.group(1).lstrip("0") or "0"
+    return int(digits) if len(digits) <= 19 else _ABOVE_ANY_ID
 
 
 @read_only_view  # another method: a JSON 405, not Django's HTML CSRF page
 async def upload_events(request: HttpRequest) -> HttpResponse:
     """``GET /api/uploads/events``: see the module doc. 401 JSON without a valid ticket, token
-    or session (an expired ticket included: ask for a new one); 429 past
-    ``UPLOAD_EVENTS_MAX_STREAMS`` open streams of one user in this process."""
+    or session (an expired ticket included: ask for a new one); 400 for a ``Last-Event-ID``
+    (or ``?last_event_id=``) that is not a decimal number, ``extra.fields`` naming it; 429 past
+    ``UPLOAD_EVENTS_MAX_STREAMS`` open streams of one user, in all processes and hosts."""
     user_id = await stream_user(request)
     # whatever the middleware opened in this request's own thread is not kept for the stream's life
     await sync_to_async(connections.close_all)()
@@ -290,12 +367,26 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
                                            {"ticket": "POST /api/uploads/events/ticket"}), status=401)
         response["WWW-Authenticate"] = "Token"
         return response
+    try:
+        after = last_event_id(request)
+    except BadLastEventId as e:
+        return JsonResponse(error_body(str(e), {"fields": {e.name: [str(e)]}}), status=400)
+    if after is not None:
+        # above the newest event (a restored database): from the newest on, not silence. Read
+        # before subscribing, so that an event recorded in between has a higher id and is sent.
+        after = min(after, await _in_thread(upload_events_last_id)())
     center = hub()
     limit = int(settings.UPLOAD_EVENTS_MAX_STREAMS)
-    if center.streams_of(user_id) >= limit:
+    try:
+        slot = await _in_thread(stream_slot_take)(user_id=user_id, limit=limit, lease_seconds=_lease_seconds())
+    except NoFreeSlot:
         return JsonResponse(error_body("too many open event streams", {"max_streams": limit}), status=429)
-    after = _last_event_id(request)
-    queue = await center.subscribe(user_id)  # before the replay: nothing falls between the two
+    center.hold(slot)
+    try:
+        queue = await center.subscribe(user_id)  # before the replay: nothing falls between the two
+    except BaseException:
+        center.release(slot)
+        raise
 
     async def stream() -> AsyncIterator[str]:
         sent: OrderedDict[int, None] = OrderedDict()  # ids sent, to skip repeats (replay, look-back)
@@ -333,9 +424,12 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
                 if mark(row):
                     yield format_event(row)
         finally:
-            center.unsubscribe(user_id, queue)
+            center.end_stream(user_id, queue, slot)
 
-    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    events = stream()
+    # a response dropped before it is iterated (the client gone at once) never runs the finally
+    weakref.finalize(events, center.end_stream, user_id, queue, slot)
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache, no-store"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
