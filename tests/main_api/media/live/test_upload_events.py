@@ -91,7 +91,7 @@ def test_old_events_are_swept_by_the_scheduler(artist, temp_dir):
 def test_the_poller_hands_on_an_event_committed_after_a_newer_one_once(artist, make_user):
     """Ids are given at insert, not at commit: an event with a lower id can appear after the
     poller has moved past it. The look-back hands it on anyway, and nothing twice."""
-    from main_api.media.live.event_stream import EventHub
+    from main_api.media.live.hub import EventHub
 
     other = make_user("artist")
 
@@ -125,7 +125,7 @@ def test_the_stream_answers_other_methods_with_a_json_405(method, artist, client
 
 @pytest.mark.django_db(transaction=True)
 def test_the_streams_of_an_erased_or_deactivated_account_are_ended(artist, make_user):
-    from main_api.media.live.event_stream import EventHub
+    from main_api.media.live.hub import EventHub
 
     other, kept = make_user("artist"), make_user("artist")
 
