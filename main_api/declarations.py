@@ -215,7 +215,13 @@ UPLOAD_EVENTS = Group("upload_events", "live upload events (GET /api/uploads/eve
     Setting("UPLOAD_EVENTS_POLL_SECONDS", float, 0.25,
             "Seconds between two looks of each process's event poller for new events: without Redis the delivery "
             "delay; with REDIS_URL only a safety net (an announcement wakes it at once)."),
-    Setting("UPLOAD_EVENTS_MAX_STREAMS", int, 20, "Open event streams one user may hold per process (429 past it)."),
+    Setting("UPLOAD_EVENTS_MAX_STREAMS", int, 20,
+            "Open event streams one user may hold, in all processes and hosts together (429 past it): counted in "
+            "the shared cache (the database's django_cache, or Redis with REDIS_URL)."),
+    Setting("UPLOAD_EVENTS_STREAM_LEASE_SECONDS", float, 60.0,
+            "Seconds an open stream's hold on one of its user's UPLOAD_EVENTS_MAX_STREAMS slots lasts unless renewed "
+            "(each process renews its streams' every third of it, and gives a slot back when its stream ends): how "
+            "long the slots of a process that died stay taken.", check=between(3, 86400)),
     Setting("UPLOAD_EVENTS_KEEPALIVE_SECONDS", float, 15.0,
             "Seconds between the comments that keep an idle stream open through proxies."),
 ))

@@ -19,7 +19,7 @@ from main_api.artworks.models import (
     TITLE_MAX_CHARS,
 )
 from main_api.common.exceptions import ApplicationError
-from main_api.common.pagination import NewestFirstPagination
+from main_api.common.pagination import BAD_CURSOR_RESPONSE, PAGE_PARAMETERS, NewestFirstPagination
 from main_api.common.schema import ERROR
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.intake.direct_uploads import direct_upload_issue
@@ -159,7 +159,9 @@ class ArtworkListApi(APIView):
             "tool's preset outputs, normal and hq; 400 for another value")
 
     @extend_schema(operation_id="artworks_list", summary="Your artworks, newest first (cursor-paginated)",
-                   responses={200: ArtworkOutputSerializer(many=True), 401: ERROR}, tags=["artworks"])
+                   parameters=PAGE_PARAMETERS,
+                   responses={200: ArtworkOutputSerializer(many=True), 400: BAD_CURSOR_RESPONSE, 401: ERROR},
+                   tags=["artworks"])
     def get(self, request: Request) -> Response:
         rows = selectors.artworks_of_owner(user_id=request.user.pk)
         return _page(request, self, rows, selectors.artwork_owner_detail)
@@ -235,7 +237,9 @@ class PublicArtworkListApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(operation_id="artworks_public_list", summary="An artist's active artworks (no sign-in)",
-                   responses={200: PublicArtworkSerializer(many=True), 404: ERROR}, tags=["artworks"])
+                   parameters=PAGE_PARAMETERS,
+                   responses={200: PublicArtworkSerializer(many=True), 400: BAD_CURSOR_RESPONSE, 404: ERROR},
+                   tags=["artworks"])
     def get(self, request: Request, username: str) -> Response:
         rows = selectors.artworks_public(username=username)
         return _page(request, self, rows,

@@ -42,7 +42,8 @@ class UploadListApi(APIView):
     class FilterSerializer(serializers.Serializer):
         status = serializers.ChoiceField(choices=Upload.Status.values, required=False)
         data_type = serializers.ChoiceField(choices=Upload.DataTypes.values, required=False)
-        cursor = serializers.CharField(required=False, help_text="from the previous page's next/previous")
+        cursor = serializers.CharField(required=False, help_text="from the previous page's next/previous, as "
+                                       "given (signed); 400 for any other value")
         limit = serializers.IntegerField(min_value=1, max_value=100, required=False, help_text="page size (20)")
 
     OutputSerializer = UploadOutputSerializer
@@ -62,9 +63,10 @@ class UploadListApi(APIView):
                     "results": [UPLOAD_EXAMPLE, FAILED_UPLOAD_EXAMPLE],
                 })],
             ),
-            400: OpenApiResponse(ERROR, description="a bad filter value; extra.fields names it"),
+            400: OpenApiResponse(ERROR, description="a bad filter value, or a cursor the server did not issue "
+                                 "(forged, tampered, undecodable); extra.fields names it (status, data_type, "
+                                 "limit or cursor)"),
             401: ERROR,
-            404: OpenApiResponse(ERROR, description="an invalid cursor"),
         },
         tags=["uploads"],
     )
@@ -205,12 +207,17 @@ class UploadEventsDoc(APIView):
         parameters=[
             OpenApiParameter("ticket", OpenApiTypes.STR, description="from POST /api/uploads/events/ticket"),
             OpenApiParameter("Last-Event-ID", OpenApiTypes.INT, OpenApiParameter.HEADER,
-                             description="the last id received: replay from there"),
+                             description="the last id received (a decimal number): replay from there; one above "
+                             "the newest event (a restored database) starts at the newest"),
+            OpenApiParameter("last_event_id", OpenApiTypes.INT,
+                             description="the same, for clients that cannot set the header (the header wins)"),
         ],
         responses={(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description="the stream"),
+                   400: OpenApiResponse(ERROR, description="Last-Event-ID (or last_event_id) is not a decimal "
+                                        "number; extra.fields names it"),
                    401: OpenApiResponse(ERROR, description="no valid ticket, token or session"),
                    429: OpenApiResponse(ERROR, description="too many open streams of yours "
-                                        "(UPLOAD_EVENTS_MAX_STREAMS per process)")},
+                                        "(UPLOAD_EVENTS_MAX_STREAMS, in all processes and hosts; extra.max_streams)")},
         tags=["uploads"],
     )
     def get(self, request: Request) -> Response:  # pragma: no cover - documentation only

@@ -13,6 +13,11 @@ With ``REDIS_URL`` set, each committed event is also published on Redis (channel
 look at once instead of at their next tick: pub/sub is the wake-up, the table the content.
 A Redis that does not answer is logged and ignored: it never fails an upload or a callback,
 and the pollers fall back to their own interval.
+
+The events of an upload go with it: when it is deleted (``upload.deleted``, whatever path
+deletes it: ``DELETE /api/uploads/{id}``, an artwork's deletion, the admin, an erased account),
+:func:`deleted_upload_events_discard` deletes them in the deletion's transaction, so no replay
+ever sends its upload object (its analysis, its EXIF) again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +33,9 @@ from django.db.models import Q, TextField, Value
 from django.utils import timezone
 
 from main_api.media.models import Upload, UploadEvent
+
+if TYPE_CHECKING:
+    from main_api.media.domain_events import UploadDeleted
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +115,16 @@ def upload_events_sweep(*, older_than: timedelta, now: datetime | None = None) -
     number deleted."""
     cutoff = (now or timezone.now()) - older_than
     deleted, _ = UploadEvent.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
+def deleted_upload_events_discard(event: UploadDeleted) -> int:
+    """``upload.deleted``: delete the events of the upload and of its duplicates (its deletion
+    takes them along), in the deletion's transaction; the number deleted. A stream that replays
+    after ``Last-Event-ID`` never sends them again (they held its upload object: analysis, EXIF)."""
+    upload = event.upload
+    ids = [upload.pk, *upload.duplicates.values_list("pk", flat=True)]
+    deleted, _ = UploadEvent.objects.filter(user_id=upload.user_id, upload_id__in=ids).delete()
     return deleted
 
 

@@ -91,7 +91,7 @@ def test_old_events_are_swept_by_the_scheduler(artist, temp_dir):
 def test_the_poller_hands_on_an_event_committed_after_a_newer_one_once(artist, make_user):
     """Ids are given at insert, not at commit: an event with a lower id can appear after the
     poller has moved past it. The look-back hands it on anyway, and nothing twice."""
-    from main_api.media.live.event_stream import EventHub
+    from main_api.media.live.hub import EventHub
 
     other = make_user("artist")
 
@@ -125,7 +125,7 @@ def test_the_stream_answers_other_methods_with_a_json_405(method, artist, client
 
 @pytest.mark.django_db(transaction=True)
 def test_the_streams_of_an_erased_or_deactivated_account_are_ended(artist, make_user):
-    from main_api.media.live.event_stream import EventHub
+    from main_api.media.live.hub import EventHub
 
     other, kept = make_user("artist"), make_user("artist")
 
@@ -159,7 +159,8 @@ RICH_VARIANTS = [
 ]
 
 
-def through_every_stage(user, name: str = "photo.jpg", media_id: str = MEDIA_ID) -> tuple[int, list[bytes]]:
+def through_every_stage(user, name: str = "photo.jpg", media_id: str = MEDIA_ID,
+                        data: bytes | None = None) -> tuple[int, list[bytes]]:
     """Upload a photo for ``user`` and take it through every stage (uploaded, retrieved,
     thumbnail_ready, analysed, variants_ready, processed with EXIF, analysis, variants and a
     placeholder, complete); the upload's id and the body of ``GET /api/uploads/{id}`` in each.
@@ -170,7 +171,7 @@ def through_every_stage(user, name: str = "photo.jpg", media_id: str = MEDIA_ID)
     from main_api.media.models import Upload
 
     client = client_for(user)
-    upload(client, profile_image=(name, image_bytes()))
+    upload(client, profile_image=(name, data or image_bytes()))
     upload_id = UploadEvent.objects.filter(user=user).latest("pk").upload_id
     bodies = [client.get(f"/api/uploads/{upload_id}").content]
     for stage in ("retrieved", "thumbnail_ready", "analysed", "variants_ready"):
@@ -253,3 +254,63 @@ def test_an_event_row_stores_the_bytes_the_stream_sends(artist, temp_dir):
     assert [format_event(row) for row in rows] == [
         f"id: {row.pk}\nevent: upload\ndata: {body.decode()}\n\n" for row, body in zip(rows, bodies, strict=True)]
     assert rows[-1].payload == json.loads(bodies[-1]), "read back, the field parses it as usual"
+
+
+async def replay_from_zero(token: str, *, until_id: int, by: str) -> list[dict[str, str]]:
+    """The events a stream replays after ``Last-Event-ID: 0`` (``by="header"``) or
+    ``?last_event_id=0`` (``by="query"``), read until the event ``until_id`` (the newest) comes."""
+    from django.test import AsyncClient
+
+    headers = {"Authorization": f"Token {token}"}
+    path = "/api/uploads/events"
+    if by == "header":
+        headers["Last-Event-ID"] = "0"
+    else:
+        path += "?last_event_id=0"
+    response = await AsyncClient().get(path, headers=headers)
+    assert response.status_code == 200, response
+    stream, text = aiter(response.streaming_content), ""
+    while not any(int(m["id"]) == until_id for m in sse_messages(text)):
+        text += (await asyncio.wait_for(anext(stream), timeout=10)).decode()
+    await stream.aclose()
+    return sse_messages(text)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["DELETE /api/uploads/{id}", "the admin's delete everywhere"])
+def test_a_deleted_uploads_events_are_never_replayed(artist, path):
+    """Issue 25, 4: the events of a deleted upload (its upload object: analysis, EXIF) and of its
+    duplicates go with it, whichever path deletes it; a replay from 0 carries none of them, and
+    the events of the owner's other uploads stay."""
+    from django.test import Client
+
+    from main_api.users.models import User
+    from main_api.users.services import user_token_get
+
+    client = client_for(artist)
+    data = image_bytes()
+    upload_id, _ = through_every_stage(artist, data=data)
+    upload(client, header_image=("again.jpg", data))  # a duplicate of it: its events go too
+    duplicate_id = UploadEvent.objects.filter(user=artist).latest("pk").upload_id
+    upload(client, product_image=("kept.png", image_bytes("PNG", color=(10, 200, 30))))
+    kept = UploadEvent.objects.filter(user=artist).latest("pk")
+    gone = {upload_id, duplicate_id}
+    from main_api.media.models import Upload
+
+    assert Upload.objects.get(pk=duplicate_id).duplicate_of_id == upload_id and kept.upload_id not in gone
+    assert UploadEvent.objects.filter(upload_id=upload_id, payload__analysis__quality_score__isnull=False).exists()
+
+    if path.startswith("DELETE"):
+        assert client.delete(f"/api/uploads/{upload_id}").status_code == 204
+    else:
+        staff = Client()
+        staff.force_login(User.objects.create_superuser("root", "root@example.test", "pw-for-tests-only"))
+        staff.post("/admin/media/upload/", {"action": "delete_everywhere", "_selected_action": [str(upload_id)]})
+    assert not Upload.objects.filter(pk__in=gone).exists()
+
+    assert not UploadEvent.objects.filter(upload_id__in=gone).exists()
+    token = user_token_get(user=artist)
+    for by in ("header", "query"):
+        messages = asyncio.run(replay_from_zero(token, until_id=kept.pk, by=by))
+        replayed = {json.loads(m["data"])["id"] for m in messages}
+        assert replayed == {kept.upload_id}, f"{by}: a deleted upload's events were replayed"
