@@ -28,9 +28,6 @@ The corrupt files (PngSuite's ``x*.png``) are refused at upload: the in-process
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +41,7 @@ from media_vm.imaging.colour_space import srgb_encode, to_srgb_matrix
 from media_vm.imaging.encoding import encode
 from media_vm.imaging.resizing import resize_exact
 from shared.sizes import SIZES_BY_NAME, ImageFormat
+from tests.helpers.codec_tools import read_pam, require_tool, run_tool
 from tests.helpers.corpus import CONFORMANCE, check_conformance_for_ci, conformance_manifest, requires_conformance
 
 check_conformance_for_ci()
@@ -149,34 +147,10 @@ def _png_reference(path: Path) -> pyvips.Image:
     return _image(np.round(out * 255.0))
 
 
-def _pam(path: Path) -> np.ndarray:
-    data = path.read_bytes()
-    header, _, body = data.partition(b"ENDHDR\n")
-    fields = dict(line.split(b" ", 1) for line in header.splitlines()[1:] if b" " in line)
-    width, height, depth = (int(fields[k]) for k in (b"WIDTH", b"HEIGHT", b"DEPTH"))
-    return np.frombuffer(body, dtype=np.uint8, count=width * height * depth).reshape(height, width, depth)
-
-
-def _run(*command: str) -> None:
-    done = subprocess.run(command, capture_output=True, timeout=120)
-    assert done.returncode == 0, f"{' '.join(command)}: {done.stderr.decode(errors='replace')[-500:]}"
-
-
-def _tool(name: str) -> str:
-    """The reference decoder's path; skipped where it is missing (fails under CI, where .ci/run
-    installs it)."""
-    found = shutil.which(name)
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is missing and CI is set: .ci/run installs webp and libavif-bin", pytrace=False)
-        pytest.skip(f"{name} not installed (apt-get install webp libavif-bin; make test does it)")
-    return found
-
-
 def _webp_reference(path: Path, scratch: Path) -> pyvips.Image:
     out = scratch / "dwebp.pam"
-    _run(_tool("dwebp"), "-pam", str(path), "-o", str(out))
-    return _image(_pam(out))
+    run_tool(require_tool("dwebp"), "-pam", str(path), "-o", str(out))
+    return _image(read_pam(out))
 
 
 def _avifdec_reference(path: Path, scratch: Path) -> pyvips.Image:
@@ -185,7 +159,7 @@ def _avifdec_reference(path: Path, scratch: Path) -> pyvips.Image:
     ``apps/shared/avifpng.c``); its ICC profile (which avifdec cannot write into a PNG: "PCS
     illuminant is not D50") attached from the file and applied by lcms."""
     out = scratch / "avifdec.png"
-    _run(_tool("avifdec"), "-d", "16", "--ignore-icc", str(path), str(out))
+    run_tool(require_tool("avifdec"), "-d", "16", "--ignore-icc", str(path), str(out))
     image = pyvips.Image.new_from_file(str(out)).copy_memory()
     if path.suffix == ".avifs":  # a sequence (brand avis): libvips reads no header of it; the suite's carry no profile
         return _as_srgb8(image)
