@@ -20,7 +20,7 @@ MYSQL_EXTRA = $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(
 # Found here rather than asked for: a mysqlclient that cannot be installed skips, not fails.
 MYSQL_FOUND = $(filter file,$(origin TEST_MYSQL_URL))
 
-.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs
+.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs licences
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -125,6 +125,10 @@ bench: install-dev ## the benchmark; prints ratios against references measured i
 
 settings-docs: install ## the env examples and docs/reference/configuration.md, from the settings' declarations
 	$(BIN)/python -m deploy.settings_docs
+
+licences: install-dev ## docs/reference/third-party-licences.md, from the installed distributions of every extra
+	@$(MYSQL_EXTRA_INSTALL)
+	$(BIN)/python -m deploy.licences
 
 lint: install-dev
 	$(BIN)/ruff check .
