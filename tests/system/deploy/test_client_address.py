@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 
@@ -31,21 +32,31 @@ def sign_in(api: ServedAPI, username: str, password: str, *, forwarded_for: str 
     return site_login(api.url, {"username": username, "password": password}, address=address, headers=headers)
 
 
-@pytest.fixture(params=["default", "behind a proxy"], scope="module")
-def api(request, tmp_path_factory):
-    env = {"DJANGO_INSECURE_HTTP": "1", "GUNICORN_ACCESSLOG": "-", "LOGIN_FAILURE_LIMIT": str(LIMIT)}
-    if request.param == "behind a proxy":
-        env["FORWARDED_ALLOW_IPS"] = "127.0.0.1"
-    with served_main_api(tmp_path_factory.mktemp("client-address"), env) as served:
-        manage(served, "shell", "-c", "from main_api.users.models import User\n"
+@contextmanager
+def served(tmp_path_factory, **env: str):
+    """The main API served as in production, with ``env`` added to the test's settings."""
+    env = {"DJANGO_INSECURE_HTTP": "1", "GUNICORN_ACCESSLOG": "-", "LOGIN_FAILURE_LIMIT": str(LIMIT), **env}
+    with served_main_api(tmp_path_factory.mktemp("client-address"), env) as api:
+        manage(api, "shell", "-c", "from main_api.users.models import User\n"
                f"for name in ('boss', 'ops'): User.objects.create_user(name, f'{{name}}@example.test', '{RIGHT}')")
-        served.mode = request.param  # type: ignore[attr-defined]
-        yield served
+        yield api
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """``FORWARDED_ALLOW_IPS`` unset, as by default: no peer's forwarded headers are believed."""
+    with served(tmp_path_factory) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def proxied_api(tmp_path_factory):
+    """``FORWARDED_ALLOW_IPS=127.0.0.1``: nginx on the same host, as in the systemd setup."""
+    with served(tmp_path_factory, FORWARDED_ALLOW_IPS="127.0.0.1") as api:
+        yield api
 
 
 def test_a_client_on_loopback_cannot_change_its_address_with_x_forwarded_for(api):
-    if api.mode != "default":
-        pytest.skip("FORWARDED_ALLOW_IPS unset only")
     for i in range(LIMIT):
         sign_in(api, f"guess-{i}", "wrong", forwarded_for=f"203.0.113.{i + 1}")
     # every guess came from 127.0.0.1, whatever the header said: the address is locked
@@ -67,9 +78,8 @@ def test_the_operator_unlocks_a_username(api):
     assert logged_in(sign_in(api, "ops", RIGHT, address="127.0.0.4"))
 
 
-def test_behind_a_trusted_proxy_the_address_it_appended_is_the_client(api):
-    if api.mode != "behind a proxy":
-        pytest.skip("FORWARDED_ALLOW_IPS=127.0.0.1 only")
+def test_behind_a_trusted_proxy_the_address_it_appended_is_the_client(proxied_api):
+    api = proxied_api
     # what the client wrote to the left of the proxy's entry changes nothing
     for i in range(LIMIT):
         sign_in(api, f"guess-{i}", "wrong", forwarded_for=f"10.9.9.{i}, 203.0.113.9")
