@@ -44,6 +44,9 @@ def dev_env() -> dict[str, str]:
     # the worker polls every 2 s: access lines would bury everything else; the apps log what matters
     env.setdefault("GUNICORN_ACCESSLOG", "")
     env.setdefault("DEMO_PASSWORD", values["demo_password"])
+    # a frontend's dev server (Next.js on 3000, Vite on 5173) may call the API with the demo token
+    env.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000,"
+                                           "http://localhost:5173,http://127.0.0.1:5173")
     return env
 
 

@@ -9,6 +9,7 @@ from them. Imports no Django, so the docs and ``gunicorn`` can read it without s
 from __future__ import annotations
 
 import ipaddress
+from urllib.parse import urlsplit
 
 from shared import outputs
 from shared.config import Declarations, Group, Setting, between
@@ -31,6 +32,15 @@ def _addresses_or_networks(value: list[str]) -> str | None:
     return None
 
 
+def _origins(value: list[str]) -> str | None:
+    for entry in value:
+        parts = urlsplit(entry)
+        if parts.scheme not in ("http", "https") or not parts.netloc or entry != f"{parts.scheme}://{parts.netloc}":
+            return (f"{entry!r} is not an origin: scheme, host and port only, as a browser sends it in Origin "
+                    "(https://app.example.org, http://localhost:3000; no path, no trailing slash, no *)")
+    return None
+
+
 def _above_zero(value: float) -> str | None:
     return None if value > 0 else "must be > 0"
 
@@ -49,6 +59,13 @@ DJANGO = Group("django", "Django", (
     Setting("DJANGO_CSRF_TRUSTED_ORIGINS", list, [],
             "Origins trusted for the admin's CSRF check behind TLS, comma-separated.",
             example="https://media.example.org", set_in_example=True),
+    Setting("CORS_ALLOWED_ORIGINS", list, [],
+            "Origins of frontends on another origin that may call the API from a browser (CORS), comma-separated, "
+            "each exactly as the browser sends it: https://app.example.org, http://localhost:3000. They sign in "
+            "with the user's token (Authorization: Token ...), never the session cookie (no credentials mode). "
+            "Empty: no cross-origin browser access (pages of the API's own origin need none). make run lists "
+            "the Next.js and Vite dev servers (localhost and 127.0.0.1, ports 3000 and 5173).",
+            example="https://app.example.org", check=_origins),
     Setting("DJANGO_INSECURE_HTTP", bool, None,
             "Production mode is HTTPS behind nginx (X-Forwarded-Proto): Secure cookies, HSTS. 1 allows plain HTTP "
             "on purpose (docker compose on localhost): no Secure cookies, no HSTS; check --deploy warns.",

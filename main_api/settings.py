@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from main_api.common.logging_setup import logging_config
@@ -107,6 +108,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "corsheaders",  # CORS for frontends on another origin (CORS_ALLOWED_ORIGINS)
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -122,6 +124,10 @@ MIDDLEWARE = [
     # first: everything after them logs with the request id and is timed
     "main_api.common.middleware.RequestIdMiddleware",
     "main_api.common.middleware.MetricsMiddleware",
+    # before anything that answers, authenticates or refuses: it answers a preflight itself (never
+    # a 401) and puts the CORS headers on every answer, a 404, a 405 or a static file's included.
+    # Only with origins to allow: without, answers stay as they were (no Vary: Origin on images)
+    *(["corsheaders.middleware.CorsMiddleware"] if ENV["CORS_ALLOWED_ORIGINS"] else []),
     "django.middleware.security.SecurityMiddleware",
     "main_api.common.middleware.RefusedMethodsMiddleware",  # TRACE: 405 on every path
     "main_api.common.middleware.JsonNotFoundMiddleware",  # an unknown URL: JSON 404, DEBUG or not
@@ -262,6 +268,23 @@ STORAGES = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = ENV["DJANGO_CSRF_TRUSTED_ORIGINS"]
+
+# --- CORS (django-cors-headers): frontends on another origin, with the user's token ----------
+
+#: Exact origins only: no regexes, no wildcard.
+CORS_ALLOWED_ORIGINS = ENV["CORS_ALLOWED_ORIGINS"]
+# No credentials (no Access-Control-Allow-Credentials): another origin signs in with the user's
+# token (Authorization: Token ...), never the session. The session cookie is SameSite=Lax, so it
+# would only travel from a same-site origin (app.example.org to api.example.org, localhost:3000 to
+# localhost:8000) and never from another site; and a cookie-authenticated cross-origin write would
+# also need that origin in CSRF_TRUSTED_ORIGINS. A token is one explicit way that works from anywhere.
+CORS_ALLOW_CREDENTIALS = False
+#: django-cors-headers' defaults (authorization, content-type, x-csrftoken, ...) plus what an SSE
+#: client that is not the browser's EventSource sends on a reconnect.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "last-event-id")
+#: The answers' headers a page on another origin may read: the wait of a 429 or 503, the request
+#: id to quote in a bug report, a created resource's URL.
+CORS_EXPOSE_HEADERS = ("Retry-After", "X-Request-ID", "Location")
 
 #: Production mode: neither a developer machine (DJANGO_ENV=dev, DJANGO_DEBUG=1) nor a test run.
 PRODUCTION = not DEBUG and DJANGO_ENV not in NOT_PRODUCTION

@@ -5,7 +5,10 @@ comment (``: keep-alive``) goes out every ``UPLOAD_EVENTS_KEEPALIVE_SECONDS`` (1
 proxies keep an idle stream open. A client that reconnects with ``Last-Event-ID`` (the
 ``EventSource`` does it by itself) is first sent every event of its user after that id (events
 are kept ``UPLOAD_EVENT_RETENTION_HOURS``), then the live ones. ``?last_event_id=`` says the same
-for a client that cannot set the header. A ``Last-Event-ID`` above the newest event (a database
+for a client that cannot set the header. A stream without either starts at its connection: only
+the events recorded after it are sent (not those of the poller's look-back from before it; an event
+whose id was given before the connection but committed after it is not sent either, which is rare
+and only a state the next event repeats). A ``Last-Event-ID`` above the newest event (a database
 restored from a backup, whose ids went back) starts the stream at the newest event, so the events
 recorded from then on arrive; one that is not a decimal number is a 400 naming it.
 
@@ -152,18 +155,29 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
     except NoFreeSlot:
         return JsonResponse(error_body("too many open event streams", {"max_streams": limit}), status=429)
     center.hold(slot)
+    replay = after is not None
     try:
         queue = await center.subscribe(user_id)  # before the replay: nothing falls between the two
     except BaseException:
         center.release(slot)
         raise
+    if after is None:
+        # A fresh stream starts at its connection: the queue also gets the events of the hub's
+        # look-back (there for commits out of id order), which may be from before it connected.
+        # Read after subscribing, so that every event committed from now on is in the queue.
+        try:
+            after = await in_thread(upload_events_last_id)()
+        except BaseException:
+            center.end_stream(user_id, queue, slot)
+            raise
+    start: int = after  # the stream sends only events above it
 
     async def stream() -> AsyncIterator[str]:
         sent: OrderedDict[int, None] = OrderedDict()  # ids sent, to skip repeats (replay, look-back)
 
         def mark(row: Any) -> bool:
-            if row.pk in sent or (after is not None and row.pk <= after):
-                return False  # sent already, or the client said it has it (Last-Event-ID)
+            if row.pk in sent or row.pk <= start:
+                return False  # sent already, the client said it has it (Last-Event-ID), or from before it came
             sent[row.pk] = None
             while len(sent) > EventHub.SEEN_IDS:
                 sent.popitem(last=False)
@@ -171,8 +185,8 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
 
         try:
             yield f"retry: {RECONNECT_MS}\n: connected\n\n"
-            if after is not None:
-                cursor = after
+            if replay:
+                cursor = start
                 while True:
                     missed = await in_thread(upload_events_after)(after=cursor, user_id=user_id,
                                                                          limit=POLL_BATCH)

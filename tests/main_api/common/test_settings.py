@@ -137,3 +137,34 @@ def test_the_settings_command_works_where_the_settings_refuse_to_load():
     result = run_settings_command(MAX_UPLOAD_BYTES="5MB")  # production without a key, and a bad number
     assert result.returncode == 0, result.stderr
     assert "invalid: MAX_UPLOAD_BYTES must be an integer, got '5MB'" in result.stdout
+
+
+PRINT_CORS = "from django.conf import settings; print(repr(settings.CORS_ALLOWED_ORIGINS))"
+#: make run's environment (``deploy/dev_run.py``), its secrets under a folder of the test's own
+DEV_RUN_ENV = ("import sys; from pathlib import Path; sys.path.insert(0, 'deploy'); import dev_run; "
+               "dev_run.VAR = Path(sys.argv[1]); print(dev_run.dev_env()['CORS_ALLOWED_ORIGINS'])")
+
+
+def test_cors_origins_are_none_in_production_and_the_dev_servers_under_make_run(tmp_path):
+    """Issue 26, 1: no origin but the API's own by default; make run lets a Next.js (3000) or
+    Vite (5173) dev server on localhost or 127.0.0.1 call it."""
+    production = run_python(PRINT_CORS, DJANGO_SECRET_KEY="s3cret")
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.strip() == "[]"
+    clean = {k: v for k, v in os.environ.items() if k not in CLEARED and k != "CORS_ALLOWED_ORIGINS"}
+    dev = subprocess.run([sys.executable, "-c", DEV_RUN_ENV, str(tmp_path)], cwd=ROOT, env=clean,
+                         capture_output=True, text=True, timeout=60)
+    assert dev.returncode == 0, dev.stderr
+    origins = dev.stdout.strip()
+    assert sorted(origins.split(",")) == sorted(
+        f"http://{host}:{port}" for host in ("localhost", "127.0.0.1") for port in (3000, 5173))
+    assert run_python(PRINT_CORS, DJANGO_ENV="dev", CORS_ALLOWED_ORIGINS=origins).stdout.strip() == repr(
+        origins.split(","))
+
+
+@pytest.mark.parametrize("value", ["*", "https://app.example.org/", "https://app.example.org/path",
+                                   "app.example.org", "ftp://app.example.org"])
+def test_a_cors_origin_that_is_not_an_exact_origin_ends_the_start_naming_it(value):
+    result = run_python(PRINT_CORS, DJANGO_ENV="dev", CORS_ALLOWED_ORIGINS=f"http://localhost:3000,{value}")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"ImproperlyConfigured: CORS_ALLOWED_ORIGINS {value!r} is not an origin")

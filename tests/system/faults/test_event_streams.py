@@ -185,3 +185,20 @@ def test_a_last_event_id_that_is_not_a_decimal_number_is_a_400_naming_it(servers
             assert response.headers["Content-Type"].startswith("application/json")
             body = response.json()
         assert set(body) == {"message", "extra"} and list(body["extra"]["fields"]) == [name], body
+
+
+def test_a_stream_without_last_event_id_starts_at_its_connection(servers):
+    """Issue 26, 6: an event recorded a second before a fresh stream connects (inside every
+    poller's look-back) is not sent; the one recorded after it is."""
+    token = servers.system.create_user(f"fresh{secrets.token_hex(3)}")
+    upload_event_ids(servers, token, 0)
+    time.sleep(1)
+    stream = open_stream(servers.urls[1], token)
+    try:
+        assert stream.status == 200
+        upload_event_ids(servers, token, 1)
+        new = stream.wait_for(lambda m: m.event == "upload", timeout=30)
+        time.sleep(1)  # several polls more, each looking back over the first event
+        assert [m.id for m in stream.events()] == [new.id], "only the event recorded after the connection"
+    finally:
+        stream.close()

@@ -314,3 +314,50 @@ def test_a_deleted_uploads_events_are_never_replayed(artist, path):
         messages = asyncio.run(replay_from_zero(token, until_id=kept.pk, by=by))
         replayed = {json.loads(m["data"])["id"] for m in messages}
         assert replayed == {kept.upload_id}, f"{by}: a deleted upload's events were replayed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_stream_starts_at_its_connection_and_still_gets_a_late_commit(artist, settings):
+    """Issue 26, 6: a stream without ``Last-Event-ID`` gets only the events recorded after it
+    connected, not those of the poller's look-back before it (which is there for commits out of
+    id order); a commit with an id below one it has sent, but recorded after the connection,
+    still arrives."""
+    from django.test import AsyncClient
+
+    from main_api.users.services import user_token_get
+
+    settings.UPLOAD_EVENTS_POLL_SECONDS = 0.1
+    token = user_token_get(user=artist)
+    upload(client_for(artist), product_image=("before.png", image_bytes("PNG")))  # an event before, too
+    real = UploadEvent.objects.get(user=artist)
+
+    def record(event_id: int) -> None:  # an id of our choosing: commits out of id order
+        UploadEvent.objects.create(id=event_id, user_id=artist.pk, upload_id=real.upload_id, payload=real.payload)
+
+    create = sync_to_async(record)
+
+    async def scenario() -> list[int]:
+        await create(100)
+        await asyncio.sleep(1.5)  # well inside the poller's look-back (5 s)
+        response = await AsyncClient().get("/api/uploads/events", headers={"Authorization": f"Token {token}"})
+        assert response.status_code == 200, response
+        stream, text = aiter(response.streaming_content), ""
+        text += (await asyncio.wait_for(anext(stream), timeout=10)).decode()  # connected
+        await create(102)
+
+        async def until(event_id: int) -> None:
+            nonlocal text
+            while not any(int(m["id"]) == event_id for m in sse_messages(text)):
+                text += (await asyncio.wait_for(anext(stream), timeout=10)).decode()
+
+        await until(102)
+        # committed late, with an id below the one just sent: the look-back still hands it on
+        await create(101)
+        await until(101)
+        await asyncio.sleep(0.5)  # a few more polls, each looking back over event 100
+        await create(103)
+        await until(103)
+        await stream.aclose()
+        return [int(m["id"]) for m in sse_messages(text)]
+
+    assert asyncio.run(scenario()) == [102, 101, 103], "nothing from before the connection"
