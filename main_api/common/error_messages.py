@@ -1,0 +1,108 @@
+"""Every error message the API answers with, declared once: one wording per case and resource.
+
+A resource's messages are :class:`ErrorMessage` constants in its app's ``errors`` module
+(``main_api.media.errors``, ``main_api.artworks.errors``, ...); the code raises them
+(``raise UPLOAD_NOT_FOUND.error({"id": 42})``), the OpenAPI schema shows them as examples
+(:meth:`ErrorMessage.response`), and ``python -m main_api errors`` writes them as the table of
+``docs/reference/errors.md``, so that a frontend can map each message it may get. The same case
+(an unknown id, someone else's id) answers the same message on every method of a resource.
+
+A message with ``{placeholders}`` is a template: :meth:`ErrorMessage.error` fills it from its
+keyword arguments, and the table shows it as declared.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from rest_framework import status as http
+
+from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
+
+#: The modules that declare messages, in the order the table lists their resources.
+MESSAGE_MODULES = (
+    "main_api.common.errors",
+    "main_api.users.errors",
+    "main_api.media.errors",
+    "main_api.artworks.errors",
+)
+
+_CLASSES: dict[int, type[ApplicationError]] = {
+    http.HTTP_404_NOT_FOUND: NotFoundError, http.HTTP_409_CONFLICT: ConflictError, http.HTTP_410_GONE: GoneError,
+}
+
+#: Every declared message, in declaration order (filled as the modules are imported).
+REGISTRY: list[ErrorMessage] = []
+
+
+@dataclass(frozen=True)
+class ErrorMessage:
+    """One error case of one resource: its HTTP status, its message and when it is answered.
+
+    ``resource``: the heading it is listed under (``"uploads"``, ``"/api/media/* (the media
+    VM)"``); ``when``: the case, in words for the table; ``extra``: the keys of ``extra`` it
+    carries, for the table.
+    """
+
+    resource: str
+    status: int
+    message: str
+    when: str
+    extra: tuple[str, ...] = ()
+
+    def error(self, extra: dict[str, Any] | None = None, **fill: Any) -> ApplicationError:
+        """The exception to raise: of the class for :attr:`status` (``NotFoundError`` for a
+        404, ...), with the message (a template filled from ``fill``) and ``extra``."""
+        cls = _CLASSES.get(self.status, ApplicationError)
+        message = self.message.format(**fill) if fill else self.message
+        if cls is ApplicationError:
+            return ApplicationError(message, extra, status_code=self.status)
+        return cls(message, extra)
+
+    def body(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The answer's JSON body, ``{"message", "extra"}`` (for examples)."""
+        return {"message": self.message, "extra": extra or {k: "..." for k in self.extra}}
+
+
+def error_message(resource: str, status: int, message: str, when: str, extra: tuple[str, ...] = ()) -> ErrorMessage:
+    """Declare (and register) one message of ``resource``; a module-level constant holds it."""
+    declared = ErrorMessage(resource, status, message, when, extra)
+    REGISTRY.append(declared)
+    return declared
+
+
+def all_messages() -> list[ErrorMessage]:
+    """Every declared message: the modules of :data:`MESSAGE_MODULES` imported, in their order."""
+    for module in MESSAGE_MODULES:
+        importlib.import_module(module)
+    order = {name: i for i, name in enumerate(dict.fromkeys(m.resource for m in REGISTRY))}
+    return sorted(REGISTRY, key=lambda m: (order[m.resource], m.status))
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def errors_table() -> str:
+    """``docs/reference/errors.md``: each resource's messages by status (what ``python -m main_api
+    errors`` prints)."""
+    lines = [
+        "# Error messages",
+        "",
+        "Every error answer is `{\"message\": \"...\", \"extra\": {...}}` (under `/api/media/*` also",
+        "`\"success\": false`). These are the messages, one per case: the same case (an unknown id, someone",
+        "else's id) answers the same message on every method of a resource, so a frontend can map them.",
+        "A `{name}` is filled in; the message of a `400 Validation error` is always that, and",
+        "`extra.fields` names each field with its complaints. Written by `python -m main_api errors`",
+        "from the `errors` modules of `main_api/*/`; a test fails when this file differs from its output.",
+    ]
+    resource = None
+    for m in all_messages():
+        if m.resource != resource:
+            resource = m.resource
+            lines += ["", f"## {resource}", "", "| status | message | when | extra |", "|---|---|---|---|"]
+        extra = ", ".join(f"`{k}`" for k in m.extra)
+        lines.append(f"| {m.status} | `{_cell(m.message)}` | {_cell(m.when)} | {extra} |")
+    return "\n".join(lines) + "\n"
