@@ -123,6 +123,7 @@ MIDDLEWARE = [
     "main_api.common.middleware.RequestIdMiddleware",
     "main_api.common.middleware.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "main_api.common.middleware.MediaVmErrorShapeMiddleware",  # /api/media/* errors: "success": false too
     "main_api.common.middleware.RefusedMethodsMiddleware",  # TRACE: 405 on every path
     "main_api.common.middleware.JsonNotFoundMiddleware",  # an unknown URL: JSON 404, DEBUG or not
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,7 +1,8 @@
 """Every error message the API answers with, declared once: one wording per case and resource.
 
 A resource's messages are :class:`ErrorMessage` constants in its app's ``errors`` module
-(``main_api.media.errors``, ``main_api.artworks.errors``, ...); the code raises them
+(``main_api.media.errors``, ``main_api.artworks.errors``, ...: every installed app's is found,
+so this module names no app above it); the code raises them
 (``raise UPLOAD_NOT_FOUND.error({"id": 42})``), the OpenAPI schema shows them as examples
 (:meth:`ErrorMessage.response`), and ``python -m main_api errors`` writes them as the table of
 ``docs/reference/errors.md``, so that a frontend can map each message it may get. The same case
@@ -13,21 +14,13 @@ keyword arguments, and the table shows it as declared.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.module_loading import autodiscover_modules
 from rest_framework import status as http
 
 from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
-
-#: The modules that declare messages, in the order the table lists their resources.
-MESSAGE_MODULES = (
-    "main_api.common.errors",
-    "main_api.users.errors",
-    "main_api.media.errors",
-    "main_api.artworks.errors",
-)
 
 _CLASSES: dict[int, type[ApplicationError]] = {
     http.HTTP_404_NOT_FOUND: NotFoundError, http.HTTP_409_CONFLICT: ConflictError, http.HTTP_410_GONE: GoneError,
@@ -74,9 +67,9 @@ def error_message(resource: str, status: int, message: str, when: str, extra: tu
 
 
 def all_messages() -> list[ErrorMessage]:
-    """Every declared message: the modules of :data:`MESSAGE_MODULES` imported, in their order."""
-    for module in MESSAGE_MODULES:
-        importlib.import_module(module)
+    """Every declared message, by resource (in the order of ``INSTALLED_APPS``, whose ``errors``
+    modules are imported here, as the admin finds ``admin`` modules) and status."""
+    autodiscover_modules("errors")
     order = {name: i for i, name in enumerate(dict.fromkeys(m.resource for m in REGISTRY))}
     return sorted(REGISTRY, key=lambda m: (order[m.resource], m.status))
 
