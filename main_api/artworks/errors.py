@@ -9,9 +9,9 @@ ARTWORKS = "Artworks: /api/artworks, /api/artworks/{id} (GET, PATCH, DELETE), /a
 ARTWORK_NOT_FOUND = error_message(
     ARTWORKS, 404, "no such artwork", "an unknown id or someone else's artwork: the same on every method", ("id",))
 ARTWORK_LIMIT = error_message(
-    ARTWORKS, 429, "you have reached your limit of {limit} artworks",
-    "POST /api/artworks or .../upload-url at ARTWORK_LIMIT (or the profile's artwork_limit); "
-    "\"artwork\" when the limit is 1", ("limit",))
+    ARTWORKS, 429, "you have reached your limit of {artworks}",
+    "POST /api/artworks or .../upload-url at ARTWORK_LIMIT (or the profile's artwork_limit): \"5 artworks\", "
+    "\"1 artwork\"", ("limit",))
 ARTWORK_CREATE_RACE = error_message(ARTWORKS, 409, "another artwork was created at the same moment; try again",
                                     "two creates took the same slug (a database without row locks)")
 TAG_NOT_STRING = error_message(ARTWORKS, 400, "each tag must be a string", "a tag that is not a string", ("field",))

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from main_api.common.exceptions import ApplicationError
 from main_api.common.schema import ERROR
 from main_api.media.apis.access import MediaKeyApi
+from main_api.media.errors import MEDIA_UNKNOWN_SIZES
 from main_api.media.models import Upload
 from main_api.media.selectors.media_vm import media_deletions_open, uploads_for_media_vm_wait
 from main_api.media.services.deletion import media_deletion_done
@@ -184,8 +185,7 @@ class CompleteApi(MediaKeyApi):
         if unknown:
             # the two services were configured with different outputs files: fail the upload
             # where ops see it (the admin, its failure_reason) instead of a 400 only the VM reads
-            reason = (f"the media VM made sizes this main API does not know ({', '.join(unknown)}): the two "
-                      "services' outputs configurations (MEDIA_OUTPUTS_FILE) differ")
+            reason = MEDIA_UNKNOWN_SIZES.message.format(sizes=", ".join(unknown))
             log.error("complete of pending image %s refused: %s", image_id, reason)
             with contextlib.suppress(ApplicationError):  # already failed, finished or gone: nothing to mark
                 upload_fail(image_id=int(image_id), reason=reason)

@@ -27,6 +27,7 @@ from main_api.common.authentication import (
 from main_api.common.pagination import NewestFirstPagination
 from main_api.common.schema import ERROR
 from main_api.media.apis.access import MediaKeyOrUser, caller_user_id
+from main_api.media.errors import UPLOAD_DELETE_NOT_OWNER
 from main_api.media.live.tickets import event_ticket_issue
 from main_api.media.models import Upload
 from main_api.media.selectors.uploads import upload_get, uploads_for_user
@@ -165,7 +166,7 @@ class UploadDetailApi(APIView):
     def delete(self, request: Request, upload_id: str) -> Response:
         if isinstance(request.auth, MediaClient):
             # the media VM reads uploads; erasing one is its owner's decision (or the admin's)
-            raise drf_exceptions.PermissionDenied("only the upload's owner may delete it")
+            raise drf_exceptions.PermissionDenied(UPLOAD_DELETE_NOT_OWNER.message)
         upload_delete(image_id=int(upload_id), user_id=request.user.pk)
         return Response(status=204)
 
