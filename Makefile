@@ -20,7 +20,7 @@ MYSQL_EXTRA = $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(
 # Found here rather than asked for: a mysqlclient that cannot be installed skips, not fails.
 MYSQL_FOUND = $(filter file,$(origin TEST_MYSQL_URL))
 
-.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs
+.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs errors-docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -125,6 +125,9 @@ bench: install-dev ## the benchmark; prints ratios against references measured i
 
 settings-docs: install ## the env examples and docs/reference/configuration.md, from the settings' declarations
 	$(BIN)/python -m deploy.settings_docs
+
+errors-docs: install ## docs/reference/errors.md, from the errors modules of the apps
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-docs} $(BIN)/python -m main_api errors > docs/reference/errors.md
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -14,9 +14,11 @@ keyword arguments, and the table shows it as declared.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.utils.module_loading import autodiscover_modules
 from rest_framework import status as http
 
@@ -36,7 +38,7 @@ class ErrorMessage:
 
     ``resource``: the heading it is listed under (``"uploads"``, ``"/api/media/* (the media
     VM)"``); ``when``: the case, in words for the table; ``extra``: the keys of ``extra`` it
-    carries, for the table.
+    carries, for the table; ``module``: where it is declared (its app orders the table).
     """
 
     resource: str
@@ -44,6 +46,7 @@ class ErrorMessage:
     message: str
     when: str
     extra: tuple[str, ...] = ()
+    module: str = field(default="", compare=False)
 
     def error(self, extra: dict[str, Any] | None = None, **fill: Any) -> ApplicationError:
         """The exception to raise: of the class for :attr:`status` (``NotFoundError`` for a
@@ -61,7 +64,8 @@ class ErrorMessage:
 
 def error_message(resource: str, status: int, message: str, when: str, extra: tuple[str, ...] = ()) -> ErrorMessage:
     """Declare (and register) one message of ``resource``; a module-level constant holds it."""
-    declared = ErrorMessage(resource, status, message, when, extra)
+    # the declaring module, as collections.namedtuple finds it: the table lists apps in INSTALLED_APPS order
+    declared = ErrorMessage(resource, status, message, when, extra, sys._getframe(1).f_globals.get("__name__", ""))
     REGISTRY.append(declared)
     return declared
 
@@ -70,8 +74,17 @@ def all_messages() -> list[ErrorMessage]:
     """Every declared message, by resource (in the order of ``INSTALLED_APPS``, whose ``errors``
     modules are imported here, as the admin finds ``admin`` modules) and status."""
     autodiscover_modules("errors")
-    order = {name: i for i, name in enumerate(dict.fromkeys(m.resource for m in REGISTRY))}
-    return sorted(REGISTRY, key=lambda m: (order[m.resource], m.status))
+    app_names = [config.name for config in apps.get_app_configs()]
+
+    def app_index(message: ErrorMessage) -> int:
+        owners = [i for i, name in enumerate(app_names) if message.module.startswith(f"{name}.")]
+        return owners[-1] if owners else len(app_names)
+
+    resource_order: dict[str, tuple[int, int]] = {}
+    for i, message in enumerate(REGISTRY):  # a resource is listed where its first app lists it
+        resource_order[message.resource] = min(resource_order.get(message.resource, (len(app_names) + 1, i)),
+                                               (app_index(message), i))
+    return sorted(REGISTRY, key=lambda m: (resource_order[m.resource], m.status))
 
 
 def _cell(text: str) -> str:
