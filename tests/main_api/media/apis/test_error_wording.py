@@ -174,3 +174,27 @@ def test_a_body_refused_before_django_says_success_false_under_api_media(path, s
     body = json.loads(sent[1]["body"])
     assert ("success" in body) is says_success and body.get("success", False) is False
     assert set(body) - {"success"} == {"message", "extra"}
+
+
+def test_the_schema_shows_the_declared_messages_and_the_media_vms_error_shape(client, db):
+    """Each documented 404 of an upload carries the declared message as its example; the media
+    VM's errors are MediaVmError (success, message, extra); a PATCH says it answers itself."""
+    import yaml
+
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    document = yaml.safe_load(response.content)
+    paths, components = document["paths"], document["components"]["schemas"]
+
+    def error_of(path: str, method: str, status: str) -> dict:
+        return paths[path][method]["responses"][status]["content"]["application/json"]
+
+    for method in ("get", "patch", "delete"):
+        examples = error_of("/api/uploads/{upload_id}", method, "404")["examples"]
+        assert [e["value"]["message"] for e in examples.values()] == [errors.UPLOAD_NOT_FOUND.message], method
+    assert set(components["MediaVmError"]["properties"]) == {"success", "message", "extra"}
+    for path, method in (("/api/media/complete/{image_id}", "post"), ("/api/media/cleanup/{image_id}", "delete"),
+                         ("/api/media/analysis/{media_id}", "get")):
+        for status in ("401", "404"):
+            assert error_of(path, method, status)["schema"] == {"$ref": "#/components/schemas/MediaVmError"}, path
+    assert "a duplicate answers itself" in paths["/api/uploads/{upload_id}"]["patch"]["responses"]["200"]["description"]
