@@ -20,7 +20,7 @@ MYSQL_EXTRA = $(if $(or $(findstring mysql,$(DATABASE_URL)),$(TEST_MYSQL_URL),$(
 # Found here rather than asked for: a mysqlclient that cannot be installed skips, not fails.
 MYSQL_FOUND = $(filter file,$(origin TEST_MYSQL_URL))
 
-.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs licences
+.PHONY: run test test-fast test-mysql manage bench lint install install-dev clean settings-docs licences errors-docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -129,6 +129,9 @@ settings-docs: install ## the env examples and docs/reference/configuration.md, 
 licences: install-dev ## docs/reference/third-party-licences.md, from the installed distributions of every extra
 	@$(MYSQL_EXTRA_INSTALL)
 	$(BIN)/python -m deploy.licences
+
+errors-docs: install ## docs/reference/errors.md, from the errors modules of the apps
+	DJANGO_SECRET_KEY=$${DJANGO_SECRET_KEY:-docs} $(BIN)/python -m main_api errors > docs/reference/errors.md
 
 lint: install-dev
 	$(BIN)/ruff check .

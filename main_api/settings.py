@@ -129,6 +129,7 @@ MIDDLEWARE = [
     # Only with origins to allow: without, answers stay as they were (no Vary: Origin on images)
     *(["corsheaders.middleware.CorsMiddleware"] if ENV["CORS_ALLOWED_ORIGINS"] else []),
     "django.middleware.security.SecurityMiddleware",
+    "main_api.common.middleware.MediaVmErrorShapeMiddleware",  # /api/media/* errors: "success": false too
     "main_api.common.middleware.RefusedMethodsMiddleware",  # TRACE: 405 on every path
     "main_api.common.middleware.JsonNotFoundMiddleware",  # an unknown URL: JSON 404, DEBUG or not
     "whitenoise.middleware.WhiteNoiseMiddleware",

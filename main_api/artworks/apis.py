@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from main_api.artworks import selectors, services
+from main_api.artworks.errors import ARTIST_NOT_FOUND, ARTWORK_NOT_FOUND, PUBLIC_ARTWORK_NOT_FOUND
 from main_api.artworks.models import (
     DESCRIPTION_MAX_CHARS,
     DIMENSIONS_MAX_CHARS,
@@ -20,12 +21,17 @@ from main_api.artworks.models import (
 )
 from main_api.common.exceptions import ApplicationError
 from main_api.common.pagination import BAD_CURSOR_RESPONSE, PAGE_PARAMETERS, NewestFirstPagination
-from main_api.common.schema import ERROR
+from main_api.common.schema import ERROR, error_response
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.intake.direct_uploads import direct_upload_issue
 from main_api.media.upload_object import UploadOutputSerializer
 from shared.naming import ACCEPTED_TYPES
 from shared.sizes import SOURCE_TOOLS
+
+#: The documented 404s, with the messages of ``main_api.artworks.errors``.
+NOT_FOUND = error_response(ARTWORK_NOT_FOUND)
+NO_ARTIST = error_response(ARTIST_NOT_FOUND)
+NO_PUBLIC = error_response(ARTIST_NOT_FOUND, PUBLIC_ARTWORK_NOT_FOUND)
 
 
 def _category_field(**kwargs) -> serializers.ChoiceField:
@@ -205,14 +211,14 @@ class ArtworkDetailApi(APIView):
                                                    help_text="a new slug from the (new) title")
 
     @extend_schema(operation_id="artworks_get", summary="One of your artworks",
-                   responses={200: ArtworkOutputSerializer, 401: ERROR, 404: ERROR}, tags=["artworks"])
+                   responses={200: ArtworkOutputSerializer, 401: ERROR, 404: NOT_FOUND}, tags=["artworks"])
     def get(self, request: Request, artwork_id: str) -> Response:
         artwork = selectors.artwork_get_for_owner(artwork_id=int(artwork_id), user_id=request.user.pk)
         return Response(ArtworkOutputSerializer(selectors.artwork_owner_detail(artwork)).data)
 
     @extend_schema(operation_id="artworks_patch", summary="Change, hide or re-slug one of your artworks",
                    request=InputSerializer,
-                   responses={200: ArtworkOutputSerializer, 400: ERROR, 401: ERROR, 404: ERROR}, tags=["artworks"])
+                   responses={200: ArtworkOutputSerializer, 400: ERROR, 401: ERROR, 404: NOT_FOUND}, tags=["artworks"])
     def patch(self, request: Request, artwork_id: str) -> Response:
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
@@ -223,7 +229,7 @@ class ArtworkDetailApi(APIView):
         return Response(ArtworkOutputSerializer(selectors.artwork_owner_detail(artwork)).data)
 
     @extend_schema(operation_id="artworks_delete", summary="Delete one of your artworks and its image everywhere",
-                   request=None, responses={204: OpenApiResponse(description="deleted"), 401: ERROR, 404: ERROR},
+                   request=None, responses={204: OpenApiResponse(description="deleted"), 401: ERROR, 404: NOT_FOUND},
                    tags=["artworks"])
     def delete(self, request: Request, artwork_id: str) -> Response:
         services.artwork_delete(artwork_id=int(artwork_id), user_id=request.user.pk)
@@ -238,7 +244,7 @@ class PublicArtworkListApi(APIView):
 
     @extend_schema(operation_id="artworks_public_list", summary="An artist's active artworks (no sign-in)",
                    parameters=PAGE_PARAMETERS,
-                   responses={200: PublicArtworkSerializer(many=True), 400: BAD_CURSOR_RESPONSE, 404: ERROR},
+                   responses={200: PublicArtworkSerializer(many=True), 400: BAD_CURSOR_RESPONSE, 404: NO_ARTIST},
                    tags=["artworks"])
     def get(self, request: Request, username: str) -> Response:
         rows = selectors.artworks_public(username=username)
@@ -253,7 +259,7 @@ class PublicArtworkDetailApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(operation_id="artworks_public_get", summary="One active artwork of an artist (no sign-in)",
-                   responses={200: PublicArtworkSerializer, 404: ERROR}, tags=["artworks"])
+                   responses={200: PublicArtworkSerializer, 404: NO_PUBLIC}, tags=["artworks"])
     def get(self, request: Request, username: str, slug: str) -> Response:
         artwork = selectors.artwork_public_get(username=username, slug=slug)
         return Response(PublicArtworkSerializer(selectors.artwork_public_detail(artwork)).data)

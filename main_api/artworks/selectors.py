@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 
+from main_api.artworks.errors import ARTIST_NOT_FOUND, ARTWORK_NOT_FOUND, PUBLIC_ARTWORK_NOT_FOUND
 from main_api.artworks.models import Artwork
-from main_api.common.exceptions import NotFoundError
 from main_api.media.models import Upload
 from main_api.media.upload_object import upload_detail
 from main_api.users.models import UserProfile
@@ -61,7 +61,7 @@ def artwork_get_for_owner(*, artwork_id: int, user_id: int, lock: bool = False) 
         rows = rows.select_for_update()
     artwork = rows.filter(pk=artwork_id, user_id=user_id).first()
     if artwork is None:
-        raise NotFoundError("no such artwork", {"id": artwork_id})
+        raise ARTWORK_NOT_FOUND.error({"id": artwork_id})
     return artwork
 
 
@@ -77,7 +77,7 @@ def artworks_public(*, username: str) -> QuerySet[Artwork]:
 
     user_id = get_user_model().objects.filter(username=username, is_active=True).values_list("pk", flat=True).first()
     if user_id is None:
-        raise NotFoundError("no such artist", {"username": username})
+        raise ARTIST_NOT_FOUND.error({"username": username})
     return (Artwork.objects.filter(user_id=user_id, hidden=False, upload__status__in=_FINISHED)
             .exclude(upload__media_id=None).select_related("upload", "user").order_by("-created_at", "-id"))
 
@@ -87,7 +87,7 @@ def artwork_public_get(*, username: str, slug: str) -> Artwork:
     (hidden, still processing and failed ones included)."""
     artwork = artworks_public(username=username).filter(slug=slug).first()
     if artwork is None:
-        raise NotFoundError("no such artwork", {"username": username, "slug": slug})
+        raise PUBLIC_ARTWORK_NOT_FOUND.error({"username": username, "slug": slug})
     return artwork
 
 

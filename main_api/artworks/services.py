@@ -15,6 +15,13 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from rest_framework import status
 
+from main_api.artworks.errors import (
+    ARTWORK_CREATE_RACE,
+    ARTWORK_LIMIT,
+    TAG_NOT_STRING,
+    TAG_TOO_LONG,
+    TOO_MANY_TAGS,
+)
 from main_api.artworks.models import SLUG_MAX_CHARS, Artwork
 from main_api.artworks.selectors import artwork_get_for_owner, artwork_limit_for
 from main_api.common.exceptions import ApplicationError, InvalidImage
@@ -36,7 +43,7 @@ _SPACES = re.compile(r"\s+")
 
 def limit_message(limit: int) -> str:
     """What a user at their artwork limit is told."""
-    return f"you have reached your limit of {limit} artwork{'' if limit == 1 else 's'}"
+    return ARTWORK_LIMIT.message.format(artworks=f"{limit} artwork{'' if limit == 1 else 's'}")
 
 
 class ArtworkLimitReached(ApplicationError):
@@ -66,18 +73,16 @@ def artwork_tags_clean(tags: list[Any]) -> list[str]:
     cleaned: list[str] = []
     for tag in tags:
         if not isinstance(tag, str):
-            raise ApplicationError("each tag must be a string", {"field": "tags"})
+            raise TAG_NOT_STRING.error({"field": "tags"})
         tag = _SPACES.sub(" ", tag).strip().lower()
         if not tag:
             continue
         if len(tag) > settings.ARTWORK_TAG_MAX_CHARS:
-            raise ApplicationError(
-                f"a tag has at most {settings.ARTWORK_TAG_MAX_CHARS} characters", {"field": "tags", "tag": tag[:80]}
-            )
+            raise TAG_TOO_LONG.error({"field": "tags", "tag": tag[:80]}, max_chars=settings.ARTWORK_TAG_MAX_CHARS)
         if tag not in cleaned:
             cleaned.append(tag)
     if len(cleaned) > settings.ARTWORK_MAX_TAGS:
-        raise ApplicationError(f"at most {settings.ARTWORK_MAX_TAGS} tags", {"field": "tags", "count": len(cleaned)})
+        raise TOO_MANY_TAGS.error({"field": "tags", "count": len(cleaned)}, max_tags=settings.ARTWORK_MAX_TAGS)
     return cleaned
 
 
@@ -143,8 +148,7 @@ def artwork_create(*, user_id: int, key: str, fields: ArtworkFields, request_id:
                     tags=list(fields.tags),
                 )
         except IntegrityError as e:  # a slug taken in spite of the lock: a database without row locks
-            raise ApplicationError("another artwork was created at the same moment; try again",
-                                   status_code=status.HTTP_409_CONFLICT) from e
+            raise ARTWORK_CREATE_RACE.error() from e
     log.info("artwork %s (%s) created with upload %s", artwork.pk, artwork.slug, image.pk)
     return artwork
 

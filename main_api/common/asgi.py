@@ -16,7 +16,8 @@ pure ASGI middleware in front of it that acts while the body is still on the wir
   401, as the view would, before a byte of its body is read. With credentials, right or wrong,
   the body is read and the view decides, as before.
 
-Each of those answers is the API's JSON error (``{"message", "extra"}``) with
+Each of those answers is the API's JSON error (``{"message", "extra"}``; under ``/api/media/*``
+also ``"success": false``) with
 ``Connection: close``, so the server drops the rest of the body instead of reading it.
 
 :class:`ASGIHandler` is Django's, with one change: a chunked body, which arrives whole but
@@ -37,6 +38,7 @@ from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http.cookie import parse_cookie
 
 from main_api.common.client_address import ForwardedHeaders
+from main_api.common.exceptions import error_body, error_body_for_path
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +75,9 @@ def _has_credentials(scope: Scope) -> bool:
 
 
 async def _answer(send: Send, status: int, message: str, extra: dict[str, Any],
-                  headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    body = json.dumps({"message": message, "extra": extra}).encode()
+                  headers: list[tuple[bytes, bytes]] | None = None, *, path: str = "") -> None:
+    # under /api/media/* with the seed's "success": false, as every error there (error_body_for_path)
+    body = json.dumps(error_body_for_path(path, error_body(message, extra))).encode()
     await send({
         "type": "http.response.start",
         "status": status,
@@ -130,7 +133,8 @@ class RequestBodyGuard:
             if challenge is not None:
                 log.info("refused a body without credentials on %s %s", scope["method"], scope["path"])
                 await _answer(send, 401, "Authentication credentials were not provided.",
-                              {"code": "not_authenticated"}, [(b"www-authenticate", challenge.encode("latin-1"))])
+                              {"code": "not_authenticated"}, [(b"www-authenticate", challenge.encode("latin-1"))],
+                              path=scope.get("path", ""))
                 return
         if declared is not None:
             try:
@@ -139,12 +143,12 @@ class RequestBodyGuard:
                 length = -1
             if length < 0:
                 extra = {"content_length": declared.decode("latin-1")}
-                await _answer(send, 400, "Content-Length is not a number", extra)
+                await _answer(send, 400, "Content-Length is not a number", extra, path=scope.get("path", ""))
                 return
             if length > limit:
                 log.info("refused a body of %d bytes (limit %d) on %s %s", length, limit, scope["method"],
                          scope["path"])
-                await _answer(send, 413, *too_large)
+                await _answer(send, 413, *too_large, path=scope.get("path", ""))
                 return
 
         timeout = self.read_timeout()
@@ -182,7 +186,7 @@ class RequestBodyGuard:
                 raise
             log.info("answered %d after %d body bytes on %s %s: %s", refused.status, received, scope["method"],
                      scope["path"], refused.message)
-            await _answer(send, refused.status, refused.message, refused.extra)
+            await _answer(send, refused.status, refused.message, refused.extra, path=scope.get("path", ""))
 
 
 class ASGIHandler(DjangoASGIHandler):

@@ -1,6 +1,8 @@
 """One error type for the API, and one handler that turns every error into the same JSON.
 
-Every error answer has the shape ``{"message": str, "extra": dict}``.
+Every error answer has the shape ``{"message": str, "extra": dict}``; under
+:data:`MEDIA_VM_PATH_PREFIX` (the API the media VM calls) also ``"success": false``, the seed's
+key every answer there carries (:func:`error_body_for_path`).
 """
 
 from __future__ import annotations
@@ -70,9 +72,23 @@ class InvalidImage(ApplicationError):
     """An upload that is not an image we accept; ``extra["field"]`` names the form field."""
 
 
+#: The API the media VM calls (``/api/media/*``): every answer, an error too, says ``success``.
+MEDIA_VM_PATH_PREFIX = "/api/media/"
+
+
 def error_body(message: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The JSON body of every error answer."""
     return {"message": message, "extra": extra or {}}
+
+
+def error_body_for_path(path: str, body: Any) -> Any:
+    """``body`` (an error answer's JSON) as the request's ``path`` answers it: with
+    ``"success": False`` first under :data:`MEDIA_VM_PATH_PREFIX`, unchanged elsewhere (or when it
+    is no ``{"message", ...}`` object, or already says ``success``)."""
+    if not path.startswith(MEDIA_VM_PATH_PREFIX) or not isinstance(body, dict) or "message" not in body \
+            or "success" in body:
+        return body
+    return {"success": False, **body}
 
 
 def _detail_message(detail: Any) -> str:

@@ -3,6 +3,7 @@ and JSON for unknown URLs whatever ``DEBUG`` says."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from main_api.common import metrics
-from main_api.common.exceptions import error_body
+from main_api.common.exceptions import MEDIA_VM_PATH_PREFIX, error_body, error_body_for_path
 from main_api.common.logging_setup import request_id_var
 from main_api.common.views import not_found
 
@@ -104,4 +105,30 @@ class JsonNotFoundMiddleware:
         if response.status_code == 404 and getattr(request, "resolver_match", None) is None \
                 and not response.get("Content-Type", "").startswith("application/json"):
             return not_found(request)
+        return response
+
+
+class MediaVmErrorShapeMiddleware:
+    """Gives every JSON error answer under ``/api/media/*`` the seed's ``"success": false``
+    (``main_api.common.exceptions.error_body_for_path``), whoever made it: a view's error, DRF's
+    401 and 405, an unknown route's 404, a crash's 500. Put it outside every middleware that
+    answers by itself (``RefusedMethodsMiddleware``, ``JsonNotFoundMiddleware``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code < 400 or response.streaming or not request.path.startswith(MEDIA_VM_PATH_PREFIX) \
+                or not response.get("Content-Type", "").startswith("application/json"):
+            return response
+        try:
+            body = json.loads(response.content)
+        except ValueError:
+            return response
+        shaped = error_body_for_path(request.path, body)
+        if shaped is not body:
+            response.content = json.dumps(shaped).encode()
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(response.content))
         return response

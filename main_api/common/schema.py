@@ -13,11 +13,12 @@ from typing import Any
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.views import APIView
 
+from main_api.common.error_messages import ErrorMessage
 from shared.sizes import SIZE_NAMES, ImageFormat
 
 
@@ -45,6 +46,25 @@ class UserTokenScheme(OpenApiAuthenticationExtension):
 ERROR = inline_serializer(
     "Error", {"message": serializers.CharField(), "extra": serializers.DictField()}
 )
+#: An error of the media VM's API (``/api/media/*``): the seed's ``success`` (always false) too.
+MEDIA_VM_ERROR = inline_serializer(
+    "MediaVmError", {"success": serializers.BooleanField(help_text="always false"),
+                     "message": serializers.CharField(), "extra": serializers.DictField()}
+)
+
+
+def error_response(*messages: ErrorMessage, description: str | None = None,
+                   media_vm: bool = False) -> OpenApiResponse:
+    """The documented error answer of one status: :data:`ERROR` (:data:`MEDIA_VM_ERROR` with
+    ``media_vm``) with an example per declared message (``main_api.common.error_messages``) and
+    ``description``, by default the messages' cases."""
+    examples = [
+        OpenApiExample(m.message[:80], value={"success": False, **m.body()} if media_vm else m.body(),
+                       response_only=True, status_codes=[str(m.status)])
+        for m in messages
+    ]
+    return OpenApiResponse(MEDIA_VM_ERROR if media_vm else ERROR, examples=examples,
+                           description=description or "; ".join(m.when for m in messages))
 
 
 class ImageProxyDoc(APIView):

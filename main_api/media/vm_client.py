@@ -32,6 +32,7 @@ from django.conf import settings
 from rest_framework import status
 
 from main_api.common.exceptions import ApplicationError
+from main_api.media.errors import IMAGE_BACKEND_ERROR, IMAGE_BACKEND_TIMEOUT, IMAGE_BACKEND_UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,10 @@ def _request(
                                   allow_redirects=False, headers=headers, **kwargs)
     except requests.Timeout as e:
         log.warning("media backend timed out on %s: %s", path, e)
-        raise MediaBackendTimeout("media backend timed out", extra) from e
+        raise MediaBackendTimeout(IMAGE_BACKEND_TIMEOUT.message, extra) from e
     except requests.RequestException as e:
         log.warning("media backend unavailable on %s: %s", path, e)
-        raise MediaBackendUnavailable("media backend unavailable", extra) from e
+        raise MediaBackendUnavailable(IMAGE_BACKEND_UNAVAILABLE.message, extra) from e
 
 
 def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: dict[str, str]) -> requests.Response:
@@ -127,7 +128,7 @@ def serve_open(*, media_id: str, method: str, params: dict[str, str], headers: d
         log.info("media backend refused a request for %s with %s", media_id, code)
         raise ApplicationError(f"the media backend refused the request: {_reason(code)}", extra, status_code=code)
     log.warning("media backend answered %s for %s", code, media_id)
-    raise MediaBackendUnavailable("media backend error", extra)
+    raise MediaBackendUnavailable(IMAGE_BACKEND_ERROR.message, extra)
 
 
 def _is_json(response: requests.Response) -> bool:
@@ -191,7 +192,7 @@ def similar_get(*, media_id: str, params: dict[str, str]) -> dict[str, Any]:
     if response.status_code != 200 or not isinstance(body, dict):
         log.warning("media backend answered %s for similar %s", response.status_code, media_id)
         raise MediaBackendUnavailable(
-            "media backend error", {"media_id": media_id, "upstream_status": response.status_code}
+            IMAGE_BACKEND_ERROR.message, {"media_id": media_id, "upstream_status": response.status_code}
         )
     return body
 

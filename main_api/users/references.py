@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from main_api.common.exceptions import ApplicationError
+from main_api.users.errors import NO_LOGO
 from main_api.users.models import ArtistProfile, PromoterProfile, SiteMedia, User, UserProfile, logo_profile_model
 
 
@@ -60,10 +60,7 @@ def target_for_upload(*, user: User, field: str) -> str:
         model = logo_profile_model(user.user_type)
         if model is not None:
             return _LOGO_TARGETS[model]
-        raise ApplicationError(
-            "only artist and promoter users have a logo",
-            {"field": field, "user_type": user.user_type},
-        )
+        raise NO_LOGO.error({"field": field, "user_type": user.user_type})
     return _FIELD_TARGETS[field]
 
 

@@ -19,8 +19,8 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from main_api.common.exceptions import ApplicationError
 from main_api.media.domain_events import UploadCompleted, UploadDeleted, UploadFailed, UploadRetried
+from main_api.media.errors import UNKNOWN_UPLOAD_FIELD
 from main_api.media.intake import temp_storage, url_import
 from main_api.media.intake.direct_uploads import direct_uploads_discard
 from main_api.media.intake.gate import uploads_check
@@ -159,7 +159,7 @@ def user_upload_from_url(*, user: User, url: str, field: str, request_id: str | 
     ``InvalidImage`` (400, the gate's verdict).
     """
     if field not in UPLOAD_FIELDS:
-        raise ApplicationError(f"unknown upload field {field!r}", {"field": field, "accepted": sorted(UPLOAD_FIELDS)})
+        raise UNKNOWN_UPLOAD_FIELD.error({"field": field, "accepted": sorted(UPLOAD_FIELDS)}, field=field)
     target_for_upload(user=user, field=field)  # a community user's logo: refused before fetching
     fetched = url_import.url_fetch(url=url)
     with fetched.file:

@@ -18,8 +18,9 @@ from main_api.common.authentication import (
     MediaKeyAuthentication,
     UserTokenAuthentication,
 )
-from main_api.common.schema import ERROR
+from main_api.common.schema import MEDIA_VM_ERROR, error_response
 from main_api.media.apis.access import MediaKeyOrUser, caller_user_id
+from main_api.media.errors import PROCESSED_IMAGE_NOT_FOUND, SIMILAR_SCOPE_ALL
 from main_api.media.selectors.media_vm import upload_by_media_id
 from main_api.media.selectors.uploads import similar_images_get
 
@@ -37,8 +38,8 @@ class AnalysisApi(APIView):
         responses={
             200: inline_serializer("AnalysisResult", {"success": serializers.BooleanField(),
                                                       "analysis": serializers.DictField()}),
-            401: ERROR,
-            404: OpenApiResponse(ERROR, description="no such processed image (or another user's)"),
+            401: MEDIA_VM_ERROR,
+            404: error_response(PROCESSED_IMAGE_NOT_FOUND, media_vm=True),
         },
         tags=["images"],
     )
@@ -96,11 +97,11 @@ class SimilarImagesApi(APIView):
         parameters=[InputSerializer],
         responses={
             200: OutputSerializer,
-            400: ERROR, 401: ERROR,
-            403: OpenApiResponse(ERROR, description="scope=all without the media key"),
-            404: OpenApiResponse(ERROR, description="no such processed image (or another user's)"),
-            502: OpenApiResponse(ERROR, description="the media VM is unavailable"),
-            504: OpenApiResponse(ERROR, description="the media VM timed out"),
+            400: MEDIA_VM_ERROR, 401: MEDIA_VM_ERROR,
+            403: error_response(SIMILAR_SCOPE_ALL, media_vm=True),
+            404: error_response(PROCESSED_IMAGE_NOT_FOUND, media_vm=True),
+            502: OpenApiResponse(MEDIA_VM_ERROR, description="the media VM is unavailable"),
+            504: OpenApiResponse(MEDIA_VM_ERROR, description="the media VM timed out"),
         },
         tags=["images"],
     )

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from main_api.common.exceptions import ApplicationError, error_body
 from main_api.common.views import read_only_view
 from main_api.media import vm_client
+from main_api.media.errors import IMAGE_NOT_FOUND
 from main_api.media.selectors.uploads import default_background_for_media
 from shared.naming import is_media_id
 
@@ -19,7 +20,7 @@ def image_proxy(request: HttpRequest, media_id: str) -> HttpResponse:
     an ``Accept: image/avif`` that only the media VM can satisfy.
     """
     if not is_media_id(media_id):
-        return JsonResponse(error_body("Not found.", {"media_id": media_id}), status=404)
+        return JsonResponse(error_body(IMAGE_NOT_FOUND.message, {"media_id": media_id}), status=404)
     params = request.GET.dict()
     if "bg" not in params:  # a logo's owner may have chosen its background-removed set
         background = default_background_for_media(media_id=media_id)

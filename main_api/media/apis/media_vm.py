@@ -21,8 +21,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from main_api.common.exceptions import ApplicationError
-from main_api.common.schema import ERROR
+from main_api.common.schema import MEDIA_VM_ERROR, error_response
 from main_api.media.apis.access import MediaKeyApi
+from main_api.media.errors import (
+    MEDIA_DELETION_NOT_FOUND,
+    MEDIA_FAIL_FINISHED,
+    MEDIA_UNKNOWN_SIZES,
+    MEDIA_UPLOAD_NOT_FOUND,
+)
 from main_api.media.models import Upload
 from main_api.media.selectors.media_vm import media_deletions_open, uploads_for_media_vm_wait
 from main_api.media.services.deletion import media_deletion_done
@@ -105,7 +111,7 @@ class PendingUploadsApi(MediaKeyApi):
                                 "now": serializers.DateTimeField(help_text="the main API's time before it "
                                                                  "looked: the next poll's since")}
             ),
-            401: ERROR,
+            401: MEDIA_VM_ERROR,
         },
         tags=["media VM"],
     )
@@ -175,7 +181,8 @@ class CompleteApi(MediaKeyApi):
                 "media_id": serializers.CharField(), "status": serializers.CharField(),
                 "smart_url_preview": serializers.CharField(),
             }),
-            400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR,
+            400: MEDIA_VM_ERROR, 401: MEDIA_VM_ERROR, 404: error_response(MEDIA_UPLOAD_NOT_FOUND, media_vm=True),
+            409: MEDIA_VM_ERROR,
         },
         tags=["media VM"],
     )
@@ -184,8 +191,7 @@ class CompleteApi(MediaKeyApi):
         if unknown:
             # the two services were configured with different outputs files: fail the upload
             # where ops see it (the admin, its failure_reason) instead of a 400 only the VM reads
-            reason = (f"the media VM made sizes this main API does not know ({', '.join(unknown)}): the two "
-                      "services' outputs configurations (MEDIA_OUTPUTS_FILE) differ")
+            reason = MEDIA_UNKNOWN_SIZES.message.format(sizes=", ".join(unknown))
             log.error("complete of pending image %s refused: %s", image_id, reason)
             with contextlib.suppress(ApplicationError):  # already failed, finished or gone: nothing to mark
                 upload_fail(image_id=int(image_id), reason=reason)
@@ -250,7 +256,8 @@ class ProgressApi(MediaKeyApi):
             200: inline_serializer("ProgressResult", {"id": serializers.IntegerField(),
                                                       "stage": serializers.CharField(),
                                                       "changed": serializers.BooleanField()}),
-            400: ERROR, 401: ERROR, 404: ERROR, 409: ERROR,
+            400: MEDIA_VM_ERROR, 401: MEDIA_VM_ERROR, 404: error_response(MEDIA_UPLOAD_NOT_FOUND, media_vm=True),
+            409: MEDIA_VM_ERROR,
         },
         tags=["media VM"],
     )
@@ -277,7 +284,8 @@ class CleanupApi(MediaKeyApi):
         responses={
             200: inline_serializer("CleanupResult", {"success": serializers.BooleanField(),
                                                      "message": serializers.CharField()}),
-            401: ERROR, 404: ERROR, 409: ERROR,
+            401: MEDIA_VM_ERROR, 404: error_response(MEDIA_UPLOAD_NOT_FOUND, media_vm=True),
+            409: error_response(MEDIA_FAIL_FINISHED, media_vm=True),
         },
         tags=["media VM"],
     )
@@ -317,7 +325,7 @@ class MediaDeletionsApi(MediaKeyApi):
                 inline_serializer("MediaDeletionList", {"deletions": OutputSerializer(many=True)}),
                 examples=[OpenApiExample("one to erase", value={"deletions": [DELETION_EXAMPLE]})],
             ),
-            400: ERROR, 401: ERROR,
+            400: MEDIA_VM_ERROR, 401: MEDIA_VM_ERROR,
         },
         tags=["media VM"],
     )
@@ -343,7 +351,7 @@ class MediaDeletionDoneApi(MediaKeyApi):
                 examples=[OpenApiExample("acknowledged", value={"success": True, "id": 7,
                                                                 "done_at": "2026-05-04T10:21:09.004Z"})],
             ),
-            401: ERROR, 404: OpenApiResponse(ERROR, description="no such deletion"),
+            401: MEDIA_VM_ERROR, 404: error_response(MEDIA_DELETION_NOT_FOUND, media_vm=True),
         },
         tags=["media VM"],
     )

@@ -25,8 +25,16 @@ from main_api.common.authentication import (
     UserTokenAuthentication,
 )
 from main_api.common.pagination import NewestFirstPagination
-from main_api.common.schema import ERROR
+from main_api.common.schema import ERROR, error_response
 from main_api.media.apis.access import MediaKeyOrUser, caller_user_id
+from main_api.media.errors import (
+    UPLOAD_BACKGROUND_NOT_LOGO,
+    UPLOAD_DELETE_NOT_OWNER,
+    UPLOAD_NOT_FOUND,
+    UPLOAD_ORIGINAL_GONE,
+    UPLOAD_RETRY_DUPLICATE,
+    UPLOAD_RETRY_NOT_FAILED,
+)
 from main_api.media.live.tickets import event_ticket_issue
 from main_api.media.models import Upload
 from main_api.media.selectors.uploads import upload_get, uploads_for_user
@@ -101,7 +109,7 @@ class UploadDetailApi(APIView):
                 OpenApiExample("failed, can be retried", value=FAILED_UPLOAD_EXAMPLE),
             ]),
             401: ERROR,
-            404: OpenApiResponse(ERROR, description="no such upload, or someone else's"),
+            404: error_response(UPLOAD_NOT_FOUND),
         },
         tags=["uploads"],
     )
@@ -123,14 +131,18 @@ class UploadDetailApi(APIView):
         request=InputSerializer,
         examples=[OpenApiExample("remove the background", value={"background": "removed"}, request_only=True)],
         responses={
-            200: OpenApiResponse(UploadOutputSerializer, examples=[OpenApiExample("background removed", value={
+            200: OpenApiResponse(UploadOutputSerializer, description=(
+                "the upload the PATCH was sent to; a duplicate answers itself (its own id, duplicate_of "
+                "naming the earlier upload, whose background it shares and shows)"),
+                examples=[OpenApiExample("background removed", value={
                 **UPLOAD_EXAMPLE, "background": "removed",
                 "smart_url": f"{UPLOAD_EXAMPLE['smart_url']}&bg=removed",
                 "variants": [{**v, "url": f"{v['url']}&bg=removed"} for v in UPLOAD_EXAMPLE["variants"]],
             })]),
-            400: OpenApiResponse(ERROR, description="not original/removed, or not a logo; names the field"),
+            400: error_response(UPLOAD_BACKGROUND_NOT_LOGO, description="not original/removed (a validation error), "
+                                "or not a logo; names the field"),
             401: ERROR,
-            404: OpenApiResponse(ERROR, description="no such upload, or someone else's"),
+            404: error_response(UPLOAD_NOT_FOUND),
         },
         tags=["uploads"],
     )
@@ -157,15 +169,15 @@ class UploadDetailApi(APIView):
         responses={
             204: OpenApiResponse(description="deleted"),
             401: ERROR,
-            403: OpenApiResponse(ERROR, description="the media key: only the owner deletes an upload"),
-            404: OpenApiResponse(ERROR, description="no such upload (also: already deleted), or someone else's"),
+            403: error_response(UPLOAD_DELETE_NOT_OWNER),
+            404: error_response(UPLOAD_NOT_FOUND),
         },
         tags=["uploads"],
     )
     def delete(self, request: Request, upload_id: str) -> Response:
         if isinstance(request.auth, MediaClient):
             # the media VM reads uploads; erasing one is its owner's decision (or the admin's)
-            raise drf_exceptions.PermissionDenied("only the upload's owner may delete it")
+            raise drf_exceptions.PermissionDenied(UPLOAD_DELETE_NOT_OWNER.message)
         upload_delete(image_id=int(upload_id), user_id=request.user.pk)
         return Response(status=204)
 
@@ -242,9 +254,9 @@ class UploadRetryApi(APIView):
                 }),
             ]),
             401: ERROR,
-            404: OpenApiResponse(ERROR, description="no such upload, or someone else's"),
-            409: OpenApiResponse(ERROR, description="the upload has not failed"),
-            410: OpenApiResponse(ERROR, description="its original is no longer kept: upload it again"),
+            404: error_response(UPLOAD_NOT_FOUND),
+            409: error_response(UPLOAD_RETRY_NOT_FAILED, UPLOAD_RETRY_DUPLICATE),
+            410: error_response(UPLOAD_ORIGINAL_GONE),
         },
         tags=["uploads"],
     )

@@ -46,7 +46,18 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import status
 
-from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, UploadTooLarge
+from main_api.common.error_messages import ErrorMessage
+from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.media.errors import (
+    DIRECT_EMPTY,
+    DIRECT_KEY_EXPIRED,
+    DIRECT_KEY_NOT_FOUND,
+    DIRECT_KEY_NOTHING,
+    DIRECT_KEY_USED,
+    DIRECT_URL_EXPIRED,
+    DIRECT_URL_INVALID,
+    DIRECT_URL_USED,
+)
 from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import declared_content_type, original_name_clean
 from main_api.media.intake.multipart import too_large
@@ -148,9 +159,9 @@ def _token_read(token: str) -> tuple[str, int]:
         value = signing.loads(token, salt=TOKEN_SALT, max_age=int(settings.DIRECT_UPLOAD_SECONDS))
         return str(value["k"]), int(value["n"])
     except signing.SignatureExpired as e:
-        raise GoneError("this upload URL has expired; ask for a new one", {"field": "token"}) from e
+        raise DIRECT_URL_EXPIRED.error({"field": "token"}) from e
     except (signing.BadSignature, KeyError, TypeError, ValueError) as e:
-        raise DirectUploadUrlInvalid("this upload URL is not valid", {"field": "token"}) from e
+        raise DirectUploadUrlInvalid(DIRECT_URL_INVALID.message, {"field": "token"}) from e
 
 
 def direct_upload_body_limit(path: str) -> int | None:
@@ -173,7 +184,7 @@ def _counted(body: IO[bytes], limit: int) -> Iterator[bytes]:
             raise too_large("file", limit)
         yield chunk
     if received == 0:
-        raise ApplicationError("the upload is empty", {"field": "file"})
+        raise DIRECT_EMPTY.error({"field": "file"})
 
 
 def direct_upload_receive(*, token: str, body: IO[bytes] | None,
@@ -203,11 +214,11 @@ def direct_upload_receive(*, token: str, body: IO[bytes] | None,
     if not claimed:
         row = DirectUpload.objects.filter(key=key).first()
         if row is None or row.expires_at <= now:
-            raise GoneError("this upload URL has expired; ask for a new one", {"field": "token"})
-        raise ConflictError("this upload URL has been used already", {"field": "token"})
+            raise DIRECT_URL_EXPIRED.error({"field": "token"})
+        raise DIRECT_URL_USED.error({"field": "token"})
     try:
         if body is None:
-            raise ApplicationError("the upload is empty", {"field": "file"})
+            raise DIRECT_EMPTY.error({"field": "file"})
         temp_storage.save_chunks(temp_storage.direct_ref(key), _counted(body, limit))
     except BaseException:
         DirectUpload.objects.filter(key=key, uploaded_at=now, consumed_at__isnull=True).update(uploaded_at=None)
@@ -234,23 +245,23 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
     stored object is larger than its declared size or ``MAX_UPLOAD_BYTES`` (a bucket's
     presigned POST is trusted no further than that; the object is deleted).
     """
-    def invalid(message: str) -> DirectUploadInvalid:
-        return DirectUploadInvalid(message, {"field": "key"})
+    def invalid(refusal: ErrorMessage) -> DirectUploadInvalid:
+        return DirectUploadInvalid(refusal.message, {"field": "key"})
 
     if not isinstance(key, str) or temp_storage.storage_name(f"{temp_storage.DIRECT_SUBDIR}/{key}") is None:
-        raise invalid("no such upload key")
+        raise invalid(DIRECT_KEY_NOT_FOUND)
     with transaction.atomic():
         row = DirectUpload.objects.select_for_update().filter(key=key).first()
         if row is None or row.user_id != user_id:
-            raise invalid("no such upload key")
+            raise invalid(DIRECT_KEY_NOT_FOUND)
         if row.consumed_at is not None:
-            raise invalid("this upload key has been used already")
+            raise invalid(DIRECT_KEY_USED)
         if row.expires_at <= timezone.now():  # uploaded in time or not: the key is good for its seconds only
-            raise invalid("this upload key has expired")
+            raise invalid(DIRECT_KEY_EXPIRED)
         ref = temp_storage.direct_ref(key)
         opened = temp_storage.open_stream(ref)
         if opened is None:
-            raise invalid("nothing has been uploaded with this key")
+            raise invalid(DIRECT_KEY_NOTHING)
         limit = _limit(row)
         spool = tempfile.SpooledTemporaryFile(max_size=int(settings.FILE_UPLOAD_MAX_MEMORY_SIZE))  # noqa: SIM115
         try:
@@ -264,7 +275,7 @@ def direct_upload_take(*, user_id: int, key: str) -> TakenUpload:
                         raise too_large("key", limit)
                     spool.write(chunk)
             if received == 0:
-                raise invalid("the upload is empty")
+                raise invalid(DIRECT_EMPTY)
         except UploadTooLarge:
             spool.close()
             temp_storage.remove(ref)

@@ -56,6 +56,7 @@ from django.conf import settings
 from django.core import checks
 
 from main_api.common.exceptions import InvalidImage
+from main_api.media import errors
 from shared.data_types import ALL_UPLOAD_FIELDS, DataType
 from shared.naming import ACCEPTED_TYPES
 
@@ -217,18 +218,18 @@ def check_image(file: IO[bytes], *, field: str) -> SniffedImage:
     data = file.read()
     file.seek(0)
     if not data:
-        raise InvalidImage("file is empty", {"field": field})
+        raise InvalidImage(errors.FILE_EMPTY.message, {"field": field})
     mime_type = sniff_mime_type(data[:SNIFF_BYTES])
     if mime_type is None:
         raise InvalidImage(
-            "not an accepted image type (JPEG, PNG, WebP, GIF, AVIF, HEIF, TIFF)",
+            errors.NOT_AN_IMAGE.message,
             {"field": field, "accepted": sorted(ACCEPTED_TYPES)},
         )
     _refuse_polyglots(data, field)
     width, height, judged = _judge(data, field)
     if judged != mime_type and {judged, mime_type} != {"image/avif", "image/heif"}:
         # libvips sniffed another format than the magic bytes say: not a file to trust
-        raise InvalidImage("image is truncated or corrupt", {"field": field})
+        raise InvalidImage(errors.IMAGE_CORRUPT.message, {"field": field})
     # an ISO-BMFF file is AVIF or HEIC by its coded pixels, whatever brands its ftyp lists
     return SniffedImage(judged, ACCEPTED_TYPES[judged], width, height)
 
@@ -242,7 +243,7 @@ def _refuse_polyglots(data: bytes, field: str) -> None:
         found = b"a ZIP archive"
     if found is not None:
         raise InvalidImage(
-            "image carries active content (a polyglot file) and is refused",
+            errors.IMAGE_POLYGLOT.message,
             {"field": field, "found": found.decode("ascii")},
         )
     if data.startswith(PNG_SIGNATURE):
@@ -305,7 +306,8 @@ def _refuse_markup_in_png_text(data: bytes, field: str) -> None:
     try:
         chunks = list(png_text_chunks(data))
     except ValueError as e:
-        raise InvalidImage(f"image is refused: its {e}", {"field": field, "max_text_bytes": MAX_PNG_TEXT_BYTES}) from e
+        raise InvalidImage(errors.IMAGE_TEXT_TOO_LARGE.message.format(reason=e),
+                           {"field": field, "max_text_bytes": MAX_PNG_TEXT_BYTES}) from e
     for kind, keyword, text in chunks:
         lowered = text.lower()
         marker = next((m for m in ACTIVE_CONTENT_MARKERS if m in lowered), None)
@@ -313,7 +315,7 @@ def _refuse_markup_in_png_text(data: bytes, field: str) -> None:
         if marker is not None or match is not None:
             found = marker if marker is not None else match.group(0)[:40]  # type: ignore[union-attr]
             raise InvalidImage(
-                "image carries active content (a polyglot file) and is refused",
+                errors.IMAGE_POLYGLOT.message,
                 {"field": field, "found": found.decode("latin-1"), "chunk": kind.decode("ascii"),
                  "keyword": keyword[:79].decode("latin-1")},
             )
@@ -335,25 +337,24 @@ def _judge(data: bytes, field: str) -> tuple[int, int, str]:
         return judged.width, judged.height, judged.mime_type
     if judged.reason is RefusalReason.PIXELS:
         raise InvalidImage(
-            f"image is {judged.width}x{judged.height}, over the limit of {judged.limit} pixels",
+            errors.IMAGE_TOO_MANY_PIXELS.message.format(width=judged.width, height=judged.height, limit=judged.limit),
             {"field": field, "max_pixels": judged.limit, "width": judged.width, "height": judged.height},
         )
     if judged.reason is RefusalReason.FRAMES:
         raise InvalidImage(
-            f"animation has {judged.frames} frames, over the limit of {judged.limit}",
+            errors.IMAGE_TOO_MANY_FRAMES.message.format(frames=judged.frames, limit=judged.limit),
             {"field": field, "max_frames": judged.limit, "frames": judged.frames},
         )
     if judged.reason is RefusalReason.SCANS:
         raise InvalidImage(
-            f"JPEG has more than {judged.limit} progressive scans (each one a full decoding pass), "
-            "and is refused",
+            errors.IMAGE_TOO_MANY_SCANS.message.format(limit=judged.limit),
             {"field": field, "max_scans": judged.limit},
         )
     if judged.reason is RefusalReason.NO_STILL_IMAGE:
         raise InvalidImage(
-            "animated AVIF with no still image or first frame that can be decoded", {"field": field}
+            errors.IMAGE_NO_STILL.message, {"field": field}
         )
-    raise InvalidImage("image is truncated or corrupt", {"field": field})
+    raise InvalidImage(errors.IMAGE_CORRUPT.message, {"field": field})
 
 
 # --- 4. start-up -------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler
 
-from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.common.exceptions import UploadTooLarge
+from main_api.media.errors import FILE_TOO_LARGE, ONE_FILE_PER_FIELD, UNKNOWN_UPLOAD_FIELD
 from shared.data_types import UPLOAD_FIELDS
 
 # --- 1. size, while the body is read -----------------------------------------------------------
@@ -28,7 +29,7 @@ def request_body_limit() -> int:
 def too_large(field: str | None, limit: int) -> UploadTooLarge:
     """The 413 error for ``field`` (None when the whole request is too large)."""
     return UploadTooLarge(
-        f"file is larger than the limit of {limit} bytes",
+        FILE_TOO_LARGE.message.format(limit=limit),
         {"field": field, "max_bytes": limit},
     )
 
@@ -90,9 +91,7 @@ def upload_fields_check(files: Any) -> dict[str, Any]:
     """
     for field in files:
         if field not in UPLOAD_FIELDS:
-            raise ApplicationError(
-                f"unknown file field {field!r}", {"field": field, "accepted": sorted(UPLOAD_FIELDS)}
-            )
+            raise UNKNOWN_UPLOAD_FIELD.error({"field": field, "accepted": sorted(UPLOAD_FIELDS)}, field=field)
         if len(files.getlist(field)) > 1:
-            raise ApplicationError("one file per field", {"field": field})
+            raise ONE_FILE_PER_FIELD.error({"field": field})
     return {field: files[field] for field in files}

@@ -74,6 +74,7 @@ from django.conf import settings
 from requests_hardened.ip_filter import InvalidIPAddress
 
 from main_api.common.exceptions import ApplicationError, UploadTooLarge
+from main_api.media import errors
 from main_api.media.intake.url_connections import (
     DEFAULT_PORTS,
     AddressRefused,
@@ -138,20 +139,19 @@ def url_check(url: str) -> None:
     """Refuse a URL that may not be fetched whatever it resolves to (:class:`UrlImportError`,
     400): too long, not absolute http(s) with a host, a bad port, or user info in it."""
     if len(url) > MAX_URL_CHARS:
-        raise UrlImportError("bad_url", f"the URL is longer than {MAX_URL_CHARS} characters")
+        raise UrlImportError("bad_url", errors.URL_TOO_LONG.message.format(max_chars=MAX_URL_CHARS))
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
     except ValueError as e:
-        raise UrlImportError("bad_url", f"not a valid URL: {e}", {"url": url}) from e
+        raise UrlImportError("bad_url", errors.URL_NOT_VALID.message.format(cause=e), {"url": url}) from e
     if parts.scheme.lower() not in DEFAULT_PORTS:
-        raise UrlImportError("scheme", "only http and https URLs can be imported",
+        raise UrlImportError("scheme", errors.URL_SCHEME.message,
                              {"url": url, "scheme": parts.scheme.lower()})
     if "@" in parts.netloc:
-        raise UrlImportError("credentials", "a URL with a user name or password (user:pass@host) is refused: "
-                             "credentials are never sent", {"url": url})
+        raise UrlImportError("credentials", errors.URL_CREDENTIALS.message, {"url": url})
     if not parts.hostname:
-        raise UrlImportError("bad_url", "the URL has no host", {"url": url})
+        raise UrlImportError("bad_url", errors.URL_NO_HOST.message, {"url": url})
 
 
 def url_fetch(*, url: str, max_bytes: int | None = None, timeout: float | None = None,
@@ -187,8 +187,8 @@ class _InFlight:
         with self._lock:
             if len(self._deadlines) >= limit:
                 wait = max(1, math.ceil(min(self._deadlines.values()) - time.monotonic()))
-                error = UrlImportError("busy", f"{limit} imports from URLs are running on this server; try again "
-                                       f"in {wait} s", {"max_in_flight": limit, "retry_after": wait})
+                error = UrlImportError("busy", errors.URL_BUSY.message.format(limit=limit, wait=wait),
+                                       {"max_in_flight": limit, "retry_after": wait})
                 error.headers["Retry-After"] = str(wait)
                 raise error
             self._deadlines[fetch] = deadline
@@ -235,7 +235,7 @@ class _Fetch:
 
     def _timeout(self, started: float) -> UrlImportError:
         seconds = round(self.deadline - started, 3)
-        return UrlImportError("timeout", f"the server did not send the image within {seconds:g} seconds",
+        return UrlImportError("timeout", errors.URL_TIMEOUT.message.format(seconds=f"{seconds:g}"),
                               {"timeout_seconds": seconds})
 
     def _abandon(self) -> None:
@@ -304,7 +304,8 @@ class _Fetch:
                 location = urljoin(url, response.headers["Location"])
                 response.close()
                 if hop == MAX_REDIRECTS:
-                    raise UrlImportError("too_many_redirects", f"more than {MAX_REDIRECTS} redirects",
+                    raise UrlImportError("too_many_redirects",
+                                         errors.URL_REDIRECTS.message.format(max_redirects=MAX_REDIRECTS),
                                          {"max_redirects": MAX_REDIRECTS, "url": location})
                 url = location
         raise AssertionError("unreachable")  # pragma: no cover
@@ -322,16 +323,16 @@ class _Fetch:
             raise self._timeout(started) from e
         except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
                 requests.exceptions.MissingSchema) as e:
-            raise UrlImportError("bad_url", f"not a valid URL: {_cause(e)}", {"url": url}) from e
+            raise UrlImportError("bad_url", errors.URL_NOT_VALID.message.format(cause=_cause(e)), {"url": url}) from e
         except requests.RequestException as e:
-            raise UrlImportError("unreachable", f"could not fetch from {host}:{port}: {_cause(e)}",
-                                 {"url": url, "host": host}) from e
+            message = errors.URL_UNREACHABLE.message.format(host=host, port=port, cause=_cause(e))
+            raise UrlImportError("unreachable", message, {"url": url, "host": host}) from e
         return response
 
     def _body(self, response: requests.Response, url: str, started: float) -> FetchedFile:
         host = urlsplit(url).hostname or ""
         if response.status_code != 200:
-            raise UrlImportError("status", f"{host} answered {response.status_code}, not 200",
+            raise UrlImportError("status", errors.URL_STATUS.message.format(host=host, status=response.status_code),
                                  {"url": url, "status": response.status_code})
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
@@ -353,7 +354,8 @@ class _Fetch:
             file.close()
             if time.monotonic() >= self.deadline:  # shut down by _abandon
                 raise self._timeout(started) from e
-            raise UrlImportError("unreachable", f"the body from {host} broke off: {_cause(e)}", {"url": url}) from e
+            raise UrlImportError("unreachable", errors.URL_BROKE_OFF.message.format(host=host, cause=_cause(e)),
+                                 {"url": url}) from e
         except BaseException:
             file.close()
             raise
@@ -374,7 +376,7 @@ def _not_allowed(url: str, host: str, address: str) -> UrlImportError:
     The caller hears "not allowed" and nothing of the address (how an internal name resolves is
     not theirs to learn); the log (a warning) keeps it for the operator."""
     log.warning("url import refused: %s resolves to %s, not a public address (URL %s)", host, address, url)
-    return UrlImportError("address", f"the URL's host {host} is not allowed", {"url": url, "host": host})
+    return UrlImportError("address", errors.URL_ADDRESS.message.format(host=host), {"url": url, "host": host})
 
 
 def _shut_down(sock: socket.socket) -> None:

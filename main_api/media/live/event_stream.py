@@ -42,6 +42,7 @@ from rest_framework.authtoken.models import Token
 
 from main_api.common.exceptions import error_body
 from main_api.common.views import read_only_view
+from main_api.media.errors import EVENTS_BAD_LAST_EVENT_ID, EVENTS_TOO_MANY, EVENTS_UNAUTHENTICATED
 from main_api.media.live.hub import POLL_BATCH, EventHub, hub, in_thread, lease_seconds
 from main_api.media.live.records import upload_events_after, upload_events_last_id
 from main_api.media.live.stream_slots import NoFreeSlot, stream_slot_take
@@ -105,7 +106,7 @@ class BadLastEventId(ValueError):
     the one the client sent."""
 
     def __init__(self, name: str) -> None:
-        super().__init__(f"{name} must be a decimal number: the id of the last event received")
+        super().__init__(EVENTS_BAD_LAST_EVENT_ID.message.format(name=name))
         self.name = name
 
 
@@ -136,7 +137,7 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
     # whatever the middleware opened in this request's own thread is not kept for the stream's life
     await sync_to_async(connections.close_all)()
     if user_id is None:
-        response = JsonResponse(error_body("a valid ticket, token or session is required",
+        response = JsonResponse(error_body(EVENTS_UNAUTHENTICATED.message,
                                            {"ticket": "POST /api/uploads/events/ticket"}), status=401)
         response["WWW-Authenticate"] = "Token"
         return response
@@ -153,7 +154,7 @@ async def upload_events(request: HttpRequest) -> HttpResponse:
     try:
         slot = await in_thread(stream_slot_take)(user_id=user_id, limit=limit, lease_seconds=lease_seconds())
     except NoFreeSlot:
-        return JsonResponse(error_body("too many open event streams", {"max_streams": limit}), status=429)
+        return JsonResponse(error_body(EVENTS_TOO_MANY.message, {"max_streams": limit}), status=429)
     center.hold(slot)
     replay = after is not None
     try:

@@ -12,6 +12,7 @@ from django.db.models.functions import RowNumber
 
 from main_api.common.exceptions import NotFoundError
 from main_api.common.serving import on_server_shutdown
+from main_api.media.errors import PROCESSED_IMAGE_NOT_FOUND
 from main_api.media.intake import temp_storage
 from main_api.media.intake.temp_storage import TempObject
 from main_api.media.models import MediaDeletion, Upload
@@ -77,7 +78,7 @@ def upload_by_media_id(*, media_id: str, user_id: int | None = None) -> Upload:
             media_id=media_id, status__in=(Status.PROCESSED, Status.COMPLETE)
         ).first()
     if image is None or (user_id is not None and image.user_id != user_id):
-        raise NotFoundError("no processed image with this media id", {"media_id": media_id})
+        raise PROCESSED_IMAGE_NOT_FOUND.error({"media_id": media_id})
     return image
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
-from main_api.common.exceptions import ApplicationError, NotFoundError
+from main_api.media.errors import SIMILAR_SCOPE_ALL, UPLOAD_NOT_FOUND
 from main_api.media.models import Upload
 from main_api.media.selectors.media_vm import upload_by_media_id
 from main_api.media.upload_object import _image_url, upload_served_background
@@ -74,7 +74,7 @@ def similar_images_get(
     upload_by_media_id(media_id=media_id, user_id=user_id)
     if user_id is not None:
         if scope != "user":
-            raise ApplicationError("scope=all needs the media key", {"scope": scope}, status_code=403)
+            raise SIMILAR_SCOPE_ALL.error({"scope": scope})
     params = {"limit": str(limit), "scope": scope}
     if min_similarity is not None:
         params["min_similarity"] = str(min_similarity)
@@ -107,7 +107,7 @@ def upload_get(*, upload_id: int, user_id: int | None) -> Upload:
         rows = rows.filter(user_id=user_id)
     image = rows.first()
     if image is None:
-        raise NotFoundError("no such upload", {"id": upload_id})
+        raise UPLOAD_NOT_FOUND.error({"id": upload_id})
     return image
 
 

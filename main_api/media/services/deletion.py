@@ -8,8 +8,8 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from main_api.common.exceptions import NotFoundError
 from main_api.media.domain_events import UPLOAD_DELETED, UploadDeleted
+from main_api.media.errors import MEDIA_DELETION_NOT_FOUND, UPLOAD_NOT_FOUND
 from main_api.media.intake import temp_storage
 from main_api.media.models import MediaDeletion, Upload
 
@@ -42,9 +42,9 @@ def upload_delete(*, image_id: int, user_id: int | None, missing_ok: bool = Fals
     if image is None:
         if missing_ok:
             return None
-        raise NotFoundError("no such upload", {"id": image_id})
+        raise UPLOAD_NOT_FOUND.error({"id": image_id})
     if user_id is not None and image.user_id != user_id:
-        raise NotFoundError("no such upload", {"id": image_id})
+        raise UPLOAD_NOT_FOUND.error({"id": image_id})
     UPLOAD_DELETED.send(UploadDeleted(image))
     if image.duplicate_of_id is not None:
         image.delete()
@@ -67,7 +67,7 @@ def media_deletion_done(*, deletion_id: int) -> MediaDeletion:
     :class:`NotFoundError`."""
     deletion = MediaDeletion.objects.select_for_update().filter(pk=deletion_id).first()
     if deletion is None:
-        raise NotFoundError("no such deletion", {"id": deletion_id})
+        raise MEDIA_DELETION_NOT_FOUND.error({"id": deletion_id})
     if deletion.done_at is None:
         deletion.done_at = timezone.now()
         deletion.save(update_fields=["done_at"])

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from main_api.common.exceptions import ApplicationError, ConflictError, GoneError, NotFoundError
+from main_api.common.exceptions import ApplicationError
 from main_api.media.domain_events import (
     UPLOAD_COMPLETED,
     UPLOAD_FAILED,
@@ -27,6 +27,17 @@ from main_api.media.domain_events import (
     UploadCompleted,
     UploadFailed,
     UploadRetried,
+)
+from main_api.media.errors import (
+    MEDIA_ALREADY_PROCESSED,
+    MEDIA_COMPLETE_FAILED,
+    MEDIA_FAIL_FINISHED,
+    MEDIA_ID_TAKEN,
+    UPLOAD_BACKGROUND_NOT_LOGO,
+    UPLOAD_NOT_FOUND,
+    UPLOAD_ORIGINAL_GONE,
+    UPLOAD_RETRY_DUPLICATE,
+    UPLOAD_RETRY_NOT_FAILED,
 )
 from main_api.media.intake import temp_storage
 from main_api.media.intake.gate import CheckedUpload
@@ -120,7 +131,7 @@ def upload_duplicate_create(
 def _locked(image_id: int) -> Upload:
     image = Upload.objects.select_for_update().filter(pk=image_id).first()
     if image is None:
-        raise NotFoundError("pending image not found", {"id": image_id})
+        raise UPLOAD_NOT_FOUND.error({"id": image_id})
     return image
 
 
@@ -181,7 +192,7 @@ def upload_progress(*, image_id: int, stage: str, media_id: str | None = None) -
     fields = ["progress", "updated_at"]
     if media_id and UPLOAD_STAGE_ORDER[reported] >= UPLOAD_STAGE_ORDER[UploadStage.THUMBNAIL_READY]:
         if Upload.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
-            raise ConflictError("media id already belongs to another image", {"media_id": media_id})
+            raise MEDIA_ID_TAKEN.error({"media_id": media_id})
         image.media_id = media_id
         image.thumbnail_url = smart_url(settings.SMART_MEDIA_BASE_URL, media_id, size="thumbnail")
         fields += ["media_id", "thumbnail_url"]
@@ -223,14 +234,11 @@ def upload_complete(
         if image.media_id == media_id:
             _variants_backfilled(image, formats_available, sizes_available, variants)
             return image
-        raise ConflictError(
-            "image was already processed with another media id",
-            {"id": image.pk, "status": image.status, "media_id": image.media_id},
-        )
+        raise MEDIA_ALREADY_PROCESSED.error({"id": image.pk, "status": image.status, "media_id": image.media_id})
     if image.status == Status.FAILED:
-        raise ConflictError("image has failed; retry it before completing", {"id": image.pk, "status": image.status})
+        raise MEDIA_COMPLETE_FAILED.error({"id": image.pk, "status": image.status})
     if Upload.objects.filter(media_id=media_id).exclude(pk=image.pk).exists():
-        raise ConflictError("media id already belongs to another image", {"media_id": media_id})
+        raise MEDIA_ID_TAKEN.error({"media_id": media_id})
 
     image.status = Status.PROCESSED
     image.media_id = media_id
@@ -283,9 +291,7 @@ def upload_fail(*, image_id: int, reason: str = "") -> Upload:
     """
     image = _locked(image_id)
     if image.is_finished:
-        raise ConflictError(
-            "image is already processed; refusing to fail it", {"id": image.pk, "status": image.status}
-        )
+        raise MEDIA_FAIL_FINISHED.error({"id": image.pk, "status": image.status})
     image.status = Status.FAILED
     image.failure_reason = (reason or image.failure_reason or "cleaned up")[:MAX_REASON_CHARS]
     image.save(update_fields=["status", "failure_reason", "updated_at"])
@@ -312,14 +318,13 @@ def upload_retry(*, image_id: int, user_id: int | None = None, failed_only: bool
     """
     image = _locked(image_id)
     if user_id is not None and image.user_id != user_id:
-        raise NotFoundError("no such upload", {"id": image_id})
+        raise UPLOAD_NOT_FOUND.error({"id": image_id})
     if image.duplicate_of_id is not None:
-        raise ConflictError("this upload repeats an earlier one: retry that one",
-                            {"id": image.pk, "duplicate_of": image.duplicate_of_id})
+        raise UPLOAD_RETRY_DUPLICATE.error({"id": image.pk, "duplicate_of": image.duplicate_of_id})
     if image.is_finished or (failed_only and image.status != Status.FAILED):
-        raise ConflictError("only a failed upload can be retried", {"id": image.pk, "status": image.status})
+        raise UPLOAD_RETRY_NOT_FAILED.error({"id": image.pk, "status": image.status})
     if not temp_storage.exists(image.image_path or ""):
-        raise GoneError("the original is no longer kept; the image must be uploaded again", {"id": image.pk})
+        raise UPLOAD_ORIGINAL_GONE.error({"id": image.pk})
     was_failed = image.status == Status.FAILED
     image.status = Status.PENDING
     image.failure_reason = ""
@@ -345,22 +350,27 @@ def upload_background_set(*, image_id: int, user_id: int | None, background: str
     ``original`` or ``removed`` (``shared.sizes.BACKGROUNDS``; ``bg=`` in a URL still overrides).
     ``user_id``: only that user's upload (another's is a :class:`NotFoundError`; None: any).
     Any other data type, or another value, is an :class:`ApplicationError` (400) naming the
-    ``background`` field."""
-    image = _locked(image_id)
+    ``background`` field.
+
+    A duplicate has no image of its own: the background is set on the upload it repeats (one
+    image, one background). Returns the upload ``image_id`` itself, the duplicate included, so
+    that the answer is the object the request named."""
+    asked = image = _locked(image_id)
     if user_id is not None and image.user_id != user_id:
-        raise NotFoundError("no such upload", {"id": image_id})
+        raise UPLOAD_NOT_FOUND.error({"id": image_id})
     if image.duplicate_of_id is not None:  # one image: its background is the earlier upload's
         image = _locked(image.duplicate_of_id)
     if background not in BACKGROUNDS:
         raise ApplicationError("background must be one of " + ", ".join(BACKGROUNDS),
                                {"field": "background", "value": background})
     if image.data_type != Upload.DataTypes.LOGO:
-        raise ApplicationError("only a logo has a background to choose",
-                               {"field": "background", "data_type": image.data_type})
+        raise UPLOAD_BACKGROUND_NOT_LOGO.error({"field": "background", "data_type": image.data_type})
     image.background = background
     image.save(update_fields=["background", "updated_at"])
     upload_event_record(image)
-    return image
+    if asked.pk != image.pk:
+        asked.duplicate_of = image  # shows the background just chosen
+    return asked
 
 
 # --- the end of the URL replacement ------------------------------------------------------------

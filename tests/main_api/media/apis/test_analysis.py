@@ -124,7 +124,7 @@ def test_bad_parameters_are_400(artist, media_vm, query):
     processed(artist)
     response = client_for(artist).get(f"/api/media/similar/{MEDIA_ID}?{query}")
     assert response.status_code == 400
-    assert set(response.json()) == {"message", "extra"}
+    assert set(response.json()) == {"success", "message", "extra"}
     assert media_vm == []
 
 
@@ -152,4 +152,4 @@ def test_vm_down_is_502(artist, settings):
     settings.MEDIA_PROXY_TIMEOUT = 0.5
     response = media_client().get(f"/api/media/similar/{MEDIA_ID}")
     assert response.status_code == 502
-    assert response.json() == {"message": "media backend unavailable", "extra": {"media_id": MEDIA_ID}}
+    assert response.json() == {"success": False, "message": "media backend unavailable", "extra": {"media_id": MEDIA_ID}}

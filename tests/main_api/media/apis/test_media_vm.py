@@ -48,7 +48,7 @@ def test_without_a_valid_media_key_everything_is_401(method, path, authorization
     response = getattr(client, method)(path, **headers)
     assert response.status_code == 401
     body = response.json()
-    assert set(body) == {"message", "extra"}
+    assert set(body) == {"success", "message", "extra"} and body["success"] is False
     assert MEDIA_KEY not in response.content.decode()
 
 
@@ -254,7 +254,7 @@ def test_complete_with_a_body_that_is_not_json_is_400(artist, temp_dir):
     response = media_client().post(
         f"/api/media/complete/{image.pk}", data=b"{not json", content_type="application/json"
     )
-    assert response.status_code == 400 and set(response.json()) == {"message", "extra"}
+    assert response.status_code == 400 and set(response.json()) == {"success", "message", "extra"}
 
 
 # --- cleanup ----------------------------------------------------------------------------------
@@ -306,4 +306,4 @@ def test_analysis_of_a_processed_image(artist, temp_dir):
 @pytest.mark.parametrize("media_id", [OTHER_MEDIA_ID, "not-a-media-id", "..%2F..%2Fetc"])
 def test_analysis_of_an_unknown_media_id_is_404(media_id, db):
     response = media_client().get(f"/api/media/analysis/{media_id}")
-    assert response.status_code == 404 and set(response.json()) == {"message", "extra"}
+    assert response.status_code == 404 and set(response.json()) == {"success", "message", "extra"}
