@@ -83,7 +83,11 @@ def main() -> int:
         "worker": [PY, "-m", "media_vm", "worker"],
         "scheduler": [PY, "-m", "main_api", "run_scheduler"],
     }
-    running = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in procs.items()}
+    # the main API's two gunicorn workers count requests in one folder that /metrics sums (emptied
+    # at the server's start); only its processes write there
+    own_env = {"main-api": {**env, "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR")
+                            or str(VAR / "prometheus")}}
+    running = {name: subprocess.Popen(cmd, env=own_env.get(name, env), cwd=ROOT) for name, cmd in procs.items()}
     print(f"""
   demo site     http://127.0.0.1:8000/     sign in as demo / {env["DEMO_PASSWORD"]}
   main API      http://127.0.0.1:8000/users/me     (admin: http://127.0.0.1:8000/admin/)
