@@ -15,11 +15,16 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR = ROOT / "var"
 PY = sys.executable
+#: The main API's and the media VM's ports (the tests of make run move them to free ones).
+MAIN_PORT = 8000
+VM_PORT = 3001
 
 
 def dev_env() -> dict[str, str]:
@@ -47,6 +52,11 @@ def dev_env() -> dict[str, str]:
     # a frontend's dev server (Next.js on 3000, Vite on 5173) may call the API with the demo token
     env.setdefault("CORS_ALLOWED_ORIGINS", "http://localhost:3000,http://127.0.0.1:3000,"
                                            "http://localhost:5173,http://127.0.0.1:5173")
+    # each service finds the other on its port (the declared defaults name 8000 and 3001)
+    env.setdefault("MAIN_API_URL", f"http://127.0.0.1:{MAIN_PORT}")
+    env.setdefault("SMART_MEDIA_BASE_URL", f"http://127.0.0.1:{MAIN_PORT}/api/images")
+    env.setdefault("MEDIA_BACKEND_URL", f"http://127.0.0.1:{VM_PORT}")
+    env.setdefault("MEDIA_VM_PUBLIC_URL", f"http://127.0.0.1:{VM_PORT}")
     return env
 
 
@@ -69,9 +79,25 @@ def demo_token(env: dict[str, str]) -> str:
     return run(args, env).strip().splitlines()[-1]
 
 
+def main_api_wait(proc: subprocess.Popen[bytes], stopped: Callable[[], bool], timeout: float = 120) -> bool:
+    """Wait until the main API's ``/health`` answers 200; False if it exited, ``stopped()`` turned
+    true or ``timeout`` seconds passed first (the worker is started anyway: it backs off)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None and not stopped():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{MAIN_PORT}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except OSError:  # refused while it starts (URLError and HTTPError are OSErrors)
+            pass
+        time.sleep(0.3)
+    return False
+
+
 def main() -> int:
     env = dev_env()
-    print(f"demo site: http://127.0.0.1:8000/  (sign in as demo / {env['DEMO_PASSWORD']}; starting ...)", flush=True)
+    print(f"demo site: http://127.0.0.1:{MAIN_PORT}/  (sign in as demo / {env['DEMO_PASSWORD']}; starting ...)",
+          flush=True)
     print("migrating the main API and the media DB ...", flush=True)
     try:
         run(["-m", "main_api", "migrate", "--noinput"], env)
@@ -81,32 +107,49 @@ def main() -> int:
     except subprocess.CalledProcessError:
         return 1  # what failed, and why, is printed above
     procs = {
-        "main-api": [PY, "-m", "main_api", "serve", "--port", "8000"],
-        "media-vm": [PY, "-m", "media_vm", "serve", "--port", "3001"],
+        "main-api": [PY, "-m", "main_api", "serve", "--port", str(MAIN_PORT)],
+        "media-vm": [PY, "-m", "media_vm", "serve", "--port", str(VM_PORT)],
         "worker": [PY, "-m", "media_vm", "worker"],
         "scheduler": [PY, "-m", "main_api", "run_scheduler"],
     }
-    running = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in procs.items()}
-    print(f"""
-  demo site     http://127.0.0.1:8000/     sign in as demo / {env["DEMO_PASSWORD"]}
-  main API      http://127.0.0.1:8000/users/me     (admin: http://127.0.0.1:8000/admin/)
-  media VM      http://127.0.0.1:3001/health       (its detail and /metrics need the media key,
-                "media_key" in var/dev-secrets.json: -H "Authorization: Bearer <key>")
-  demo token    {token}
+    # the main API's two gunicorn workers count requests in one folder that /metrics sums (emptied
+    # at the server's start); only its processes write there
+    own_env = {"main-api": {**env, "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR")
+                            or str(VAR / "prometheus")}}
+    running: dict[str, subprocess.Popen[bytes]] = {}
 
-  try:  curl -X PATCH -H 'Authorization: Token {token}' -F profile_image=@photo.jpg http://127.0.0.1:8000/users/me
-        curl -H 'Authorization: Token {token}' http://127.0.0.1:8000/users/me
-  Ctrl-C stops everything.
-""", flush=True)
+    def start(name: str) -> None:
+        # a process group of its own: Ctrl-C reaches this launcher alone, which stops each process
+        # with SIGTERM (a gunicorn whose workers got the terminal's SIGINT warns about each)
+        running[name] = subprocess.Popen(procs[name], env=own_env.get(name, env), cwd=ROOT, process_group=0)
+
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    for name in ("main-api", "media-vm", "scheduler"):
+        start(name)
+    print(f"""
+  demo site     http://127.0.0.1:{MAIN_PORT}/     sign in as demo / {env["DEMO_PASSWORD"]}
+  main API      http://127.0.0.1:{MAIN_PORT}/users/me     (admin: http://127.0.0.1:{MAIN_PORT}/admin/)
+  media VM      http://127.0.0.1:{VM_PORT}/health       (its detail and /metrics need the media key,
+                "media_key" in var/dev-secrets.json: -H "Authorization: Bearer <key>")
+  demo token    {token}
+
+  try:  curl -X PATCH -H 'Authorization: Token {token}' -F profile_image=@photo.jpg http://127.0.0.1:{MAIN_PORT}/users/me
+        curl -H 'Authorization: Token {token}' http://127.0.0.1:{MAIN_PORT}/users/me
+  Ctrl-C stops everything.
+""", flush=True)
     try:
+        # the worker polls the main API at once: started before it answers, it would begin each run
+        # with "connection refused" warnings
+        main_api_wait(running["main-api"], lambda: stopping)
+        if not stopping:
+            start("worker")
         while not stopping:
             for name, proc in running.items():
                 if proc.poll() is not None:

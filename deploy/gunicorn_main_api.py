@@ -11,6 +11,8 @@ these with GUNICORN_* env vars or gunicorn's own flags.
 
 import multiprocessing
 import os
+import shutil
+from pathlib import Path
 
 from main_api.declarations import MAIN_API
 
@@ -43,9 +45,20 @@ limit_request_fields = 100
 control_socket_disable = True
 
 
+def on_starting(server):  # noqa: ANN001 - gunicorn's hook signature
+    """With PROMETHEUS_MULTIPROC_DIR, the folder is emptied (made if missing) before any worker
+    starts: the files of an earlier run's workers would be summed into this run's counters, and
+    one left half-written would fail every scrape."""
+    folder = _setting["PROMETHEUS_MULTIPROC_DIR"]
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)
+
+
 def child_exit(server, worker):  # noqa: ANN001 - gunicorn's hook signature
-    """With PROMETHEUS_MULTIPROC_DIR, a dead worker's live gauges leave the scrape."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    """With PROMETHEUS_MULTIPROC_DIR, a dead worker's live gauges leave the scrape (its counters
+    stay: they are summed into every later scrape, so no counter goes down)."""
+    if _setting["PROMETHEUS_MULTIPROC_DIR"]:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)

@@ -212,7 +212,9 @@ OBSERVABILITY = Group("observability", "observability", (
             "A token Prometheus presents at /metrics (Authorization: Bearer ...); the media key works too.",
             secret=True),
     Setting("PROMETHEUS_MULTIPROC_DIR", str, "",
-            "Folder where gunicorn's workers share their counters (the systemd unit sets /run/oaf-main-api)."),
+            "Folder where gunicorn's workers share their counters, summed at /metrics; emptied when the server "
+            "starts. Set it in the environment (prometheus_client reads it on import). The systemd unit sets "
+            "/run/oaf-main-api, compose /tmp/prometheus, make run var/prometheus."),
 ))
 
 GUNICORN = Group("gunicorn", "gunicorn (deploy/gunicorn_main_api.py)", (

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -17,6 +19,9 @@ urlpatterns = [
     re_path(r"^admin/media/pendingimage/(?P<rest>.*)$",
             RedirectView.as_view(url="/admin/media/upload/%(rest)s", permanent=True, query_string=True)),
     path("admin/", admin.site.urls),
+    # what browsers ask for on every page whatever the page links (a 404 logged a warning each time):
+    # the demo site's icon; the URL resolved at request time (a hashed name once collected)
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("frontend/favicon.svg"), permanent=False)),
     path("health", health, name="health"),
     path("metrics", metrics, name="metrics"),
     # The OpenAPI 3 schema, generated from the code, and Swagger UI served from our static files.

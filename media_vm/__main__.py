@@ -19,13 +19,18 @@ def _settings():  # type: ignore[no-untyped-def]
     return Settings.from_env()
 
 
+#: Said when a command that calls the main API has no key; the second part is for a checkout.
+NO_KEY = ("MAIN_API_KEY is not set: {what} cannot call the main API (in a checkout where make run has "
+          "run, DJANGO_ENV=dev takes its key from var/dev-secrets.json)")
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from media_vm.exceptions import MainAPIError
     from media_vm.worker import build_worker
 
     settings = _settings()
     if not settings.main_api_key:
-        print("MAIN_API_KEY is not set: the worker cannot call the main API", file=sys.stderr)
+        print(NO_KEY.format(what="the worker"), file=sys.stderr)
         return 2
     worker = build_worker(settings, concurrency=args.concurrency)
     worker.install_signal_handlers()
@@ -47,8 +52,11 @@ def cmd_heal(args: argparse.Namespace) -> int:
     from media_vm.imaging import configure_libvips
     from media_vm.worker import build_worker
 
-    configure_libvips()
     settings = _settings()
+    if not settings.main_api_key:
+        print(NO_KEY.format(what="the healer"), file=sys.stderr)
+        return 2
+    configure_libvips()
     worker = build_worker(settings)
     migrate(worker.repo.engine)
     try:
@@ -148,7 +156,7 @@ def cmd_redis_worker(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Exec gunicorn with the app factory; no pyvips is imported before it forks."""
-    if not MEDIA_VM.value("MAIN_API_KEY", os.environ):
+    if not _settings().accepted_keys:
         print("MAIN_API_KEY is not set: /similar, /metrics and the detail of /health will answer 401 to everyone",
               file=sys.stderr)
     config = Path(__file__).resolve().parent.parent / "deploy" / "gunicorn_media_vm.py"

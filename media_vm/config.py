@@ -9,6 +9,7 @@ The declarations are the one place a setting's name, type, default and help are 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from collections.abc import Mapping
@@ -23,12 +24,33 @@ from shared.config import SettingError
 __all__ = ["MEDIA_VM", "PROJECT_ROOT", "S3_SERVE_MODES", "STORAGE_BACKENDS", "S3Settings", "SettingError", "Settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: ``make run``'s local secrets (``deploy/dev_run.py`` writes them): its media key is the VM's
+#: ``MAIN_API_KEY`` when that is unset and ``DJANGO_ENV=dev``; never read otherwise.
+DEV_SECRETS = PROJECT_ROOT / "var" / "dev-secrets.json"
 STORAGE_BACKENDS = MEDIA_VM["MEDIA_STORAGE_BACKEND"].choices
 S3_SERVE_MODES = MEDIA_VM["MEDIA_S3_SERVE"].choices
 
 
 def _default(name: str) -> Any:
     return MEDIA_VM[name].default
+
+
+def is_dev(env: Mapping[str, str]) -> bool:
+    """Whether ``env`` marks a developer machine: ``DJANGO_ENV=dev`` (``make run`` sets it for every
+    process it starts; a production VM leaves it unset)."""
+    return MEDIA_VM.value("DJANGO_ENV", env).lower() in ("dev", "development")
+
+
+def dev_media_keys(env: Mapping[str, str]) -> list[str]:
+    """``make run``'s media key from :data:`DEV_SECRETS`, in dev mode only (:func:`is_dev`); empty
+    when not dev, or when the file is missing or unreadable (``make run`` has not written it yet)."""
+    if not is_dev(env):
+        return []
+    try:
+        key = json.loads(DEV_SECRETS.read_text()).get("media_key", "")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [key] if isinstance(key, str) and key else []
 
 
 def _resolve_sqlite(url: str) -> str:
@@ -149,7 +171,7 @@ class Settings:
         if backend == "s3" and accel:
             raise ValueError("MEDIA_VM_ACCEL_REDIRECT sends files from the local disk; with MEDIA_STORAGE_BACKEND=s3 "
                              "leave it empty and choose MEDIA_S3_SERVE=stream or redirect")
-        keys = value["MAIN_API_KEY"]
+        keys = value["MAIN_API_KEY"] or dev_media_keys(env)
         return cls(
             **direct,
             main_api_url=value["MAIN_API_URL"].rstrip("/"),

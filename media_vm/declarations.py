@@ -159,7 +159,9 @@ OBSERVABILITY = Group("observability", "observability", (
     Setting("LOG_FORMAT", str, "", "json or text.", choices=("json", "text"), example="json",
             default_text="json (text when DJANGO_ENV=dev, as make run sets)"),
     Setting("LOG_LEVEL", str, "INFO", "Level of the root logger."),
-    Setting("DJANGO_ENV", str, "", "dev on a developer machine (text logs by default); unset in production."),
+    Setting("DJANGO_ENV", str, "",
+            "dev on a developer machine (make run sets it): text logs by default, and with MAIN_API_KEY unset the "
+            "key make run keeps in var/dev-secrets.json. Unset in production."),
     Setting("MEDIA_VM_FAILPOINTS", str, "",
             "Test only: make named steps fail (tests/faults). Never set in production."),
 ))

@@ -82,7 +82,9 @@ def default_format() -> str:
     chosen = MEDIA_VM.value("LOG_FORMAT", os.environ)  # one of FORMATS, else a SettingError (a ValueError)
     if chosen:
         return str(chosen)
-    return "text" if MEDIA_VM.value("DJANGO_ENV", os.environ).lower() in ("dev", "development") else "json"
+    from media_vm.config import is_dev
+
+    return "text" if is_dev(os.environ) else "json"
 
 
 def _log_level() -> str:

@@ -20,9 +20,13 @@ Each of those answers is the API's JSON error (``{"message", "extra"}``; under `
 also ``"success": false``) with
 ``Connection: close``, so the server drops the rest of the body instead of reading it.
 
-:class:`ASGIHandler` is Django's, with one change: a chunked body, which arrives whole but
+:class:`ASGIHandler` is Django's, with two changes: a chunked body, which arrives whole but
 without a ``Content-Length``, is given the length it turned out to have, so that Django's
-multipart parser reads it (it reads nothing without one, and the upload would be a silent 200).
+multipart parser reads it (it reads nothing without one, and the upload would be a silent 200);
+and a response streamed from a sync iterator (a ``FileResponse``: static files through
+WhiteNoise, a temp original; the image proxy's chunks from the media VM) is sent chunk by chunk,
+each read in a worker thread. Django's own handler warns ("StreamingHttpResponse must consume
+synchronous iterators ...") and reads such an iterator to its end into memory before sending a byte.
 """
 
 from __future__ import annotations
@@ -30,9 +34,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler as DjangoASGIHandler
 from django.http.cookie import parse_cookie
@@ -198,6 +203,28 @@ class ASGIHandler(DjangoASGIHandler):
             body_file.seek(0)
             scope = {**scope, "headers": [*scope.get("headers", ()), (b"content-length", str(size).encode())]}
         return super().create_request(scope, body_file)
+
+    async def send_response(self, response: Any, send: Send) -> None:
+        if response.streaming and not response.is_async:
+            response.streaming_content = _read_in_threads(response.streaming_content)
+        await super().send_response(response, send)
+
+
+_DONE = object()
+
+
+async def _read_in_threads(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """The chunks of a sync iterator, each ``next()`` in a worker thread (file reads and network
+    reads stay off the event loop), one at a time; the iterator is closed when sending ends."""
+    iterator = iter(chunks)
+    read = sync_to_async(next, thread_sensitive=False)
+    try:
+        while (chunk := await read(iterator, _DONE)) is not _DONE:
+            yield chunk
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=False)()
 
 
 def application_for(django_app: ASGIApp, *, max_body_bytes: Callable[[], int],

@@ -8,17 +8,22 @@
   an app registers a collector for them with :func:`database_collector_register` (the media
   app's ``main_api_pending_images{status}`` and ``main_api_pending_images_stuck``).
 
-Under gunicorn each worker process counts on its own. Set ``PROMETHEUS_MULTIPROC_DIR`` to
-an empty, writable folder (wiped before each start) and the counters of all workers are
-summed at scrape, whichever worker answers; without it a scrape sees one worker's counts.
+Under gunicorn each worker process counts on its own. With ``PROMETHEUS_MULTIPROC_DIR`` (a
+declared setting, ``settings.PROMETHEUS_MULTIPROC_DIR``; prometheus_client reads the variable
+itself when it is imported, so it has to be in the environment, not only in Django's settings)
+every worker writes its counts to files there and a scrape sums all of them
+(``MultiProcessCollector``), whichever worker answers. ``deploy/gunicorn_main_api.py`` empties
+the folder when the server starts (``on_starting``) and drops a dead worker's live gauges
+(``child_exit``); systemd, compose and ``make run`` set it. Without it a scrape sees the counts
+of the one worker that answers, and they jump up and down from scrape to scrape.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Protocol
 
+from django.conf import settings
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -84,7 +89,7 @@ def database_collector_register(collector: DatabaseCollector) -> None:
 
 def exposition() -> bytes:
     """The metrics in Prometheus' text format."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if settings.PROMETHEUS_MULTIPROC_DIR:
         from prometheus_client import multiprocess
 
         registry = CollectorRegistry()

@@ -9,8 +9,9 @@ from sqlalchemy.engine import Engine
 
 
 def utcnow() -> datetime:
-    """Naive UTC, as the DATETIME columns store it."""
-    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    """Naive UTC, as the DATETIME columns store it, microseconds kept (a step's time is the
+    difference of two of these; MySQL's plain DATETIME columns drop the fraction themselves)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def make_engine(url: str) -> Engine:

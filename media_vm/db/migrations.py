@@ -126,12 +126,21 @@ def _migration_11(conn: Connection) -> None:
     _add_columns(conn, "worker_heartbeats", {"redis_ok": Boolean(), "redis_outages": Integer()})
 
 
+def _migration_12(conn: Connection) -> None:
+    """``processing_checklist.started_at`` and ``finished_at`` with microseconds on MySQL/MariaDB
+    (``DATETIME(6)``; a plain ``DATETIME`` timed every step to 0 or 1000 ms). SQLite stores them
+    as text with their microseconds already: nothing to do there."""
+    if conn.dialect.name != "mysql":
+        return
+    conn.execute(text("ALTER TABLE processing_checklist MODIFY started_at DATETIME(6) NULL, "
+                      "MODIFY finished_at DATETIME(6) NULL"))
+
+
 #: Applied in order; append new ones, never edit an applied one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _migration_1, _migration_2, _migration_3, _migration_4, _migration_5, _migration_6, _migration_7,
-    _migration_8, _migration_9, _migration_10, _migration_11,
+    _migration_8, _migration_9, _migration_10, _migration_11, _migration_12,
 )
-
 
 
 def current_version(conn: Connection) -> int:

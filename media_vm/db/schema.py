@@ -22,8 +22,13 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
+
+#: A DATETIME that keeps microseconds on MySQL/MariaDB too (a bare DATETIME there drops them: a
+#: step's time would be 0 or 1000 ms). SQLite keeps them in its text form anyway.
+PreciseDateTime = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 media_files = Table(
     "media_files",
@@ -86,8 +91,9 @@ processing_checklist = Table(
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
-    Column("started_at", DateTime),
-    Column("finished_at", DateTime),
+    # each step's time (steps_ms, media_vm_image_step_milliseconds) is finished_at - started_at
+    Column("started_at", PreciseDateTime),
+    Column("finished_at", PreciseDateTime),
     UniqueConstraint("media_file_id", "step", name="uq_checklist_step"),
     Index("ix_checklist_status", "status"),
     mysql_charset="utf8mb4",

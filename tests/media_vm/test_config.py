@@ -14,6 +14,7 @@ import pytest
 from media_vm.config import Settings
 from media_vm.declarations import MEDIA_VM
 from shared.config import SettingError
+from tests.helpers.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,3 +64,45 @@ def test_a_command_refuses_to_start_on_a_bad_value_with_one_line(tmp_path):
     done = run("migrate", MEDIA_DATABASE_URL=f"sqlite:///{tmp_path / 'm.sqlite3'}", LEASE_SECONDS="5 minutes")
     assert done.returncode == 1
     assert done.stderr.strip() == "python -m media_vm: LEASE_SECONDS must be an integer, got '5 minutes'"
+
+
+# python -m media_vm with make run's secrets file moved under the test's tmp_path
+RUN_WITH_DEV_SECRETS = (
+    "import sys; from pathlib import Path; import media_vm.config as c; c.DEV_SECRETS = Path(sys.argv[1]); "
+    "from media_vm.__main__ import main; sys.exit(main(sys.argv[2:]))"
+)
+
+
+def run_with_dev_secrets(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python -m media_vm ARGS`` in a checkout where ``make run`` has written its secrets (``media_key``
+    "the-dev-key"), on a media DB under ``tmp_path``, with nothing else of the VM's settings."""
+    secrets_file = tmp_path / "dev-secrets.json"
+    secrets_file.write_text('{"secret_key": "s", "media_key": "the-dev-key", "demo_password": "p"}')
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("MEDIA_", "MAIN_API_", "POLL_", "DJANGO_ENV"))}
+    env = {**clean, "MEDIA_DATABASE_URL": f"sqlite:///{tmp_path / 'm.sqlite3'}",
+           "MEDIA_STORAGE_ROOT": str(tmp_path / "media"), "MAIN_API_URL": f"http://127.0.0.1:{free_port()}", **env}
+    return subprocess.run([sys.executable, "-c", RUN_WITH_DEV_SECRETS, str(secrets_file), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("command", [["worker", "--once"], ["heal"]], ids=["worker", "heal"])
+def test_in_dev_mode_the_vms_commands_take_make_runs_media_key(tmp_path, command, monkeypatch):
+    """``DJANGO_ENV=dev`` (as make run sets): the key is make run's, so the worker and the healer go
+    on to call the main API (nothing answers at MAIN_API_URL here) instead of stopping for want of a key."""
+    done = run_with_dev_secrets(tmp_path, *command, DJANGO_ENV="dev")
+    assert "MAIN_API_KEY is not set" not in done.stderr, done.stderr
+    assert "could not be polled" in done.stderr or command == ["heal"], done.stderr
+    import media_vm.config as config
+
+    monkeypatch.setattr(config, "DEV_SECRETS", tmp_path / "dev-secrets.json")
+    assert Settings.from_env({"DJANGO_ENV": "dev"}).main_api_key == "the-dev-key"
+    assert Settings.from_env({"DJANGO_ENV": "dev", "MAIN_API_KEY": "mine"}).main_api_key == "mine"  # set wins
+    assert Settings.from_env({}).main_api_key == ""  # production
+
+
+@pytest.mark.parametrize("command", [["worker", "--once"], ["heal"]], ids=["worker", "heal"])
+def test_a_production_vm_never_reads_make_runs_secrets(tmp_path, command):
+    done = run_with_dev_secrets(tmp_path, *command)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("MAIN_API_KEY is not set"), done.stderr
+    assert "DJANGO_ENV=dev" in done.stderr and "Traceback" not in done.stderr

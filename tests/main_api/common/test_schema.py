@@ -8,8 +8,8 @@ import yaml
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import EndpointEnumerator
 
-#: Not part of the API: the admin, and the schema and its docs page themselves.
-NOT_API = re.compile(r"^/(admin|api/schema|api/docs)")
+#: Not part of the API: the admin, the schema and its docs page themselves, and the browsers' favicon.
+NOT_API = re.compile(r"^/(admin|api/schema|api/docs|favicon\.ico$)")
 
 
 def schema(client) -> dict:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -229,3 +231,34 @@ def test_the_dashboard_is_staff_only(client, artist):
     client.force_login(artist)
     response = client.get("/admin/dashboard/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_every_text_colour_of_the_dashboard_meets_wcag_aa_in_the_light_and_dark_themes(staff_client, fake_vm):
+    """WCAG 2.1 AA (4.5:1, normal text) for every colour the page gives text, read from the
+    rendered page's CSS: the admin's sheets it links (light theme, dark theme by query and by
+    toggle) and the dashboard's own rules. The VM's health used to be written in
+    ``--message-success-bg``, a background colour (1.1:1 on white)."""
+    from django.contrib.staticfiles import finders
+
+    from tests.helpers.contrast import contrast_ratio, resolve, rules, theme_variables
+
+    page = staff_client.get("/admin/dashboard/").content.decode()
+    assert 'class="dash-ok"' in page  # the healthy VM's line is on the page, in the class checked below
+    sheets = [open(finders.find(href.removeprefix(settings.STATIC_URL)), encoding="utf-8").read()
+              for href in re.findall(r'<link rel="stylesheet" href="([^"]+\.css)"', page)]
+    own = rules("\n".join(re.findall(r"<style>(.*?)</style>", page, flags=re.S)))
+    assert own, "the dashboard's own style rules"
+    themes = theme_variables([rule for sheet in sheets for rule in rules(sheet)] + own)
+    pairs = {"page text": ("var(--body-fg)", "var(--body-bg)"), "links": ("var(--link-fg)", "var(--body-bg)")}
+    for rule in own:
+        if "color" in rule.declarations:
+            background = rule.declarations.get("background-color", rule.declarations.get("background"))
+            pairs[", ".join(rule.selectors)] = (rule.declarations["color"], background or "var(--body-bg)")
+    assert ".dash-ok" in pairs and ".dash-bad" in pairs
+    too_faint = {}
+    for theme, variables in themes.items():
+        for what, (text, background) in pairs.items():
+            ratio = contrast_ratio(resolve(text, variables), resolve(background, variables))
+            if ratio < 4.5:
+                too_faint[f"{theme}: {what}"] = round(ratio, 2)
+    assert not too_faint, too_faint
