@@ -50,8 +50,6 @@ from tests.helpers.image_host import ImageHost
 from tests.helpers.sse import EventStream
 from tests.helpers.system import running_system
 
-pytestmark = pytest.mark.system
-
 #: Examples per operation: what keeps the whole run within minutes on two cores.
 MAX_EXAMPLES = 12
 #: The response-conformance checks, and only those (not "no 5xx": a documented 502 of an import
