@@ -110,8 +110,8 @@ class UserMeApi(APIView):
 
     @extend_schema_serializer(component_name="ProfileTextPatch")
     class TextInputSerializer(serializers.Serializer):
-        """The body of ``PATCH /users/me`` as JSON or a urlencoded form: the text fields only (files
-        need multipart; a text value under an upload field's name is ignored)."""
+        """The body of ``PATCH /users/me`` as JSON: the text fields only (files need multipart; a
+        value under an upload field's name is ignored)."""
 
         display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
         bio = serializers.CharField(max_length=5000, required=False, allow_blank=True)
@@ -131,10 +131,8 @@ class UserMeApi(APIView):
     @extend_schema(
         operation_id="users_me_patch",
         summary="Update the profile; each file field uploads an image for processing",
-        description="Multipart to upload images (and change the text fields); JSON or a urlencoded form "
-        "changes the text fields only.",
-        request={"multipart/form-data": InputSerializer, "application/json": TextInputSerializer,
-                 "application/x-www-form-urlencoded": TextInputSerializer},
+        description="Multipart to upload images (and change the text fields); JSON changes the text fields only.",
+        request={"multipart/form-data": InputSerializer, "application/json": TextInputSerializer},
         responses={
             200: ProfileOutputSerializer,
             400: OpenApiResponse(ERROR, description="not an image we accept, or an unknown field; names the field"),

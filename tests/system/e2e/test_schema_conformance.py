@@ -243,7 +243,7 @@ def test_event_stream_frames_are_upload_objects(live):
 
 def test_generated_client_lists_pages_and_reads(live, tmp_path):
     """A client made by openapi-python-client from the live schema: lists artworks, pages through
-    uploads following ``next``, reads an upload object."""
+    uploads following ``next``, changes the profile with JSON, reads an upload object."""
     spec = tmp_path / "schema.json"
     spec.write_text(json.dumps(_schema(live)))
     # image/* answers are bytes to the client (the generator knows application/octet-stream by name)
@@ -277,6 +277,13 @@ def test_generated_client_lists_pages_and_reads(live, tmp_path):
             cursor = parse_qs(urlparse(page.next_).query)["cursor"][0]
         everything = requests.get(f"{live.api}/api/uploads?limit=100", headers=auth(live.owner), timeout=30)
         assert seen == [u["id"] for u in everything.json()["results"]] and len(seen) >= 3, seen
+
+        # PATCH /users/me takes JSON for its text fields (documented as multipart only before)
+        users_me_patch = importlib.import_module("oaf_client.api.users.users_me_patch")
+        text_patch = importlib.import_module("oaf_client.models.patched_profile_text_patch_request")
+        profile = users_me_patch.sync(client=client, body=text_patch.PatchedProfileTextPatchRequest(
+            display_name="Ana Pintora"))
+        assert profile.display_name == "Ana Pintora" and profile.username == OWNER
 
         upload = uploads_get.sync(client=client, upload_id=str(seen[-1]))
         assert upload.id == seen[-1] and upload.status in ("processed", "complete")
