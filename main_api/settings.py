@@ -450,6 +450,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,  # multipart file fields appear as binary in requests
     "PREPROCESSING_HOOKS": ["main_api.common.schema.include_plain_views"],
+    # the default (enum components), then nullable nested objects in the form strict validators read
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums",
+                             "main_api.common.schema.nullable_objects_as_one_of"],
     # one schema name for each of the contract's choice sets, wherever a serializer uses it
     "ENUM_NAME_OVERRIDES": {
         # an import path: read when the schema is made, from the outputs file the service started with

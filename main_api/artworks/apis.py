@@ -20,7 +20,7 @@ from main_api.artworks.models import (
     TITLE_MAX_CHARS,
 )
 from main_api.common.exceptions import ApplicationError
-from main_api.common.pagination import BAD_CURSOR_RESPONSE, PAGE_PARAMETERS, NewestFirstPagination
+from main_api.common.pagination import BAD_CURSOR_RESPONSE, PAGE_PARAMETERS, NewestFirstPagination, page_of
 from main_api.common.schema import ERROR, error_response
 from main_api.common.throttling import UploadRateThrottle
 from main_api.media.intake.direct_uploads import direct_upload_issue
@@ -166,7 +166,8 @@ class ArtworkListApi(APIView):
 
     @extend_schema(operation_id="artworks_list", summary="Your artworks, newest first (cursor-paginated)",
                    parameters=PAGE_PARAMETERS,
-                   responses={200: ArtworkOutputSerializer(many=True), 400: BAD_CURSOR_RESPONSE, 401: ERROR},
+                   responses={200: page_of("ArtworkPage", ArtworkOutputSerializer(many=True)), 400: BAD_CURSOR_RESPONSE,
+                              401: ERROR},
                    tags=["artworks"])
     def get(self, request: Request) -> Response:
         rows = selectors.artworks_of_owner(user_id=request.user.pk)
@@ -244,7 +245,8 @@ class PublicArtworkListApi(APIView):
 
     @extend_schema(operation_id="artworks_public_list", summary="An artist's active artworks (no sign-in)",
                    parameters=PAGE_PARAMETERS,
-                   responses={200: PublicArtworkSerializer(many=True), 400: BAD_CURSOR_RESPONSE, 404: NO_ARTIST},
+                   responses={200: page_of("PublicArtworkPage", PublicArtworkSerializer(many=True)),
+                              400: BAD_CURSOR_RESPONSE, 404: NO_ARTIST},
                    tags=["artworks"])
     def get(self, request: Request, username: str) -> Response:
         rows = selectors.artworks_public(username=username)

@@ -18,7 +18,8 @@ from urllib import parse
 
 from django.core import signing
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.utils.urls import replace_query_param
@@ -40,6 +41,17 @@ PAGE_PARAMETERS = [
 BAD_CURSOR_RESPONSE = OpenApiResponse(
     ERROR, description="a cursor the server did not issue (forged, tampered, undecodable): "
     "extra.fields.cursor says so")
+
+
+def page_of(component_name: str, item: serializers.BaseSerializer) -> serializers.Serializer:
+    """The schema of one page of a paginated list (what :class:`NewestFirstPagination`'s views
+    answer): ``{"next", "previous", "results": [item, ...]}``, named ``component_name``."""
+    return inline_serializer(component_name, {
+        "next": serializers.CharField(allow_null=True, help_text="the URL of the next (older) page; null on the last"),
+        "previous": serializers.CharField(allow_null=True, help_text="the URL of the previous (newer) page; null "
+                                          "on the first"),
+        "results": item,
+    })
 
 
 class NewestFirstPagination(CursorPagination):

@@ -182,3 +182,32 @@ def include_plain_views(endpoints: list[tuple[Any, ...]], **kwargs: Any) -> list
         callback = PLAIN_VIEWS[pattern.name].as_view()
         added.append((path, route, "GET", callback))
     return [*endpoints, *added]
+
+
+def nullable_objects_as_one_of(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular ``POSTPROCESSING_HOOKS`` entry: a nullable nested object is written
+    ``{"oneOf": [{"$ref": X}, {"$ref": NullEnum}]}``, as the schema writes nullable choices, not
+    ``{"allOf": [{"$ref": X}], "nullable": true}``.
+
+    OpenAPI 3.0.3 says ``nullable`` only widens a ``type`` of the same schema object, so a strict
+    validator (openapi-schema-validator's) reads the ``allOf`` form as "never null" and refuses the
+    ``null`` the API answers (an upload's ``placeholder`` and ``exif`` until it is processed); the
+    ``oneOf`` form means the same to every reader.
+    """
+    null = {"$ref": "#/components/schemas/NullEnum"}
+
+    def rewrite(node: Any) -> Any:
+        if isinstance(node, list):
+            return [rewrite(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        node = {key: rewrite(value) for key, value in node.items()}
+        if node.get("nullable") is True and len(node.get("allOf", ())) == 1 and "$ref" in node["allOf"][0]:
+            rest = {key: value for key, value in node.items() if key not in ("allOf", "nullable")}
+            return {"oneOf": [node["allOf"][0], null], **rest}
+        return node
+
+    rewritten = rewrite(result)
+    if rewritten != result:
+        rewritten.setdefault("components", {}).setdefault("schemas", {}).setdefault("NullEnum", {"enum": [None]})
+    return rewritten

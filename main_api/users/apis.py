@@ -108,6 +108,14 @@ class UserMeApi(APIView):
                 )
             return fields
 
+    @extend_schema_serializer(component_name="ProfileTextPatch")
+    class TextInputSerializer(serializers.Serializer):
+        """The body of ``PATCH /users/me`` as JSON: the text fields only (files need multipart; a
+        value under an upload field's name is ignored)."""
+
+        display_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+        bio = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
     OutputSerializer = ProfileOutputSerializer
 
     def get_throttles(self):
@@ -123,7 +131,8 @@ class UserMeApi(APIView):
     @extend_schema(
         operation_id="users_me_patch",
         summary="Update the profile; each file field uploads an image for processing",
-        request={"multipart/form-data": InputSerializer},
+        description="Multipart to upload images (and change the text fields); JSON changes the text fields only.",
+        request={"multipart/form-data": InputSerializer, "application/json": TextInputSerializer},
         responses={
             200: ProfileOutputSerializer,
             400: OpenApiResponse(ERROR, description="not an image we accept, or an unknown field; names the field"),

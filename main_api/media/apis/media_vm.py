@@ -111,6 +111,8 @@ class PendingUploadsApi(MediaKeyApi):
                                 "now": serializers.DateTimeField(help_text="the main API's time before it "
                                                                  "looked: the next poll's since")}
             ),
+            400: OpenApiResponse(MEDIA_VM_ERROR, description="a bad limit, after, wait or since; "
+                                 "extra.fields names it"),
             401: MEDIA_VM_ERROR,
         },
         tags=["media VM"],

@@ -108,6 +108,7 @@ class DirectUploadApi(APIView):
             400: OpenApiResponse(ERROR, description="an empty body"),
             403: OpenApiResponse(ERROR, description="a URL that was not issued here (tampered)"),
             409: OpenApiResponse(ERROR, description="the URL has been used already"),
+            404: OpenApiResponse(ERROR, description="not a URL of this kind at all (a token with other characters)"),
             410: OpenApiResponse(ERROR, description="the URL has expired"),
             413: OpenApiResponse(ERROR, description="a body over the declared size"),
         },

@@ -62,9 +62,13 @@ def test_every_route_is_in_the_schema_and_nothing_else(client, db):
 
 
 def test_users_me_patch_is_multipart_with_every_file_field(client, db):
+    """Multipart with every file field, first (what a client picks for uploads); JSON for the
+    text fields alone, as the view parses it."""
     doc = schema(client)
     body = doc["paths"]["/users/me"]["patch"]["requestBody"]["content"]
-    assert list(body) == ["multipart/form-data"]
+    assert list(body) == ["multipart/form-data", "application/json"]
+    text_ref = body["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert set(doc["components"]["schemas"][text_ref]["properties"]) == {"display_name", "bio"}
     ref = body["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
     props = doc["components"]["schemas"][ref]["properties"]
     for field in ("profile_image", "header_image", "logo_image", "site_image", "product_image", "event_image"):
