@@ -4,7 +4,8 @@ module. Sign in, upload through the page, watch the status arrive over the page'
 EventSource, the placeholder, then the image (AVIF chosen, no layout shift); a failed upload's
 reason and its retry; a logo's transparent version; delete after its confirm step; the cards'
 controls and status inside their cards at phone and desktop size, refusals as dismissable errors,
-duplicates marked; screenshots for the README; no page breaks its Content-Security-Policy.
+duplicates marked; screenshots for the README, rewritten only when the page changed; no page
+breaks its Content-Security-Policy.
 
 Marked ``browser``: CI runs them once (its MariaDB run leaves them out). Without chromium and
 chromedriver they skip, except in CI (``CI`` set), where that is a failure.
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 
@@ -461,39 +463,107 @@ def test_the_logo_toggle_switches_to_the_transparent_version(system: System, bro
     wait_until(panel_open, timeout=20, what="the analysis panel with the logo's brand colours")
 
 
-def screenshot(driver: Any, name: str, tmp: Path) -> None:
-    """``docs/screenshots/<name>``, replaced only when the page looks different: a re-run that
-    differs in a few anti-aliased pixels leaves the committed file (and the git tree) alone."""
-    import numpy as np
+#: the side of the square blocks two screenshots are compared in, in pixels
+BLOCK = 16
+#: rendering noise (anti-aliasing, a colour rounded): the most a block's pixels may differ on
+#: average, in levels of 255 over its pixels and channels; any block beyond it is a changed page
+BLOCK_NOISE = 3.0
+
+
+def screenshots_differ(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two screenshots (height x width x bands) show different pages: another size, or
+    any ``BLOCK`` x ``BLOCK`` block whose mean absolute difference is over ``BLOCK_NOISE``. A
+    word changed is a few blocks of a big picture, where a share of all its pixels would miss it."""
+    if a.shape != b.shape:
+        return True
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).astype(np.float64)
+    height, width = diff.shape[:2]
+    rows, cols = -(-height // BLOCK), -(-width // BLOCK)
+    sums = np.zeros((rows * BLOCK, cols * BLOCK) + diff.shape[2:])
+    sums[:height, :width] = diff
+    sums = sums.reshape(rows, BLOCK, cols, BLOCK, -1).sum(axis=(1, 3, 4))
+    # the blocks at the right and bottom edges may be cut short: the mean over their real pixels
+    counts = np.full((rows, cols), BLOCK * BLOCK, dtype=np.float64)
+    if height % BLOCK:
+        counts[-1, :] *= (height % BLOCK) / BLOCK
+    if width % BLOCK:
+        counts[:, -1] *= (width % BLOCK) / BLOCK
+    bands = diff.shape[2] if diff.ndim == 3 else 1
+    return bool((sums / (counts * bands) > BLOCK_NOISE).any())
+
+
+def screenshot(driver: Any, name: str, tmp: Path) -> bool:
+    """``docs/screenshots/<name>``, rewritten only when the page looks different
+    (:func:`screenshots_differ`): a re-run leaves the committed file (and the git tree) alone.
+    The page is taken once it holds still (two shots in a row alike). True when it was (re)written."""
     import pyvips
 
     fresh, kept = tmp / name, SCREENSHOTS / name
-    driver.save_screenshot(str(fresh))
-    if kept.exists():
-        a, b = (pyvips.Image.new_from_file(str(p)).numpy().astype(int) for p in (fresh, kept))
-        if a.shape == b.shape and (np.abs(a - b).max(axis=2) > 8).mean() < 0.005:
-            return
+
+    def shot() -> np.ndarray:
+        driver.save_screenshot(str(fresh))
+        return pyvips.Image.new_from_file(str(fresh), access="sequential").numpy()
+
+    latest = shot()
+    for _ in range(20):
+        time.sleep(0.25)
+        before, latest = latest, shot()
+        if not screenshots_differ(before, latest):
+            break
+    else:
+        raise AssertionError(f"{name}: the page kept changing")
+    if kept.exists() and not screenshots_differ(latest, pyvips.Image.new_from_file(str(kept)).numpy()):
+        return False
     shutil.copyfile(fresh, kept)
+    return True
+
+
+def test_a_small_change_in_one_block_is_a_changed_page_and_rendering_noise_is_not():
+    """A word's worth of pixels in one 16x16 block counts (0.005% of a desktop screenshot);
+    noise of a level or two everywhere and a few anti-aliased pixels per block do not."""
+    rng = np.random.default_rng(1)
+    page = rng.integers(0, 256, (800, 1280, 3), dtype=np.uint8)
+    changed = page.copy()
+    changed[403:409, 600:606] = 255 - changed[403:409, 600:606]  # 6x6 pixels in one block
+    assert screenshots_differ(page, changed)
+    cut = page[:-2, :-3]  # 798x1277: the last row and column of blocks cut short
+    edge = cut.copy()
+    edge[-4:, -4:] = 255 - edge[-4:, -4:]  # in the corner block
+    assert screenshots_differ(cut, edge)
+    noise = np.clip(page.astype(int) + rng.integers(-2, 3, page.shape), 0, 255).astype(np.uint8)
+    assert not screenshots_differ(page, noise)
+    aliased = page.copy()
+    aliased[::16, ::16] = 255 - aliased[::16, ::16]  # one pixel of every block, however far off
+    assert not screenshots_differ(page, aliased)
+    assert screenshots_differ(page, page[:-1])  # another size
 
 
 def test_screenshots_of_the_demo_page(system: System, browser: Any, tmp_path: Path):
+    """The README's screenshots, rewritten when the page changed; the same page rendered again
+    leaves them as they are (no spinner turning: reduced motion)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.get(f"{system.api_url}/")
-    wait_until(lambda: all(i.get_attribute("data-loaded") == "true" or i.get_attribute("data-state") != "done"
-                           for i in all_css(browser, "smart-image[upload-id]")) and all_css(browser, "[data-loaded]"),
-               timeout=30, what="the images")
-    time.sleep(0.5)
-    screenshot(browser, "demo-desktop.png", tmp_path)
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
-    try:
+
+    def render() -> None:
         browser.get(f"{system.api_url}/")
-        wait_until(lambda: all_css(browser, "[data-loaded]"), timeout=30, what="the images")
+        wait_until(lambda: all(i.get_attribute("data-loaded") == "true" or i.get_attribute("data-state") != "done"
+                               for i in all_css(browser, "smart-image[upload-id]"))
+                   and all_css(browser, "[data-loaded]"), timeout=30, what="the images")
         time.sleep(0.5)
-        screenshot(browser, "demo-phone.png", tmp_path)
+
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+    try:
+        for name, metrics in (("demo-desktop.png", DESKTOP), ("demo-phone.png", PHONE)):
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            render()
+            screenshot(browser, name, tmp_path)
+            kept = (SCREENSHOTS / name).stat().st_mtime_ns
+            render()
+            assert screenshot(browser, name, tmp_path) is False, f"{name}: the same page again differs"
+            assert (SCREENSHOTS / name).stat().st_mtime_ns == kept
     finally:
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     assert (SCREENSHOTS / "demo-desktop.png").stat().st_size > 10_000
 
 
