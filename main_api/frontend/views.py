@@ -89,16 +89,20 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 @content_security_policy
 @login_required(login_url="frontend:login")
 def home(request: HttpRequest) -> HttpResponse:
-    """``/``: the signed-in user's profile, the drop zone and the gallery (oldest first, so that
-    a new upload is added at the end and nothing above it moves). Artworks' images are on
-    ``/artworks``, with their artworks, not here (a card's delete would take the artwork along)."""
+    """``/``: the signed-in user's profile, the drop zone and the gallery, newest first as
+    ``GET /api/uploads`` lists them (a duplicate's card names the upload it repeats). Artworks'
+    images are on ``/artworks``, with their artworks, not here (a card's delete would take the
+    artwork along). A profile slot shows the field's newest upload that has not failed."""
     user_id = request.user.pk
-    rows = list(uploads_for_user(user_id=user_id)
-                .exclude(data_type=Upload.DataTypes.ARTWORK)[:GALLERY_SIZE])
-    uploads = [upload_detail(row) for row in reversed(rows)]
+    rows = uploads_for_user(user_id=user_id).exclude(data_type=Upload.DataTypes.ARTWORK)[:GALLERY_SIZE]
+    uploads = [upload_detail(row) for row in rows]
+    names = {u["id"]: u["original_name"] for u in uploads}
+    for upload in uploads:
+        if upload["duplicate_of"] is not None:
+            upload["duplicate_name"] = names.get(upload["duplicate_of"]) or f"upload {upload['duplicate_of']}"
     slots = []
     for field, label, size in PROFILE_SLOTS:
-        latest = next((u for u in reversed(uploads) if u["field"] == field), None)
+        latest = next((u for u in uploads if u["field"] == field and u["status"] != "failed"), None)
         slots.append({"field": field, "label": label, "size": size, "upload": latest})
     can_logo = getattr(request.user, "user_type", "") in ("artist", "promoter")  # a community user has no logo
     fields = [(f, FIELD_LABELS.get(f, f)) for f in UPLOAD_FIELDS if f != "logo_image" or can_logo]

@@ -3,7 +3,11 @@
 ``pending_images.failure_reason`` keeps the technical reason (what the media VM sent with its
 cleanup, or what the admin action and ``sweep_stuck`` wrote): the admin, the dashboard and the
 logs show it as it is. The owner sees :func:`failure_reason_for_owner` of it instead, which
-never repeats the technical text (file names, decoder messages, step names).
+never repeats the technical text (file names, decoder messages, step names). Where trying the
+same file again may work, the words say what went wrong and leave the remedy to the upload's
+``retryable`` (a page offers Retry, which processes the kept original again: not an upload);
+"upload it again" is said only where the kept file cannot help (gone, empty, of a kind we do
+not read).
 """
 
 from __future__ import annotations
@@ -37,11 +41,11 @@ def _case(pattern: str, message: str) -> OwnerReason:
 OWNER_REASONS: tuple[OwnerReason, ...] = (
     # written by the main API itself (the admin action, sweep_stuck)
     _case(r"^failed by .* in the admin$",
-          "Processing was stopped by our team; you can upload it again."),
+          "Processing was stopped by our team."),
     _case(r"^stuck, and the temp original is gone",
           _GONE),
     _case(r"^stuck",
-          "Processing did not start in time and was stopped; you can upload it again."),
+          "Processing did not start in time and was stopped."),
     # sent by the media VM: "{step}: {detail}", or "{step} failed {n} times: {detail}" after retries
     _case(r"over the (?P<limit>\d+)(\.\d+)? MP limit",
           "This image is too large (over {limit} megapixels)."),
@@ -55,15 +59,15 @@ OWNER_REASONS: tuple[OwnerReason, ...] = (
           r"changed while being read",
           "We could not read this image: the file is damaged or incomplete."),
     _case(r"took longer than",
-          "This image took too long to process; you can upload it again, or a smaller version of it."),
+          "This image took too long to process; a smaller version of it may work."),
     _case(r"\bfailed \d+ times\b",
-          "Processing failed after several attempts; you can upload it again."),
+          "Processing failed after several attempts."),
     _case(r"HTTP 404",
           _GONE),
 )
 
 #: Said when no case of :data:`OWNER_REASONS` matches (or no reason was recorded).
-DEFAULT_OWNER_REASON = "We could not process this image; you can upload it again."
+DEFAULT_OWNER_REASON = "We could not process this image."
 
 
 def failure_reason_for_owner(reason: str) -> str:

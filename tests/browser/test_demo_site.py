@@ -2,7 +2,9 @@
 against the real system (main API under ASGI, media VM server, a worker), started once for the
 module. Sign in, upload through the page, watch the status arrive over the page's one
 EventSource, the placeholder, then the image (AVIF chosen, no layout shift); a failed upload's
-reason and its retry; a logo's transparent version; delete; screenshots for the README; no page
+reason and its retry; a logo's transparent version; delete after its confirm step; the cards'
+controls and status inside their cards at phone and desktop size, refusals as dismissable errors,
+duplicates marked; screenshots for the README, rewritten only when the page changed; no page
 breaks its Content-Security-Policy.
 
 Marked ``browser``: CI runs them once (its MariaDB run leaves them out). Without chromium and
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 
@@ -184,6 +187,51 @@ def wait_loaded(driver: Any, upload_id: int, timeout: float = 90) -> Any:
     return card_image(driver, upload_id)
 
 
+# Every button and status text of the gallery's cards and the profile's slots, and where it must
+# fit: a control or note in its card; a status in its image frame, or in the inscribed square of a
+# round one (the avatar). Also a text that overflows its own box, and a page wider than the screen.
+LAYOUT = """
+const problems = [];
+const fits = (r, c) => r.left >= c.left - 0.5 && r.right <= c.right + 0.5 && r.top >= c.top - 0.5
+  && r.bottom <= c.bottom + 0.5;
+const box = (r) => `[${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.right)},${Math.round(r.bottom)}]`;
+let checked = 0;
+for (const holder of document.querySelectorAll('#gallery .card, .profile .slot')) {
+  const name = holder.dataset.uploadId ? `card ${holder.dataset.uploadId}` : `slot ${holder.dataset.field}`;
+  const selector = 'button, .si-status, .si-status-text, .si-reason, .card-note, .confirm-text';
+  for (const el of holder.querySelectorAll(selector)) {
+    if (!el.getClientRects().length || getComputedStyle(el).visibility === 'hidden') continue;
+    checked += 1;
+    const r = el.getBoundingClientRect();
+    const frame = el.closest('.si-frame');
+    let c = (frame || holder).getBoundingClientRect();
+    if (frame && getComputedStyle(frame).borderTopLeftRadius === '50%') {
+      const inset = c.width * (1 - Math.SQRT1_2) / 2;
+      c = {left: c.left + inset, right: c.right - inset, top: c.top + inset, bottom: c.bottom - inset};
+    }
+    const what = `${name}: ${el.localName}.${el.className} "${el.textContent.slice(0, 30)}"`;
+    if (!fits(r, c)) problems.push(`${what} ${box(r)} outside ${frame ? 'its frame' : 'the card'} ${box(c)}`);
+    if (el.scrollWidth > el.clientWidth + 1 || el.scrollHeight > el.clientHeight + 1) {
+      if (getComputedStyle(el).display !== 'inline') problems.push(`${what}: its text overflows its box`);
+    }
+  }
+}
+const wide = document.documentElement.scrollWidth;
+if (wide > innerWidth) problems.push(`the page is ${wide} wide`);
+return {problems, checked};
+"""
+
+PHONE = {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True}
+DESKTOP = {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+
+
+def layout_problems(driver: Any) -> list[str]:
+    """What ``LAYOUT`` finds clipped or overflowing on the page as it is (it must look at something)."""
+    found = driver.execute_script(LAYOUT)
+    assert found["checked"] > 0
+    return list(found["problems"])
+
+
 def test_sign_in_with_username_and_password(system: System, browser: Any):
     browser.get(f"{system.api_url}/")
     assert "/login" in browser.current_url  # the site asks to sign in first
@@ -193,6 +241,12 @@ def test_sign_in_with_username_and_password(system: System, browser: Any):
     wait_until(lambda: all_css(browser, "#upload-file"), timeout=15, what="the profile page")
     assert browser.current_url.rstrip("/") == system.api_url
     assert "alice" in by_css(browser, ".topbar").text
+    # nothing uploaded yet: the gallery says so
+    assert by_css(browser, "#gallery-empty").is_displayed() and not all_css(browser, "#gallery .card")
+    # the page names its icon (an SVG of its own), so the browser asks for no /favicon.ico
+    icon = by_css(browser, 'link[rel="icon"]').get_attribute("href")
+    answer = requests.get(icon, timeout=30)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("image/svg+xml"), icon
     # the scripts are served under hashed names with a year's cache, the module they import too
     script = by_css(browser, 'script[type="module"]').get_attribute("src")
     assert re.search(r"/static/frontend/demo\.[0-9a-f]{12}\.js$", script), script
@@ -200,6 +254,94 @@ def test_sign_in_with_username_and_password(system: System, browser: Any):
     loaded = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert any(re.search(r"/static/frontend/smart-image\.[0-9a-f]{12}\.js$", u) for u in loaded), loaded
     assert any(re.search(r"/static/frontend/thumbhash\.[0-9a-f]{12}\.js$", u) for u in loaded), loaded
+
+
+def test_the_cards_fit_and_say_what_they_are_at_phone_and_desktop_size(system: System, browser: Any,
+                                                                      tmp_path: Path):
+    """Before any worker runs: a logo, the same logo again, a profile image (its status in the
+    round avatar), a failed upload and one refused at the gate, each card's buttons and status
+    inside it at desktop and phone size, Delete's confirm step open; the gallery newest first; the
+    duplicate marked; one Retry on the failed card, in words that fit it; the refusal an error
+    card, its size limit as the hint writes it, dismissable."""
+    sign_in(browser, system)
+    logo = tmp_path / "logo.png"
+    images.logo(logo, 600, 360)
+    logo_id = upload_through_page(browser, "logo_image", logo)
+    again_id = upload_through_page(browser, "logo_image", logo)
+    avatar_id = upload_through_page(browser, "profile_image", images.photo_jpeg(tmp_path / "me.jpg", 800, 800, seed=7))
+    failed_id = upload_through_page(browser, "event_image", images.photo_jpeg(tmp_path / "gig.jpg", 900, 600, seed=8))
+    r = requests.delete(f"{system.api_url}/api/media/cleanup/{failed_id}", json={"reason": "decode failed"},
+                        headers={"Authorization": f"Bearer {system.key}"}, timeout=30)
+    assert r.status_code == 200, r.text
+    (tmp_path / "huge.jpg").write_bytes(os.urandom(6 * 1024 * 1024))  # over MAX_UPLOAD_BYTES (5 MiB)
+    by_css(browser, "#upload-file").send_keys(str(tmp_path / "huge.jpg"))
+    refused = wait_until(lambda: all_css(browser, "#gallery .card-refused"), timeout=30, what="the refusal")[0]
+    wait_until(lambda: state_of(browser, failed_id) == "failed", timeout=20, what="the failed state")
+    wait_until(lambda: card_image(browser, again_id).get_attribute("data-state"), timeout=20, what="the duplicate")
+
+    # newest first, as the API lists them, the refusal on top; no empty state
+    ids = [int(c.get_attribute("data-upload-id")) for c in all_css(browser, "#gallery .card[data-upload-id]")]
+    assert ids == sorted(ids, reverse=True) and ids[:4] == [failed_id, avatar_id, again_id, logo_id], ids
+    assert all_css(browser, "#gallery .card")[0] == refused
+    assert not by_css(browser, "#gallery-empty").is_displayed()
+    # the duplicate says which upload it repeats
+    note = by_css(browser, f'#gallery .card[data-upload-id="{again_id}"] .card-note')
+    assert note.is_displayed() and note.text == "Same file as logo.png", note.text
+    assert not by_css(browser, f'#gallery .card[data-upload-id="{logo_id}"] .card-note').is_displayed()
+    # the failed card: one Retry, and words that do not send the user to upload again
+    failed = by_css(browser, f'#gallery .card[data-upload-id="{failed_id}"]')
+    wait_until(lambda: failed.find_element("css selector", ".si-reason").text, timeout=20, what="the reason")
+    assert [b.text for b in failed.find_elements("css selector", "button") if b.is_displayed()].count("Retry") == 1
+    assert "upload it again" not in failed.text
+    # the refusal: an error, the limit in the hint's words (not a byte count), dismissable
+    limit = by_css(browser, "#upload-limit").text
+    assert limit == "5.0 MB" and f"limit of {limit}" in refused.text and "bytes" not in refused.text, refused.text
+    assert browser.execute_script("return getComputedStyle(arguments[0]).borderTopColor", refused) == (
+        "rgb(179, 38, 30)")  # --bad
+    assert refused.find_element("css selector", ".dismiss").is_displayed()
+    # the avatar shows its upload's status
+    avatar = by_css(browser, '.slot[data-field="profile_image"]')
+    assert avatar.find_element("css selector", ".si-status").is_displayed()
+
+    def ask_delete(upload_id: int) -> None:
+        by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"] .confirm-ask').click()
+        wait_until(lambda: by_css(browser, f'#gallery .card[data-upload-id="{upload_id}"] .confirm').is_displayed(),
+                   timeout=5, what="Delete's confirm step")
+
+    try:
+        ask_delete(logo_id)
+        assert layout_problems(browser) == [], "desktop"
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
+        time.sleep(0.3)
+        assert layout_problems(browser) == [], "phone"
+        browser.get(f"{system.api_url}/")  # the cards as the server renders them, at phone size
+        wait_until(lambda: state_of(browser, failed_id) == "failed", timeout=20, what="the page again")
+        ask_delete(logo_id)
+        assert layout_problems(browser) == [], "phone, reloaded"
+    finally:
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+    browser.get(f"{system.api_url}/")
+    by_css(browser, "#upload-file").send_keys(str(tmp_path / "huge.jpg"))
+    refused = wait_until(lambda: all_css(browser, "#gallery .card-refused"), timeout=30, what="the refusal")[0]
+    refused.find_element("css selector", ".dismiss").click()
+    assert not all_css(browser, "#gallery .card-refused")
+
+    # Delete asks first: Cancel keeps the upload, Yes deletes it
+    ask_delete(failed_id)
+    card = by_css(browser, f'#gallery .card[data-upload-id="{failed_id}"]')
+    assert not card.find_element("css selector", ".confirm-ask").is_displayed()
+    assert card.find_element("css selector", ".confirm-text").text == "Delete?"
+    headers = {"Authorization": f"Token {system.token}"}
+    assert requests.get(f"{system.api_url}/api/uploads/{failed_id}", headers=headers, timeout=30).status_code == 200
+    card.find_element("css selector", ".confirm-cancel").click()
+    assert card.find_element("css selector", ".confirm-ask").is_displayed()
+    assert not card.find_element("css selector", ".confirm").is_displayed()
+    assert requests.get(f"{system.api_url}/api/uploads/{failed_id}", headers=headers, timeout=30).status_code == 200
+    ask_delete(failed_id)
+    card.find_element("css selector", '.confirm button[type="submit"]').click()
+    wait_until(lambda: not all_css(browser, f'#gallery .card[data-upload-id="{failed_id}"]'), timeout=15,
+               what="the card gone")
+    assert requests.get(f"{system.api_url}/api/uploads/{failed_id}", headers=headers, timeout=30).status_code == 404
 
 
 def test_a_failed_upload_shows_its_reason_and_retry_works(system: System, browser: Any, tmp_path: Path):
@@ -220,21 +362,22 @@ def test_a_failed_upload_shows_its_reason_and_retry_works(system: System, browse
 
     reason = wait_until(reason_shown, timeout=20, what="the failure reason")
     assert reason and "decode failed" not in reason  # in words for the user, not the VM's log text
-    retry = card.find_element("css selector", 'form[data-action="retry"] button')
-    assert retry.is_displayed()
+    retry = card.find_element("css selector", ".si-retry")
+    assert retry.is_displayed() and not card.find_element("css selector", 'form[data-action="retry"]').is_displayed()
     retry.click()
     wait_until(lambda: state_of(browser, upload_id) in ("queued", "processing"), timeout=20,
                what="the upload queued again")
     system.spawn("worker", ["-m", "media_vm", "worker"])
     image = wait_loaded(browser, upload_id)
     assert image.get_attribute("data-state") == "done"
-    assert not card.find_element("css selector", 'form[data-action="retry"]').is_displayed()
+    assert not card.find_elements("css selector", ".si-retry")
 
 
 def test_an_upload_becomes_an_image_live_avif_without_layout_shift_over_one_event_stream(
         system: System, browser: Any, tmp_path: Path):
     photo = images.photo_jpeg(tmp_path / "portrait.jpg", 1400, 1000, seed=5)
     upload_id = upload_through_page(browser, "profile_image", photo)
+    browser.execute_script("window.__cls = 0")  # from here on: the new card on top moved the others down
     image = wait_loaded(browser, upload_id)
     states = browser.execute_script("return window.__states[arguments[0]] || []", str(upload_id))
     seen = [s["state"] for s in states]
@@ -320,39 +463,107 @@ def test_the_logo_toggle_switches_to_the_transparent_version(system: System, bro
     wait_until(panel_open, timeout=20, what="the analysis panel with the logo's brand colours")
 
 
-def screenshot(driver: Any, name: str, tmp: Path) -> None:
-    """``docs/screenshots/<name>``, replaced only when the page looks different: a re-run that
-    differs in a few anti-aliased pixels leaves the committed file (and the git tree) alone."""
-    import numpy as np
+#: the side of the square blocks two screenshots are compared in, in pixels
+BLOCK = 16
+#: rendering noise (anti-aliasing, a colour rounded): the most a block's pixels may differ on
+#: average, in levels of 255 over its pixels and channels; any block beyond it is a changed page
+BLOCK_NOISE = 3.0
+
+
+def screenshots_differ(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two screenshots (height x width x bands) show different pages: another size, or
+    any ``BLOCK`` x ``BLOCK`` block whose mean absolute difference is over ``BLOCK_NOISE``. A
+    word changed is a few blocks of a big picture, where a share of all its pixels would miss it."""
+    if a.shape != b.shape:
+        return True
+    diff = np.abs(a.astype(np.int16) - b.astype(np.int16)).astype(np.float64)
+    height, width = diff.shape[:2]
+    rows, cols = -(-height // BLOCK), -(-width // BLOCK)
+    sums = np.zeros((rows * BLOCK, cols * BLOCK) + diff.shape[2:])
+    sums[:height, :width] = diff
+    sums = sums.reshape(rows, BLOCK, cols, BLOCK, -1).sum(axis=(1, 3, 4))
+    # the blocks at the right and bottom edges may be cut short: the mean over their real pixels
+    counts = np.full((rows, cols), BLOCK * BLOCK, dtype=np.float64)
+    if height % BLOCK:
+        counts[-1, :] *= (height % BLOCK) / BLOCK
+    if width % BLOCK:
+        counts[:, -1] *= (width % BLOCK) / BLOCK
+    bands = diff.shape[2] if diff.ndim == 3 else 1
+    return bool((sums / (counts * bands) > BLOCK_NOISE).any())
+
+
+def screenshot(driver: Any, name: str, tmp: Path) -> bool:
+    """``docs/screenshots/<name>``, rewritten only when the page looks different
+    (:func:`screenshots_differ`): a re-run leaves the committed file (and the git tree) alone.
+    The page is taken once it holds still (two shots in a row alike). True when it was (re)written."""
     import pyvips
 
     fresh, kept = tmp / name, SCREENSHOTS / name
-    driver.save_screenshot(str(fresh))
-    if kept.exists():
-        a, b = (pyvips.Image.new_from_file(str(p)).numpy().astype(int) for p in (fresh, kept))
-        if a.shape == b.shape and (np.abs(a - b).max(axis=2) > 8).mean() < 0.005:
-            return
+
+    def shot() -> np.ndarray:
+        driver.save_screenshot(str(fresh))
+        return pyvips.Image.new_from_file(str(fresh), access="sequential").numpy()
+
+    latest = shot()
+    for _ in range(20):
+        time.sleep(0.25)
+        before, latest = latest, shot()
+        if not screenshots_differ(before, latest):
+            break
+    else:
+        raise AssertionError(f"{name}: the page kept changing")
+    if kept.exists() and not screenshots_differ(latest, pyvips.Image.new_from_file(str(kept)).numpy()):
+        return False
     shutil.copyfile(fresh, kept)
+    return True
+
+
+def test_a_small_change_in_one_block_is_a_changed_page_and_rendering_noise_is_not():
+    """A word's worth of pixels in one 16x16 block counts (0.005% of a desktop screenshot);
+    noise of a level or two everywhere and a few anti-aliased pixels per block do not."""
+    rng = np.random.default_rng(1)
+    page = rng.integers(0, 256, (800, 1280, 3), dtype=np.uint8)
+    changed = page.copy()
+    changed[403:409, 600:606] = 255 - changed[403:409, 600:606]  # 6x6 pixels in one block
+    assert screenshots_differ(page, changed)
+    cut = page[:-2, :-3]  # 798x1277: the last row and column of blocks cut short
+    edge = cut.copy()
+    edge[-4:, -4:] = 255 - edge[-4:, -4:]  # in the corner block
+    assert screenshots_differ(cut, edge)
+    noise = np.clip(page.astype(int) + rng.integers(-2, 3, page.shape), 0, 255).astype(np.uint8)
+    assert not screenshots_differ(page, noise)
+    aliased = page.copy()
+    aliased[::16, ::16] = 255 - aliased[::16, ::16]  # one pixel of every block, however far off
+    assert not screenshots_differ(page, aliased)
+    assert screenshots_differ(page, page[:-1])  # another size
 
 
 def test_screenshots_of_the_demo_page(system: System, browser: Any, tmp_path: Path):
+    """The README's screenshots, rewritten when the page changed; the same page rendered again
+    leaves them as they are (no spinner turning: reduced motion)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    browser.get(f"{system.api_url}/")
-    wait_until(lambda: all(i.get_attribute("data-loaded") == "true" or i.get_attribute("data-state") != "done"
-                           for i in all_css(browser, "smart-image[upload-id]")) and all_css(browser, "[data-loaded]"),
-               timeout=30, what="the images")
-    time.sleep(0.5)
-    screenshot(browser, "demo-desktop.png", tmp_path)
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
-    try:
+
+    def render() -> None:
         browser.get(f"{system.api_url}/")
-        wait_until(lambda: all_css(browser, "[data-loaded]"), timeout=30, what="the images")
+        wait_until(lambda: all(i.get_attribute("data-loaded") == "true" or i.get_attribute("data-state") != "done"
+                               for i in all_css(browser, "smart-image[upload-id]"))
+                   and all_css(browser, "[data-loaded]"), timeout=30, what="the images")
         time.sleep(0.5)
-        screenshot(browser, "demo-phone.png", tmp_path)
+
+    browser.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                            {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+    try:
+        for name, metrics in (("demo-desktop.png", DESKTOP), ("demo-phone.png", PHONE)):
+            browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
+            render()
+            screenshot(browser, name, tmp_path)
+            kept = (SCREENSHOTS / name).stat().st_mtime_ns
+            render()
+            assert screenshot(browser, name, tmp_path) is False, f"{name}: the same page again differs"
+            assert (SCREENSHOTS / name).stat().st_mtime_ns == kept
     finally:
-        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", DESKTOP)
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
     assert (SCREENSHOTS / "demo-desktop.png").stat().st_size > 10_000
 
 
@@ -360,7 +571,8 @@ def test_delete_removes_it_from_the_page_and_the_server(system: System, browser:
     browser.get(f"{system.api_url}/")
     card = wait_until(lambda: all_css(browser, "#gallery .card[data-upload-id]"), timeout=15, what="cards")[-1]
     upload_id = int(card.get_attribute("data-upload-id"))
-    card.find_element("css selector", 'form[data-action="delete"] button').click()
+    card.find_element("css selector", 'form[data-action="delete"] .confirm-ask').click()
+    card.find_element("css selector", '.confirm button[type="submit"]').click()
     wait_until(lambda: not all_css(browser, f'#gallery .card[data-upload-id="{upload_id}"]'), timeout=15,
                what="the card gone")
     r = requests.get(f"{system.api_url}/api/uploads/{upload_id}", headers={"Authorization": f"Token {system.token}"},

@@ -13,7 +13,7 @@ import pytest
 from main_api.media.failure_reasons import DEFAULT_OWNER_REASON, OWNER_REASONS, failure_reason_for_owner
 
 DAMAGED = "We could not read this image: the file is damaged or incomplete."
-AGAIN = "Processing failed after several attempts; you can upload it again."
+AGAIN = "Processing failed after several attempts."
 UNSUPPORTED = "This kind of image file is not supported; please save it as JPEG or PNG and upload it again."
 GONE = "The uploaded file was no longer there when we came to process it; please upload it again."
 
@@ -36,14 +36,14 @@ GONE = "The uploaded file was no longer there when we came to process it; please
         ("retrieve_file: x.jpg is larger than 67108864 bytes", "This file is too large to process."),
         ("retrieve_file: the main API sent an empty original", "The file arrived empty; please upload it again."),
         ("resize_optimize failed 3 times: ImageTimeout: make_variants took longer than 120 s; its process was "
-         "killed", "This image took too long to process; you can upload it again, or a smaller version of it."),
+         "killed", "This image took too long to process; a smaller version of it may work."),
         ("retrieve_file failed 3 times: GET /temp_images/profiles/x.jpg: HTTP 500: oops", AGAIN),
         ("resize_optimize failed 2 times: MemoryError: ", AGAIN),
         ('retrieve_file: GET /temp_images/profiles/x.jpg: HTTP 404: {"message": "Not found."}', GONE),
-        ("failed by root in the admin", "Processing was stopped by our team; you can upload it again."),
-        ("failed by corrupt-carl in the admin", "Processing was stopped by our team; you can upload it again."),
+        ("failed by root in the admin", "Processing was stopped by our team."),
+        ("failed by corrupt-carl in the admin", "Processing was stopped by our team."),
         ("stuck: pending for over 60 minute(s)",
-         "Processing did not start in time and was stopped; you can upload it again."),
+         "Processing did not start in time and was stopped."),
         ("stuck, and the temp original is gone", GONE),
         ("failed on the media VM", DEFAULT_OWNER_REASON),
         ("cleaned up", DEFAULT_OWNER_REASON),
@@ -59,3 +59,11 @@ def test_every_message_is_a_sentence_without_technical_words():
     for message in messages:
         assert message[0].isupper() and message.endswith("."), message
         assert not re.search(r"vips|\bstep\b|http|\btemp\b|exception|error", message, re.IGNORECASE), message
+
+
+def test_only_a_failure_the_kept_file_cannot_mend_says_upload_it_again():
+    """Where processing the kept original again may work, the words leave the remedy to the
+    upload's ``retryable`` (the demo's Retry processes that file again: no upload); only a file
+    gone, empty or of a kind we do not read needs uploading again."""
+    messages = {case.message for case in OWNER_REASONS} | {DEFAULT_OWNER_REASON}
+    assert {m for m in messages if "again" in m} == {GONE, UNSUPPORTED, "The file arrived empty; please upload it again."}

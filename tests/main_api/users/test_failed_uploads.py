@@ -213,7 +213,7 @@ def test_the_admin_action_gives_back_the_previous_image(artist, temp_dir):
     assert "Failed 1 image(s)." in [str(m) for m in response.context["messages"]]
     assert stored(artist, "profile_image") == smart(MEDIA_ID)
     [owner_view] = [p for p in client_for(artist).get("/users/me").json()["pending_images"] if p["id"] == failed.pk]
-    assert owner_view["failure_reason"] == "Processing was stopped by our team; you can upload it again."
+    assert owner_view["failure_reason"] == "Processing was stopped by our team."
     page = staff.get(f"/admin/media/upload/{failed.pk}/change/").content.decode()
     assert "failed by root in the admin" in page, "the admin keeps the technical reason"
     assert smart(MEDIA_ID).replace("&", "&amp;") in page, "and shows the previous reference"

@@ -79,7 +79,7 @@ def test_processed_images_show_smart_urls_the_rest_temp_paths(artist, temp_dir):
         "duplicate_of": None,
     }
     assert by_id[logo.pk]["status"] == "failed"
-    assert by_id[logo.pk]["failure_reason"] == "We could not process this image; you can upload it again."
+    assert by_id[logo.pk]["failure_reason"] == "We could not process this image."
     # newest first
     assert [img["id"] for img in body["pending_images"]] == sorted(by_id, reverse=True)
 

@@ -55,7 +55,7 @@ def test_an_upload_given_up_after_max_attempts_is_processed_after_its_owners_ret
         [shown] = vm.api_images(token)
         body = vm.upload_object(token, shown["id"])
         assert (body["status"], body["stage"], body["retryable"], body["attempts"]) == ("failed", "failed", True, 1)
-        assert body["failure_reason"] == "Processing failed after several attempts; you can upload it again."
+        assert body["failure_reason"] == "Processing failed after several attempts."
         assert UserProfile.objects.get().profile_image_path == "", "the failure gave the empty field back"
         # nothing retries it on its own
         assert vm.worker(api_url=proxy.url, max_attempts=2).work(burst=True) == 0

@@ -1,6 +1,8 @@
 /**
- * The demo page: uploads with per-file progress (XMLHttpRequest), the gallery kept live from the
- * page's one event stream, and the card actions (retry, logo background, delete) through the API.
+ * The demo page: uploads with per-file progress (XMLHttpRequest), the gallery (newest first) kept
+ * live from the page's one event stream, and the card actions (logo background, delete after a
+ * "Delete? Yes / Cancel" step) through the API; a failed card's Retry is its <smart-image>'s.
+ * An upload refused at the gate stays as an error card until dismissed.
  * Without JavaScript the page still shows everything and the card forms post to the server.
  */
 import { api, configure, uploadEvents } from "./smart-image.js";
@@ -8,6 +10,7 @@ import { api, configure, uploadEvents } from "./smart-image.js";
 const form = document.getElementById("upload-form");
 const gallery = document.getElementById("gallery");
 const template = document.getElementById("card-template");
+const empty = document.getElementById("gallery-empty");
 const csrf = form.dataset.csrf;
 configure({ csrfToken: csrf });
 let uploading = 0;
@@ -15,13 +18,39 @@ let uploading = 0;
 const cardOf = (id) => gallery.querySelector(`.card[data-upload-id="${id}"]`);
 const CARD_SIZE = (dataType) => (dataType === "logo" ? "small" : "grid");
 
+/** The size as Django's filesizeformat writes it (the page's hint): "5.0 MB", "800.0 KB". */
+function fileSize(bytes) {
+  const units = [["GB", 1024 ** 3], ["MB", 1024 ** 2], ["KB", 1024]];
+  const [unit, size] = units.find(([, s]) => bytes >= s) || [];
+  return unit ? `${(bytes / size).toFixed(1)} ${unit}` : `${bytes} bytes`;
+}
+
+/** Why the API refused an upload, in the page's words where it can tell by status and extra. */
+function refusal(xhr) {
+  const body = xhr.response || {};
+  const limit = body.extra && body.extra.max_bytes;
+  if (xhr.status === 413 && typeof limit === "number") return `This file is larger than the limit of ${fileSize(limit)}.`;
+  return body.message || (xhr.status ? `HTTP ${xhr.status}` : "the network failed");
+}
+
+/** "Same file as beach.jpg": the card of a duplicate names the upload it repeats. */
+function duplicateNote(upload) {
+  if (upload.duplicate_of == null) return "";
+  const original = cardOf(upload.duplicate_of);
+  const name = original ? original.querySelector(".card-file").textContent : `upload ${upload.duplicate_of}`;
+  return `Same file as ${name}`;
+}
+
 /** Shows the upload's state on its card: which actions apply, the logo toggle's state. */
 function updateCard(card, upload) {
   card.classList.toggle("card-logo", upload.data_type === "logo");
   card.querySelector(".card-file").textContent = upload.original_name;
   card.querySelector(".card-field").textContent = upload.field || upload.data_type;
+  const note = card.querySelector(".card-note");
+  note.textContent = duplicateNote(upload);
+  note.hidden = !note.textContent;
   const action = (name) => card.querySelector(`[data-action="${name}"]`);
-  action("retry").hidden = !upload.retryable;
+  action("retry").hidden = true; // the component shows its own Retry (this form is for a page without JavaScript)
   action("delete").hidden = false;
   const toggle = action("background");
   toggle.hidden = upload.data_type !== "logo";
@@ -49,7 +78,7 @@ function newCard(fileName, field) {
   card.querySelector("smart-image").setAttribute("size", CARD_SIZE(field === "logo_image" ? "logo" : ""));
   card.classList.toggle("card-logo", field === "logo_image");
   for (const input of card.querySelectorAll('input[name="csrfmiddlewaretoken"]')) input.value = csrf;
-  gallery.append(card);
+  gallery.prepend(card);
   return card;
 }
 
@@ -79,9 +108,11 @@ function uploadFile(file, field) {
     progress.value = 100;
     progress.classList.add("done");
     if (xhr.status !== 200) {
-      status.textContent = `Upload refused: ${(xhr.response && xhr.response.message) || xhr.status || "network error"}`;
-      card.classList.add("refused");
+      status.textContent = `Upload refused: ${refusal(xhr)}`;
+      status.setAttribute("role", "alert");
+      card.classList.add("card-refused");
       card.querySelector('[data-action="delete"]').hidden = true;
+      card.querySelector(".dismiss").hidden = false;
       return;
     }
     const ours = (xhr.response.pending_images || []).filter((p) => p.field === field).sort((a, b) => b.id - a.id)[0];
@@ -133,15 +164,41 @@ uploadEvents.subscribe((upload) => {
   card.querySelector("smart-image").setAttribute("upload-id", upload.id);
 });
 
+/** Delete's confirm step: "Delete?" with Yes and Cancel in the Delete button's place, or back. */
+function askDelete(deleteForm, asking) {
+  deleteForm.querySelector(".confirm-ask").hidden = asking;
+  deleteForm.querySelector(".confirm").hidden = !asking;
+  deleteForm.closest(".card").classList.toggle("card-confirming", asking);
+  deleteForm.querySelector(asking ? ".confirm-cancel" : ".confirm-ask").focus();
+}
+
+gallery.addEventListener("click", (e) => {
+  const cancel = e.target.closest(".confirm-cancel");
+  if (cancel) askDelete(cancel.closest("form"), false);
+  const dismiss = e.target.closest(".dismiss");
+  if (dismiss) dismiss.closest(".card").remove();
+});
+gallery.addEventListener("keydown", (e) => {
+  const confirm = e.key === "Escape" && e.target.closest(".confirm");
+  if (confirm) askDelete(confirm.closest("form"), false);
+});
+
+// the empty state, whenever the last card goes or the first comes
+new MutationObserver(() => { empty.hidden = gallery.children.length > 0; }).observe(gallery, { childList: true });
+
 // the card forms, through the API (the same forms post to the server without JavaScript)
 gallery.addEventListener("submit", async (e) => {
   const actionForm = e.target.closest("form[data-action]");
   if (!actionForm) return;
   e.preventDefault();
+  if (actionForm.dataset.action === "delete" && e.submitter?.classList.contains("confirm-ask")) {
+    askDelete(actionForm, true);
+    return;
+  }
   const card = actionForm.closest(".card");
   const id = card.dataset.uploadId;
   const image = card.querySelector("smart-image");
-  const button = actionForm.querySelector("button");
+  const button = e.submitter || actionForm.querySelector("button");
   button.disabled = true;
   try {
     if (actionForm.dataset.action === "delete") {
@@ -150,12 +207,8 @@ gallery.addEventListener("submit", async (e) => {
       card.remove();
       return;
     }
-    if (actionForm.dataset.action === "retry") {
-      image.upload = await api(`/api/uploads/${id}/retry`, { method: "POST" });
-    } else {
-      const background = actionForm.querySelector('input[name="background"]').value;
-      image.upload = await api(`/api/uploads/${id}`, { method: "PATCH", body: { background } });
-    }
+    const background = actionForm.querySelector('input[name="background"]').value;
+    image.upload = await api(`/api/uploads/${id}`, { method: "PATCH", body: { background } });
   } catch (error) {
     card.querySelector(".card-name").title = error.message;
   } finally {
