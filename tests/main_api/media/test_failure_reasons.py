@@ -66,4 +66,5 @@ def test_only_a_failure_the_kept_file_cannot_mend_says_upload_it_again():
     upload's ``retryable`` (the demo's Retry processes that file again: no upload); only a file
     gone, empty or of a kind we do not read needs uploading again."""
     messages = {case.message for case in OWNER_REASONS} | {DEFAULT_OWNER_REASON}
-    assert {m for m in messages if "again" in m} == {GONE, UNSUPPORTED, "The file arrived empty; please upload it again."}
+    empty = "The file arrived empty; please upload it again."
+    assert {m for m in messages if "again" in m} == {GONE, UNSUPPORTED, empty}

@@ -152,4 +152,5 @@ def test_vm_down_is_502(artist, settings):
     settings.MEDIA_PROXY_TIMEOUT = 0.5
     response = media_client().get(f"/api/media/similar/{MEDIA_ID}")
     assert response.status_code == 502
-    assert response.json() == {"success": False, "message": "media backend unavailable", "extra": {"media_id": MEDIA_ID}}
+    assert response.json() == {"success": False, "message": "media backend unavailable",
+                               "extra": {"media_id": MEDIA_ID}}
