@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.browser.test_demo_site import browser_binaries
+from tests.helpers.browser import browser_binaries
 from tests.helpers.system import System, running_system
 
 PAGE = """<!doctype html>

@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from tests.helpers import images
+from tests.helpers.browser import browser_binaries
 from tests.helpers.processes import wait_until
 from tests.helpers.system import System, running_system
 
@@ -74,25 +75,6 @@ new MutationObserver((records) => {
   }
 }).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-state']});
 """
-
-
-def browser_binaries() -> tuple[str, str]:
-    """Chromium and chromedriver (Debian's ``chromium``, ``chromium-driver``): a skip when missing,
-    a failure in CI, which must run these tests."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    missing = [name for name, found in (("chromium", browser), ("chromium-driver", driver)) if not found]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip)")
-    if missing:
-        message = f"the browser tests need {', '.join(missing)} (make test installs them with apt-get)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    assert browser and driver
-    return browser, driver
 
 
 @pytest.fixture(scope="module")
