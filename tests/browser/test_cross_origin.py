@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.helpers.browser import browser_binaries
+from tests.helpers.browser import browser_binaries, headless_chromium
 from tests.helpers.system import System, running_system
 
 PAGE = """<!doctype html>
@@ -119,20 +119,8 @@ def system(tmp_path_factory, page_origins) -> Iterator[System]:
 @pytest.fixture(scope="module")
 def browser(system: System) -> Iterator[Any]:
     """A headless Chromium; never signed in to the API (no session cookie anywhere)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver_path = browser_binaries()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_script_timeout(60)
-    try:
+    with headless_chromium(script_timeout=60) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def open_page(driver: Any, origin: str) -> None:

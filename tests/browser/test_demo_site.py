@@ -26,7 +26,7 @@ import pytest
 import requests
 
 from tests.helpers import images
-from tests.helpers.browser import browser_binaries
+from tests.helpers.browser import browser_binaries, headless_chromium
 from tests.helpers.processes import wait_until
 from tests.helpers.system import System, running_system
 
@@ -90,24 +90,11 @@ def system(tmp_path_factory) -> Iterator[System]:
 @pytest.fixture(scope="module")
 def browser(system: System) -> Iterator[Any]:
     """A headless Chromium at 1280x800, instrumented (``INSTRUMENT``) on every page."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary, driver_path = browser_binaries()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,800",
-                "--disable-gpu", "--force-device-scale-factor=1", "--hide-scrollbars"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    driver.set_script_timeout(30)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": INSTRUMENT})
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
-    try:
+    with headless_chromium("--window-size=1280,800", "--force-device-scale-factor=1", "--hide-scrollbars") as driver:
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": INSTRUMENT})
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False})
         yield driver
-    finally:
-        driver.quit()
 
 
 def by_css(driver: Any, selector: str) -> Any:
