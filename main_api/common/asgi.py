@@ -44,6 +44,7 @@ from django.http.cookie import parse_cookie
 
 from main_api.common.client_address import ForwardedHeaders
 from main_api.common.exceptions import error_body, error_body_for_path
+from main_api.common.middleware import request_id_for
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +80,28 @@ def _has_credentials(scope: Scope) -> bool:
     return cookies is not None and settings.SESSION_COOKIE_NAME in parse_cookie(cookies.decode("latin-1"))
 
 
+def _edge_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """What Django's middleware would have added to an answer this layer gives before Django
+    runs: the request id (``RequestIdMiddleware``'s rule) and, for an origin listed in
+    ``CORS_ALLOWED_ORIGINS``, the CORS headers django-cors-headers sends, so that a page of that
+    origin can read the error (a refused body is answered before Django sees the request)."""
+    client_id = _header(scope, b"x-request-id")
+    request_id = request_id_for(client_id.decode("latin-1") if client_id is not None else None)
+    headers = [(b"x-request-id", request_id.encode())]
+    origin = _header(scope, b"origin")
+    if origin is not None and origin.decode("latin-1") in getattr(settings, "CORS_ALLOWED_ORIGINS", ()):
+        headers += [
+            (b"access-control-allow-origin", origin),
+            (b"access-control-expose-headers", ", ".join(settings.CORS_EXPOSE_HEADERS).encode()),
+            (b"vary", b"origin"),
+        ]
+    return headers
+
+
 async def _answer(send: Send, status: int, message: str, extra: dict[str, Any],
-                  headers: list[tuple[bytes, bytes]] | None = None, *, path: str = "") -> None:
+                  headers: list[tuple[bytes, bytes]] | None = None, *, scope: Scope) -> None:
     # under /api/media/* with the seed's "success": false, as every error there (error_body_for_path)
-    body = json.dumps(error_body_for_path(path, error_body(message, extra))).encode()
+    body = json.dumps(error_body_for_path(scope.get("path", ""), error_body(message, extra))).encode()
     await send({
         "type": "http.response.start",
         "status": status,
@@ -92,6 +111,7 @@ async def _answer(send: Send, status: int, message: str, extra: dict[str, Any],
             (b"x-content-type-options", b"nosniff"),
             # the server closes the connection after the answer instead of reading the rest of the body
             (b"connection", b"close"),
+            *_edge_headers(scope),
             *(headers or ()),
         ],
     })
@@ -139,7 +159,7 @@ class RequestBodyGuard:
                 log.info("refused a body without credentials on %s %s", scope["method"], scope["path"])
                 await _answer(send, 401, "Authentication credentials were not provided.",
                               {"code": "not_authenticated"}, [(b"www-authenticate", challenge.encode("latin-1"))],
-                              path=scope.get("path", ""))
+                              scope=scope)
                 return
         if declared is not None:
             try:
@@ -148,12 +168,12 @@ class RequestBodyGuard:
                 length = -1
             if length < 0:
                 extra = {"content_length": declared.decode("latin-1")}
-                await _answer(send, 400, "Content-Length is not a number", extra, path=scope.get("path", ""))
+                await _answer(send, 400, "Content-Length is not a number", extra, scope=scope)
                 return
             if length > limit:
                 log.info("refused a body of %d bytes (limit %d) on %s %s", length, limit, scope["method"],
                          scope["path"])
-                await _answer(send, 413, *too_large, path=scope.get("path", ""))
+                await _answer(send, 413, *too_large, scope=scope)
                 return
 
         timeout = self.read_timeout()
@@ -191,7 +211,7 @@ class RequestBodyGuard:
                 raise
             log.info("answered %d after %d body bytes on %s %s: %s", refused.status, received, scope["method"],
                      scope["path"], refused.message)
-            await _answer(send, refused.status, refused.message, refused.extra, path=scope.get("path", ""))
+            await _answer(send, refused.status, refused.message, refused.extra, scope=scope)
 
 
 class ASGIHandler(DjangoASGIHandler):

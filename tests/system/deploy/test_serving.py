@@ -20,10 +20,15 @@ BODY_TIMEOUT = 2.0
 HEADER_TIMEOUT = 8.0
 
 
+#: a frontend's origin the served API lists in CORS_ALLOWED_ORIGINS
+FRONTEND = "http://localhost:5173"
+
+
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
     env = {"MAX_UPLOAD_BYTES": str(MAX_UPLOAD), "REQUEST_BODY_TIMEOUT_SECONDS": str(BODY_TIMEOUT),
-           "REQUEST_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT), "UPLOAD_THROTTLE_RATE": "1000/min"}
+           "REQUEST_HEADER_TIMEOUT_SECONDS": str(HEADER_TIMEOUT), "UPLOAD_THROTTLE_RATE": "1000/min",
+           "CORS_ALLOWED_ORIGINS": FRONTEND}
     with served_main_api(tmp_path_factory.mktemp("served"), env) as served:
         yield served
 
@@ -155,6 +160,28 @@ def test_an_upload_without_credentials_is_401_before_its_body_is_read(api, metho
     assert headers["www-authenticate"] == own.headers["WWW-Authenticate"].lower()
     assert json.loads(body) == own.json() == {"message": "Authentication credentials were not provided.",
                                               "extra": {"code": "not_authenticated"}}
+
+
+@pytest.mark.parametrize("origin, allowed", [(FRONTEND, True), ("http://elsewhere.example", False)])
+def test_the_early_401_carries_the_cors_headers_and_request_id_a_django_answer_would(api, origin, allowed):
+    """A page of a listed origin that forgot its token reads the early 401 (before: no
+    Access-Control-Allow-Origin, so the browser showed only a CORS error), with the request id
+    echoed; another origin gets none of the CORS headers."""
+    head = (f"PATCH /users/me HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {origin}\r\n"
+            "X-Request-ID: trace-early-401\r\nContent-Type: application/json\r\n"
+            "Content-Length: 6000000\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", api.port), timeout=10) as sock:
+        sock.sendall(head)
+        answer = read_answer(sock, timeout=BODY_TIMEOUT + 5)
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:300]
+    head_part = answer.partition(b"\r\n\r\n")[0]
+    headers = dict(line.decode().lower().split(": ", 1) for line in head_part.split(b"\r\n")[1:])
+    assert headers["x-request-id"] == "trace-early-401"
+    if allowed:
+        assert headers["access-control-allow-origin"] == origin
+        assert "x-request-id" in headers["access-control-expose-headers"]
+    else:
+        assert "access-control-allow-origin" not in headers
 
 
 def test_a_body_with_credentials_or_to_an_open_endpoint_is_still_read(api):
