@@ -80,6 +80,21 @@ class UploadField(serializers.FileField):
         return super().run_validation(data)
 
 
+def profile_fields_check(request: Request, serializer: serializers.Serializer) -> None:
+    """Refuses a ``PATCH /users/me`` that names a field it does not take, or sends an image field
+    as anything but a file part, instead of answering 200 with nothing stored. Raises DRF's
+    ``ValidationError`` naming each such field (a 400 with ``extra.fields``)."""
+    known = set(serializer.fields)
+    complaints: dict[str, list[str]] = {}
+    for name in request.data:
+        if name not in known:
+            complaints[name] = [f"unknown field; this endpoint takes {', '.join(sorted(known))}"]
+        elif name in UPLOAD_FIELDS and name not in request.FILES:
+            complaints[name] = ["an image field takes a file part of a multipart request"]
+    if complaints:
+        raise serializers.ValidationError(complaints)
+
+
 class UserMeApi(APIView):
     """``GET /users/me``, ``PATCH /users/me`` (multipart: image fields, display_name, bio) and
     ``DELETE /users/me`` (the account and everything of it)."""
@@ -152,6 +167,7 @@ class UserMeApi(APIView):
             n_files = sum(len(parts) for _, parts in request.FILES.lists())
             UploadRateThrottle().charge(request, self, cost=max(1, n_files))
             serializer = self.InputSerializer(data=request.data)
+            profile_fields_check(request, serializer)
             serializer.is_valid(raise_exception=True)
             data = dict(serializer.validated_data)
             files = {field: data.pop(field) for field in UPLOAD_FIELDS if field in data}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rest_framework.test import APIClient
 
 from main_api.media.models import Upload
@@ -89,3 +90,25 @@ def test_another_users_images_never_show(artist, make_user, temp_dir):
     body = client_for(artist).get("/users/me").json()
     assert body["pending_images"] == [] and body["profile_image_path"] is None
     assert Upload.objects.count() == 1
+
+
+@pytest.mark.parametrize("body, fmt, field", [
+    ({"display_nam": "typo"}, "json", "display_nam"),
+    ({"keep_location": True}, "json", "keep_location"),
+    ({"profile_image": "http://elsewhere.example/x.png"}, "json", "profile_image"),
+    ({"displayname": "typo"}, "multipart", "displayname"),
+])
+def test_a_field_the_patch_does_not_take_is_a_400_naming_it_not_a_silent_200(artist, body, fmt, field):
+    """Before: 200 with the profile unchanged, so a typo or a field set elsewhere looked saved."""
+    before = client_for(artist).get("/users/me").json()
+    response = client_for(artist).patch("/users/me", body, format=fmt)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["extra"]["fields"]
+    assert client_for(artist).get("/users/me").json() == before
+
+
+def test_a_known_text_field_with_an_unknown_one_stores_nothing(artist):
+    response = client_for(artist).patch("/users/me", {"display_name": "New", "bioo": "x"}, format="json")
+    assert response.status_code == 400
+    assert client_for(artist).get("/users/me").json()["display_name"] != "New"
+    assert client_for(artist).patch("/users/me", {"display_name": "New"}, format="json").json()["display_name"] == "New"
