@@ -2,12 +2,13 @@
 ``/api/users/{username}/artworks``).
 
 A cursor is DRF's (base64 of ``o=<offset>&r=<reverse>&p=<position>``) signed with the
-server's secret key (``django.core.signing``, salt :data:`CURSOR_SALT`): the server only ever
-reads back a cursor it issued. Anything else (not signed, tampered, undecodable, a forged
-position such as ``p=notadate`` that the database would choke on, a negative offset) is a 400
-naming ``cursor``, never a 500 or a page of something else. A cursor signed with a key the
-server no longer has (``DJANGO_SECRET_KEY`` rotated without keeping the old one in the fallbacks)
-is refused the same way: the client starts again from the first page.
+server's secret key (``django.core.signing``, salt :data:`CURSOR_SALT` and the list's path): the
+server only ever reads back a cursor it issued for that list. Anything else (another list's,
+not signed, tampered, undecodable, a forged position such as ``p=notadate`` that the database
+would choke on, a negative offset) is a 400 naming ``cursor``, never a 500 or a page of
+something else. A cursor signed with a key the server no longer has (``DJANGO_SECRET_KEY``
+rotated without keeping the old one in the fallbacks) is refused the same way: the client
+starts again from the first page.
 """
 
 from __future__ import annotations
@@ -66,6 +67,11 @@ class NewestFirstPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 100
 
+    @staticmethod
+    def _signer(request: Any) -> signing.Signer:
+        # salted with the list's path too: a cursor of one list is refused by every other
+        return signing.Signer(salt=f"{CURSOR_SALT}:{request.path}")
+
     def encode_cursor(self, cursor: Cursor) -> str:
         """The URL of the page at ``cursor``: DRF's encoding, signed."""
         tokens: dict[str, str] = {}
@@ -76,7 +82,7 @@ class NewestFirstPagination(CursorPagination):
         if cursor.position is not None:
             tokens["p"] = cursor.position
         encoded = b64encode(parse.urlencode(tokens, doseq=True).encode("ascii")).decode("ascii")
-        signed = signing.Signer(salt=CURSOR_SALT).sign(encoded)
+        signed = self._signer(self.request).sign(encoded)
         return replace_query_param(self.base_url, self.cursor_query_param, signed)
 
     def decode_cursor(self, request: Any) -> Cursor | None:
@@ -86,7 +92,7 @@ class NewestFirstPagination(CursorPagination):
         if not signed:
             return None
         try:
-            encoded = signing.Signer(salt=CURSOR_SALT).unsign(signed)
+            encoded = self._signer(request).unsign(signed)
             tokens = parse.parse_qs(b64decode(encoded.encode("ascii"), validate=True).decode("ascii"),
                                     keep_blank_values=True, strict_parsing=False)
             offset = int(tokens.get("o", ["0"])[0])

@@ -86,3 +86,20 @@ def test_the_schema_documents_the_cursor_and_its_400(client):
         operation = schema["paths"][path]["get"]
         assert "cursor" in {p["name"] for p in operation["parameters"]}, path
         assert "cursor" in operation["responses"]["400"]["description"], path
+
+
+def test_a_cursor_of_one_list_is_refused_by_the_others(artist):
+    """Before: a signed /api/uploads cursor was taken by the artwork lists (200, a page of them)."""
+    client = client_for(artist)
+    for n in range(2):
+        upload(client, profile_image=(f"{n}.png", image_bytes("PNG", color=(n * 40, 9, 90))))
+        new_artwork(client, seed=n + 1)
+    paths = lists(artist)  # the public list shows active artworks only: none here, so it issues none
+    cursors = {path: cursor_of(client.get(path, {"limit": 1}).json()["next"]) for path in paths[:2]}
+    for issued_by, cursor in cursors.items():
+        for path in paths:
+            response = client.get(path, {"limit": 1, "cursor": cursor})
+            if path == issued_by:
+                assert response.status_code == 200, path
+            else:
+                assert response.status_code == 400 and "cursor" in response.json()["extra"]["fields"], (issued_by, path)
