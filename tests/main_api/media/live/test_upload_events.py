@@ -330,6 +330,8 @@ def test_a_fresh_stream_starts_at_its_connection_and_still_gets_a_late_commit(ar
     token = user_token_get(user=artist)
     upload(client_for(artist), product_image=("before.png", image_bytes("PNG")))  # an event before, too
     real = UploadEvent.objects.get(user=artist)
+    # ids above the real event's: on MariaDB the auto-increment is not reset between tests
+    base = real.id + 100
 
     def record(event_id: int) -> None:  # an id of our choosing: commits out of id order
         UploadEvent.objects.create(id=event_id, user_id=artist.pk, upload_id=real.upload_id, payload=real.payload)
@@ -337,27 +339,27 @@ def test_a_fresh_stream_starts_at_its_connection_and_still_gets_a_late_commit(ar
     create = sync_to_async(record)
 
     async def scenario() -> list[int]:
-        await create(100)
+        await create(base)
         await asyncio.sleep(1.5)  # well inside the poller's look-back (5 s)
         response = await AsyncClient().get("/api/uploads/events", headers={"Authorization": f"Token {token}"})
         assert response.status_code == 200, response
         stream, text = aiter(response.streaming_content), ""
         text += (await asyncio.wait_for(anext(stream), timeout=10)).decode()  # connected
-        await create(102)
+        await create(base + 2)
 
         async def until(event_id: int) -> None:
             nonlocal text
             while not any(int(m["id"]) == event_id for m in sse_messages(text)):
                 text += (await asyncio.wait_for(anext(stream), timeout=10)).decode()
 
-        await until(102)
+        await until(base + 2)
         # committed late, with an id below the one just sent: the look-back still hands it on
-        await create(101)
-        await until(101)
-        await asyncio.sleep(0.5)  # a few more polls, each looking back over event 100
-        await create(103)
-        await until(103)
+        await create(base + 1)
+        await until(base + 1)
+        await asyncio.sleep(0.5)  # a few more polls, each looking back over event base
+        await create(base + 3)
+        await until(base + 3)
         await stream.aclose()
         return [int(m["id"]) for m in sse_messages(text)]
 
-    assert asyncio.run(scenario()) == [102, 101, 103], "nothing from before the connection"
+    assert asyncio.run(scenario()) == [base + 2, base + 1, base + 3], "nothing from before the connection"
