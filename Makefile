@@ -74,6 +74,8 @@ PYTEST_OK = rc=$$?; [ $$rc -eq 5 ] && [ -n '$(strip $(PYTEST_ARGS))' ] && [ -z "
 
 # Tools the tests use, installed with apt where missing (one apt run for all that are missing);
 # each test that needs a missing one says so. A tool is the command the tests run; its package follows.
+# RUNLEVEL=1 asks invoke-rc.d to start no service, so that installing nginx does not leave one on port 80
+# (the tests start their own, unprivileged).
 TEST_TOOL_PACKAGES := tesseract:tesseract-ocr heif-enc:libheif-examples avifenc:libavif-bin avifdec:libavif-bin \
 	dwebp:webp jpegtran:libjpeg-turbo-progs /usr/sbin/nginx:nginx
 define TEST_TOOLS
@@ -82,7 +84,7 @@ define TEST_TOOLS
   command -v $$tool >/dev/null 2>&1 || case " $$need " in *" $$pkg "*) ;; *) need="$$need $$pkg";; esac; \
 done; \
 if [ -n "$$need" ]; then \
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
+  { apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; } \
     || echo "could not install$$need: the tests that need them will say so"; \
 fi
 endef
