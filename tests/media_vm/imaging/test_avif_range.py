@@ -9,7 +9,6 @@ for an 8-bit monochrome image without alpha avifdec's PNG writer copies the Y pl
 
 from __future__ import annotations
 
-import os
 import struct
 from pathlib import Path
 
@@ -19,11 +18,9 @@ import pytest
 from media_vm.imaging.avif_range import LimitedPlanes, limited_planes
 from media_vm.imaging.loading import decode, probe
 from tests.helpers.codec_tools import require_tool, run_tool
+from tests.helpers.corpus import CONFORMANCE, requires_conformance
 
-CONFORMANCE = Path(__file__).resolve().parents[3].parent / "shared" / "conformance" / "avif"
-needs_conformance = pytest.mark.skipif(
-    not CONFORMANCE.is_dir() and not os.environ.get("CI"), reason="../shared/conformance not present"
-)
+AVIF_SUITE = CONFORMANCE / "avif"
 
 
 def _avifdec(path: Path, folder: Path) -> np.ndarray:
@@ -53,7 +50,7 @@ def _grey_png(folder: Path) -> Path:
 
 
 def _conformance(name: str) -> Path:
-    path = CONFORMANCE / name
+    path = AVIF_SUITE / name
     if not path.is_file():
         pytest.fail(f"conformance file missing: {path}")
     return path
@@ -83,7 +80,7 @@ def test_a_full_range_monochrome_avif_is_left_as_it_is(tmp_path):
     assert difference.mean() < 0.5 and difference.max() <= 1
 
 
-@needs_conformance
+@requires_conformance
 @pytest.mark.parametrize(
     "name",
     [
@@ -127,7 +124,7 @@ def merged_ipma(data: bytes) -> bytes:
     return bytes(out)
 
 
-@needs_conformance
+@requires_conformance
 @pytest.mark.parametrize(
     "name",
     [

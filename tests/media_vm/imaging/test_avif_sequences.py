@@ -4,7 +4,6 @@ decodes is refused saying so, never "corrupt"."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,9 +12,10 @@ import pytest
 from media_vm.imaging.judging import Accepted, RefusalReason, Refused, verdict
 from media_vm.imaging.loading import decode, probe
 from tests.helpers.codec_tools import require_tool, run_tool
+from tests.helpers.corpus import CONFORMANCE, requires_conformance
 
 COLOURS = [(220, 40, 40), (40, 200, 60), (50, 70, 230), (240, 220, 30)]
-CONFORMANCE = Path(__file__).resolve().parents[3].parent / "shared" / "conformance" / "avif"
+AVIF_SUITE = CONFORMANCE / "avif"
 
 
 def _sequence(folder: Path, frames: int, size: tuple[int, int] = (96, 64)) -> Path:
@@ -64,12 +64,9 @@ def test_a_sequence_with_no_decodable_frame_is_refused_saying_so_not_corrupt(tmp
     assert "corrupt" not in refused.message
 
 
-needs_conformance = pytest.mark.skipif(
-    not CONFORMANCE.is_dir() and not os.environ.get("CI"), reason="../shared/conformance not present"
-)
 
 
-@needs_conformance
+@requires_conformance
 @pytest.mark.parametrize("name", ["star-8bpc.avifs", "star-10bpc.avifs"])
 def test_the_conformance_sequences_decode_as_avifdec_decodes_them(name, tmp_path):
     """link-u's star sequences against libavif's own decode of their first frame (``avifdec``):
@@ -77,7 +74,7 @@ def test_the_conformance_sequences_decode_as_avifdec_decodes_them(name, tmp_path
     import pyvips
 
     avifdec = require_tool("avifdec")
-    path = CONFORMANCE / name
+    path = AVIF_SUITE / name
     if not path.is_file():
         pytest.fail(f"conformance file missing: {path}")
     info = probe(path)
@@ -89,7 +86,7 @@ def test_the_conformance_sequences_decode_as_avifdec_decodes_them(name, tmp_path
     assert np.abs(ours - reference).mean() < 1.0
 
 
-@needs_conformance
+@requires_conformance
 def test_a_sequence_whose_alpha_reference_names_no_item_is_decoded_as_avifdec_decodes_it(tmp_path):
     """link-u's star-8bpc-with-alpha.avifs: its ``auxl`` reference points the alpha item at item
     0, which does not exist; libavif 1.4.2 refused the file ("BMFF parsing failed", refused as
@@ -100,7 +97,7 @@ def test_a_sequence_whose_alpha_reference_names_no_item_is_decoded_as_avifdec_de
 
     from media_vm.imaging.avif_sequence import alpha_on_primary
 
-    path = CONFORMANCE / "star-8bpc-with-alpha.avifs"
+    path = AVIF_SUITE / "star-8bpc-with-alpha.avifs"
     if not path.is_file():
         pytest.fail(f"conformance file missing: {path}")
     data = path.read_bytes()
