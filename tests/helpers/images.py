@@ -536,41 +536,20 @@ def tall_portrait(path: Path) -> tuple[Path, tuple[int, int, int, int]]:
     return path, (x, y + 900, w, h)
 
 
-def avifenc_available() -> bool:
-    """True where libavif's ``avifenc`` (package libavif-bin) is installed."""
-    import shutil
-
-    return shutil.which("avifenc") is not None
-
-
-def require_avifenc() -> None:
-    """Skip (fail under CI, where ``.ci/run`` installs it) when ``avifenc`` is missing."""
-    import os
-
-    import pytest
-
-    if avifenc_available():
-        return
-    if os.environ.get("CI"):
-        pytest.fail("avifenc (libavif-bin) is missing and CI is set: .ci/run installs it")
-    pytest.skip("avifenc not installed (apt-get install libavif-bin; make test does it)")
-
-
 def avifenc_hdr(samples: np.ndarray, path: Path, *, cicp: tuple[int, int, int]) -> Path:
     """HxWx3 16-bit samples (already PQ- or HLG-encoded) as a 10-bit 4:4:4 full-range AVIF by
     libavif's ``avifenc`` whose ``nclx`` box says ``cicp`` = (primaries, transfer, matrix),
     e.g. (9, 16, 9) for BT.2020 PQ. avifenc 0.11 reads the 16-bit PNG's samples as they are
     (the PNG has no colour chunk) and scales them to 10 bits; near-lossless (quantizer 0-2)."""
-    import subprocess
+    from tests.helpers.codec_tools import require_tool, run_tool
 
-    require_avifenc()
+    avifenc = require_tool("avifenc")
     source = path.with_suffix(".src.png")
     pixels = np.ascontiguousarray(samples, dtype=np.uint16)
     pyvips.Image.new_from_array(pixels).copy(interpretation="rgb16").pngsave(str(source), keep="none")
-    command = ["avifenc", "-d", "10", "-y", "444", "-r", "full", "--cicp", "/".join(map(str, cicp)),
-               "--min", "0", "--max", "2", "-s", "8", "--ignore-exif", "--ignore-xmp", "--ignore-icc",
-               str(source), str(path)]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    run_tool(avifenc, "-d", "10", "-y", "444", "-r", "full", "--cicp", "/".join(map(str, cicp)),
+             "--min", "0", "--max", "2", "-s", "8", "--ignore-exif", "--ignore-xmp", "--ignore-icc",
+             str(source), str(path))
     source.unlink()
     return path
 
