@@ -248,12 +248,19 @@ def signalled_to_srgb8(image: pyvips.Image, signal: ColourSignal) -> pyvips.Imag
     out = quantised.maplut(pyvips.Image.new_from_array(to_srgb.reshape(1, -1)))
     if bands == 1:
         out = out.bandjoin([out, out])
-    if image.hasalpha():
-        alpha = image.extract_band(bands)
-        if peak != 255:
-            alpha = (alpha.cast("float") * (255.0 / peak) + 0.5).cast("uchar")
-        out = out.bandjoin(alpha)
-    return out.cast("uchar").copy(interpretation="srgb")
+    return with_alpha_of(out, image, bands)
+
+
+def with_alpha_of(srgb8: pyvips.Image, source: pyvips.Image, bands: int) -> pyvips.Image:
+    """``srgb8`` (3 bands, 8-bit sRGB) with ``source``'s alpha band (the one after its ``bands``
+    colour bands, 8 or 16 bits) appended at 8 bits, rounded; ``srgb8`` as it is when ``source``
+    has none."""
+    if source.hasalpha():
+        alpha = source.extract_band(bands)
+        if source.format == "ushort":
+            alpha = (alpha.cast("float") * (255.0 / 65535) + 0.5).cast("uchar")
+        srgb8 = srgb8.bandjoin(alpha)
+    return srgb8.cast("uchar").copy(interpretation="srgb")
 
 
 def decode_transfer(v: np.ndarray, signal: ColourSignal) -> np.ndarray:

@@ -38,6 +38,7 @@ from media_vm.imaging.colour_space import (
     rgb_to_xyz_matrix,
     srgb_encode,
     to_srgb_matrix,
+    with_alpha_of,
 )
 
 #: SDR reference white in cd/m2: ITU-R BT.2408-7 (2023) section 2.2 and table 1, HDR reference
@@ -221,13 +222,7 @@ def hdr_to_srgb8(image: pyvips.Image, signal: ColourSignal) -> pyvips.Image:
         mapped = tone_map(light(rows), peak) @ to_srgb_linear.T
         quantised = (gamut_clip(mapped) * 65535.0 + 0.5).astype(np.uint16)
         out[rows] = to_srgb[quantised]
-    result = pyvips.Image.new_from_array(out).copy(interpretation="srgb")
-    if image.hasalpha():
-        alpha = image.extract_band(bands)
-        if top != 255:
-            alpha = (alpha.cast("float") * (255.0 / top) + 0.5).cast("uchar")
-        result = result.bandjoin(alpha)
-    return result.cast("uchar").copy(interpretation="srgb")
+    return with_alpha_of(pyvips.Image.new_from_array(out), image, bands)
 
 
 def _largest(rgb: np.ndarray) -> np.ndarray:
